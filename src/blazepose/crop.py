@@ -1,0 +1,162 @@
+"""Cropping a rotated region of an image into a model's input tensor."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from blazepose.float32 import f32
+from blazepose.roi import PixelRect
+
+ZERO = cv2.BORDER_CONSTANT
+REPLICATE = cv2.BORDER_REPLICATE
+
+
+@dataclass(frozen=True)
+class Crop:
+    """A model input cut from an image, with what is needed to map back.
+
+    Attributes:
+        tensor: (1, size, size, 3) float32 model input.
+        rect: The region actually sampled, in pixels, after padding to the
+            tensor's aspect ratio.
+        padding: ``left, top, right, bottom`` letterbox padding, as fractions
+            of the tensor.
+    """
+
+    tensor: np.ndarray
+    rect: PixelRect
+    padding: tuple[float, float, float, float]
+
+    def tensor_to_image(self, image_width: int, image_height: int) -> np.ndarray:
+        """(2, 3) affine map from normalized tensor coordinates to normalized
+        image coordinates."""
+        r = self.rect
+        c, s = math.cos(r.rotation), math.sin(r.rotation)
+        # Centre the unit square, scale to the rect, rotate, move to its centre.
+        m = np.array(
+            [
+                [r.width * c, -r.height * s, r.x_center - 0.5 * r.width * c + 0.5 * r.height * s],
+                [r.width * s, r.height * c, r.y_center - 0.5 * r.height * c - 0.5 * r.width * s],
+            ]
+        )
+        return m / np.array([[image_width], [image_height]])
+
+
+def pad_to_aspect(rect: PixelRect, out_width: int, out_height: int) -> tuple[PixelRect, tuple[float, float, float, float]]:
+    """Grows a rectangle to the output's aspect ratio (letterboxing).
+
+    Returns:
+        The grown rectangle and the ``left, top, right, bottom`` padding as
+        fractions of the output.
+    """
+    if not (rect.width > 0 and rect.height > 0):
+        raise ValueError(f"region must have a positive size, got {rect.width} x {rect.height}")
+    # float32 arithmetic, as MediaPipe's ImageToTensorCalculator.
+    width, height = f32(rect.width), f32(rect.height)
+    out_aspect = f32(out_height) / f32(out_width)
+    rect_aspect = height / width
+    if out_aspect > rect_aspect:
+        pad = float((f32(1) - rect_aspect / out_aspect) / f32(2))
+        return rect._replace(height=float(width * out_aspect)), (0.0, pad, 0.0, pad)
+    pad = float((f32(1) - out_aspect / rect_aspect) / f32(2))
+    return rect._replace(width=float(height / out_aspect)), (pad, 0.0, pad, 0.0)
+
+
+def crop_rect(
+    image: np.ndarray,
+    rect: PixelRect,
+    size: int,
+    value_range: tuple[float, float],
+    border: int,
+) -> Crop:
+    """Samples a rotated region of an RGB uint8 image into a square float tensor.
+
+    The region is first letterboxed to a square; its corners map to the
+    tensor's corners, with bilinear sampling, and the values 0..255 are
+    mapped linearly onto ``value_range``.
+
+    Args:
+        image: (H, W, 3) uint8.
+        rect: Region in pixels.
+        size: Output side.
+        value_range: ``(low, high)`` that 0 and 255 map to.
+        border: ``ZERO`` or ``REPLICATE``, for samples outside the image.
+    """
+    padded, padding = pad_to_aspect(rect, size, size)
+    src = box_points(padded)
+    dst = np.array([[0, size], [0, 0], [size, 0], [size, size]], np.float32)
+    transform = cv2.getPerspectiveTransform(src, dst)
+    pixels = warp_bilinear_fixed_point(image, transform, size, border)
+    return Crop(value_table(*value_range)[pixels][None], padded, padding)
+
+
+def value_table(low: float, high: float) -> np.ndarray:
+    """(256,) float32 value of each pixel level 0..255 mapped linearly onto [low, high].
+
+    The scale is a float and the product and sum are rounded once, as
+    OpenCV's fused multiply-add ``convertTo`` does.
+    """
+    scale = np.float64(f32((high - low) / 255.0))
+    return (np.arange(256, dtype=np.float64) * scale + np.float64(f32(low))).astype(np.float32)
+
+
+INTER_BITS = 5
+INTER_TAB_SIZE = 1 << INTER_BITS
+_TILE_WIDTH = 64  # for outputs of at least 16 rows, as ours are
+
+
+def box_points(rect: PixelRect) -> np.ndarray:
+    """(4, 2) float32 corners of a rotated rectangle: bottom-left, top-left,
+    top-right, bottom-right (as seen unrotated), in float32 arithmetic like
+    OpenCV's ``RotatedRect::points`` with MediaPipe's degree conversion."""
+    f = np.float32
+    degrees = float(f(rect.rotation) * f(180.0)) / math.pi
+    angle = float(f(degrees)) * math.pi / 180.0
+    b = f(math.cos(angle)) * f(0.5)
+    a = f(math.sin(angle)) * f(0.5)
+    cx, cy, w, h = f(rect.x_center), f(rect.y_center), f(rect.width), f(rect.height)
+    p0 = (cx - a * h - b * w, cy + b * h - a * w)
+    p1 = (cx + a * h - b * w, cy - b * h - a * w)
+    p2 = (f(2) * cx - p0[0], f(2) * cy - p0[1])
+    p3 = (f(2) * cx - p1[0], f(2) * cy - p1[1])
+    return np.array([p0, p1, p2, p3], np.float32)
+
+
+def warp_bilinear_fixed_point(image: np.ndarray, transform: np.ndarray, size: int, border: int) -> np.ndarray:
+    """Warps an image into a ``size x size`` output, bilinear, with the source
+    positions quantized to 1/32 pixel.
+
+    This is the sampling of OpenCV 3 and 4's ``warpPerspective`` (which
+    MediaPipe uses), written as explicit fixed-point maps for ``cv2.remap``
+    so that the result does not change with the installed OpenCV version
+    (OpenCV 5 samples differently).
+
+    Args:
+        image: Source image.
+        transform: (3, 3) map from source to output pixels.
+        size: Output side.
+        border: OpenCV border mode for samples outside the source.
+    """
+    _, inv = cv2.invert(transform.astype(np.float64))
+    # OpenCV walks the output in tiles 64 pixels wide: each row of a tile
+    # starts from the tile's first column, and the same sums in the same
+    # order give the same roundings.
+    cols = np.arange(size, dtype=np.float64)
+    tile_start = (cols // _TILE_WIDTH) * _TILE_WIDTH
+    in_tile = cols - tile_start
+    ys = np.arange(size, dtype=np.float64)[:, None]
+    x = (inv[0, 0] * tile_start + inv[0, 1] * ys + inv[0, 2]) + inv[0, 0] * in_tile
+    y = (inv[1, 0] * tile_start + inv[1, 1] * ys + inv[1, 2]) + inv[1, 0] * in_tile
+    w = (inv[2, 0] * tile_start + inv[2, 1] * ys + inv[2, 2]) + inv[2, 0] * in_tile
+    w = np.divide(INTER_TAB_SIZE, w, out=np.zeros_like(w), where=w != 0)
+    limit = float(np.iinfo(np.int32).max)
+    fx = np.rint(np.clip(x * w, -limit, limit)).astype(np.int64)
+    fy = np.rint(np.clip(y * w, -limit, limit)).astype(np.int64)
+    coords = np.stack([fx >> INTER_BITS, fy >> INTER_BITS], axis=-1)
+    coords = np.clip(coords, -32768, 32767).astype(np.int16)
+    fractions = ((fy & (INTER_TAB_SIZE - 1)) * INTER_TAB_SIZE + (fx & (INTER_TAB_SIZE - 1))).astype(np.uint16)
+    return cv2.remap(image, coords, fractions, cv2.INTER_LINEAR, borderMode=border, borderValue=0)

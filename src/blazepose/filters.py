@@ -1,0 +1,171 @@
+"""Time-driven filters for landmarks: low-pass, One Euro, and the pose's smoother.
+
+Every filter takes the caller's timestamps (integer microseconds); nothing
+here reads a clock.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+MIN_OBJECT_SCALE = 1e-6
+VISIBILITY_ALPHA = 0.1
+
+
+class LowPassFilter:
+    """Exponential smoothing of a float32 array: ``y = alpha * x + (1 - alpha) * y_prev``.
+
+    The first value passes through unchanged. The state is float32 and each
+    step is rounded as MediaPipe's filter rounds it.
+    """
+
+    def __init__(self, alpha: float | None = None) -> None:
+        self.alpha = alpha
+        self.raw: np.ndarray | None = None
+        self.value: np.ndarray | None = None
+
+    def apply(self, x: np.ndarray, alpha: float | None = None) -> np.ndarray:
+        a = self.alpha if alpha is None else alpha
+        x = np.asarray(x, np.float32)
+        if self.value is None:
+            out = x.copy()
+        else:
+            if a is None:
+                raise ValueError("LowPassFilter needs an alpha")
+            a32 = np.float32(a)
+            out = ((a32 * x).astype(np.float64) + (1.0 - np.float64(a32)) * self.value).astype(np.float32)
+        self.raw = x.copy()
+        self.value = out
+        return out
+
+    def reset(self) -> None:
+        self.raw = None
+        self.value = None
+
+
+class OneEuroFilter:
+    """The One Euro filter (Casiez et al., CHI 2012) over an array of values.
+
+    The cutoff frequency grows with the filtered speed of the signal, so slow
+    motion is smoothed hard and fast motion follows closely. All elements
+    share one clock.
+
+    Args:
+        min_cutoff: Cutoff frequency (Hz) at rest.
+        beta: How fast the cutoff grows with speed.
+        derivate_cutoff: Cutoff frequency (Hz) for the speed estimate.
+        frequency: Sampling rate (Hz) assumed until two timestamps are seen.
+    """
+
+    def __init__(self, min_cutoff: float, beta: float, derivate_cutoff: float, frequency: float = 30.0) -> None:
+        if min_cutoff <= 0 or derivate_cutoff <= 0 or frequency <= 0:
+            raise ValueError(
+                f"cutoffs and frequency must be > 0, got min_cutoff={min_cutoff}, "
+                f"derivate_cutoff={derivate_cutoff}, frequency={frequency}"
+            )
+        self.min_cutoff = min_cutoff
+        self.beta = beta
+        self.derivate_cutoff = derivate_cutoff
+        self._initial_frequency = frequency
+        self.reset()
+
+    def reset(self) -> None:
+        self.frequency = self._initial_frequency
+        self._last_time_us: int | None = None
+        self._x = LowPassFilter()
+        self._dx = LowPassFilter()
+
+    def _alpha(self, cutoff: np.ndarray | float) -> np.ndarray | float:
+        te = 1.0 / self.frequency
+        tau = 1.0 / (2 * math.pi * cutoff)
+        return 1.0 / (1.0 + tau / te)
+
+    def apply(self, x: np.ndarray, timestamp_us: int, value_scale: float = 1.0) -> np.ndarray:
+        """Filters one sample (float32 values).
+
+        A timestamp not after the previous one returns ``x`` unfiltered and
+        leaves the state as it was. A timestamp of 0 does not update the
+        sampling rate (as in MediaPipe).
+        """
+        x = np.asarray(x, np.float32)
+        if self._last_time_us is not None and timestamp_us <= self._last_time_us:
+            return x.copy()
+        if self._last_time_us is not None and self._last_time_us != 0 and timestamp_us != 0:
+            self.frequency = 1.0 / (((timestamp_us - self._last_time_us) * 1000) * 1e-9)
+        self._last_time_us = timestamp_us
+        if self._x.raw is None:
+            dx = np.zeros(x.shape, np.float64)
+        else:
+            dx = (x.astype(np.float64) - self._x.raw) * value_scale * self.frequency
+        edx = self._dx.apply(dx.astype(np.float32), self._alpha(self.derivate_cutoff))
+        cutoff = self.min_cutoff + self.beta * np.abs(edx.astype(np.float64))
+        return self._x.apply(x, np.asarray(self._alpha(cutoff), np.float32))
+
+
+@dataclass(frozen=True)
+class OneEuroParams:
+    """Parameters of one landmark set's One Euro filter."""
+
+    min_cutoff: float
+    beta: float
+    derivate_cutoff: float = 1.0
+    scale_by_object: bool = True
+
+
+# MediaPipe Pose's filters (pose_landmark_filtering graph).
+IMAGE_LANDMARK_FILTER = OneEuroParams(min_cutoff=0.05, beta=80.0)
+AUX_LANDMARK_FILTER = OneEuroParams(min_cutoff=0.01, beta=10.0)
+WORLD_LANDMARK_FILTER = OneEuroParams(min_cutoff=0.1, beta=40.0, scale_by_object=False)
+
+
+class LandmarkSmoother:
+    """Smooths one set of landmarks over time: visibility by a low-pass
+    filter, coordinates by a One Euro filter.
+
+    For image landmarks the coordinates are filtered in pixels (``x * W,
+    y * H, z * W``) and the speed is divided by the object's size in pixels,
+    so that smoothing does not depend on how large the person is in the
+    frame.
+    """
+
+    def __init__(self, params: OneEuroParams, visibility_alpha: float = VISIBILITY_ALPHA) -> None:
+        self.params = params
+        self._visibility = LowPassFilter(visibility_alpha)
+        self._coords = OneEuroFilter(params.min_cutoff, params.beta, params.derivate_cutoff)
+
+    def reset(self) -> None:
+        self._visibility.reset()
+        self._coords.reset()
+
+    def apply(
+        self,
+        xyz: np.ndarray,
+        visibility: np.ndarray,
+        timestamp_us: int,
+        object_scale: float | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Filters one frame.
+
+        Args:
+            xyz: (K, 3) coordinates (pixels for image landmarks, metres for
+                world landmarks).
+            visibility: (K,) visibility.
+            timestamp_us: Frame time in microseconds.
+            object_scale: Object size in pixels; needed when the filter scales
+                by the object.
+
+        Returns:
+            Filtered ``(xyz, visibility)``, float32.
+        """
+        vis = self._visibility.apply(visibility)
+        value_scale = 1.0
+        if self.params.scale_by_object:
+            if object_scale is None:
+                raise ValueError("this filter needs the object scale")
+            if np.float32(object_scale) < np.float32(MIN_OBJECT_SCALE):
+                return np.asarray(xyz, np.float32), vis
+            value_scale = float(np.float32(1) / np.float32(object_scale))
+        return self._coords.apply(xyz, timestamp_us, value_scale), vis

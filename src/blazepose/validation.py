@@ -1,0 +1,50 @@
+"""Argument checks shared by the public APIs; each error says what was expected and what came."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+RGB_SHAPE_MESSAGE = "Input image must contain three channel rgb data."
+
+
+def check_rgb_image(image: object) -> np.ndarray:
+    """Checks that ``image`` is a non-empty HxWx3 uint8 array and returns it.
+
+    Raises:
+        TypeError: not a numpy array, or not uint8.
+        ValueError: not three channels (MediaPipe's message), or empty.
+    """
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"Input image must be a numpy.ndarray (HxWx3 uint8 RGB), got {type(image).__name__}.")
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"{RGB_SHAPE_MESSAGE} Expected shape (height, width, 3), got {image.shape}.")
+    if image.dtype != np.uint8:
+        raise TypeError(f"Input image must be uint8 RGB (values 0..255), got dtype {image.dtype}.")
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise ValueError(f"Input image must not be empty, got shape {image.shape}.")
+    return image
+
+
+def check_confidence(name: str, value: object) -> float:
+    """Checks that a confidence is a real number in [0, 1]."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a number in [0.0, 1.0], got {value!r}")
+    if not (0.0 <= float(value) <= 1.0) or math.isnan(float(value)):
+        raise ValueError(f"{name} must be in [0.0, 1.0], got {value!r}")
+    return float(value)
+
+
+def check_model_complexity(value: object) -> int:
+    """Checks that model_complexity is 0, 1 or 2."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) not in (0, 1, 2):
+        raise ValueError(f"model_complexity must be 0 (lite), 1 (full) or 2 (heavy), got {value!r}")
+    return int(value)
+
+
+def check_positive_int(name: str, value: object) -> int:
+    """Checks that a count is an int >= 1."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < 1:
+        raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+    return int(value)
