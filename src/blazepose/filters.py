@@ -66,9 +66,10 @@ class OneEuroFilter:
                 f"cutoffs and frequency must be > 0, got min_cutoff={min_cutoff}, "
                 f"derivate_cutoff={derivate_cutoff}, frequency={frequency}"
             )
-        self.min_cutoff = min_cutoff
-        self.beta = beta
-        self.derivate_cutoff = derivate_cutoff
+        # MediaPipe keeps these options as float and widens them to double.
+        self.min_cutoff = float(np.float32(min_cutoff))
+        self.beta = float(np.float32(beta))
+        self.derivate_cutoff = float(np.float32(derivate_cutoff))
         self._initial_frequency = frequency
         self.reset()
 
