@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from blazepose.float32 import cos32, f32, sequential_sum32, sigmoid32, sin32
-
 from blazepose.roi import NormRect
 
 NUM_MODEL_LANDMARKS = 39

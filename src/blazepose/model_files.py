@@ -72,6 +72,6 @@ def verified_model_bytes(name: str, models_dir: Path | None = None) -> bytes:
 
 def landmark_model_name(model_complexity: int) -> str:
     """Returns the landmark model file for a model complexity (0, 1 or 2)."""
-    if isinstance(model_complexity, bool) or model_complexity not in LANDMARK_MODELS:
-        raise ValueError(f"model_complexity must be 0, 1 or 2, got {model_complexity!r}")
-    return LANDMARK_MODELS[model_complexity]
+    from blazepose.validation import check_model_complexity
+
+    return LANDMARK_MODELS[check_model_complexity(model_complexity)]

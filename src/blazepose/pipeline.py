@@ -141,14 +141,25 @@ class PoseEstimator:
             TypeError, ValueError: bad image or timestamp; the instance stays
                 usable and its state is unchanged.
         """
-        if self._closed:
-            raise ValueError("this PoseEstimator is closed")
+        self._check_open()
         check_rgb_image(image)
         if self.static_image_mode:
-            return self._process_image(image)
+            return self._process(image, None)
         ts = self.next_timestamp_us(timestamp_ms)
-        self._last_timestamp_us = ts
-        return self._process_video_frame(image, ts)
+        return self._process(image, ts)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ValueError(f"this {type(self).__name__} is closed; create a new one")
+
+    def _process(self, image: np.ndarray, timestamp_us: int | None) -> PoseResult:
+        """Runs the pipeline on a checked image (``timestamp_us`` ignored in image mode)."""
+        if self.static_image_mode:
+            return self._process_image(image)
+        if timestamp_us is None:
+            raise ValueError("video mode needs a timestamp")
+        self._last_timestamp_us = timestamp_us
+        return self._process_video_frame(image, timestamp_us)
 
     def _detect_rois(self, image: np.ndarray, count: int) -> list[NormRect]:
         h, w = image.shape[:2]

@@ -1,0 +1,17 @@
+# Sourced by the other scripts: makes .venv on first use and installs the
+# project into it with the extras named in $EXTRAS (comma-separated).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${BLAZEPOSE_VENV:-$ROOT/.venv}"
+PYTHON="${PYTHON:-python3}"
+if [ ! -x "$VENV/bin/python" ]; then
+    echo "Creating the virtual environment $VENV (first use)..." >&2
+    "$PYTHON" -m venv "$VENV"
+    "$VENV/bin/python" -m pip install --quiet --upgrade pip
+fi
+STAMP="$VENV/.installed-${EXTRAS//,/-}"
+if [ ! -f "$STAMP" ] || [ "$ROOT/pyproject.toml" -nt "$STAMP" ]; then
+    echo "Installing blazepose[$EXTRAS] into $VENV..." >&2
+    "$VENV/bin/python" -m pip install --quiet -e "$ROOT[$EXTRAS]"
+    touch "$STAMP"
+fi

@@ -1,0 +1,5 @@
+import sys
+
+from blazepose.cli import main
+
+sys.exit(main())

@@ -1,0 +1,144 @@
+"""Plain Python stand-ins for MediaPipe's landmark protobuf messages.
+
+They offer what code written for ``mp.solutions.pose`` reads:
+``results.pose_landmarks.landmark[i].x``, ``HasField('visibility')``,
+iteration and ``len``. No protobuf is needed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+_OPTIONAL = ("visibility", "presence")
+
+
+class NormalizedLandmark:
+    """A landmark: x, y normalized to [0, 1] by the image size, z in the scale of x.
+
+    ``visibility`` and ``presence`` are optional, as in the protobuf message:
+    an unset one reads as 0.0 and ``HasField`` tells whether it is set.
+    """
+
+    __slots__ = ("_presence", "_visibility", "x", "y", "z")
+
+    def __init__(
+        self,
+        x: float = 0.0,
+        y: float = 0.0,
+        z: float = 0.0,
+        visibility: float | None = None,
+        presence: float | None = None,
+    ) -> None:
+        self.x, self.y, self.z = x, y, z
+        self._visibility = visibility
+        self._presence = presence
+
+    @property
+    def visibility(self) -> float:
+        return 0.0 if self._visibility is None else self._visibility
+
+    @visibility.setter
+    def visibility(self, value: float) -> None:
+        self._visibility = float(value)
+
+    @property
+    def presence(self) -> float:
+        return 0.0 if self._presence is None else self._presence
+
+    @presence.setter
+    def presence(self, value: float) -> None:
+        self._presence = float(value)
+
+    def HasField(self, name: str) -> bool:
+        """Whether a field is set (x, y and z always are)."""
+        if name in _OPTIONAL:
+            return getattr(self, "_" + name) is not None
+        if name in ("x", "y", "z"):
+            return True
+        raise ValueError(f'Protocol message has no singular "{name}" field.')
+
+    def ClearField(self, name: str) -> None:
+        """Unsets ``visibility`` or ``presence``."""
+        if name not in _OPTIONAL:
+            raise ValueError(f'cannot clear field "{name}"; expected one of {_OPTIONAL}')
+        setattr(self, "_" + name, None)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, NormalizedLandmark):
+            return NotImplemented
+        return all(getattr(self, s) == getattr(other, s) for s in self.__slots__)
+
+    def __repr__(self) -> str:
+        parts = [f"{n}={getattr(self, n)!r}" for n in ("x", "y", "z", *_OPTIONAL) if self.HasField(n)]
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+    def __str__(self) -> str:
+        return "".join(f"{n}: {getattr(self, n)}\n" for n in ("x", "y", "z", *_OPTIONAL) if self.HasField(n))
+
+
+class Landmark(NormalizedLandmark):
+    """A world landmark: x, y, z in metres, origin between the hips."""
+
+    __slots__ = ()
+
+
+@dataclass
+class NormalizedLandmarkList:
+    """A list of landmarks, read as ``.landmark[i]``."""
+
+    landmark: list[NormalizedLandmark] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.landmark)
+
+    def __iter__(self):
+        return iter(self.landmark)
+
+    def __str__(self) -> str:
+        return "".join("landmark {\n" + "".join(f"  {line}\n" for line in str(lm).splitlines()) + "}\n"
+                       for lm in self.landmark)
+
+
+class LandmarkList(NormalizedLandmarkList):
+    """A list of world landmarks, read as ``.landmark[i]``."""
+
+
+def landmark_list_from_arrays(
+    xyz: np.ndarray,
+    visibility: np.ndarray | None,
+    presence: np.ndarray | None,
+    world: bool = False,
+) -> NormalizedLandmarkList:
+    """Builds a landmark list from (K, 3) coordinates and optional (K,) scores."""
+    cls, item = (LandmarkList, Landmark) if world else (NormalizedLandmarkList, NormalizedLandmark)
+    out = cls()
+    for i, (x, y, z) in enumerate(np.asarray(xyz, np.float64)):
+        out.landmark.append(
+            item(
+                float(x),
+                float(y),
+                float(z),
+                None if visibility is None else float(visibility[i]),
+                None if presence is None else float(presence[i]),
+            )
+        )
+    return out
+
+
+def landmark_list_to_arrays(landmark_list: NormalizedLandmarkList) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """(K, 3) float32 coordinates and (K,) visibility and presence (None where unset)."""
+    lms = list(landmark_list.landmark)
+    xyz = np.array([[lm.x, lm.y, lm.z] for lm in lms], np.float32).reshape(-1, 3)
+    vis = (
+        np.array([lm.visibility for lm in lms], np.float32)
+        if lms and all(lm.HasField("visibility") for lm in lms)
+        else None
+    )
+    pres = (
+        np.array([lm.presence for lm in lms], np.float32)
+        if lms and all(lm.HasField("presence") for lm in lms)
+        else None
+    )
+    return xyz, vis, pres
