@@ -31,7 +31,17 @@ _LAZY = {
     "solutions": ("blazepose.solutions", None),
 }
 
-__all__ = [*sorted(_LAZY), "__version__"]
+__all__ = [
+    "LANDMARK_NAMES",
+    "POSE_CONNECTIONS",
+    "ModelFileError",
+    "PoseEstimator",
+    "PoseLandmark",
+    "PoseResult",
+    "__version__",
+    "draw_result",
+    "solutions",
+]
 
 if TYPE_CHECKING:  # pragma: no cover
     from blazepose import solutions

@@ -46,7 +46,9 @@ class Crop:
         return m / np.array([[image_width], [image_height]])
 
 
-def pad_to_aspect(rect: PixelRect, out_width: int, out_height: int) -> tuple[PixelRect, tuple[float, float, float, float]]:
+def pad_to_aspect(
+    rect: PixelRect, out_width: int, out_height: int
+) -> tuple[PixelRect, tuple[float, float, float, float]]:
     """Grows a rectangle to the output's aspect ratio (letterboxing).
 
     Returns:

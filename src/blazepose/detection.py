@@ -88,9 +88,7 @@ def decode_detections(
     boxes = np.stack([cx - w / half, cy - h / half, cx + w / half, cy + h / half], axis=1)
     kps = raw[:, 4 : 4 + 2 * NUM_KEYPOINTS].reshape(-1, NUM_KEYPOINTS, 2) / scale + centres[:, None, :]
     valid = (w >= 0) & (h >= 0)  # NaN compares false and is dropped too
-    return Detections(
-        boxes[valid].astype(np.float32), kps[valid].astype(np.float32), scores[keep][valid]
-    )
+    return Detections(boxes[valid].astype(np.float32), kps[valid].astype(np.float32), scores[keep][valid])
 
 
 def box_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:

@@ -134,12 +134,12 @@ class LandmarkSmoother:
 
     def __init__(self, params: OneEuroParams, visibility_alpha: float = VISIBILITY_ALPHA) -> None:
         self.params = params
-        self._visibility = LowPassFilter(visibility_alpha)
-        self._coords = OneEuroFilter(params.min_cutoff, params.beta, params.derivate_cutoff)
+        self.visibility = LowPassFilter(visibility_alpha)
+        self.coords = OneEuroFilter(params.min_cutoff, params.beta, params.derivate_cutoff)
 
     def reset(self) -> None:
-        self._visibility.reset()
-        self._coords.reset()
+        self.visibility.reset()
+        self.coords.reset()
 
     def apply(
         self,
@@ -161,7 +161,7 @@ class LandmarkSmoother:
         Returns:
             Filtered ``(xyz, visibility)``, float32.
         """
-        vis = self._visibility.apply(visibility)
+        vis = self.visibility.apply(visibility)
         value_scale = 1.0
         if self.params.scale_by_object:
             if object_scale is None:
@@ -169,4 +169,4 @@ class LandmarkSmoother:
             if np.float32(object_scale) < np.float32(MIN_OBJECT_SCALE):
                 return np.asarray(xyz, np.float32), vis
             value_scale = float(np.float32(1) / np.float32(object_scale))
-        return self._coords.apply(xyz, timestamp_us, value_scale), vis
+        return self.coords.apply(xyz, timestamp_us, value_scale), vis

@@ -64,8 +64,7 @@ def verified_model_bytes(name: str, models_dir: Path | None = None) -> bytes:
     actual = hashlib.sha256(data).hexdigest()
     if actual != expected:
         raise ModelFileError(
-            f"model file {name} at {path} is corrupt or not the official file: "
-            f"sha256 {actual}, expected {expected}"
+            f"model file {name} at {path} is corrupt or not the official file: sha256 {actual}, expected {expected}"
         )
     return data
 

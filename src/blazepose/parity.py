@@ -71,9 +71,13 @@ def collect_answers(process: Callable[[np.ndarray], object], frames: Iterator[np
         r = process(frame)
         ok = r.pose_landmarks is not None
         found.append(ok)
-        lms.append(np.array([[p.x, p.y, p.z, p.visibility] for p in r.pose_landmarks.landmark], np.float32) if ok else nan)
+        lms.append(
+            np.array([[p.x, p.y, p.z, p.visibility] for p in r.pose_landmarks.landmark], np.float32) if ok else nan
+        )
         world.append(
-            np.array([[p.x, p.y, p.z, p.visibility] for p in r.pose_world_landmarks.landmark], np.float32) if ok else nan
+            np.array([[p.x, p.y, p.z, p.visibility] for p in r.pose_world_landmarks.landmark], np.float32)
+            if ok
+            else nan
         )
         if i < MASK_FRAMES:
             m = r.segmentation_mask if ok and r.segmentation_mask is not None else np.zeros(frame.shape[:2], np.float32)

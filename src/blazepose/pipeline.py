@@ -47,6 +47,11 @@ class PoseEstimator:
         num_threads: Inference threads (None: the engine's default).
         backend: Inference engine name.
         fps: Frame rate assumed for video frames given without a timestamp.
+        carry_filters_over_loss: Reproduce MediaPipe's legacy graph, which
+            keeps the visibility and world landmark filters' state when the
+            pose is lost and applies it to the next detected pose (see
+            :meth:`PoseTrack.inherit_filters`). Off by default: a new
+            detection starts with fresh filters.
     """
 
     def __init__(
@@ -63,6 +68,7 @@ class PoseEstimator:
         num_threads: int | None = None,
         backend: str = DEFAULT_BACKEND,
         fps: float = DEFAULT_FPS,
+        carry_filters_over_loss: bool = False,
     ) -> None:
         self.static_image_mode = bool(static_image_mode)
         self.model_complexity = check_model_complexity(model_complexity)
@@ -74,12 +80,14 @@ class PoseEstimator:
         self.max_poses = check_positive_int("max_poses", max_poses)
         if not (isinstance(fps, (int, float)) and fps > 0):
             raise ValueError(f"fps must be a number > 0, got {fps!r}")
-        self.frame_step_us = int(round(1e6 / fps))
+        self.frame_step_us = round(1e6 / fps)
         self._detector = PersonDetector(load_model(verified_model_bytes(DETECTOR_MODEL), backend, num_threads))
         self._landmarker = LandmarkModel(
             load_model(verified_model_bytes(landmark_model_name(self.model_complexity)), backend, num_threads)
         )
+        self.carry_filters_over_loss = bool(carry_filters_over_loss)
         self._tracks: list[PoseTrack] = []
+        self._lost: list[PoseTrack] = []
         self._track_ids = itertools.count()
         self._last_timestamp_us: int | None = None
         self._closed = False
@@ -89,6 +97,7 @@ class PoseEstimator:
     def reset(self) -> None:
         """Forgets every tracked pose and the clock, as if no frame had been seen."""
         self._tracks = []
+        self._lost = []
         self._last_timestamp_us = None
 
     def close(self) -> None:
@@ -119,7 +128,7 @@ class PoseEstimator:
             return self.frame_step_us if last is None else last + self.frame_step_us
         if isinstance(timestamp_ms, bool) or not isinstance(timestamp_ms, (int, float, np.integer, np.floating)):
             raise TypeError(f"timestamp_ms must be a number, got {timestamp_ms!r}")
-        ts = int(round(float(timestamp_ms) * 1000.0))
+        ts = round(float(timestamp_ms) * 1000.0)
         if self._last_timestamp_us is not None and ts <= self._last_timestamp_us:
             raise ValueError(
                 f"timestamps must increase: got {timestamp_ms} ms after {self._last_timestamp_us / 1000.0} ms"
@@ -184,6 +193,8 @@ class PoseEstimator:
             for roi in self._detect_rois(image, self.max_poses):
                 track = PoseTrack(next(self._track_ids), self.smooth_landmarks, self.smooth_segmentation)
                 track.next_roi = roi
+                if self.carry_filters_over_loss and self._lost:
+                    track.inherit_filters(self._lost.pop())
                 self._tracks.append(track)
         found = []
         kept = []
@@ -191,10 +202,13 @@ class PoseEstimator:
             assert track.next_roi is not None
             raw = self._run_landmarks(image, track.next_roi)
             if raw is None:
-                continue  # lost: the track and its filters go
+                self._lost.append(track)  # lost: the track and its filters go
+                continue
             found.append((track.track_id, raw, track.update(raw, ts, w, h), track))
             kept.append(track)
         self._tracks = kept
+        # Only the most recently lost poses can hand their filters on.
+        self._lost = self._lost[-self.max_poses :] if self.carry_filters_over_loss else []
         return self._result(image, found, ts)
 
     def _result(

@@ -56,6 +56,14 @@ def normalized_to_pixel(x: float, y: float, width: int, height: int) -> tuple[in
     return min(math.floor(x * width), width - 1), min(math.floor(y * height), height - 1)
 
 
+def check_connection(start: int, end: int, count: int) -> None:
+    """Raises MediaPipe's error when a connection names a landmark that does not exist."""
+    if not (0 <= start < count and 0 <= end < count):
+        raise ValueError(
+            f"Landmark index is out of range. Invalid connection from landmark #{start} to landmark #{end}."
+        )
+
+
 def _spec_for(spec: SpecOrMap, key: object) -> DrawingSpec:
     return spec[key] if isinstance(spec, Mapping) else spec
 
@@ -111,10 +119,7 @@ def draw_skeleton(
             pixels[i] = px
     count = len(points)
     for start, end in connections or ():
-        if not (0 <= start < count and 0 <= end < count):
-            raise ValueError(
-                f"Landmark index is out of range. Invalid connection from landmark #{start} to landmark #{end}."
-            )
+        check_connection(start, end, count)
         if start in pixels and end in pixels:
             spec = _spec_for(connection_spec, (start, end))
             cv2.line(image, pixels[start], pixels[end], spec.color, spec.thickness)

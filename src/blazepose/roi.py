@@ -71,15 +71,11 @@ def rect_from_alignment_points(
     return NormRect(float(x0 / w), float(y0 / h), float(side / w), float(side / h), float(rotation))
 
 
-def enlarge_rect(
-    rect: NormRect, image_width: int, image_height: int, scale: float = ROI_SCALE
-) -> NormRect:
+def enlarge_rect(rect: NormRect, image_width: int, image_height: int, scale: float = ROI_SCALE) -> NormRect:
     """Squares a region on its longer side in pixels, then scales it (float32)."""
     w, h = f32(image_width), f32(image_height)
     long_side = max(f32(rect.width) * w, f32(rect.height) * h)
-    return rect._replace(
-        width=float(long_side / w * f32(scale)), height=float(long_side / h * f32(scale))
-    )
+    return rect._replace(width=float(long_side / w * f32(scale)), height=float(long_side / h * f32(scale)))
 
 
 def roi_from_points(points: np.ndarray, image_width: int, image_height: int) -> NormRect:
@@ -121,7 +117,5 @@ def rect_iou(a: NormRect, b: NormRect, image_width: int, image_height: int) -> f
     area_a, area_b = pa.width * pa.height, pb.width * pb.height
     if area_a <= 0 or area_b <= 0:
         return 0.0
-    inter, _ = cv2.intersectConvexConvex(
-        rect_corners(pa).astype(np.float32), rect_corners(pb).astype(np.float32)
-    )
+    inter, _ = cv2.intersectConvexConvex(rect_corners(pa).astype(np.float32), rect_corners(pb).astype(np.float32))
     return float(inter) / (area_a + area_b - float(inter))

@@ -14,9 +14,7 @@ COMBINE_WITH_PREVIOUS_RATIO = 0.7
 _CERTAINTY_POLY = (5.68842, -0.748699, -57.8051, 291.309, -624.717)
 
 
-def mask_to_image(
-    logits: np.ndarray, tensor_to_image: np.ndarray, image_width: int, image_height: int
-) -> np.ndarray:
+def mask_to_image(logits: np.ndarray, tensor_to_image: np.ndarray, image_width: int, image_height: int) -> np.ndarray:
     """Turns the model's mask logits into a probability mask of the image's size.
 
     Args:
@@ -45,9 +43,7 @@ def mask_to_image(
     )
 
 
-def smooth_mask(
-    current: np.ndarray, previous: np.ndarray, ratio: float = COMBINE_WITH_PREVIOUS_RATIO
-) -> np.ndarray:
+def smooth_mask(current: np.ndarray, previous: np.ndarray, ratio: float = COMBINE_WITH_PREVIOUS_RATIO) -> np.ndarray:
     """Blends a new mask with the previous smoothed one.
 
     Each pixel moves from its new value towards the previous one by

@@ -76,6 +76,20 @@ class PoseTrack:
         self._aux = LandmarkSmoother(AUX_LANDMARK_FILTER)
         self._previous_mask: np.ndarray | None = None
 
+    def inherit_filters(self, lost: PoseTrack) -> None:
+        """Takes over the filters that MediaPipe's legacy graph keeps when a pose is lost.
+
+        In that graph a filter whose only input is the landmarks is not run
+        on a frame without a pose, so it is not reset either: the visibility
+        filters and the world landmark filter carry their state over to the
+        next detected pose (the coordinate filters of image and auxiliary
+        landmarks, which also take the image size, do reset). The legacy API
+        reproduces this with ``carry_filters_over_loss``.
+        """
+        self._image.visibility = lost._image.visibility
+        self._aux.visibility = lost._aux.visibility
+        self._world = lost._world
+
     def update(self, raw: RawPose, timestamp_us: int, image_width: int, image_height: int) -> SmoothedPose:
         """Filters a new observation of this pose and plans the next region."""
         size = pixel_scale(image_width, image_height)

@@ -24,9 +24,7 @@ class LiteRTModel:
 
     def run(self, tensor: np.ndarray) -> list[np.ndarray]:
         if tensor.shape != self.input_shape or tensor.dtype != np.float32:
-            raise ValueError(
-                f"model input must be float32 {self.input_shape}, got {tensor.dtype} {tensor.shape}"
-            )
+            raise ValueError(f"model input must be float32 {self.input_shape}, got {tensor.dtype} {tensor.shape}")
         self._interpreter.set_tensor(self._input_index, tensor)
         self._interpreter.invoke()
         return [self._interpreter.get_tensor(i) for i in self._output_indices]

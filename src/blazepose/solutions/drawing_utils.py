@@ -15,6 +15,7 @@ from blazepose.rendering import (
     VISIBILITY_THRESHOLD,
     WHITE_COLOR,
     DrawingSpec,
+    check_connection,
     draw_skeleton,
     normalized_to_pixel,
 )
@@ -100,19 +101,26 @@ def plot_landmarks(
     for i, (x, y, z) in enumerate(xyz):
         if (vis is not None and vis[i] < VISIBILITY_THRESHOLD) or (pres is not None and pres[i] < PRESENCE_THRESHOLD):
             continue
-        ax.scatter3D(xs=[-z], ys=[x], zs=[-y], color=_rgb(landmark_drawing_spec.color),
-                     linewidth=landmark_drawing_spec.thickness)
+        ax.scatter3D(
+            xs=[-z],
+            ys=[x],
+            zs=[-y],
+            color=_rgb(landmark_drawing_spec.color),
+            linewidth=landmark_drawing_spec.thickness,
+        )
         plotted[i] = (-z, x, -y)
     count = len(xyz)
     for start, end in connections or ():
-        if not (0 <= start < count and 0 <= end < count):
-            raise ValueError(
-                f"Landmark index is out of range. Invalid connection from landmark #{start} to landmark #{end}."
-            )
+        check_connection(start, end, count)
         if start in plotted and end in plotted:
             a, b = plotted[start], plotted[end]
-            ax.plot3D(xs=[a[0], b[0]], ys=[a[1], b[1]], zs=[a[2], b[2]],
-                      color=_rgb(connection_drawing_spec.color), linewidth=connection_drawing_spec.thickness)
+            ax.plot3D(
+                xs=[a[0], b[0]],
+                ys=[a[1], b[1]],
+                zs=[a[2], b[2]],
+                color=_rgb(connection_drawing_spec.color),
+                linewidth=connection_drawing_spec.thickness,
+            )
     plt.show()
     return fig
 

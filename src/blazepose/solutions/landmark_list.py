@@ -97,8 +97,9 @@ class NormalizedLandmarkList:
         return iter(self.landmark)
 
     def __str__(self) -> str:
-        return "".join("landmark {\n" + "".join(f"  {line}\n" for line in str(lm).splitlines()) + "}\n"
-                       for lm in self.landmark)
+        return "".join(
+            "landmark {\n" + "".join(f"  {line}\n" for line in str(lm).splitlines()) + "}\n" for lm in self.landmark
+        )
 
 
 class LandmarkList(NormalizedLandmarkList):
@@ -127,7 +128,9 @@ def landmark_list_from_arrays(
     return out
 
 
-def landmark_list_to_arrays(landmark_list: NormalizedLandmarkList) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+def landmark_list_to_arrays(
+    landmark_list: NormalizedLandmarkList,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """(K, 3) float32 coordinates and (K,) visibility and presence (None where unset)."""
     lms = list(landmark_list.landmark)
     xyz = np.array([[lm.x, lm.y, lm.z] for lm in lms], np.float32).reshape(-1, 3)

@@ -10,7 +10,9 @@ the shared test photos and video (see docs/parity.md), including two
 quirks of that wrapper: the heatmap refinement uses a 9-cell window (the
 calculator's default; the graph asks for 7 but the Python wrapper drops that
 option), and ``smooth_segmentation`` has no effect (the wrapper drops the
-blending ratio, which then defaults to 0). For new code,
+blending ratio, which then defaults to 0). One quirk of the graph is kept as
+well: after a lost pose, the visibility and world landmark filters go on
+from their old state (``carry_filters_over_loss``). For new code,
 :class:`blazepose.PoseEstimator` returns numpy arrays and blends masks when
 asked to.
 """
@@ -97,6 +99,7 @@ class Pose:
             smooth_segmentation=False,
             min_detection_confidence=min_detection_confidence,
             min_tracking_confidence=min_tracking_confidence,
+            carry_filters_over_loss=True,
         )
         self._timestamp_us = 0
 
