@@ -33,6 +33,9 @@ class PoseEstimator:
     region comes from its smoothed landmarks, and landmarks and masks are
     smoothed over time using the frames' timestamps.
 
+    An instance holds tracking state and its own inference engines: use one
+    instance per thread or process (separate instances share nothing).
+
     Args:
         static_image_mode: Treat every image as unrelated (no tracking, no
             smoothing).

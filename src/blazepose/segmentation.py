@@ -5,8 +5,6 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from blazepose.float32 import sigmoid32
-
 COMBINE_WITH_PREVIOUS_RATIO = 0.7
 
 # Polynomial in (p - 0.5)^2 that approximates 1 - uncertainty, where the
@@ -27,7 +25,10 @@ def mask_to_image(logits: np.ndarray, tensor_to_image: np.ndarray, image_width: 
     Returns:
         (H, W) float32 in [0, 1], zero outside the crop.
     """
-    mask = sigmoid32(np.asarray(logits, np.float32).reshape(logits.shape[-2:]))
+    # Mask values feed nothing downstream, so numpy's own float32 exp serves
+    # (bit-exact expf matters only for what the tracker feeds back).
+    with np.errstate(over="ignore"):
+        mask = np.float32(1) / (np.float32(1) + np.exp(-np.asarray(logits, np.float32).reshape(logits.shape[-2:])))
     size_h, size_w = mask.shape
     # Image pixel -> crop pixel, the map warpAffine samples through.
     forward = np.vstack([tensor_to_image, [0.0, 0.0, 1.0]])
