@@ -40,6 +40,8 @@ def test_video_timestamps_must_increase_and_errors_leave_the_instance_usable(ast
             est.process(astronaut, timestamp_ms=50)
         with pytest.raises(TypeError, match="timestamp_ms"):
             est.process(astronaut, timestamp_ms="soon")
+        with pytest.raises(ValueError, match="finite"):
+            est.process(astronaut, timestamp_ms=float("nan"))
         r = est.process(astronaut, timestamp_ms=133.5)
         assert r.timestamp_us == 133_500 and len(r) == 1
         assert est.process(astronaut).timestamp_us == 133_500 + 33_333  # no timestamp: one step at 30 fps

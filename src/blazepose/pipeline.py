@@ -131,6 +131,8 @@ class PoseEstimator:
             return self.frame_step_us if last is None else last + self.frame_step_us
         if isinstance(timestamp_ms, bool) or not isinstance(timestamp_ms, (int, float, np.integer, np.floating)):
             raise TypeError(f"timestamp_ms must be a number, got {timestamp_ms!r}")
+        if not np.isfinite(timestamp_ms):
+            raise ValueError(f"timestamp_ms must be finite, got {timestamp_ms!r}")
         ts = round(float(timestamp_ms) * 1000.0)
         if self._last_timestamp_us is not None and ts <= self._last_timestamp_us:
             raise ValueError(
@@ -182,11 +184,11 @@ class PoseEstimator:
         return self._landmarker.run(image, roi, self.min_tracking_confidence, self.enable_segmentation)
 
     def _process_image(self, image: np.ndarray) -> PoseResult:
+        h, w = image.shape[:2]
         found = []
         for roi in self._detect_rois(image, self.max_poses):
             raw = self._run_landmarks(image, roi)
             if raw is not None:
-                h, w = image.shape[:2]
                 found.append((next(self._track_ids), raw, unsmoothed(raw, w, h), None))
         return self._result(image, found, None)
 
