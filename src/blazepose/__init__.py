@@ -29,15 +29,33 @@ _LAZY = {
     "draw_result": ("blazepose.rendering", "draw_result"),
     "ModelFileError": ("blazepose.model_files", "ModelFileError"),
     "solutions": ("blazepose.solutions", None),
+    "PoseLandmarker": ("blazepose.pose_landmarker", "PoseLandmarker"),
+    "PoseLandmarkerOptions": ("blazepose.pose_landmarker", "PoseLandmarkerOptions"),
+    "PoseLandmarkerResult": ("blazepose.pose_landmarker", "PoseLandmarkerResult"),
+    "RunningMode": ("blazepose.pose_landmarker", "RunningMode"),
+    "BaseOptions": ("blazepose.pose_landmarker", "BaseOptions"),
+    "QueuePolicy": ("blazepose.pose_landmarker", "QueuePolicy"),
+    "CallbackError": ("blazepose.pose_landmarker", "CallbackError"),
+    "Image": ("blazepose.image", "Image"),
+    "ImageFormat": ("blazepose.image", "ImageFormat"),
 }
 
 __all__ = [
     "LANDMARK_NAMES",
     "POSE_CONNECTIONS",
+    "BaseOptions",
+    "CallbackError",
+    "Image",
+    "ImageFormat",
     "ModelFileError",
     "PoseEstimator",
     "PoseLandmark",
+    "PoseLandmarker",
+    "PoseLandmarkerOptions",
+    "PoseLandmarkerResult",
     "PoseResult",
+    "QueuePolicy",
+    "RunningMode",
     "__version__",
     "draw_result",
     "solutions",
@@ -45,8 +63,18 @@ __all__ = [
 
 if TYPE_CHECKING:  # pragma: no cover
     from blazepose import solutions
+    from blazepose.image import Image, ImageFormat
     from blazepose.model_files import ModelFileError
     from blazepose.pipeline import PoseEstimator
+    from blazepose.pose_landmarker import (
+        BaseOptions,
+        CallbackError,
+        PoseLandmarker,
+        PoseLandmarkerOptions,
+        PoseLandmarkerResult,
+        QueuePolicy,
+        RunningMode,
+    )
     from blazepose.rendering import draw_result
     from blazepose.results import PoseResult
     from blazepose.topology import LANDMARK_NAMES, POSE_CONNECTIONS, PoseLandmark

@@ -11,10 +11,11 @@ from blazepose.detector import PersonDetector
 from blazepose.landmarker import LandmarkModel, RawPose
 from blazepose.model_files import DETECTOR_MODEL, landmark_model_name, verified_model_bytes
 from blazepose.results import PoseResult
-from blazepose.roi import NormRect, roi_from_points
+from blazepose.roi import NormRect, rect_iou, roi_from_box, roi_from_points
 from blazepose.segmentation import mask_to_image
 from blazepose.tracking import PoseTrack, SmoothedPose, unsmoothed
 from blazepose.validation import (
+    check_boxes,
     check_confidence,
     check_model_complexity,
     check_positive_int,
@@ -24,14 +25,39 @@ from blazepose.validation import (
 DEFAULT_FPS = 30.0
 
 
+def next_timestamp_us(last_us: int | None, timestamp_ms: float | None, step_us: int) -> int:
+    """A frame's timestamp in microseconds: the given one, checked to come
+    after ``last_us``, or ``step_us`` after it when none is given.
+
+    Raises:
+        TypeError: the timestamp is not a number.
+        ValueError: it is not finite, or not after the previous one.
+    """
+    if timestamp_ms is None:
+        return step_us if last_us is None else last_us + step_us
+    if isinstance(timestamp_ms, bool) or not isinstance(timestamp_ms, (int, float, np.integer, np.floating)):
+        raise TypeError(f"timestamp_ms must be a number, got {timestamp_ms!r}")
+    if not np.isfinite(timestamp_ms):
+        raise ValueError(f"timestamp_ms must be finite, got {timestamp_ms!r}")
+    ts = round(float(timestamp_ms) * 1000.0)
+    if last_us is not None and ts <= last_us:
+        raise ValueError(f"timestamps must increase: got {timestamp_ms} ms after {last_us / 1000.0} ms")
+    return ts
+
+
 class PoseEstimator:
     """Finds body poses in images or video frames and returns numpy arrays.
 
     In image mode (``static_image_mode=True``) every call runs the person
-    detector and nothing carries over between calls. In video mode the
-    detector runs only when no pose is tracked; each tracked pose's next
-    region comes from its smoothed landmarks, and landmarks and masks are
-    smoothed over time using the frames' timestamps.
+    detector and nothing carries over between calls. In video mode each
+    tracked pose's next region comes from its smoothed landmarks, and
+    landmarks and masks are smoothed over time using the frames'
+    timestamps. The detector runs when fewer than ``max_poses`` poses are
+    tracked: on every frame while none is, else at most every
+    ``detection_interval`` frames. A detection that overlaps a tracked pose
+    (region IoU >= ``overlap_iou``) is not a new person, and when two tracks
+    come to overlap the younger one is dropped, so no person is returned
+    twice. A track keeps its id while its pose stays found.
 
     An instance holds tracking state and its own inference engines: use one
     instance per thread or process (separate instances share nothing).
@@ -44,9 +70,18 @@ class PoseEstimator:
         enable_segmentation: Return segmentation masks.
         smooth_segmentation: Blend each mask with the previous one (video mode).
         min_detection_confidence: Minimum person detector score.
-        min_tracking_confidence: Minimum pose presence score for landmarks to
-            be returned and the pose to stay tracked.
+        min_tracking_confidence: Minimum pose presence score for a tracked
+            pose to be returned and stay tracked.
         max_poses: Largest number of poses returned per image.
+        min_presence_confidence: Minimum pose presence score for a newly
+            detected pose (None: the same as ``min_tracking_confidence``, as
+            in the legacy API).
+        detection_interval: In video mode, frames between detector runs while
+            some but fewer than ``max_poses`` poses are tracked.
+        overlap_iou: Region IoU from which two poses count as the same person.
+        id_memory: A pose found again within this many frames of being lost,
+            where it was lost (region IoU >= ``overlap_iou``), gets its old
+            track id back (0: never).
         num_threads: Inference threads (None: the engine's default).
         backend: Inference engine name.
         fps: Frame rate assumed for video frames given without a timestamp.
@@ -68,6 +103,10 @@ class PoseEstimator:
         min_detection_confidence: float = 0.5,
         min_tracking_confidence: float = 0.5,
         max_poses: int = 1,
+        min_presence_confidence: float | None = None,
+        detection_interval: int = 5,
+        overlap_iou: float = 0.5,
+        id_memory: int = 15,
         num_threads: int | None = None,
         backend: str = DEFAULT_BACKEND,
         fps: float = DEFAULT_FPS,
@@ -81,6 +120,16 @@ class PoseEstimator:
         self.min_detection_confidence = check_confidence("min_detection_confidence", min_detection_confidence)
         self.min_tracking_confidence = check_confidence("min_tracking_confidence", min_tracking_confidence)
         self.max_poses = check_positive_int("max_poses", max_poses)
+        self.min_presence_confidence = (
+            self.min_tracking_confidence
+            if min_presence_confidence is None
+            else check_confidence("min_presence_confidence", min_presence_confidence)
+        )
+        self.detection_interval = check_positive_int("detection_interval", detection_interval)
+        self.overlap_iou = check_confidence("overlap_iou", overlap_iou)
+        if isinstance(id_memory, bool) or not isinstance(id_memory, int) or id_memory < 0:
+            raise ValueError(f"id_memory must be an int >= 0, got {id_memory!r}")
+        self.id_memory = id_memory
         if not (isinstance(fps, (int, float)) and fps > 0):
             raise ValueError(f"fps must be a number > 0, got {fps!r}")
         self.frame_step_us = round(1e6 / fps)
@@ -91,8 +140,12 @@ class PoseEstimator:
         self.carry_filters_over_loss = bool(carry_filters_over_loss)
         self._tracks: list[PoseTrack] = []
         self._lost: list[PoseTrack] = []
+        self._recently_lost: list[tuple[int, NormRect, int]] = []  # (track id, last region, frame)
         self._track_ids = itertools.count()
         self._last_timestamp_us: int | None = None
+        self.frames_processed = 0
+        self.detector_runs = 0
+        self._last_detection_frame: int | None = None
         self._closed = False
 
     # Lifecycle -----------------------------------------------------------
@@ -101,7 +154,9 @@ class PoseEstimator:
         """Forgets every tracked pose and the clock, as if no frame had been seen."""
         self._tracks = []
         self._lost = []
+        self._recently_lost = []
         self._last_timestamp_us = None
+        self._last_detection_frame = None
 
     def close(self) -> None:
         """Frees the models. The instance cannot be used afterwards."""
@@ -124,29 +179,22 @@ class PoseEstimator:
     # Processing ----------------------------------------------------------
 
     def next_timestamp_us(self, timestamp_ms: float | None) -> int:
-        """The timestamp a frame will get: the given one (checked to increase),
-        or one frame step after the previous one."""
-        if timestamp_ms is None:
-            last = self._last_timestamp_us
-            return self.frame_step_us if last is None else last + self.frame_step_us
-        if isinstance(timestamp_ms, bool) or not isinstance(timestamp_ms, (int, float, np.integer, np.floating)):
-            raise TypeError(f"timestamp_ms must be a number, got {timestamp_ms!r}")
-        if not np.isfinite(timestamp_ms):
-            raise ValueError(f"timestamp_ms must be finite, got {timestamp_ms!r}")
-        ts = round(float(timestamp_ms) * 1000.0)
-        if self._last_timestamp_us is not None and ts <= self._last_timestamp_us:
-            raise ValueError(
-                f"timestamps must increase: got {timestamp_ms} ms after {self._last_timestamp_us / 1000.0} ms"
-            )
-        return ts
+        """The timestamp the next frame will get (see :func:`next_timestamp_us`)."""
+        return next_timestamp_us(self._last_timestamp_us, timestamp_ms, self.frame_step_us)
 
-    def process(self, image: np.ndarray, timestamp_ms: float | None = None) -> PoseResult:
+    def process(
+        self, image: np.ndarray, timestamp_ms: float | None = None, boxes: np.ndarray | None = None
+    ) -> PoseResult:
         """Finds the poses in one RGB image.
 
         Args:
             image: (H, W, 3) uint8 RGB. It is not modified.
             timestamp_ms: The frame's time in milliseconds (video mode); must
                 increase from call to call. None steps it by ``1 / fps``.
+            boxes: Person boxes from another detector, (K, 4) ``x0, y0, x1,
+                y1`` in pixels, used instead of this library's detector
+                wherever it would run (in video mode, only boxes of people
+                not yet tracked start new tracks).
 
         Returns:
             The poses found, best first (possibly none).
@@ -157,61 +205,119 @@ class PoseEstimator:
         """
         self._check_open()
         check_rgb_image(image)
+        boxes = check_boxes(boxes)
         if self.static_image_mode:
-            return self._process(image, None)
+            return self._process(image, None, boxes)
         ts = self.next_timestamp_us(timestamp_ms)
-        return self._process(image, ts)
+        return self._process(image, ts, boxes)
 
     def _check_open(self) -> None:
         if self._closed:
             raise ValueError(f"this {type(self).__name__} is closed; create a new one")
 
-    def _process(self, image: np.ndarray, timestamp_us: int | None) -> PoseResult:
+    def _process(self, image: np.ndarray, timestamp_us: int | None, boxes: np.ndarray | None = None) -> PoseResult:
         """Runs the pipeline on a checked image (``timestamp_us`` ignored in image mode)."""
+        self.frames_processed += 1
         if self.static_image_mode:
-            return self._process_image(image)
+            return self._process_image(image, boxes)
         if timestamp_us is None:
             raise ValueError("video mode needs a timestamp")
         self._last_timestamp_us = timestamp_us
-        return self._process_video_frame(image, timestamp_us)
+        return self._process_video_frame(image, timestamp_us, boxes)
 
-    def _detect_rois(self, image: np.ndarray, count: int) -> list[NormRect]:
+    def _candidate_rois(self, image: np.ndarray, boxes: np.ndarray | None) -> list[NormRect]:
+        """Regions of people to start from: the caller's boxes, else the detector's, best first."""
         h, w = image.shape[:2]
+        if boxes is not None:
+            return [roi_from_box(box, w, h) for box in boxes]
+        self.detector_runs += 1
         dets = self._detector.detect(image, self.min_detection_confidence)
-        return [roi_from_points(kps, w, h) for kps in dets.keypoints[:count]]
+        return [roi_from_points(kps, w, h) for kps in dets.keypoints]
 
-    def _run_landmarks(self, image: np.ndarray, roi: NormRect) -> RawPose | None:
-        return self._landmarker.run(image, roi, self.min_tracking_confidence, self.enable_segmentation)
+    def _overlaps(self, roi: NormRect, others: list[NormRect], image: np.ndarray) -> bool:
+        h, w = image.shape[:2]
+        return any(rect_iou(roi, other, w, h) >= self.overlap_iou for other in others)
 
-    def _process_image(self, image: np.ndarray) -> PoseResult:
+    def _run_landmarks(self, image: np.ndarray, roi: NormRect, min_score: float) -> RawPose | None:
+        return self._landmarker.run(image, roi, min_score, self.enable_segmentation)
+
+    def _process_image(self, image: np.ndarray, boxes: np.ndarray | None) -> PoseResult:
         h, w = image.shape[:2]
         found = []
-        for roi in self._detect_rois(image, self.max_poses):
-            raw = self._run_landmarks(image, roi)
+        for roi in self._candidate_rois(image, boxes):
+            if len(found) == self.max_poses:
+                break
+            if self._overlaps(roi, [raw.roi for _, raw, _, _ in found], image):
+                continue
+            raw = self._run_landmarks(image, roi, self.min_presence_confidence)
             if raw is not None:
                 found.append((next(self._track_ids), raw, unsmoothed(raw, w, h), None))
         return self._result(image, found, None)
 
-    def _process_video_frame(self, image: np.ndarray, ts: int) -> PoseResult:
+    def _start_tracks(self, image: np.ndarray, boxes: np.ndarray | None) -> list[PoseTrack]:
+        """New tracks for people not tracked yet, when detection is due."""
+        free = self.max_poses - len(self._tracks)
+        since = None if self._last_detection_frame is None else self.frames_processed - self._last_detection_frame
+        due = boxes is not None or not self._tracks or since is None or since >= self.detection_interval
+        if free <= 0 or not due:
+            return []
+        self._last_detection_frame = self.frames_processed
+        taken = [t.next_roi for t in self._tracks if t.next_roi is not None]
+        new: list[PoseTrack] = []
+        for roi in self._candidate_rois(image, boxes):
+            if len(new) == free:
+                break
+            if self._overlaps(roi, taken, image):
+                continue  # someone already tracked (or just found)
+            track = PoseTrack(self._track_id_for(roi, image), self.smooth_landmarks, self.smooth_segmentation)
+            track.next_roi = roi
+            if self.carry_filters_over_loss and self._lost:
+                track.inherit_filters(self._lost.pop())
+            new.append(track)
+            taken.append(roi)
+        return new
+
+    def _track_id_for(self, roi: NormRect, image: np.ndarray) -> int:
+        """The id of a pose lost lately where ``roi`` lies, else a new id."""
         h, w = image.shape[:2]
-        if not self._tracks:
-            for roi in self._detect_rois(image, self.max_poses):
-                track = PoseTrack(next(self._track_ids), self.smooth_landmarks, self.smooth_segmentation)
-                track.next_roi = roi
-                if self.carry_filters_over_loss and self._lost:
-                    track.inherit_filters(self._lost.pop())
-                self._tracks.append(track)
-        found = []
-        kept = []
-        for track in self._tracks:
+        recent = [e for e in self._recently_lost if self.frames_processed - e[2] <= self.id_memory]
+        scored = [(rect_iou(roi, e[1], w, h), e) for e in recent]
+        best = max(scored, key=lambda s: s[0], default=None)
+        if best is not None and best[0] >= self.overlap_iou:
+            recent.remove(best[1])
+            self._recently_lost = recent
+            return best[1][0]
+        self._recently_lost = recent
+        return next(self._track_ids)
+
+    def _process_video_frame(self, image: np.ndarray, ts: int, boxes: np.ndarray | None) -> PoseResult:
+        h, w = image.shape[:2]
+        new = self._start_tracks(image, boxes)
+        observed: list[tuple[PoseTrack, RawPose]] = []
+        for track in [*self._tracks, *new]:
             assert track.next_roi is not None
-            raw = self._run_landmarks(image, track.next_roi)
+            threshold = self.min_presence_confidence if track.frames_tracked == 0 else self.min_tracking_confidence
+            raw = self._run_landmarks(image, track.next_roi, threshold)
             if raw is None:
                 self._lost.append(track)  # lost: the track and its filters go
-                continue
-            found.append((track.track_id, raw, track.update(raw, ts, w, h), track))
-            kept.append(track)
-        self._tracks = kept
+                if self.id_memory:
+                    self._recently_lost.append((track.track_id, track.next_roi, self.frames_processed))
+            else:
+                observed.append((track, raw))
+        # Two tracks on one person: keep the longer-lived one.
+        by_age = sorted(observed, key=lambda tr: (-tr[0].frames_tracked, tr[0].track_id))
+        kept_ids: set[int] = set()
+        kept_rois: list[NormRect] = []
+        for track, raw in by_age:
+            if not self._overlaps(raw.roi, kept_rois, image):
+                kept_ids.add(track.track_id)
+                kept_rois.append(raw.roi)
+        found = [
+            (track.track_id, raw, track.update(raw, ts, w, h), track)
+            for track, raw in observed
+            if track.track_id in kept_ids
+        ]
+        self._tracks = [track for track, _ in observed if track.track_id in kept_ids]
         # Only the most recently lost poses can hand their filters on.
         self._lost = self._lost[-self.max_poses :] if self.carry_filters_over_loss else []
         return self._result(image, found, ts)

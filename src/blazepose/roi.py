@@ -90,6 +90,23 @@ def roi_from_points(points: np.ndarray, image_width: int, image_height: int) -> 
     return enlarge_rect(raw, image_width, image_height)
 
 
+def roi_from_box(box: np.ndarray, image_width: int, image_height: int, scale: float = ROI_SCALE) -> NormRect:
+    """A landmark-model region from a person box given by another detector.
+
+    Without keypoints the body's centre is taken as the box's centre, its
+    enclosing circle as the box's longer side, and the pose as upright: a
+    square of ``scale`` times the longer side, unrotated.
+
+    Args:
+        box: ``x0, y0, x1, y1`` in pixels.
+    """
+    x0, y0, x1, y1 = (float(v) for v in box)
+    side = max(x1 - x0, y1 - y0) * scale
+    return NormRect(
+        (x0 + x1) / 2 / image_width, (y0 + y1) / 2 / image_height, side / image_width, side / image_height, 0.0
+    )
+
+
 def object_scale(points: np.ndarray, image_width: int, image_height: int) -> float:
     """The body's size in pixels used to scale the landmark filters.
 

@@ -48,3 +48,25 @@ def check_positive_int(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < 1:
         raise ValueError(f"{name} must be an int >= 1, got {value!r}")
     return int(value)
+
+
+def check_boxes(boxes: object) -> np.ndarray | None:
+    """Checks person boxes: None, or (K, 4) finite ``x0, y0, x1, y1`` with x0 < x1 and y0 < y1."""
+    if boxes is None:
+        return None
+    try:
+        array = np.asarray(boxes, np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"boxes must be a (K, 4) array of x0, y0, x1, y1 pixels, got {type(boxes).__name__}") from None
+    if array.size == 0:
+        return array.reshape(0, 4)
+    if array.ndim != 2 or array.shape[1] != 4:
+        raise ValueError(f"boxes must have shape (K, 4) as x0, y0, x1, y1 pixels, got {array.shape}")
+    if not np.isfinite(array).all():
+        raise ValueError("boxes must be finite")
+    bad = np.flatnonzero((array[:, 2] <= array[:, 0]) | (array[:, 3] <= array[:, 1]))
+    if bad.size:
+        raise ValueError(
+            f"box {int(bad[0])} is empty or inverted: {array[bad[0]].tolist()} (expected x0 < x1, y0 < y1)"
+        )
+    return array

@@ -125,7 +125,7 @@ class Pose:
             raise ValueError(RGB_SHAPE_MESSAGE)
         check_rgb_image(image)
         self._timestamp_us += LEGACY_FRAME_STEP_US
-        return outputs_from_result(self._estimator._process(image, self._timestamp_us))
+        return outputs_from_result(self._estimator._process(image, self._timestamp_us, None))
 
     def reset(self) -> None:
         """Forgets the tracked pose and the filters' history."""
