@@ -76,6 +76,7 @@ class AnnotatedPerson:
     keypoints: np.ndarray  # (17, 3)
     area: float
     num_keypoints: int
+    box: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # x0, y0, x1, y1 pixels
 
 
 def load_people(annotation_file: Path) -> list[AnnotatedPerson]:
@@ -84,7 +85,8 @@ def load_people(annotation_file: Path) -> list[AnnotatedPerson]:
     files = {img["id"]: img["file_name"] for img in data["images"]}
     return [
         AnnotatedPerson(files[a["image_id"]], np.array(a["keypoints"], np.float64).reshape(17, 3), a["area"],
-                        a["num_keypoints"])
+                        a["num_keypoints"], (a["bbox"][0], a["bbox"][1], a["bbox"][0] + a["bbox"][2],
+                                             a["bbox"][1] + a["bbox"][3]))
         for a in data["annotations"]
         if not a.get("iscrowd", 0)
     ]  # fmt: skip

@@ -9,6 +9,7 @@ import numpy as np
 from blazepose.backends import DEFAULT_BACKEND, load_model
 from blazepose.detector import PersonDetector
 from blazepose.landmarker import LandmarkModel, RawPose
+from blazepose.landmarks import AUX_SLICE
 from blazepose.model_files import DETECTOR_MODEL, landmark_model_name, verified_model_bytes
 from blazepose.results import PoseResult
 from blazepose.roi import NormRect, rect_iou, roi_from_box, roi_from_points
@@ -49,7 +50,8 @@ class PoseEstimator:
     """Finds body poses in images or video frames and returns numpy arrays.
 
     In image mode (``static_image_mode=True``) every call runs the person
-    detector and nothing carries over between calls. In video mode each
+    detector (or takes the caller's boxes) and nothing carries over between
+    calls. In video mode each
     tracked pose's next region comes from its smoothed landmarks, and
     landmarks and masks are smoothed over time using the frames'
     timestamps. The detector runs when fewer than ``max_poses`` poses are
@@ -244,12 +246,16 @@ class PoseEstimator:
     def _process_image(self, image: np.ndarray, boxes: np.ndarray | None) -> PoseResult:
         h, w = image.shape[:2]
         found = []
-        for roi in self._candidate_rois(image, boxes):
-            if len(found) == self.max_poses:
-                break
-            if self._overlaps(roi, [raw.roi for _, raw, _, _ in found], image):
-                continue
+        # No overlap test here: the detector's NMS (or the caller's detector)
+        # already separated the people, and close people have overlapping regions.
+        for roi in self._candidate_rois(image, boxes)[: self.max_poses]:
             raw = self._run_landmarks(image, roi, self.min_presence_confidence)
+            if raw is not None and boxes is not None:
+                # A box says where a person is, not where the hips are nor how
+                # the body leans: a second pass from the first pass's alignment
+                # points gives the region the landmark model expects.
+                second = self._run_landmarks(image, roi_from_points(raw.landmarks[AUX_SLICE, :2], w, h), 0.0)
+                raw = second if second is not None and second.score >= raw.score else raw
             if raw is not None:
                 found.append((next(self._track_ids), raw, unsmoothed(raw, w, h), None))
         return self._result(image, found, None)
