@@ -88,7 +88,7 @@ def test_external_boxes_replace_the_detector(astronaut):
         # The final region comes from a second pass on the first pass's alignment points.
         with PoseLandmarker(PoseLandmarkerOptions()) as detected:
             by_detector = detected.detect(astronaut).result
-        np.testing.assert_allclose(r.result.landmarks_px[0, :11, :2], by_detector.landmarks_px[0, :11, :2], atol=10.0)
+        np.testing.assert_allclose(r.result.landmarks_px[0, :11, :2], by_detector.landmarks_px[0, :11, :2], atol=15.0)
         nose_y = r.pose_landmarks[0][0].y * 512
         assert 100 < nose_y < 160
         assert landmarker.detect(astronaut, boxes=np.zeros((0, 4))).pose_landmarks == []
