@@ -188,6 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", default="out/eval", help="folder for eval.md, eval.json and pck.png")
     ev.add_argument("--quiet", action="store_true", help="no progress line")
     ev.set_defaults(func=run_eval)
+    from blazepose import run_command
+
+    run_command.add_parser(sub)
     return parser
 
 
