@@ -159,3 +159,25 @@ def test_bad_options_and_nothing_to_do(tmp_path):
     assert blazepose("run", tmp_path / "nothing.png", "--out", tmp_path).returncode == 1
     bad = blazepose("run", "x.png", "--formats", "xml", "--out", tmp_path)
     assert bad.returncode == 2 and "xml" in bad.stderr
+
+
+@NEEDS_SHARED
+def test_time_range_stride_and_3d_plot(tmp_path):
+    run = blazepose("run", SHARED_VIDEO, "--out", tmp_path, "--model", "lite", "--start", "1", "--end", "1.5",
+                    "--stride", "2", "--plot3d", "--quiet")  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    records = load_landmarks(tmp_path / "dance_720p.landmarks.jsonl")
+    times = [r.timestamp_ms for r in records]
+    assert len(records) == 13 and times[0] == pytest.approx(1000.0) and times[-1] == pytest.approx(1480.0)
+    assert [r.frame for r in records] == list(range(50, 75, 2))
+    assert _video_info(tmp_path / "dance_720p.annotated.mp4")[0] == 13
+    assert _video_info(tmp_path / "dance_720p.world3d.mp4")[0] == 13
+
+
+def test_photo_3d_plot(tmp_path, astronaut):
+    import cv2
+
+    cv2.imwrite(str(tmp_path / "a.png"), astronaut[..., ::-1])
+    assert blazepose("run", tmp_path / "a.png", "--out", tmp_path / "o", "--plot3d", "--quiet").returncode == 0
+    plot = cv2.imread(str(tmp_path / "o" / "a.world3d.png"))
+    assert plot.shape == (480, 480, 3) and (plot < 128).any()
