@@ -93,7 +93,13 @@ def crop_rect(
     dst = np.array([[0, size], [0, 0], [size, 0], [size, size]], np.float32)
     transform = cv2.getPerspectiveTransform(src, dst)
     pixels = warp_bilinear_fixed_point(image, transform, size, border)
-    return Crop(value_table(*value_range)[pixels][None], padded, padding)
+    low, high = value_range
+    if low == 0.0:
+        # The exact product rounded once to float32: what the table holds, faster.
+        tensor = np.multiply(pixels, f32((high - low) / 255.0), dtype=np.float32)
+    else:
+        tensor = np.take(value_table(low, high), pixels)
+    return Crop(tensor[None], padded, padding)
 
 
 def value_table(low: float, high: float) -> np.ndarray:
@@ -146,19 +152,28 @@ def warp_bilinear_fixed_point(image: np.ndarray, transform: np.ndarray, size: in
     _, inv = cv2.invert(transform.astype(np.float64))
     # OpenCV walks the output in tiles 64 pixels wide: each row of a tile
     # starts from the tile's first column, and the same sums in the same
-    # order give the same roundings.
-    cols = np.arange(size, dtype=np.float64)
-    tile_start = (cols // _TILE_WIDTH) * _TILE_WIDTH
-    in_tile = cols - tile_start
-    ys = np.arange(size, dtype=np.float64)[:, None]
-    x = (inv[0, 0] * tile_start + inv[0, 1] * ys + inv[0, 2]) + inv[0, 0] * in_tile
-    y = (inv[1, 0] * tile_start + inv[1, 1] * ys + inv[1, 2]) + inv[1, 0] * in_tile
-    w = (inv[2, 0] * tile_start + inv[2, 1] * ys + inv[2, 2]) + inv[2, 0] * in_tile
-    w = np.divide(INTER_TAB_SIZE, w, out=np.zeros_like(w), where=w != 0)
+    # order give the same roundings. The tile bases are computed once per
+    # row and tile, then the in-tile steps are broadcast over them.
+    tiles = -(-size // _TILE_WIDTH)
+    starts = np.arange(tiles, dtype=np.float64) * _TILE_WIDTH
+    steps = np.arange(_TILE_WIDTH, dtype=np.float64)
+    rows = np.arange(size, dtype=np.float64)[:, None]
+
+    def source(r: int) -> np.ndarray:
+        base = (inv[r, 0] * starts + inv[r, 1] * rows) + inv[r, 2]
+        return (base[:, :, None] + inv[r, 0] * steps).reshape(size, -1)[:, :size]
+
+    x, y, w = source(0), source(1), source(2)
+    scale = np.divide(INTER_TAB_SIZE, w, out=np.zeros_like(w), where=w != 0)
+    fx = np.rint(np.multiply(x, scale, out=x), out=x)
+    fy = np.rint(np.multiply(y, scale, out=y), out=y)
     limit = float(np.iinfo(np.int32).max)
-    fx = np.rint(np.clip(x * w, -limit, limit)).astype(np.int64)
-    fy = np.rint(np.clip(y * w, -limit, limit)).astype(np.int64)
-    coords = np.stack([fx >> INTER_BITS, fy >> INTER_BITS], axis=-1)
-    coords = np.clip(coords, -32768, 32767).astype(np.int16)
-    fractions = ((fy & (INTER_TAB_SIZE - 1)) * INTER_TAB_SIZE + (fx & (INTER_TAB_SIZE - 1))).astype(np.uint16)
+    if not (np.abs(fx).max() < limit and np.abs(fy).max() < limit):
+        np.clip(fx, -limit, limit, out=fx)
+        np.clip(fy, -limit, limit, out=fy)
+    ix, iy = fx.astype(np.int32), fy.astype(np.int32)
+    coords = np.empty((size, size, 2), np.int16)
+    np.clip(ix >> INTER_BITS, -32768, 32767, out=coords[..., 0], casting="unsafe")
+    np.clip(iy >> INTER_BITS, -32768, 32767, out=coords[..., 1], casting="unsafe")
+    fractions = (((iy & (INTER_TAB_SIZE - 1)) << INTER_BITS) | (ix & (INTER_TAB_SIZE - 1))).astype(np.uint16)
     return cv2.remap(image, coords, fractions, cv2.INTER_LINEAR, borderMode=border, borderValue=0)

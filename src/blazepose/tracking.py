@@ -110,7 +110,9 @@ class PoseTrack:
 
     def smooth_mask(self, mask: np.ndarray) -> np.ndarray:
         """Blends this frame's mask with the previous frame's smoothed one."""
-        if self.smooth_segmentation and self._previous_mask is not None and self._previous_mask.shape == mask.shape:
+        if not self.smooth_segmentation:
+            return mask
+        if self._previous_mask is not None and self._previous_mask.shape == mask.shape:
             mask = smooth_mask(mask, self._previous_mask)
         self._previous_mask = mask
         return mask
