@@ -106,6 +106,21 @@ def time_calls(fn, inputs) -> list[float]:
     return out
 
 
+def alternate(inputs, ours, theirs) -> tuple[list[float], list[float]]:
+    """Times two callables on the same inputs, alternating per input so that
+    both see the same machine state (ms, warm-up left out)."""
+    times: tuple[list[float], list[float]] = ([], [])
+    for i, x in enumerate(inputs):
+        for fn, bucket in zip((ours, theirs), times, strict=True):
+            if fn is None:
+                continue
+            start = time.perf_counter()
+            fn(x)
+            if i >= WARMUP:
+                bucket.append((time.perf_counter() - start) * 1000)
+    return times
+
+
 def bare_inference(estimator: PoseEstimator, runs: int = 60) -> tuple[float, float]:
     """Median ms of the landmark model and of the detector alone, on fixed inputs."""
     rng = np.random.default_rng(0)
@@ -159,28 +174,8 @@ def main() -> int:
             if with_mp:
                 theirs = mediapipe_pose(model_complexity=k, enable_segmentation=seg)
                 theirs_static = mediapipe_pose(static_image_mode=True, model_complexity=k, enable_segmentation=seg)
-            # Alternate per frame so that both see the same machine state.
-            t_ours, t_theirs = [], []
-            for i, f in enumerate(frames):
-                for fn, bucket in ((ours.process, t_ours), (theirs.process if theirs else None, t_theirs)):
-                    if fn is None:
-                        continue
-                    s = time.perf_counter()
-                    fn(f)
-                    if i >= WARMUP:
-                        bucket.append((time.perf_counter() - s) * 1000)
-            s_ours, s_theirs = [], []
-            for i, f in enumerate(photos):
-                for fn, bucket in (
-                    (ours_static.process, s_ours),
-                    (theirs_static.process if theirs_static else None, s_theirs),
-                ):
-                    if fn is None:
-                        continue
-                    s = time.perf_counter()
-                    fn(f)
-                    if i >= WARMUP:
-                        bucket.append((time.perf_counter() - s) * 1000)
+            t_ours, t_theirs = alternate(frames, ours.process, theirs.process if theirs else None)
+            s_ours, s_theirs = alternate(photos, ours_static.process, theirs_static.process if theirs_static else None)
             with StageTimes() as st:
                 again = PoseEstimator(**common)
                 total = sum(time_calls(again.process, frames))

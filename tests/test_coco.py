@@ -1,7 +1,14 @@
 import numpy as np
 import pytest
 
-from blazepose.coco import COCO_FROM_POSE, AnnotatedPerson, count_found, load_people, oks, to_coco_keypoints
+from blazepose.coco import (
+    COCO_FROM_POSE,
+    AnnotatedPerson,
+    count_found,
+    load_people,
+    oks,
+    to_coco_keypoints,
+)
 from conftest import NEEDS_SHARED, SHARED_DATA
 
 

@@ -45,26 +45,22 @@ def test_results_arrive_in_order_and_close_waits_for_them(astronaut):
     assert landmarker.dropped_frames == 0 and rec.poses == [1] * 8
 
 
-def test_drop_oldest_keeps_the_newest_frames(astronaut):
+@pytest.mark.parametrize(
+    ("policy", "delivered"),
+    [
+        # While frame 0 is in the callback, only two of frames 1..9 can wait:
+        (QueuePolicy.DROP_OLDEST, [0, 80, 90]),  # the newest two
+        (QueuePolicy.DROP_NEWEST, [0, 10, 20]),  # the first two
+    ],
+)
+def test_drop_policy_when_the_queue_is_full(astronaut, policy, delivered):
     rec = Recorder(delay=0.3)
-    with _live(rec, max_queue_size=2, queue_policy=QueuePolicy.DROP_OLDEST) as landmarker:
+    with _live(rec, max_queue_size=2, queue_policy=policy) as landmarker:
         landmarker.detect_async(astronaut, 0)
         assert rec.started.wait(10)  # frame 0 is in the callback
         for i in range(1, 10):
             landmarker.detect_async(astronaut, i * 10)
-    # While frame 0 was busy, only the two newest of frames 1..9 could wait.
-    assert rec.timestamps == [0, 80, 90]
-    assert landmarker.dropped_frames == 7
-
-
-def test_drop_newest_keeps_the_first_frames(astronaut):
-    rec = Recorder(delay=0.3)
-    with _live(rec, max_queue_size=2, queue_policy=QueuePolicy.DROP_NEWEST) as landmarker:
-        landmarker.detect_async(astronaut, 0)
-        assert rec.started.wait(10)
-        for i in range(1, 10):
-            landmarker.detect_async(astronaut, i * 10)
-    assert rec.timestamps == [0, 10, 20]
+    assert rec.timestamps == delivered
     assert landmarker.dropped_frames == 7
 
 
