@@ -76,7 +76,12 @@ class LandmarkModel:
         """
         h, w = image.shape[:2]
         crop = crop_rect(image, roi.to_pixels(w, h), LANDMARK_INPUT_SIZE, (0.0, 1.0), REPLICATE)
-        out = self._model.run(crop.tensor)
+        needed = (
+            ("landmarks", "score", "heatmap", "world", "mask")
+            if with_mask
+            else ("landmarks", "score", "heatmap", "world")
+        )
+        out = self._model.run(crop.tensor, [self._out[name] for name in needed])
         score = float(out[self._out["score"]].reshape(()))
         if score < min_score:
             return None

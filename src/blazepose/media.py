@@ -9,6 +9,8 @@ capture.
 from __future__ import annotations
 
 import glob
+import queue
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +21,8 @@ import numpy as np
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv"}
+PREFETCH_FRAMES = 4
+_END = object()
 STREAM_PREFIXES = ("rtsp://", "rtmp://", "http://", "https://", "udp://", "tcp://")
 
 
@@ -135,6 +139,45 @@ class VideoSource:
         return max(0, (last - first + self.stride - 1) // self.stride)
 
     def frames(self) -> Iterator[Frame]:
+        """The kept frames, decoded ahead in a thread (a few frames at most)
+        so that decoding overlaps with the caller's work. Audio frames of the
+        kept range go to ``audio_sink`` from the caller's thread."""
+        pending: queue.Queue = queue.Queue(maxsize=PREFETCH_FRAMES)
+        stop = threading.Event()
+
+        def decode() -> None:
+            try:
+                for item in self._decode():
+                    while not stop.is_set():
+                        try:
+                            pending.put(item, timeout=0.1)
+                            break
+                        except queue.Full:
+                            continue
+                    if stop.is_set():
+                        return
+                pending.put(_END)
+            except BaseException as error:  # handed to the caller's thread
+                pending.put(error)
+
+        worker = threading.Thread(target=decode, name="blazepose-decode", daemon=True)
+        worker.start()
+        try:
+            while True:
+                item = pending.get()
+                if item is _END:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                if isinstance(item, Frame):
+                    yield item
+                elif self.audio_sink is not None:
+                    self.audio_sink(item)
+        finally:
+            stop.set()
+            worker.join()
+
+    def _decode(self) -> Iterator:
         streams = [self.stream] + ([self.audio] if self.audio is not None else [])
         index = -1
         kept = 0
@@ -143,8 +186,8 @@ class VideoSource:
                 for frame in packet.decode():
                     seconds = float(frame.pts * frame.time_base) if frame.pts is not None else None
                     if packet.stream is self.audio:
-                        if self.audio_sink is not None and (seconds is None or self._in_range(seconds)):
-                            self.audio_sink(frame)
+                        if seconds is None or self._in_range(seconds):
+                            yield frame
                         continue
                     index += 1
                     if seconds is None:

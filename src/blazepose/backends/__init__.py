@@ -7,6 +7,7 @@ imported only when chosen.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
@@ -24,8 +25,13 @@ class InferenceModel(Protocol):
     output_shapes: tuple[tuple[int, ...], ...]
     """Shapes of the outputs, in the order :meth:`run` returns them."""
 
-    def run(self, tensor: np.ndarray) -> list[np.ndarray]:
-        """Runs the model on one input tensor and returns every output (copies)."""
+    def run(self, tensor: np.ndarray, outputs: Sequence[int] | None = None) -> list[np.ndarray | None]:
+        """Runs the model on one input tensor.
+
+        Returns:
+            The outputs (copies), in model order; only those listed in
+            ``outputs`` (positions) when given, the others None.
+        """
         ...
 
     def close(self) -> None:

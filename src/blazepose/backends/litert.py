@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 
@@ -22,12 +24,16 @@ class LiteRTModel:
         self._output_indices = [int(o["index"]) for o in outputs]
         self.output_shapes = tuple(tuple(int(d) for d in o["shape"]) for o in outputs)
 
-    def run(self, tensor: np.ndarray) -> list[np.ndarray]:
+    def run(self, tensor: np.ndarray, outputs: Sequence[int] | None = None) -> list[np.ndarray | None]:
         if tensor.shape != self.input_shape or tensor.dtype != np.float32:
             raise ValueError(f"model input must be float32 {self.input_shape}, got {tensor.dtype} {tensor.shape}")
         self._interpreter.set_tensor(self._input_index, tensor)
         self._interpreter.invoke()
-        return [self._interpreter.get_tensor(i) for i in self._output_indices]
+        wanted = range(len(self._output_indices)) if outputs is None else outputs
+        result: list[np.ndarray | None] = [None] * len(self._output_indices)
+        for k in wanted:
+            result[k] = self._interpreter.get_tensor(self._output_indices[k])
+        return result
 
     def close(self) -> None:
         self._interpreter = None
