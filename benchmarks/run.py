@@ -106,12 +106,12 @@ def time_calls(fn, inputs) -> list[float]:
     return out
 
 
-def alternate(inputs, ours, theirs) -> tuple[list[float], list[float]]:
-    """Times two callables on the same inputs, alternating per input so that
-    both see the same machine state (ms, warm-up left out)."""
-    times: tuple[list[float], list[float]] = ([], [])
+def alternate(inputs, *fns) -> tuple[list[float], ...]:
+    """Times callables on the same inputs, taking turns per input so that all
+    see the same machine state (ms, warm-up left out; None callables skipped)."""
+    times: tuple[list[float], ...] = tuple([] for _ in fns)
     for i, x in enumerate(inputs):
-        for fn, bucket in zip((ours, theirs), times, strict=True):
+        for fn, bucket in zip(fns, times, strict=True):
             if fn is None:
                 continue
             start = time.perf_counter()
@@ -119,19 +119,6 @@ def alternate(inputs, ours, theirs) -> tuple[list[float], list[float]]:
             if i >= WARMUP:
                 bucket.append((time.perf_counter() - start) * 1000)
     return times
-
-
-def bare_inference(estimator: PoseEstimator, runs: int = 60) -> tuple[float, float]:
-    """Median ms of the landmark model and of the detector alone, on fixed inputs."""
-    rng = np.random.default_rng(0)
-    lm_model = estimator._landmarker._model
-    det_model = estimator._detector._model
-    x = rng.random(lm_model.input_shape, dtype=np.float32)
-    d = rng.random(det_model.input_shape, dtype=np.float32)
-    return (
-        statistics.median(time_calls(lambda _: lm_model.run(x), range(runs + WARMUP))),
-        statistics.median(time_calls(lambda _: det_model.run(d), range(runs + WARMUP))),
-    )
 
 
 def main() -> int:
@@ -169,12 +156,23 @@ def main() -> int:
             )
             ours = PoseEstimator(**common)
             ours_static = PoseEstimator(static_image_mode=True, **common)
-            bare_lm, bare_det = bare_inference(ours)
+            lm_model, det_model = ours._landmarker._model, ours._detector._model
+            rng = np.random.default_rng(0)
+            lm_in = rng.random(lm_model.input_shape, dtype=np.float32)
+            det_in = rng.random(det_model.input_shape, dtype=np.float32)
             theirs = theirs_static = None
             if with_mp:
                 theirs = mediapipe_pose(model_complexity=k, enable_segmentation=seg)
                 theirs_static = mediapipe_pose(static_image_mode=True, model_complexity=k, enable_segmentation=seg)
-            t_ours, t_theirs = alternate(frames, ours.process, theirs.process if theirs else None)
+            # The bare models take their turns too, so that ratios compare like with like.
+            t_ours, t_theirs, t_bare, t_det = alternate(
+                frames,
+                ours.process,
+                theirs.process if theirs else None,
+                lambda _, m=lm_model, x=lm_in: m.run(x),
+                lambda _, m=det_model, x=det_in: m.run(x),
+            )
+            bare_lm, bare_det = statistics.median(t_bare), statistics.median(t_det)
             s_ours, s_theirs = alternate(photos, ours_static.process, theirs_static.process if theirs_static else None)
             with StageTimes() as st:
                 again = PoseEstimator(**common)
