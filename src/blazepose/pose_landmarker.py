@@ -343,7 +343,8 @@ class PoseLandmarker:
         self._closed = True
         if self._mode is RunningMode.LIVE_STREAM:
             with self._cond:
-                self._cond.wait_for(lambda: not self._queue and not self._busy)
+                # (A worker that died cannot drain the queue: do not wait for it.)
+                self._cond.wait_for(lambda: (not self._queue and not self._busy) or not self._worker.is_alive())
                 self._stopping = True
                 self._cond.notify_all()
             self._worker.join()
@@ -402,7 +403,7 @@ class PoseLandmarker:
                     callback(result, Image(ImageFormat.SRGB, pixels), ts // 1000)
                 except Exception as error:
                     raise RuntimeError(f"the result callback raised {error!r} at {ts // 1000} ms") from error
-            except RuntimeError as error:  # reported on the next call, never swallowed
+            except Exception as error:  # reported on the next call, never swallowed
                 logger.error("%s", error)
                 if self._callback_error is None:
                     self._callback_error = error
