@@ -73,6 +73,7 @@ def run_demo(args: argparse.Namespace) -> int:
     annotated = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
     if len(result):
         mask = result.segmentation_mask
+        assert mask is not None
         tint = np.zeros_like(annotated)
         tint[:] = (96, 160, 0)
         weight = (0.35 * mask)[..., None]

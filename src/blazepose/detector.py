@@ -40,8 +40,10 @@ class PersonDetector:
         h, w = image.shape[:2]
         whole = PixelRect(w / 2.0, h / 2.0, float(w), float(h), 0.0)
         crop = crop_rect(image, whole, DETECTOR_INPUT_SIZE, (-1.0, 1.0), ZERO)
-        outputs = self._model.run(crop.tensor)
-        raw = decode_detections(outputs[self._boxes_out][0], outputs[self._scores_out][0], self._anchors, min_score)
+        outputs = self._model.run(crop.tensor, [self._boxes_out, self._scores_out])
+        boxes, scores = outputs[self._boxes_out], outputs[self._scores_out]
+        assert boxes is not None and scores is not None
+        raw = decode_detections(boxes[0], scores[0], self._anchors, min_score)
         return remove_letterbox(weighted_nms(raw), crop.padding)
 
     def close(self) -> None:

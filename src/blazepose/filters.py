@@ -27,7 +27,7 @@ class LowPassFilter:
         self.raw: np.ndarray | None = None
         self.value: np.ndarray | None = None
 
-    def apply(self, x: np.ndarray, alpha: float | None = None) -> np.ndarray:
+    def apply(self, x: np.ndarray, alpha: float | np.ndarray | None = None) -> np.ndarray:
         a = self.alpha if alpha is None else alpha
         x = np.asarray(x, np.float32)
         if self.value is None:

@@ -69,19 +69,19 @@ def sigmoid32(x: np.ndarray) -> np.ndarray:
     return (f32(1) / (f32(1) + exp32(-np.asarray(x, np.float32)))).astype(np.float32)
 
 
-def cos32(angle: float) -> np.float32:
+def cos32(angle: float | np.floating) -> np.float32:
     """``cosf`` of a float angle."""
     a = float(f32(angle))
     return f32(_cosf(a) if _cosf else math.cos(a))
 
 
-def sin32(angle: float) -> np.float32:
+def sin32(angle: float | np.floating) -> np.float32:
     """``sinf`` of a float angle."""
     a = float(f32(angle))
     return f32(_sinf(a) if _sinf else math.sin(a))
 
 
-def atan2_32(y: float, x: float) -> np.float32:
+def atan2_32(y: float | np.floating, x: float | np.floating) -> np.float32:
     """``atan2f``."""
     a, b = float(f32(y)), float(f32(x))
     return f32(_atan2f(a, b) if _atan2f else math.atan2(a, b))
@@ -89,10 +89,10 @@ def atan2_32(y: float, x: float) -> np.float32:
 
 def sequential_sum32(values: np.ndarray, axis: int) -> np.ndarray:
     """Float32 sum taken one element after another along ``axis``, as a C loop adds."""
-    return np.cumsum(np.asarray(values, np.float32), axis=axis, dtype=np.float32).take(-1, axis=axis)
+    return np.asarray(np.cumsum(np.asarray(values, np.float32), axis=axis, dtype=np.float32).take(-1, axis=axis))
 
 
-def normalize_radians32(angle: float) -> np.float32:
+def normalize_radians32(angle: float | np.floating) -> np.float32:
     """Wraps a float angle into [-pi, pi), computed in double and stored as float."""
     a = float(f32(angle))
     return f32(a - 2 * math.pi * math.floor((a - (-math.pi)) / (2 * math.pi)))

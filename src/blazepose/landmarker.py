@@ -82,14 +82,20 @@ class LandmarkModel:
             else ("landmarks", "score", "heatmap", "world")
         )
         out = self._model.run(crop.tensor, [self._out[name] for name in needed])
-        score = float(out[self._out["score"]].reshape(()))
+
+        def output(name: str) -> np.ndarray:
+            value = out[self._out[name]]
+            assert value is not None
+            return value
+
+        score = float(output("score").reshape(()))
         if score < min_score:
             return None
-        lm = decode_landmarks(out[self._out["landmarks"]][0], LANDMARK_INPUT_SIZE)
-        lm = refine_with_heatmap(lm, out[self._out["heatmap"]][0])
+        lm = decode_landmarks(output("landmarks")[0], LANDMARK_INPUT_SIZE)
+        lm = refine_with_heatmap(lm, output("heatmap")[0])
         lm = project_to_image(remove_letterbox(lm, crop.padding), roi)
-        world = decode_world_landmarks(out[self._out["world"]][0], roi.rotation)
-        mask = out[self._out["mask"]][0, :, :, 0] if with_mask else None
+        world = decode_world_landmarks(output("world")[0], roi.rotation)
+        mask = output("mask")[0, :, :, 0] if with_mask else None
         return RawPose(lm, world, score, roi, crop, mask)
 
     def close(self) -> None:

@@ -12,10 +12,11 @@ import glob
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -124,7 +125,7 @@ class VideoSource:
         self.frame_rate = Fraction(rate)
         self.time_base = self.stream.time_base or Fraction(1, round(float(rate)))
         self.width, self.height = self.stream.codec_context.width, self.stream.codec_context.height
-        self.audio_sink = None  # called with each decoded audio frame of the kept range
+        self.audio_sink: Callable[[Any], None] | None = None  # gets each decoded audio frame of the kept range
 
     @property
     def expected_frames(self) -> int | None:
@@ -183,6 +184,7 @@ class VideoSource:
         kept = 0
         try:
             for packet in self.container.demux(*streams):
+                frame: Any
                 for frame in packet.decode():
                     seconds = float(frame.pts * frame.time_base) if frame.pts is not None else None
                     if packet.stream is self.audio:
@@ -223,8 +225,10 @@ class CameraSource:
         fps = self.capture.get(cv2.CAP_PROP_FPS) or 30.0
         self.frame_rate = Fraction(fps).limit_denominator(1001) if fps > 0 else Fraction(30)
         self.max_frames = max_frames
+        self.width: int | None = None
+        self.height: int | None = None
         self.audio = None
-        self.audio_sink = None
+        self.audio_sink: Callable[[Any], None] | None = None
         self.expected_frames = max_frames
 
     def frames(self) -> Iterator[Frame]:
@@ -256,21 +260,21 @@ class AnnotatedVideoWriter:
         import av
 
         self.path = Path(path)
-        self.container = av.open(str(path), mode="w")
+        self.container: Any = av.open(str(path), mode="w")
         self.stream = self.container.add_stream("libx264", rate=frame_rate)
         self.stream.width, self.stream.height = width - width % 2, height - height % 2
         self.stream.pix_fmt = "yuv420p"
         self.stream.options = {"crf": "20", "preset": "veryfast"}
         self.time_base = Fraction(1, 1000) / 10  # 0.1 ms ticks
         self.stream.codec_context.time_base = self.time_base
-        self.audio = None
+        self.audio: Any = None
         if audio_stream is not None:
             rate = audio_stream.codec_context.sample_rate or 44100
             self.audio = self.container.add_stream("aac", rate=rate)
             self.audio.codec_context.layout = audio_stream.codec_context.layout.name or "stereo"
         self._last_pts = -1
-        self._resampler = None
-        self._fifo = None
+        self._resampler: Any = None
+        self._fifo: Any = None
         self._audio_samples = 0
         self.frames = 0
 

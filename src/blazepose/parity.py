@@ -11,6 +11,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -63,7 +64,7 @@ def read_frames(path: Path) -> Iterator[np.ndarray]:
         yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
-def collect_answers(process: Callable[[np.ndarray], object], frames: Iterator[np.ndarray]) -> Answers:
+def collect_answers(process: Callable[[np.ndarray], Any], frames: Iterator[np.ndarray]) -> Answers:
     """Runs a MediaPipe-shaped ``process`` over frames and records its answers."""
     found, lms, world, masks = [], [], [], []
     nan = np.full((33, 4), np.nan, np.float32)

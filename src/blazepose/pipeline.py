@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -331,7 +332,7 @@ class PoseEstimator:
     def _result(
         self,
         image: np.ndarray,
-        found: list[tuple[int, RawPose, SmoothedPose, PoseTrack | None]],
+        found: Sequence[tuple[int, RawPose, SmoothedPose, PoseTrack | None]],
         ts: int | None,
     ) -> PoseResult:
         h, w = image.shape[:2]

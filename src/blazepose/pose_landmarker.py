@@ -155,11 +155,13 @@ class PoseLandmarkerResult:
 
     @staticmethod
     def from_pose_result(result: PoseResult) -> PoseLandmarkerResult:
-        lms, world = [], []
+        lms: list[list[NormalizedLandmark]] = []
+        world: list[list[Landmark]] = []
         for i in range(len(result)):
             vis, pres = result.visibility[i], result.presence[i]
             lms.append(landmark_list_from_arrays(result.landmarks[i], vis, pres).landmark)
-            world.append(landmark_list_from_arrays(result.world_landmarks[i], vis, pres, world=True).landmark)
+            world_list = landmark_list_from_arrays(result.world_landmarks[i], vis, pres, world=True)
+            world.append([lm for lm in world_list.landmark if isinstance(lm, Landmark)])
         masks = None
         if result.segmentation_masks is not None:
             masks = [Image(ImageFormat.VEC32F1, m) for m in result.segmentation_masks]

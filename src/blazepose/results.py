@@ -52,7 +52,8 @@ class PoseResult:
     rois: np.ndarray
     image_size: tuple[int, int]
     segmentation_masks: np.ndarray | None = None
-    track_ids: np.ndarray | None = None
+    # None at construction means 0..N-1; after construction it is always an array.
+    track_ids: np.ndarray = None  # type: ignore[assignment]
     timestamp_us: int | None = None
 
     def __post_init__(self) -> None:

@@ -230,7 +230,7 @@ def world_plot(result, azimuth: float, size: int = 480) -> np.ndarray:
         for a, b in POSE_CONNECTIONS:
             ax.plot(*pts[[a, b]].T, c="black", linewidth=1.5)
     fig.canvas.draw()
-    rgba = np.asarray(fig.canvas.buffer_rgba())
+    rgba = np.asarray(fig.canvas.buffer_rgba())  # type: ignore[attr-defined]  # the Agg canvas has it
     plt.close(fig)
     return np.ascontiguousarray(rgba[..., 2::-1])
 
@@ -265,12 +265,11 @@ def _process_video(inp: Input, paths, formats, args, summary: Summary, reporter:
     from blazepose.media import AnnotatedVideoWriter, CameraSource, VideoSource
     from blazepose.pose_landmarker import RunningMode
 
+    source: CameraSource | VideoSource
     if inp.kind == "camera":
         source = CameraSource(int(inp.location), args.max_frames)
-        width = height = None
     else:
         source = VideoSource(inp.location, args.start, args.end, args.stride)
-        width, height = source.width, source.height
     writers = [LandmarkWriter(paths[fmt], fmt) for fmt in formats]
     video = plot = None
     landmarker = _landmarker(args, RunningMode.VIDEO)

@@ -8,6 +8,7 @@ iteration and ``len``. No protobuf is needed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal, overload
 
 import numpy as np
 
@@ -106,15 +107,27 @@ class LandmarkList(NormalizedLandmarkList):
     """A list of world landmarks, read as ``.landmark[i]``."""
 
 
+@overload
+def landmark_list_from_arrays(
+    xyz: np.ndarray, visibility: np.ndarray | None, presence: np.ndarray | None, world: Literal[False] = False
+) -> NormalizedLandmarkList: ...
+
+
+@overload
+def landmark_list_from_arrays(
+    xyz: np.ndarray, visibility: np.ndarray | None, presence: np.ndarray | None, world: Literal[True]
+) -> LandmarkList: ...
+
+
 def landmark_list_from_arrays(
     xyz: np.ndarray,
     visibility: np.ndarray | None,
     presence: np.ndarray | None,
     world: bool = False,
 ) -> NormalizedLandmarkList:
-    """Builds a landmark list from (K, 3) coordinates and optional (K,) scores."""
-    cls, item = (LandmarkList, Landmark) if world else (NormalizedLandmarkList, NormalizedLandmark)
-    out = cls()
+    """Builds a landmark list (world: metres) from (K, 3) coordinates and optional (K,) scores."""
+    out = LandmarkList() if world else NormalizedLandmarkList()
+    item = Landmark if world else NormalizedLandmark
     for i, (x, y, z) in enumerate(np.asarray(xyz, np.float64)):
         out.landmark.append(
             item(
