@@ -115,6 +115,7 @@ def value_table(low: float, high: float) -> np.ndarray:
 INTER_BITS = 5
 INTER_TAB_SIZE = 1 << INTER_BITS
 _TILE_WIDTH = 64  # for outputs of at least 16 rows, as ours are
+_INT32_LIMIT = float(np.iinfo(np.int32).max)
 
 
 def box_points(rect: PixelRect) -> np.ndarray:
@@ -164,16 +165,20 @@ def warp_bilinear_fixed_point(image: np.ndarray, transform: np.ndarray, size: in
         return (base[:, :, None] + inv[r, 0] * steps).reshape(size, -1)[:, :size]
 
     x, y, w = source(0), source(1), source(2)
-    scale = np.divide(INTER_TAB_SIZE, w, out=np.zeros_like(w), where=w != 0)
+    with np.errstate(divide="ignore"):
+        scale = INTER_TAB_SIZE / w
+    if not w.all():  # OpenCV maps a point at infinity to 0
+        scale[w == 0] = 0.0
     fx = np.rint(np.multiply(x, scale, out=x), out=x)
     fy = np.rint(np.multiply(y, scale, out=y), out=y)
-    limit = float(np.iinfo(np.int32).max)
-    if not (np.abs(fx).max() < limit and np.abs(fy).max() < limit):
-        np.clip(fx, -limit, limit, out=fx)
-        np.clip(fy, -limit, limit, out=fy)
+    if not (_INT32_LIMIT > max(fx.max(), fy.max()) and -_INT32_LIMIT < min(fx.min(), fy.min())):
+        np.clip(fx, -_INT32_LIMIT, _INT32_LIMIT, out=fx)
+        np.clip(fy, -_INT32_LIMIT, _INT32_LIMIT, out=fy)
     ix, iy = fx.astype(np.int32), fy.astype(np.int32)
     coords = np.empty((size, size, 2), np.int16)
-    np.clip(ix >> INTER_BITS, -32768, 32767, out=coords[..., 0], casting="unsafe")
-    np.clip(iy >> INTER_BITS, -32768, 32767, out=coords[..., 1], casting="unsafe")
+    for plane, values in ((0, ix >> INTER_BITS), (1, iy >> INTER_BITS)):
+        if values.min() < -32768 or values.max() > 32767:
+            np.clip(values, -32768, 32767, out=values)
+        coords[..., plane] = values
     fractions = (((iy & (INTER_TAB_SIZE - 1)) << INTER_BITS) | (ix & (INTER_TAB_SIZE - 1))).astype(np.uint16)
     return cv2.remap(image, coords, fractions, cv2.INTER_LINEAR, borderMode=border, borderValue=0)
