@@ -3,6 +3,7 @@ import pytest
 
 from blazepose.coco import (
     COCO_FROM_POSE,
+    COCO_SIGMAS,
     AnnotatedPerson,
     count_found,
     load_people,
@@ -30,32 +31,7 @@ def test_oks_known_values():
     person = _person(xy)
     assert oks(xy, person.keypoints, person.area) == pytest.approx(1.0)
     # One sigma-scaled shift on every keypoint: exp(-1/2) each.
-    shift = (
-        np.sqrt(2 * person.area)
-        * 2
-        * np.array(
-            [
-                0.026,
-                0.025,
-                0.025,
-                0.035,
-                0.035,
-                0.079,
-                0.079,
-                0.072,
-                0.072,
-                0.062,
-                0.062,
-                0.107,
-                0.107,
-                0.087,
-                0.087,
-                0.089,
-                0.089,
-            ]
-        )
-        / np.sqrt(2)
-    )
+    shift = np.sqrt(2 * person.area) * 2 * COCO_SIGMAS / np.sqrt(2)
     moved = xy + np.stack([shift, np.zeros(17)], axis=1)
     assert oks(moved, person.keypoints, person.area) == pytest.approx(np.exp(-0.5))
     # Unlabelled keypoints do not count; nothing labelled scores 0.

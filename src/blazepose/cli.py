@@ -38,13 +38,13 @@ def result_to_dict(result, pose_index: int) -> dict:
 
 
 def _load_demo_image(path: str | None) -> tuple[np.ndarray, str]:
-    import cv2
+    from blazepose.media import read_photo
 
     if path:
-        bgr = cv2.imread(path, cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise SystemExit(f"blazepose demo: cannot read an image from {path!r}")
-        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), path
+        try:
+            return read_photo(path), path
+        except (ValueError, OSError) as e:
+            raise SystemExit(f"blazepose demo: cannot read an image from {path!r} ({e})") from None
     try:
         from skimage import data
     except ImportError:

@@ -92,30 +92,36 @@ def load_people(annotation_file: Path) -> list[AnnotatedPerson]:
     ]  # fmt: skip
 
 
-def count_found(predictions: list[np.ndarray], people: list[AnnotatedPerson], threshold: float = 0.5) -> int:
-    """How many people are matched by a distinct prediction with OKS >= threshold.
-
-    Matching is greedy, best OKS first, each prediction used once.
+def match_by_oks(predictions: list[np.ndarray], people: list[AnnotatedPerson], min_oks: float) -> dict[int, int]:
+    """Greedy one-to-one matching of predictions to people, best OKS first.
 
     Args:
         predictions: (17, 2) keypoints in pixels, one per returned pose.
         people: The annotated people of the same image.
+        min_oks: Pairs below this OKS are not matched.
+
+    Returns:
+        Person index -> prediction index.
     """
     pairs = sorted(
         (
             (oks(p, person.keypoints, person.area), i, j)
-            for i, p in enumerate(predictions)
-            for j, person in enumerate(people)
+            for j, p in enumerate(predictions)
+            for i, person in enumerate(people)
         ),
-        reverse=True,
+        key=lambda pair: -pair[0],
     )
-    used_pred, used_person, found = set(), set(), 0
+    matched: dict[int, int] = {}
+    taken: set[int] = set()
     for score, i, j in pairs:
-        if score < threshold:
+        if score < min_oks:
             break
-        if i in used_pred or j in used_person:
-            continue
-        used_pred.add(i)
-        used_person.add(j)
-        found += 1
-    return found
+        if i not in matched and j not in taken:
+            matched[i] = j
+            taken.add(j)
+    return matched
+
+
+def count_found(predictions: list[np.ndarray], people: list[AnnotatedPerson], threshold: float = 0.5) -> int:
+    """How many people a distinct prediction matches with OKS >= threshold (see :func:`match_by_oks`)."""
+    return len(match_by_oks(predictions, people, threshold))

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from blazepose.coco import COCO_FROM_POSE, load_people, oks
+from blazepose.coco import COCO_FROM_POSE, load_people, match_by_oks
+from blazepose.media import read_photo
 from blazepose.topology import PoseLandmark as L
 
 COCO_NAMES = (
@@ -164,15 +165,6 @@ class Evaluation:
         return self.__dict__.copy()
 
 
-def _read_rgb(path: Path) -> np.ndarray:
-    import cv2
-
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise ValueError(f"cannot read image {path}")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-
-
 def evaluate_coco(
     runner: Runner, annotation_file: Path, image_dir: Path, protocol: str, model: str, min_keypoints: int = 1,
     progress: Callable[[str], None] | None = None,
@@ -207,7 +199,7 @@ def evaluate_coco(
     for n, (name, persons) in enumerate(sorted(by_image.items())):
         if progress:
             progress(f"{model} {protocol} {n + 1}/{len(by_image)} {name}")
-        image = _read_rgb(image_dir / name)
+        image = read_photo(str(image_dir / name))
         if protocol == "single":
             found = predict_people(runner, image, [p.box for p in persons])
             pairs = [(p, f) for p, f in zip(persons, found, strict=True) if f is not None]
@@ -218,7 +210,8 @@ def evaluate_coco(
             poses, scores = runner(image)
             coco_poses = [pose[COCO_FROM_POSE] for pose in poses]
             results += [_coco_result(ids[name], cp, float(s)) for cp, s in zip(coco_poses, scores, strict=True)]
-            for i, j in _match_by_oks(coco_poses, persons).items():
+            # Any positive OKS pairs a prediction with a person for PCK.
+            for i, j in match_by_oks(coco_poses, persons, np.finfo(float).smallest_subnormal).items():
                 predicted[index[id(persons[i])]] = coco_poses[j]
     annotated = np.array([p.keypoints[:, :2] for p in people]).reshape(-1, 17, 2)
     labelled = np.array([p.keypoints[:, 2] > 0 for p in people]).reshape(-1, 17)
@@ -241,22 +234,6 @@ def evaluate_coco(
 def _coco_result(image_id: int, keypoints: np.ndarray, score: float) -> dict:
     kp = np.concatenate([keypoints, np.ones((17, 1))], axis=1)
     return {"image_id": image_id, "category_id": 1, "keypoints": kp.ravel().tolist(), "score": score}
-
-
-def _match_by_oks(predictions: list[np.ndarray], persons: list) -> dict[int, int]:
-    """Greedy one-to-one matching, best OKS first (OKS > 0): person index -> prediction index."""
-    pairs = sorted(
-        ((oks(pr, p.keypoints, p.area), i, j) for j, pr in enumerate(predictions) for i, p in enumerate(persons)),
-        key=lambda t: -t[0],
-    )
-    taken_p, taken_j, match = set(), set(), {}
-    for score, i, j in pairs:
-        if score <= 0 or i in taken_p or j in taken_j:
-            continue
-        taken_p.add(i)
-        taken_j.add(j)
-        match[i] = j
-    return match
 
 
 def coco_ap(annotation_file: Path, results: list[dict], image_ids: list[int], min_keypoints: int = 1) -> dict:
@@ -299,7 +276,7 @@ def evaluate_mpii(
     for n, e in enumerate(entries):
         if progress:
             progress(f"{model} mpii {n + 1}/{len(entries)} {e['image']}")
-        image = _read_rgb(image_dir / e["image"])
+        image = read_photo(str(image_dir / e["image"]))
         cx, cy = e["center"]
         half = 100.0 * e["scale"]
         (found,) = predict_people(runner, image, [(cx - half, cy - half, cx + half, cy + half)])

@@ -43,10 +43,7 @@ class Image:
 
     @classmethod
     def create_from_file(cls, path: str) -> Image:
-        """Reads an image file as RGB."""
-        import cv2
+        """Reads an image file as RGB (ValueError when it cannot be decoded)."""
+        from blazepose.media import read_photo
 
-        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise ValueError(f"cannot read an image from {path!r}")
-        return cls(ImageFormat.SRGB, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+        return cls(ImageFormat.SRGB, read_photo(str(path)))

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from blazepose.media import read_photo
 from blazepose.model_files import LANDMARK_MODELS, MODELS_DIR
 
 VIDEO_SUFFIXES = {".avi", ".mp4", ".mov", ".mkv"}
@@ -58,10 +59,7 @@ def read_frames(path: Path) -> Iterator[np.ndarray]:
         finally:
             cap.release()
     else:
-        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise ValueError(f"cannot read image {path}")
-        yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        yield read_photo(str(path))
 
 
 def collect_answers(process: Callable[[np.ndarray], Any], frames: Iterator[np.ndarray]) -> Answers:
