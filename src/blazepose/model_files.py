@@ -26,15 +26,6 @@ class ModelFileError(ValueError):
     """A model file is present but is not the official file it should be."""
 
 
-def sha256_of(path: Path) -> str:
-    """Returns the hex sha256 digest of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def verified_model_bytes(name: str, models_dir: Path | None = None) -> bytes:
     """Reads a vendored model file after checking it against its known sha256.
 
