@@ -40,10 +40,6 @@ class Detections:
     def __len__(self) -> int:
         return len(self.scores)
 
-    def take(self, index: np.ndarray | slice) -> Detections:
-        """Returns the detections at ``index``."""
-        return Detections(self.boxes[index], self.keypoints[index], self.scores[index])
-
     @staticmethod
     def empty() -> Detections:
         return Detections(
