@@ -24,6 +24,7 @@ import numpy as np
 
 from blazepose import PoseLandmarker, PoseLandmarkerOptions, RunningMode
 from blazepose.coco import count_found, load_people, to_coco_keypoints
+from blazepose.media import read_photo
 from blazepose.parity import read_frames
 from blazepose.roi import NormRect, rect_iou
 
@@ -83,7 +84,7 @@ def coco_stats(model_complexity: int, annotation_file: Path, image_dir: Path) ->
     eligible = found = returned = found_boxes = 0
     with PoseLandmarker.create_from_options(options) as landmarker:
         for name, persons in sorted(by_image.items()):
-            rgb = cv2.cvtColor(cv2.imread(str(image_dir / name)), cv2.COLOR_BGR2RGB)
+            rgb = read_photo(str(image_dir / name))
             r = landmarker.detect(rgb).result
             returned += len(r)
             labelled = [p for p in persons if p.num_keypoints >= 8]
