@@ -26,6 +26,7 @@ from typing import ClassVar
 
 import numpy as np
 
+import blazepose.crop as crop_module
 import blazepose.landmarker as landmarker_module
 import blazepose.pipeline as pipeline_module
 from blazepose import PoseEstimator
@@ -48,9 +49,12 @@ def machine() -> str:
         pass
     import cv2
 
+    from blazepose.native import native_kernels
+
+    kernels = "with" if native_kernels() is not None else "without"
     return (
         f"{cpu}, {os.cpu_count()} logical cores, {platform.platform()}, Python {platform.python_version()}, "
-        f"numpy {np.__version__}, OpenCV {cv2.__version__}"
+        f"numpy {np.__version__}, OpenCV {cv2.__version__}, blazepose {kernels} its compiled kernels"
     )
 
 
@@ -59,7 +63,7 @@ class StageTimes:
 
     PATCHES: ClassVar[dict[str, tuple[object, str]]] = {
         "detection": (pipeline_module.PersonDetector, "detect"),
-        "crop": (landmarker_module, "crop_rect"),
+        "crop": (crop_module.Cropper, "__call__"),
         "decoding": (landmarker_module, "decode_landmarks"),
         "heatmap refinement": (landmarker_module, "refine_with_heatmap"),
         "projection": (landmarker_module, "project_to_image"),

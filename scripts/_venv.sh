@@ -10,7 +10,9 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
 fi
 STAMP="$VENV/.installed-${EXTRAS//,/-}"
-if [ ! -f "$STAMP" ] || [ "$ROOT/pyproject.toml" -nt "$STAMP" ]; then
+# Reinstalled when the packaging or the compiled kernels' source changed.
+stale() { for f in pyproject.toml setup.py src/blazepose/_native.c; do [ "$ROOT/$f" -nt "$STAMP" ] && return 0; done; return 1; }
+if [ ! -f "$STAMP" ] || stale; then
     echo "Installing blazepose[$EXTRAS] into $VENV..." >&2
     "$VENV/bin/python" -m pip install --quiet -e "$ROOT[$EXTRAS]"
     touch "$STAMP"

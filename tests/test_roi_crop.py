@@ -78,22 +78,22 @@ def test_value_table_maps_levels_to_range():
 
 def test_axis_aligned_crop_is_the_region_resized():
     image = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
-    crop = crop_rect(image, PixelRect(32, 32, 32, 32, 0.0), 32, (0.0, 255.0), ZERO)
-    np.testing.assert_allclose(crop.tensor[0], image[16:48, 16:48], atol=0.5)
+    tensor, crop = crop_rect(image, PixelRect(32, 32, 32, 32, 0.0), 32, (0.0, 255.0), ZERO)
+    np.testing.assert_allclose(tensor[0], image[16:48, 16:48], atol=0.5)
     assert crop.padding == (0.0, 0.0, 0.0, 0.0)
 
 
 def test_rotated_crop_turns_the_image():
     image = np.random.default_rng(1).integers(0, 256, (40, 40, 3), dtype=np.uint8)
-    crop = crop_rect(image, PixelRect(20, 20, 40, 40, math.pi / 2), 40, (0.0, 255.0), REPLICATE)
+    tensor, _ = crop_rect(image, PixelRect(20, 20, 40, 40, math.pi / 2), 40, (0.0, 255.0), REPLICATE)
     # A quarter turn clockwise: the crop's top row runs down the image's right column.
-    np.testing.assert_allclose(crop.tensor[0, 0, 5:35], image[5:35, 39], atol=0.5)
+    np.testing.assert_allclose(tensor[0, 0, 5:35], image[5:35, 39], atol=0.5)
 
 
 def test_tensor_to_image_maps_crop_corners_to_rect_corners():
     image = np.zeros((100, 200, 3), np.uint8)
     rect = PixelRect(80, 40, 30, 30, 0.3)
-    crop = crop_rect(image, rect, 16, (0.0, 1.0), ZERO)
+    _, crop = crop_rect(image, rect, 16, (0.0, 1.0), ZERO)
     m = crop.tensor_to_image(200, 100)
     top_left = m @ [0, 0, 1] * [200, 100]
     c, s = math.cos(0.3), math.sin(0.3)

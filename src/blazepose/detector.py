@@ -6,7 +6,7 @@ import numpy as np
 
 from blazepose.anchors import DETECTOR_INPUT_SIZE, DETECTOR_NUM_ANCHORS, generate_anchors
 from blazepose.backends import InferenceModel
-from blazepose.crop import ZERO, crop_rect
+from blazepose.crop import ZERO, Cropper
 from blazepose.detection import Detections, decode_detections, remove_letterbox, weighted_nms
 from blazepose.roi import PixelRect
 
@@ -24,6 +24,7 @@ class PersonDetector:
             raise ValueError(f"detector input must be (1, {size}, {size}, 3), got {model.input_shape}")
         self._model = model
         self._anchors = generate_anchors()
+        self._cropper = Cropper(size, (-1.0, 1.0), ZERO)
         shapes = model.output_shapes
         try:
             self._boxes_out = shapes.index((1, DETECTOR_NUM_ANCHORS, 12))
@@ -39,8 +40,8 @@ class PersonDetector:
         """
         h, w = image.shape[:2]
         whole = PixelRect(w / 2.0, h / 2.0, float(w), float(h), 0.0)
-        crop = crop_rect(image, whole, DETECTOR_INPUT_SIZE, (-1.0, 1.0), ZERO)
-        outputs = self._model.run(crop.tensor, [self._boxes_out, self._scores_out])
+        tensor, crop = self._cropper(image, whole)
+        outputs = self._model.run(tensor, [self._boxes_out, self._scores_out])
         boxes, scores = outputs[self._boxes_out], outputs[self._scores_out]
         assert boxes is not None and scores is not None
         raw = decode_detections(boxes[0], scores[0], self._anchors, min_score)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from blazepose.backends import InferenceModel
-from blazepose.crop import REPLICATE, Crop, crop_rect
+from blazepose.crop import REPLICATE, Cropper, CropRegion
 from blazepose.landmarks import (
     NUM_MODEL_LANDMARKS,
     decode_landmarks,
@@ -32,7 +32,7 @@ class RawPose:
         world: (39, 3) float32 metres, rotated to the image's orientation.
         score: Pose presence score.
         roi: The region the crop was taken from.
-        crop: The crop, for mapping the mask back.
+        crop: Where the crop was cut, for mapping the mask back.
         mask_logits: (256, 256) segmentation logits over the crop, or None.
     """
 
@@ -40,7 +40,7 @@ class RawPose:
     world: np.ndarray
     score: float
     roi: NormRect
-    crop: Crop
+    crop: CropRegion
     mask_logits: np.ndarray | None
 
 
@@ -55,6 +55,7 @@ class LandmarkModel:
         if model.input_shape != (1, size, size, 3):
             raise ValueError(f"landmark model input must be (1, {size}, {size}, 3), got {model.input_shape}")
         self._model = model
+        self._cropper = Cropper(size, (0.0, 1.0), REPLICATE)
         shapes = model.output_shapes
         wanted = {
             "landmarks": (1, NUM_MODEL_LANDMARKS * 5),
@@ -75,13 +76,13 @@ class LandmarkModel:
             The pose, or None when its presence score is below ``min_score``.
         """
         h, w = image.shape[:2]
-        crop = crop_rect(image, roi.to_pixels(w, h), LANDMARK_INPUT_SIZE, (0.0, 1.0), REPLICATE)
+        tensor, crop = self._cropper(image, roi.to_pixels(w, h))
         needed = (
             ("landmarks", "score", "heatmap", "world", "mask")
             if with_mask
             else ("landmarks", "score", "heatmap", "world")
         )
-        out = self._model.run(crop.tensor, [self._out[name] for name in needed])
+        out = self._model.run(tensor, [self._out[name] for name in needed])
 
         def output(name: str) -> np.ndarray:
             value = out[self._out[name]]

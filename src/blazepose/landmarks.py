@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from blazepose.float32 import cos32, f32, sequential_sum32, sigmoid32, sin32
+from blazepose.native import native_kernels
 from blazepose.roi import NormRect
 
 NUM_MODEL_LANDMARKS = 39
@@ -39,6 +40,7 @@ def refine_with_heatmap(
     heatmap: np.ndarray,
     kernel: int = HEATMAP_KERNEL,
     min_confidence: float = HEATMAP_MIN_CONFIDENCE,
+    native: bool | None = None,
 ) -> np.ndarray:
     """Moves each landmark to the confidence-weighted centre of its heatmap window.
 
@@ -52,26 +54,39 @@ def refine_with_heatmap(
     Args:
         landmarks: (N, >=2) normalized ``x, y, ...`` in the crop.
         heatmap: (H, W, N) logits.
+        native: Whether to use the compiled kernel (same values); None uses
+            it when built.
     """
     hm_h, hm_w, n = heatmap.shape
     out = landmarks.copy()
+    kernels = native_kernels(native)
+    if kernels is not None:
+        xy = np.ascontiguousarray(landmarks[:, :2], np.float32)
+        kernels.refine_with_heatmap(xy, np.ascontiguousarray(heatmap, np.float32), kernel, min_confidence)
+        out[:, :2] = xy
+        return out
+    xy = landmarks[:, :2].astype(np.float32)
     # C-style truncation toward zero, as an int cast does.
-    cols = np.trunc(landmarks[:, 0].astype(np.float32) * f32(hm_w)).astype(np.int64)
-    rows = np.trunc(landmarks[:, 1].astype(np.float32) * f32(hm_h)).astype(np.int64)
+    cols = np.trunc(xy[:, 0] * f32(hm_w)).astype(np.int64)
+    rows = np.trunc(xy[:, 1] * f32(hm_h)).astype(np.int64)
     inside = (cols >= 0) & (cols < hm_w) & (rows >= 0) & (rows < hm_h)
     half = (kernel - 1) // 2
     offsets = np.arange(-half, half + 1)
-    win_rows = np.broadcast_to(rows[:, None, None] + offsets[None, :, None], (n, kernel, kernel))
-    win_cols = np.broadcast_to(cols[:, None, None] + offsets[None, None, :], (n, kernel, kernel))
-    valid = (win_rows >= 0) & (win_rows < hm_h) & (win_cols >= 0) & (win_cols < hm_w) & inside[:, None, None]
-    channel = np.arange(n)[:, None, None]
-    logits = heatmap[np.clip(win_rows, 0, hm_h - 1), np.clip(win_cols, 0, hm_w - 1), channel]
+    win_rows, win_cols = rows[:, None] + offsets, cols[:, None] + offsets  # (n, kernel) each
+    valid = ((win_rows >= 0) & (win_rows < hm_h) & inside[:, None])[:, :, None] & ((win_cols >= 0) & (win_cols < hm_w))[
+        :, None, :
+    ]
+    clipped_rows = np.clip(win_rows, 0, hm_h - 1)[:, :, None]
+    clipped_cols = np.clip(win_cols, 0, hm_w - 1)[:, None, :]
+    logits = heatmap[clipped_rows, clipped_cols, np.arange(n)[:, None, None]]
     # Cells outside the heatmap weigh 0, which leaves float sums unchanged.
-    conf = np.where(valid, sigmoid32(logits), f32(0)).reshape(n, -1)
-    total = sequential_sum32(conf, axis=1)
-    best = conf.max(axis=1)
-    sum_col = sequential_sum32(win_cols.reshape(n, -1).astype(np.float32) * conf, axis=1)
-    sum_row = sequential_sum32(win_rows.reshape(n, -1).astype(np.float32) * conf, axis=1)
+    conf = sigmoid32(logits) * valid
+    # Sums in MediaPipe's order (row by row, column by column), all three at once.
+    col_terms = conf * win_cols[:, None, :].astype(np.float32)
+    row_terms = conf * win_rows[:, :, None].astype(np.float32)
+    terms = np.stack([conf, col_terms, row_terms])
+    total, sum_col, sum_row = sequential_sum32(terms.reshape(3, n, -1), axis=2)
+    best = conf.reshape(n, -1).max(axis=1)
     refine = inside & (best >= f32(min_confidence)) & (total > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_x = sum_col / f32(hm_w) / total

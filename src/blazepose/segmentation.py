@@ -18,7 +18,7 @@ def mask_to_image(logits: np.ndarray, tensor_to_image: np.ndarray, image_width: 
     Args:
         logits: (S, S) logits over the crop.
         tensor_to_image: (2, 3) affine map from normalized crop coordinates to
-            normalized image coordinates (:meth:`Crop.tensor_to_image`).
+            normalized image coordinates (:meth:`CropRegion.tensor_to_image`).
         image_width: Output width.
         image_height: Output height.
 
