@@ -1,4 +1,4 @@
-"""Builds the optional compiled kernel; everything else is in pyproject.toml.
+"""Builds the optional compiled kernels; everything else is in pyproject.toml.
 
 When no C compiler is at hand the build goes on without it and blazepose
 uses its numpy path, which gives the same results more slowly.

@@ -1,14 +1,17 @@
 /*
- * Optional compiled kernel for blazepose.crop: one pass from an RGB uint8
- * image to a model's float32 input tensor.
+ * Optional compiled kernels for blazepose (see blazepose/native.py).
  *
- * For each output pixel it computes the source position as OpenCV 3 and 4's
+ * warp_to_tensor, for blazepose.crop: one pass from a uint8 image to a
+ * model's float32 input tensor. For each output pixel it computes the source position as OpenCV 3 and 4's
  * warpPerspective does (double arithmetic, tiles 64 pixels wide, positions
  * rounded to 1/32 pixel), samples it bilinearly with 15-bit integer weights
  * as OpenCV's remap does for 8-bit images (replicated or zero border), and
  * writes the value table's float for the sampled level. The numpy path in
  * crop.py computes the same thing with cv2.remap; the tests hold the two
  * equal bit for bit.
+ *
+ * refine_with_heatmap, for blazepose.landmarks: the heatmap refinement in
+ * float arithmetic with the C library's expf, equal to the numpy code.
  *
  * Built with -ffp-contract=off: a fused multiply-add would round the
  * position sums differently.
@@ -53,6 +56,7 @@ typedef struct {
     const uint8_t *pixels;
     Py_ssize_t row_step, pixel_step, channel_step; /* strides in bytes */
     int width, height, channels;
+    int packed_rgb; /* three channels, one byte apart, pixels three apart */
     int zero_border;
     const float *table; /* 256 levels */
 } Source;
@@ -80,7 +84,13 @@ static inline void sample(const Source *src, int sx, int sy, int fx, int fy, flo
     const int w00 = (STEPS - fx) * (STEPS - fy) * 32, w01 = fx * (STEPS - fy) * 32;
     const int w10 = (STEPS - fx) * fy * 32, w11 = fx * fy * 32;
     if ((unsigned)sx < (unsigned)(src->width - 1) && (unsigned)sy < (unsigned)(src->height - 1)) {
-        const uint8_t *p00 = pixel_at(src, sx, sy), *p10 = p00 + src->row_step;
+        const uint8_t *restrict p00 = pixel_at(src, sx, sy), *restrict p10 = p00 + src->row_step;
+        if (src->packed_rgb) { /* the common case, with constant offsets */
+            out[0] = to_level(src, p00[0] * w00 + p00[3] * w01 + p10[0] * w10 + p10[3] * w11);
+            out[1] = to_level(src, p00[1] * w00 + p00[4] * w01 + p10[1] * w10 + p10[4] * w11);
+            out[2] = to_level(src, p00[2] * w00 + p00[5] * w01 + p10[2] * w10 + p10[5] * w11);
+            return;
+        }
         const Py_ssize_t px = src->pixel_step, ch = src->channel_step;
         for (int k = 0; k < src->channels; k++) {
             const Py_ssize_t c = k * ch;
@@ -138,29 +148,23 @@ static void touch_region(const Source *src, const double *m, int size)
     const int x1 = hi_x + 2 > src->width ? src->width : (hi_x + 2 < 0 ? 0 : (int)(hi_x + 2));
     const int y0 = lo_y < 0 ? 0 : (lo_y >= src->height ? src->height : (int)lo_y);
     const int y1 = hi_y + 2 > src->height ? src->height : (hi_y + 2 < 0 ? 0 : (int)(hi_y + 2));
-    if (x0 >= x1 || y0 >= y1 || src->pixel_step <= 0 || src->row_step <= 0)
+    if (x0 >= x1 || y0 >= y1 || src->pixel_step <= 0)
         return;
+    /* One read per cache line, from channel 0 of pixel x0 to that of the
+     * region's last pixel, so that every read lies inside the image. */
     unsigned sum = 0;
-    const Py_ssize_t first = (Py_ssize_t)x0 * src->pixel_step, last = (Py_ssize_t)x1 * src->pixel_step;
+    const Py_ssize_t first = (Py_ssize_t)x0 * src->pixel_step, last = (Py_ssize_t)(x1 - 1) * src->pixel_step;
     for (int y = y0; y < y1; y++) {
-        const volatile uint8_t *row = src->pixels + (Py_ssize_t)y * src->row_step;
-        for (Py_ssize_t x = first; x < last; x += 64)
+        const volatile uint8_t *row = pixel_at(src, 0, y);
+        for (Py_ssize_t x = first; x <= last; x += 64)
             sum += row[x];
     }
     (void)sum;
 }
 
-/* The common case: packed RGB pixels wholly inside the image. */
-static inline int packed_rgb_inside(const Source *src, int sx, int sy)
-{
-    return src->channels == 3 && src->pixel_step == 3 && src->channel_step == 1 &&
-           (unsigned)sx < (unsigned)(src->width - 1) && (unsigned)sy < (unsigned)(src->height - 1);
-}
-
 static void warp(const Source *src, const double *m, int size, float *restrict out)
 {
     const int cn = src->channels;
-    const float *restrict table = src->table;
     int xs[TILE_WIDTH], ys[TILE_WIDTH];
     for (int y = 0; y < size; y++) {
         for (int start = 0; start < size; start += TILE_WIDTH) {
@@ -178,18 +182,7 @@ static void warp(const Source *src, const double *m, int size, float *restrict o
             for (int i = 0; i < tile; i++, o += cn) {
                 /* Arithmetic shifts and two's-complement masks, as OpenCV. */
                 const int sx = saturate_short(xs[i] >> POSITION_BITS), sy = saturate_short(ys[i] >> POSITION_BITS);
-                const int fx = xs[i] & (STEPS - 1), fy = ys[i] & (STEPS - 1);
-                if (packed_rgb_inside(src, sx, sy)) {
-                    const int w00 = (STEPS - fx) * (STEPS - fy) * 32, w01 = fx * (STEPS - fy) * 32;
-                    const int w10 = (STEPS - fx) * fy * 32, w11 = fx * fy * 32;
-                    const uint8_t *restrict p = pixel_at(src, sx, sy), *restrict q = p + src->row_step;
-                    const int half = 1 << (WEIGHT_BITS - 1);
-                    o[0] = table[(p[0] * w00 + p[3] * w01 + q[0] * w10 + q[3] * w11 + half) >> WEIGHT_BITS];
-                    o[1] = table[(p[1] * w00 + p[4] * w01 + q[1] * w10 + q[4] * w11 + half) >> WEIGHT_BITS];
-                    o[2] = table[(p[2] * w00 + p[5] * w01 + q[2] * w10 + q[5] * w11 + half) >> WEIGHT_BITS];
-                } else {
-                    sample(src, sx, sy, fx, fy, o);
-                }
+                sample(src, sx, sy, xs[i] & (STEPS - 1), ys[i] & (STEPS - 1), o);
             }
         }
     }
@@ -254,6 +247,7 @@ static PyObject *warp_to_tensor(PyObject *self, PyObject *args)
             .width = (int)image.shape[1],
             .height = (int)image.shape[0],
             .channels = (int)image.shape[2],
+            .packed_rgb = image.shape[2] == 3 && image.strides[1] == 3 && image.strides[2] == 1,
             .zero_border = zero_border,
             .table = table.buf,
         };

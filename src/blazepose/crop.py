@@ -104,24 +104,18 @@ class Cropper:
         self._pixels: np.ndarray | None = None
         self._tensor = np.empty((1, size, size, 3), np.float32)
 
-    def __call__(
-        self, image: np.ndarray, rect: PixelRect, out: np.ndarray | None = None
-    ) -> tuple[np.ndarray, CropRegion]:
+    def __call__(self, image: np.ndarray, rect: PixelRect) -> tuple[np.ndarray, CropRegion]:
         """Crops one region of an RGB uint8 image.
 
         Args:
             image: (H, W, 3) uint8.
             rect: Region in pixels.
-            out: Optional (1, size, size, 3) float32 array to write into.
 
         Returns:
-            The tensor (``out``, or else this cropper's buffer, overwritten by
-            the next call) and the region.
+            The (1, size, size, 3) float32 tensor, which is this cropper's
+            buffer and is overwritten by the next call, and the region.
         """
-        size = self.size
-        tensor = self._tensor if out is None else out
-        if tensor.shape != (1, size, size, 3) or tensor.dtype != np.float32:
-            raise ValueError(f"out must be float32 (1, {size}, {size}, 3), got {tensor.dtype} {tensor.shape}")
+        size, tensor = self.size, self._tensor
         padded, padding = pad_to_aspect(rect, size, size)
         src = box_points(padded)
         dst = np.array([[0, size], [0, 0], [size, 0], [size, size]], np.float32)
@@ -132,11 +126,10 @@ class Cropper:
             return tensor, CropRegion(padded, padding)
         if self._maps is None:
             self._maps = FixedPointMaps(size)
-        coords, fractions = self._maps.compute(transform)
         pixels = self._pixels
         if pixels is None or pixels.shape[2:] != image.shape[2:] or pixels.dtype != image.dtype:
             pixels = self._pixels = np.empty((size, size, *image.shape[2:]), image.dtype)
-        cv2.remap(image, coords, fractions, cv2.INTER_LINEAR, dst=pixels, borderMode=self.border, borderValue=0)
+        warp_bilinear_fixed_point(image, transform, size, self.border, self._maps, pixels)
         if self._scale is not None:
             np.multiply(pixels, self._scale, out=tensor[0], dtype=np.float32)
         else:
@@ -196,7 +189,14 @@ def box_points(rect: PixelRect) -> np.ndarray:
     return np.array([p0, p1, p2, p3], np.float32)
 
 
-def warp_bilinear_fixed_point(image: np.ndarray, transform: np.ndarray, size: int, border: int) -> np.ndarray:
+def warp_bilinear_fixed_point(
+    image: np.ndarray,
+    transform: np.ndarray,
+    size: int,
+    border: int,
+    maps: FixedPointMaps | None = None,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
     """Warps an image into a ``size x size`` output, bilinear, with the source
     positions quantized to 1/32 pixel.
 
@@ -210,9 +210,15 @@ def warp_bilinear_fixed_point(image: np.ndarray, transform: np.ndarray, size: in
         transform: (3, 3) map from source to output pixels.
         size: Output side.
         border: OpenCV border mode for samples outside the source.
+        maps: Map buffers of this size to reuse (new ones if None).
+        out: Array of the output's shape and the image's type to write into.
     """
-    coords, fractions = FixedPointMaps(size).compute(transform)
-    return cv2.remap(image, coords, fractions, cv2.INTER_LINEAR, borderMode=border, borderValue=0)
+    if maps is None:
+        maps = FixedPointMaps(size)
+    elif maps.size != size:
+        raise ValueError(f"maps are for outputs of {maps.size} pixels, not {size}")
+    coords, fractions = maps.compute(transform)
+    return cv2.remap(image, coords, fractions, cv2.INTER_LINEAR, dst=out, borderMode=border, borderValue=0)
 
 
 class FixedPointMaps:
