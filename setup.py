@@ -14,6 +14,6 @@ flags = [] if sys.platform == "win32" else ["-O3", "-ffp-contract=off", "-fno-ma
 
 setup(
     ext_modules=[
-        Extension("blazepose._native", ["src/blazepose/_native.c"], extra_compile_args=flags, optional=True),
+        Extension("blazepose.core._native", ["src/blazepose/core/_native.c"], extra_compile_args=flags, optional=True),
     ]
 )

@@ -26,11 +26,11 @@ from typing import ClassVar
 
 import numpy as np
 
-import blazepose.crop as crop_module
-import blazepose.landmarker as landmarker_module
-import blazepose.pipeline as pipeline_module
+import blazepose.core.crop as crop_module
+import blazepose.core.estimator as estimator_module
+import blazepose.core.landmarker as landmarker_module
 from blazepose import PoseEstimator
-from blazepose.parity import mediapipe_pose, read_frames
+from blazepose.evaluation.parity import mediapipe_pose, read_frames
 
 ROOT = Path(__file__).resolve().parent.parent
 VIDEO = ROOT.parent / "shared" / "data" / "video" / "dance_720p.avi"
@@ -49,7 +49,7 @@ def machine() -> str:
         pass
     import cv2
 
-    from blazepose.native import native_kernels
+    from blazepose.core.native import native_kernels
 
     kernels = "with" if native_kernels() is not None else "without"
     return (
@@ -62,14 +62,14 @@ class StageTimes:
     """Wraps pipeline functions to add up the time spent in each stage."""
 
     PATCHES: ClassVar[dict[str, tuple[object, str]]] = {
-        "detection": (pipeline_module.PersonDetector, "detect"),
+        "detection": (estimator_module.PersonDetector, "detect"),
         "crop": (crop_module.Cropper, "__call__"),
         "decoding": (landmarker_module, "decode_landmarks"),
         "heatmap refinement": (landmarker_module, "refine_with_heatmap"),
         "projection": (landmarker_module, "project_to_image"),
         "world landmarks": (landmarker_module, "decode_world_landmarks"),
-        "filters and next region": (pipeline_module.PoseTrack, "update"),
-        "mask warp": (pipeline_module, "mask_to_image"),
+        "filters and next region": (estimator_module.PoseTrack, "update"),
+        "mask warp": (estimator_module, "mask_to_image"),
     }
 
     def __init__(self) -> None:

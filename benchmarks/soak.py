@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from blazepose import PoseEstimator
-from blazepose.parity import read_frames
+from blazepose.evaluation.parity import read_frames
 
 ROOT = Path(__file__).resolve().parent.parent
 VIDEO = ROOT.parent / "shared" / "data" / "video" / "dance_720p.avi"

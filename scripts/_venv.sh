@@ -11,7 +11,7 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 STAMP="$VENV/.installed-${EXTRAS//,/-}"
 # Reinstalled when the packaging or the compiled kernels' source changed.
-stale() { for f in pyproject.toml setup.py src/blazepose/_native.c; do [ "$ROOT/$f" -nt "$STAMP" ] && return 0; done; return 1; }
+stale() { for f in pyproject.toml setup.py src/blazepose/core/_native.c; do [ "$ROOT/$f" -nt "$STAMP" ] && return 0; done; return 1; }
 if [ ! -f "$STAMP" ] || stale; then
     echo "Installing blazepose[$EXTRAS] into $VENV..." >&2
     "$VENV/bin/python" -m pip install --quiet -e "$ROOT[$EXTRAS]"

@@ -23,10 +23,10 @@ import cv2
 import numpy as np
 
 from blazepose import PoseLandmarker, PoseLandmarkerOptions, RunningMode
-from blazepose.coco import count_found, load_people, to_coco_keypoints
-from blazepose.media import read_photo
-from blazepose.parity import read_frames
-from blazepose.roi import NormRect, rect_iou
+from blazepose.core.roi import NormRect, rect_iou
+from blazepose.evaluation.coco import count_found, load_people, to_coco_keypoints
+from blazepose.evaluation.parity import read_frames
+from blazepose.io.photos import read_photo
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from blazepose.parity import compare, recorded_reference, run_mediapipe
+from blazepose.evaluation.parity import compare, recorded_reference, run_mediapipe
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from skimage import data
 
-from blazepose.parity import mediapipe_pose
+from blazepose.evaluation.parity import mediapipe_pose
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "golden_astronaut.py"
 

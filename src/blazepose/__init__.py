@@ -21,23 +21,23 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _LAZY = {
-    "PoseEstimator": ("blazepose.pipeline", "PoseEstimator"),
-    "PoseResult": ("blazepose.results", "PoseResult"),
-    "PoseLandmark": ("blazepose.topology", "PoseLandmark"),
-    "POSE_CONNECTIONS": ("blazepose.topology", "POSE_CONNECTIONS"),
-    "LANDMARK_NAMES": ("blazepose.topology", "LANDMARK_NAMES"),
-    "draw_result": ("blazepose.rendering", "draw_result"),
-    "ModelFileError": ("blazepose.model_files", "ModelFileError"),
+    "PoseEstimator": ("blazepose.core.estimator", "PoseEstimator"),
+    "PoseResult": ("blazepose.core.results", "PoseResult"),
+    "PoseLandmark": ("blazepose.core.topology", "PoseLandmark"),
+    "POSE_CONNECTIONS": ("blazepose.core.topology", "POSE_CONNECTIONS"),
+    "LANDMARK_NAMES": ("blazepose.core.topology", "LANDMARK_NAMES"),
+    "draw_result": ("blazepose.draw.skeleton", "draw_result"),
+    "ModelFileError": ("blazepose.models", "ModelFileError"),
     "solutions": ("blazepose.solutions", None),
-    "PoseLandmarker": ("blazepose.pose_landmarker", "PoseLandmarker"),
-    "PoseLandmarkerOptions": ("blazepose.pose_landmarker", "PoseLandmarkerOptions"),
-    "PoseLandmarkerResult": ("blazepose.pose_landmarker", "PoseLandmarkerResult"),
-    "RunningMode": ("blazepose.pose_landmarker", "RunningMode"),
-    "BaseOptions": ("blazepose.pose_landmarker", "BaseOptions"),
-    "QueuePolicy": ("blazepose.pose_landmarker", "QueuePolicy"),
-    "CallbackError": ("blazepose.pose_landmarker", "CallbackError"),
-    "Image": ("blazepose.image", "Image"),
-    "ImageFormat": ("blazepose.image", "ImageFormat"),
+    "PoseLandmarker": ("blazepose.tasks.pose_landmarker", "PoseLandmarker"),
+    "PoseLandmarkerOptions": ("blazepose.tasks.options", "PoseLandmarkerOptions"),
+    "PoseLandmarkerResult": ("blazepose.tasks.result", "PoseLandmarkerResult"),
+    "RunningMode": ("blazepose.tasks.options", "RunningMode"),
+    "BaseOptions": ("blazepose.tasks.options", "BaseOptions"),
+    "QueuePolicy": ("blazepose.tasks.options", "QueuePolicy"),
+    "CallbackError": ("blazepose.tasks.live_stream", "CallbackError"),
+    "Image": ("blazepose.tasks.image", "Image"),
+    "ImageFormat": ("blazepose.tasks.image", "ImageFormat"),
 }
 
 __all__ = [
@@ -63,10 +63,12 @@ __all__ = [
 
 if TYPE_CHECKING:  # pragma: no cover
     from blazepose import solutions
-    from blazepose.image import Image, ImageFormat
-    from blazepose.model_files import ModelFileError
-    from blazepose.pipeline import PoseEstimator
-    from blazepose.pose_landmarker import (
+    from blazepose.core.estimator import PoseEstimator
+    from blazepose.core.results import PoseResult
+    from blazepose.core.topology import LANDMARK_NAMES, POSE_CONNECTIONS, PoseLandmark
+    from blazepose.draw.skeleton import draw_result
+    from blazepose.models import ModelFileError
+    from blazepose.tasks import (
         BaseOptions,
         CallbackError,
         PoseLandmarker,
@@ -75,9 +77,7 @@ if TYPE_CHECKING:  # pragma: no cover
         QueuePolicy,
         RunningMode,
     )
-    from blazepose.rendering import draw_result
-    from blazepose.results import PoseResult
-    from blazepose.topology import LANDMARK_NAMES, POSE_CONNECTIONS, PoseLandmark
+    from blazepose.tasks.image import Image, ImageFormat
 
 
 def __getattr__(name: str) -> Any:

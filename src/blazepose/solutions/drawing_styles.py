@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from blazepose.rendering import DrawingSpec, default_pose_landmarks_style
+from blazepose.draw.skeleton import DrawingSpec, default_pose_landmarks_style
 
 
 def get_default_pose_landmarks_style() -> Mapping[int, DrawingSpec]:

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from blazepose.rendering import (
+from blazepose.draw.skeleton import (
     BLACK_COLOR,
     BLUE_COLOR,
     GREEN_COLOR,

@@ -23,15 +23,15 @@ from typing import NamedTuple
 
 import numpy as np
 
-from blazepose.pipeline import PoseEstimator
-from blazepose.results import PoseResult
+from blazepose.core.estimator import PoseEstimator
+from blazepose.core.results import PoseResult
+from blazepose.core.topology import POSE_CONNECTIONS, PoseLandmark
+from blazepose.core.validation import RGB_SHAPE_MESSAGE, check_rgb_image
 from blazepose.solutions.landmark_list import (
     LandmarkList,
     NormalizedLandmarkList,
     landmark_list_from_arrays,
 )
-from blazepose.topology import POSE_CONNECTIONS, PoseLandmark
-from blazepose.validation import RGB_SHAPE_MESSAGE, check_rgb_image
 
 # The legacy API feeds frames 33,333 microseconds apart (30 frames per second).
 LEGACY_FRAME_STEP_US = 33333

@@ -1,0 +1,95 @@
+"""``blazepose eval``: accuracy on COCO / MPII keypoint files, beside MediaPipe when installed."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    ev = sub.add_parser(
+        "eval",
+        help="accuracy on COCO / MPII keypoint annotations (PCK, COCO AP/AR), beside MediaPipe when installed",
+    )
+    ev.add_argument("--coco", action="append", default=[], help="COCO person-keypoints JSON (repeatable)")
+    ev.add_argument(
+        "--coco-images",
+        action="append",
+        default=[],
+        help="image folder of each --coco file, in order (default: images/ beside it, else its own folder)",
+    )
+    ev.add_argument("--mpii", action="append", default=[], help="MPII annotations in the mmpose test format")
+    ev.add_argument("--mpii-images", help="its image folder (default: its own folder)")
+    ev.add_argument("--model-complexity", type=int, nargs="+", choices=(0, 1, 2), default=[0, 1, 2])
+    ev.add_argument("--protocol", choices=("single", "image", "both"), default="both")
+    ev.add_argument("--num-poses", type=int, default=20, help="poses per image in the image protocol")
+    ev.add_argument("--min-keypoints", type=int, default=1, help="skip COCO people with fewer labelled keypoints")
+    ev.add_argument("--mediapipe", choices=("auto", "yes", "no"), default="auto", help="also run MediaPipe 0.10.14")
+    ev.add_argument("--out", default="out/eval", help="folder for eval.md, eval.json and pck.png")
+    ev.add_argument("--quiet", action="store_true", help="no progress line")
+    ev.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import importlib.util
+    import platform
+    import shlex
+
+    from blazepose.evaluation import accuracy as evaluation
+    from blazepose.evaluation import report as evaluation_report
+
+    if not args.coco and not args.mpii:
+        print("blazepose eval: give --coco ANNOTATIONS.json and/or --mpii ANNOTATIONS.json", file=sys.stderr)
+        return 2
+    for path in [*args.coco, *args.mpii]:
+        if not Path(path).is_file():
+            print(f"blazepose eval: no annotation file at {path}", file=sys.stderr)
+            return 2
+    if len(args.coco_images) > len(args.coco):
+        print("blazepose eval: more --coco-images than --coco files", file=sys.stderr)
+        return 2
+    with_mp = args.mediapipe
+    if with_mp == "auto":
+        with_mp = "yes" if importlib.util.find_spec("mediapipe") else "no"
+    if with_mp == "yes" and not importlib.util.find_spec("mediapipe"):
+        print("blazepose eval: --mediapipe yes needs mediapipe==0.10.14 installed", file=sys.stderr)
+        return 2
+    names = {0: "lite", 1: "full", 2: "heavy"}
+    protocols = ["single", "image"] if args.protocol == "both" else [args.protocol]
+
+    def say(message: str) -> None:
+        if not args.quiet:
+            print(f"\r{message[:100]:<100}", end="", file=sys.stderr, flush=True)
+
+    results = []
+    for k in args.model_complexity:
+        engines = [(f"blazepose {names[k]}", lambda k=k: evaluation.blazepose_runner(k, args.num_poses))]
+        if with_mp == "yes":
+            engines.append((f"mediapipe {names[k]}", lambda k=k: evaluation.mediapipe_runner(k)))
+        for label, make in engines:
+            runner, close = make()
+            try:
+                for n, ann in enumerate(args.coco):
+                    images = Path(args.coco_images[n]) if n < len(args.coco_images) else Path(ann).parent / "images"
+                    if not images.is_dir():
+                        images = Path(ann).parent
+                    for protocol in protocols:
+                        results.append(
+                            evaluation.evaluate_coco(
+                                runner, Path(ann), images, protocol, label, args.min_keypoints, say
+                            )
+                        )
+                for ann in args.mpii:
+                    images = Path(args.mpii_images or Path(ann).parent)
+                    results.append(evaluation.evaluate_mpii(runner, Path(ann), images, label, say))
+            finally:
+                close()
+    if not args.quiet:
+        print(file=sys.stderr)
+    command = "blazepose " + " ".join(shlex.quote(a) for a in args.argv)
+    machine = f"{platform.platform()}, Python {platform.python_version()}"
+    paths = evaluation_report.write(results, Path(args.out), command, machine)
+    print(evaluation_report.markdown(results, command, machine))
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0

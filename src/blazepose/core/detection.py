@@ -1,0 +1,153 @@
+"""Person detections: decoding the detector's tensors, weighted NMS, letterbox removal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from blazepose.core.anchors import DETECTOR_INPUT_SIZE
+from blazepose.core.float32 import f32, sequential_sum32, sigmoid32
+
+NUM_KEYPOINTS = 4
+SCORE_CLIP = 100.0
+NMS_IOU_THRESHOLD = 0.3
+
+
+@dataclass(frozen=True)
+class Detections:
+    """Person detections in normalized image coordinates.
+
+    Attributes:
+        boxes: (K, 4) float32, ``xmin, ymin, xmax, ymax``.
+        keypoints: (K, 4, 2) float32, ``x, y``: hip midpoint, a point on the
+            body's enclosing circle, shoulder midpoint, its circle point.
+        scores: (K,) float32 in [0, 1], best first after NMS.
+    """
+
+    boxes: np.ndarray
+    keypoints: np.ndarray
+    scores: np.ndarray
+
+    def __post_init__(self) -> None:
+        k = len(self.scores)
+        if self.boxes.shape != (k, 4) or self.keypoints.shape != (k, NUM_KEYPOINTS, 2):
+            raise ValueError(
+                f"inconsistent detections: boxes {self.boxes.shape}, "
+                f"keypoints {self.keypoints.shape}, scores {self.scores.shape}"
+            )
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    @staticmethod
+    def empty() -> Detections:
+        return Detections(
+            np.zeros((0, 4), np.float32),
+            np.zeros((0, NUM_KEYPOINTS, 2), np.float32),
+            np.zeros((0,), np.float32),
+        )
+
+
+def decode_detections(
+    raw_boxes: np.ndarray,
+    raw_scores: np.ndarray,
+    anchors: np.ndarray,
+    min_score: float,
+    input_size: int = DETECTOR_INPUT_SIZE,
+) -> Detections:
+    """Decodes the detector's raw outputs into scored boxes and keypoints.
+
+    Args:
+        raw_boxes: (num_anchors, 12) ``x, y, w, h`` then 4 keypoints ``x, y``,
+            in input pixels relative to the anchor.
+        raw_scores: (num_anchors,) score logits.
+        anchors: (num_anchors, 2) anchor centres (fixed size 1).
+        min_score: Scores below this are dropped.
+        input_size: Detector input side in pixels.
+
+    Returns:
+        Detections in the letterboxed input's normalized coordinates, in
+        anchor order (not yet suppressed).
+    """
+    logits = np.clip(raw_scores.reshape(-1).astype(np.float32), -SCORE_CLIP, SCORE_CLIP)
+    scores = sigmoid32(logits)
+    keep = np.flatnonzero(scores >= f32(min_score))
+    raw = raw_boxes.reshape(len(anchors), -1)[keep].astype(np.float32)
+    centres = anchors[keep]
+    scale = f32(input_size)
+    half = f32(2)
+    cx = raw[:, 0] / scale + centres[:, 0]
+    cy = raw[:, 1] / scale + centres[:, 1]
+    w = raw[:, 2] / scale
+    h = raw[:, 3] / scale
+    boxes = np.stack([cx - w / half, cy - h / half, cx + w / half, cy + h / half], axis=1)
+    kps = raw[:, 4 : 4 + 2 * NUM_KEYPOINTS].reshape(-1, NUM_KEYPOINTS, 2) / scale + centres[:, None, :]
+    valid = (w >= 0) & (h >= 0)  # NaN compares false and is dropped too
+    return Detections(boxes[valid].astype(np.float32), kps[valid].astype(np.float32), scores[keep][valid])
+
+
+def box_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """IoU of one ``xmin, ymin, xmax, ymax`` box against (K, 4) boxes."""
+    ix = np.minimum(box[2], boxes[:, 2]) - np.maximum(box[0], boxes[:, 0])
+    iy = np.minimum(box[3], boxes[:, 3]) - np.maximum(box[1], boxes[:, 1])
+    inter = np.where((ix > 0) & (iy > 0), ix * iy, 0.0)
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    union = area + areas - inter
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(union > 0, inter / union, 0.0)
+
+
+def weighted_nms(dets: Detections, iou_threshold: float = NMS_IOU_THRESHOLD) -> Detections:
+    """Weighted non-max suppression.
+
+    Going from the best score down, each remaining detection gathers every
+    remaining one whose IoU with it exceeds the threshold (itself included);
+    the group is replaced by the score-weighted mean of its boxes and
+    keypoints, keeping the best score.
+    """
+    if len(dets) == 0:
+        return dets
+    order = np.argsort(-dets.scores, kind="stable")
+    boxes, kps, scores = dets.boxes[order], dets.keypoints[order], dets.scores[order]
+    remaining = np.arange(len(scores))
+    out_boxes, out_kps, out_scores = [], [], []
+    while remaining.size:
+        top = remaining[0]
+        iou = box_iou(boxes[top], boxes[remaining])
+        group = remaining[iou > iou_threshold]
+        out_scores.append(scores[top])
+        if group.size == 0:
+            # A degenerate (zero-area) best box overlaps nothing, not even
+            # itself: it is kept as it is and suppression stops, as in MediaPipe.
+            out_boxes.append(boxes[top])
+            out_kps.append(kps[top])
+            break
+        # Score-weighted means, summed in float32 in score order.
+        weights = scores[group]
+        total = sequential_sum32(weights, axis=0)
+        out_boxes.append(sequential_sum32(boxes[group] * weights[:, None], axis=0) / total)
+        out_kps.append(sequential_sum32(kps[group] * weights[:, None, None], axis=0) / total)
+        remaining = remaining[iou <= iou_threshold]
+    return Detections(
+        np.asarray(out_boxes, np.float32), np.asarray(out_kps, np.float32), np.asarray(out_scores, np.float32)
+    )
+
+
+def remove_letterbox(dets: Detections, padding: tuple[float, float, float, float]) -> Detections:
+    """Maps detections from the letterboxed input back to the original image.
+
+    Args:
+        dets: Detections in the letterboxed square's normalized coordinates.
+        padding: ``left, top, right, bottom`` padding as fractions of the square.
+    """
+    left, top, right, bottom = (f32(p) for p in padding)
+    offset = np.array([left, top], np.float32)
+    scale = np.array([f32(1) - (left + right), f32(1) - (top + bottom)], np.float32)
+    boxes = dets.boxes.reshape(-1, 2, 2)
+    return Detections(
+        ((boxes - offset) / scale).reshape(-1, 4).astype(np.float32),
+        ((dets.keypoints - offset) / scale).astype(np.float32),
+        dets.scores,
+    )

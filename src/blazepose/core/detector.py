@@ -1,0 +1,51 @@
+"""Stage 1: the person detector run on the whole image."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from blazepose.backends import InferenceModel
+from blazepose.core.anchors import DETECTOR_INPUT_SIZE, DETECTOR_NUM_ANCHORS, generate_anchors
+from blazepose.core.crop import ZERO, Cropper
+from blazepose.core.detection import Detections, decode_detections, remove_letterbox, weighted_nms
+from blazepose.core.roi import PixelRect
+
+
+class PersonDetector:
+    """Finds people: letterbox, detector model, decoding, weighted NMS.
+
+    Args:
+        model: The loaded ``pose_detection.tflite``.
+    """
+
+    def __init__(self, model: InferenceModel) -> None:
+        size = DETECTOR_INPUT_SIZE
+        if model.input_shape != (1, size, size, 3):
+            raise ValueError(f"detector input must be (1, {size}, {size}, 3), got {model.input_shape}")
+        self._model = model
+        self._anchors = generate_anchors()
+        self._cropper = Cropper(size, (-1.0, 1.0), ZERO)
+        shapes = model.output_shapes
+        try:
+            self._boxes_out = shapes.index((1, DETECTOR_NUM_ANCHORS, 12))
+            self._scores_out = shapes.index((1, DETECTOR_NUM_ANCHORS, 1))
+        except ValueError:
+            raise ValueError(f"unexpected detector outputs {shapes}") from None
+
+    def detect(self, image: np.ndarray, min_score: float) -> Detections:
+        """Detects people in an RGB uint8 image.
+
+        Returns:
+            Detections in normalized image coordinates, best score first.
+        """
+        h, w = image.shape[:2]
+        whole = PixelRect(w / 2.0, h / 2.0, float(w), float(h), 0.0)
+        tensor, crop = self._cropper(image, whole)
+        outputs = self._model.run(tensor, [self._boxes_out, self._scores_out])
+        boxes, scores = outputs[self._boxes_out], outputs[self._scores_out]
+        assert boxes is not None and scores is not None
+        raw = decode_detections(boxes[0], scores[0], self._anchors, min_score)
+        return remove_letterbox(weighted_nms(raw), crop.padding)
+
+    def close(self) -> None:
+        self._model.close()

@@ -1,0 +1,328 @@
+"""The two-stage pose pipeline behind every API: detect, crop, landmark, track, smooth."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from blazepose.backends import DEFAULT_BACKEND, load_model
+from blazepose.core.detector import PersonDetector
+from blazepose.core.landmarker import LandmarkModel, RawPose
+from blazepose.core.landmarks import AUX_SLICE
+from blazepose.core.results import PoseResult
+from blazepose.core.roi import NormRect, rect_iou, roi_from_box, roi_from_points
+from blazepose.core.segmentation import mask_to_image
+from blazepose.core.timestamps import DEFAULT_FPS, next_timestamp_us
+from blazepose.core.tracking import PoseTrack, SmoothedPose, unsmoothed
+from blazepose.core.tracks import TrackBook
+from blazepose.core.validation import (
+    check_boxes,
+    check_confidence,
+    check_model_complexity,
+    check_positive_int,
+    check_rgb_image,
+)
+from blazepose.models import DETECTOR_MODEL, landmark_model_name, verified_model_bytes
+
+
+class PoseEstimator:
+    """Finds body poses in images or video frames and returns numpy arrays.
+
+    In image mode (``static_image_mode=True``) every call runs the person
+    detector (or takes the caller's boxes) and nothing carries over between
+    calls. In video mode each
+    tracked pose's next region comes from its smoothed landmarks, and
+    landmarks and masks are smoothed over time using the frames'
+    timestamps. The detector runs when fewer than ``max_poses`` poses are
+    tracked: on every frame while none is, else at most every
+    ``detection_interval`` frames. A detection that overlaps a tracked pose
+    (region IoU >= ``overlap_iou``) is not a new person, and when two tracks
+    come to overlap the younger one is dropped, so no person is returned
+    twice. A track keeps its id while its pose stays found.
+
+    An instance holds tracking state and its own inference engines: use one
+    instance per thread or process (separate instances share nothing).
+
+    Args:
+        static_image_mode: Treat every image as unrelated (no tracking, no
+            smoothing).
+        model_complexity: 0 (lite), 1 (full) or 2 (heavy).
+        smooth_landmarks: Filter landmarks over time (video mode).
+        enable_segmentation: Return segmentation masks.
+        smooth_segmentation: Blend each mask with the previous one (video mode).
+        min_detection_confidence: Minimum person detector score.
+        min_tracking_confidence: Minimum pose presence score for a tracked
+            pose to be returned and stay tracked.
+        max_poses: Largest number of poses returned per image.
+        min_presence_confidence: Minimum pose presence score for a newly
+            detected pose (None: the same as ``min_tracking_confidence``, as
+            in the legacy API).
+        detection_interval: In video mode, frames between detector runs while
+            some but fewer than ``max_poses`` poses are tracked.
+        overlap_iou: Region IoU from which two poses count as the same person.
+        id_memory: A pose found again within this many frames of being lost,
+            where it was lost (region IoU >= ``overlap_iou``), gets its old
+            track id back (0: never).
+        num_threads: Inference threads (None: the engine's default).
+        backend: Inference engine name.
+        fps: Frame rate assumed for video frames given without a timestamp.
+        carry_filters_over_loss: Reproduce MediaPipe's legacy graph, which
+            keeps the visibility and world landmark filters' state when the
+            pose is lost and applies it to the next detected pose (see
+            :meth:`PoseTrack.inherit_filters`). Off by default: a new
+            detection starts with fresh filters.
+    """
+
+    def __init__(
+        self,
+        *,
+        static_image_mode: bool = False,
+        model_complexity: int = 1,
+        smooth_landmarks: bool = True,
+        enable_segmentation: bool = False,
+        smooth_segmentation: bool = True,
+        min_detection_confidence: float = 0.5,
+        min_tracking_confidence: float = 0.5,
+        max_poses: int = 1,
+        min_presence_confidence: float | None = None,
+        detection_interval: int = 5,
+        overlap_iou: float = 0.5,
+        id_memory: int = 15,
+        num_threads: int | None = None,
+        backend: str = DEFAULT_BACKEND,
+        fps: float = DEFAULT_FPS,
+        carry_filters_over_loss: bool = False,
+    ) -> None:
+        self.static_image_mode = bool(static_image_mode)
+        self.model_complexity = check_model_complexity(model_complexity)
+        self.smooth_landmarks = bool(smooth_landmarks) and not self.static_image_mode
+        self.enable_segmentation = bool(enable_segmentation)
+        self.smooth_segmentation = bool(smooth_segmentation) and not self.static_image_mode
+        self.min_detection_confidence = check_confidence("min_detection_confidence", min_detection_confidence)
+        self.min_tracking_confidence = check_confidence("min_tracking_confidence", min_tracking_confidence)
+        self.max_poses = check_positive_int("max_poses", max_poses)
+        self.min_presence_confidence = (
+            self.min_tracking_confidence
+            if min_presence_confidence is None
+            else check_confidence("min_presence_confidence", min_presence_confidence)
+        )
+        self.detection_interval = check_positive_int("detection_interval", detection_interval)
+        self.overlap_iou = check_confidence("overlap_iou", overlap_iou)
+        if isinstance(id_memory, bool) or not isinstance(id_memory, int) or id_memory < 0:
+            raise ValueError(f"id_memory must be an int >= 0, got {id_memory!r}")
+        if not (isinstance(fps, (int, float)) and fps > 0):
+            raise ValueError(f"fps must be a number > 0, got {fps!r}")
+        self.frame_step_us = round(1e6 / fps)
+        self._detector = PersonDetector(load_model(verified_model_bytes(DETECTOR_MODEL), backend, num_threads))
+        self._landmarker = LandmarkModel(
+            load_model(verified_model_bytes(landmark_model_name(self.model_complexity)), backend, num_threads)
+        )
+        self.carry_filters_over_loss = bool(carry_filters_over_loss)
+        self._book = TrackBook(self.overlap_iou, id_memory, self.carry_filters_over_loss)
+        self._last_timestamp_us: int | None = None
+        self.frames_processed = 0
+        self.detector_runs = 0
+        self._last_detection_frame: int | None = None
+        self._closed = False
+
+    # Lifecycle -----------------------------------------------------------
+
+    def reset(self) -> None:
+        """Forgets every tracked pose and the clock, as if no frame had been seen."""
+        self._book.reset()
+        self._last_timestamp_us = None
+        self._last_detection_frame = None
+
+    def close(self) -> None:
+        """Frees the models. The instance cannot be used afterwards."""
+        if not self._closed:
+            self._detector.close()
+            self._landmarker.close()
+            self._book.reset()
+            self._closed = True
+
+    def __enter__(self) -> PoseEstimator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def id_memory(self) -> int:
+        """Frames during which a lost pose's track id can be given back."""
+        return self._book.id_memory
+
+    @id_memory.setter
+    def id_memory(self, frames: int) -> None:
+        self._book.id_memory = frames
+
+    # Processing ----------------------------------------------------------
+
+    def next_timestamp_us(self, timestamp_ms: float | None) -> int:
+        """The timestamp the next frame will get (see :func:`next_timestamp_us`)."""
+        return next_timestamp_us(self._last_timestamp_us, timestamp_ms, self.frame_step_us)
+
+    def process(
+        self, image: np.ndarray, timestamp_ms: float | None = None, boxes: np.ndarray | None = None
+    ) -> PoseResult:
+        """Finds the poses in one RGB image.
+
+        Args:
+            image: (H, W, 3) uint8 RGB. It is not modified.
+            timestamp_ms: The frame's time in milliseconds (video mode); must
+                increase from call to call. None steps it by ``1 / fps``.
+            boxes: Person boxes from another detector, (K, 4) ``x0, y0, x1,
+                y1`` in pixels, used instead of this library's detector
+                wherever it would run (in video mode, only boxes of people
+                not yet tracked start new tracks).
+
+        Returns:
+            The poses found, best first (possibly none).
+
+        Raises:
+            TypeError, ValueError: bad image or timestamp; the instance stays
+                usable and its state is unchanged.
+        """
+        self._check_open()
+        check_rgb_image(image)
+        boxes = check_boxes(boxes)
+        if self.static_image_mode:
+            return self._process(image, None, boxes)
+        ts = self.next_timestamp_us(timestamp_ms)
+        return self._process(image, ts, boxes)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ValueError(f"this {type(self).__name__} is closed; create a new one")
+
+    def _process(self, image: np.ndarray, timestamp_us: int | None, boxes: np.ndarray | None = None) -> PoseResult:
+        """Runs the pipeline on a checked image (``timestamp_us`` ignored in image mode)."""
+        self.frames_processed += 1
+        if self.static_image_mode:
+            return self._process_image(image, boxes)
+        if timestamp_us is None:
+            raise ValueError("video mode needs a timestamp")
+        self._last_timestamp_us = timestamp_us
+        return self._process_video_frame(image, timestamp_us, boxes)
+
+    def _candidate_rois(self, image: np.ndarray, boxes: np.ndarray | None) -> list[NormRect]:
+        """Regions of people to start from: the caller's boxes, else the detector's, best first."""
+        h, w = image.shape[:2]
+        if boxes is not None:
+            return [roi_from_box(box, w, h) for box in boxes]
+        self.detector_runs += 1
+        dets = self._detector.detect(image, self.min_detection_confidence)
+        return [roi_from_points(kps, w, h) for kps in dets.keypoints]
+
+    def _overlaps(self, roi: NormRect, others: list[NormRect], image: np.ndarray) -> bool:
+        h, w = image.shape[:2]
+        return any(rect_iou(roi, other, w, h) >= self.overlap_iou for other in others)
+
+    def _run_landmarks(self, image: np.ndarray, roi: NormRect, min_score: float) -> RawPose | None:
+        return self._landmarker.run(image, roi, min_score, self.enable_segmentation)
+
+    def _process_image(self, image: np.ndarray, boxes: np.ndarray | None) -> PoseResult:
+        h, w = image.shape[:2]
+        found = []
+        # No overlap test here: the detector's NMS (or the caller's detector)
+        # already separated the people, and close people have overlapping regions.
+        for roi in self._candidate_rois(image, boxes)[: self.max_poses]:
+            raw = self._run_landmarks(image, roi, self.min_presence_confidence)
+            if raw is not None and boxes is not None:
+                # A box says where a person is, not where the hips are nor how
+                # the body leans: a second pass from the first pass's alignment
+                # points gives the region the landmark model expects.
+                second = self._run_landmarks(image, roi_from_points(raw.landmarks[AUX_SLICE, :2], w, h), 0.0)
+                raw = second if second is not None and second.score >= raw.score else raw
+            if raw is not None:
+                found.append((self._book.new_id(), raw, unsmoothed(raw, w, h), None))
+        return self._result(image, found, None)
+
+    def _start_tracks(self, image: np.ndarray, boxes: np.ndarray | None) -> list[PoseTrack]:
+        """New tracks for people not tracked yet, when detection is due."""
+        tracks = self._book.tracks
+        free = self.max_poses - len(tracks)
+        since = None if self._last_detection_frame is None else self.frames_processed - self._last_detection_frame
+        due = boxes is not None or not tracks or since is None or since >= self.detection_interval
+        if free <= 0 or not due:
+            return []
+        self._last_detection_frame = self.frames_processed
+        taken = [t.next_roi for t in tracks if t.next_roi is not None]
+        new: list[PoseTrack] = []
+        for roi in self._candidate_rois(image, boxes):
+            if len(new) == free:
+                break
+            if self._overlaps(roi, taken, image):
+                continue  # someone already tracked (or just found)
+            track_id = self._book.id_for(roi, self.frames_processed, image.shape[1], image.shape[0])
+            track = PoseTrack(track_id, self.smooth_landmarks, self.smooth_segmentation)
+            track.next_roi = roi
+            lost = self._book.filters_to_inherit()
+            if lost is not None:
+                track.inherit_filters(lost)
+            new.append(track)
+            taken.append(roi)
+        return new
+
+    def _process_video_frame(self, image: np.ndarray, ts: int, boxes: np.ndarray | None) -> PoseResult:
+        h, w = image.shape[:2]
+        new = self._start_tracks(image, boxes)
+        observed: list[tuple[PoseTrack, RawPose]] = []
+        for track in [*self._book.tracks, *new]:
+            assert track.next_roi is not None
+            threshold = self.min_presence_confidence if track.frames_tracked == 0 else self.min_tracking_confidence
+            raw = self._run_landmarks(image, track.next_roi, threshold)
+            if raw is None:
+                self._book.lose(track, self.frames_processed)  # lost: the track and its filters go
+            else:
+                observed.append((track, raw))
+        # Two tracks on one person: keep the longer-lived one.
+        by_age = sorted(observed, key=lambda tr: (-tr[0].frames_tracked, tr[0].track_id))
+        kept_ids: set[int] = set()
+        kept_rois: list[NormRect] = []
+        for track, raw in by_age:
+            if not self._overlaps(raw.roi, kept_rois, image):
+                kept_ids.add(track.track_id)
+                kept_rois.append(raw.roi)
+        found = [
+            (track.track_id, raw, track.update(raw, ts, w, h), track)
+            for track, raw in observed
+            if track.track_id in kept_ids
+        ]
+        self._book.keep([track for track, _ in observed if track.track_id in kept_ids], self.max_poses)
+        return self._result(image, found, ts)
+
+    def _result(
+        self,
+        image: np.ndarray,
+        found: Sequence[tuple[int, RawPose, SmoothedPose, PoseTrack | None]],
+        ts: int | None,
+    ) -> PoseResult:
+        h, w = image.shape[:2]
+        if not found:
+            return PoseResult.empty((h, w), self.enable_segmentation, ts)
+        masks = None
+        if self.enable_segmentation:
+            masks = np.empty((len(found), h, w), np.float32)
+            for i, (_, raw, _, track) in enumerate(found):
+                assert raw.mask_logits is not None
+                mask = mask_to_image(raw.mask_logits, raw.crop.tensor_to_image(w, h), w, h)
+                masks[i] = mask if track is None else track.smooth_mask(mask)
+        poses = [pose for _, _, pose, _ in found]
+        return PoseResult(
+            landmarks=np.stack([p.landmarks for p in poses]).astype(np.float32),
+            world_landmarks=np.stack([p.world for p in poses]).astype(np.float32),
+            visibility=np.stack([p.visibility for p in poses]).astype(np.float32),
+            presence=np.stack([p.presence for p in poses]).astype(np.float32),
+            pose_scores=np.array([raw.score for _, raw, _, _ in found], np.float32),
+            rois=np.array([tuple(raw.roi) for _, raw, _, _ in found], np.float32),
+            image_size=(h, w),
+            segmentation_masks=masks,
+            track_ids=np.array([tid for tid, _, _, _ in found], np.int64),
+            timestamp_us=ts,
+        )

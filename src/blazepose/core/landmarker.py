@@ -1,0 +1,103 @@
+"""Stage 2: the landmark model run on one region of interest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from blazepose.backends import InferenceModel
+from blazepose.core.crop import REPLICATE, Cropper, CropRegion
+from blazepose.core.landmarks import (
+    NUM_MODEL_LANDMARKS,
+    decode_landmarks,
+    decode_world_landmarks,
+    project_to_image,
+    refine_with_heatmap,
+    remove_letterbox,
+)
+from blazepose.core.roi import NormRect
+
+LANDMARK_INPUT_SIZE = 256
+
+
+@dataclass(frozen=True)
+class RawPose:
+    """One pose as the landmark model gives it, before any smoothing.
+
+    Attributes:
+        landmarks: (39, 5) float32 ``x, y, z, visibility, presence`` in
+            normalized image coordinates; 33 and 34 are the auxiliary
+            alignment points.
+        world: (39, 3) float32 metres, rotated to the image's orientation.
+        score: Pose presence score.
+        roi: The region the crop was taken from.
+        crop: Where the crop was cut, for mapping the mask back.
+        mask_logits: (256, 256) segmentation logits over the crop, or None.
+    """
+
+    landmarks: np.ndarray
+    world: np.ndarray
+    score: float
+    roi: NormRect
+    crop: CropRegion
+    mask_logits: np.ndarray | None
+
+
+class LandmarkModel:
+    """Crops a region, runs the landmark model and decodes its outputs.
+
+    Outputs are bound by shape, not by position.
+    """
+
+    def __init__(self, model: InferenceModel) -> None:
+        size = LANDMARK_INPUT_SIZE
+        if model.input_shape != (1, size, size, 3):
+            raise ValueError(f"landmark model input must be (1, {size}, {size}, 3), got {model.input_shape}")
+        self._model = model
+        self._cropper = Cropper(size, (0.0, 1.0), REPLICATE)
+        shapes = model.output_shapes
+        wanted = {
+            "landmarks": (1, NUM_MODEL_LANDMARKS * 5),
+            "score": (1, 1),
+            "mask": (1, size, size, 1),
+            "heatmap": (1, 64, 64, NUM_MODEL_LANDMARKS),
+            "world": (1, NUM_MODEL_LANDMARKS * 3),
+        }
+        try:
+            self._out = {name: shapes.index(shape) for name, shape in wanted.items()}
+        except ValueError:
+            raise ValueError(f"unexpected landmark model outputs {shapes}") from None
+
+    def run(self, image: np.ndarray, roi: NormRect, min_score: float, with_mask: bool) -> RawPose | None:
+        """Runs the model on one region.
+
+        Returns:
+            The pose, or None when its presence score is below ``min_score``.
+        """
+        h, w = image.shape[:2]
+        tensor, crop = self._cropper(image, roi.to_pixels(w, h))
+        needed = (
+            ("landmarks", "score", "heatmap", "world", "mask")
+            if with_mask
+            else ("landmarks", "score", "heatmap", "world")
+        )
+        out = self._model.run(tensor, [self._out[name] for name in needed])
+
+        def output(name: str) -> np.ndarray:
+            value = out[self._out[name]]
+            assert value is not None
+            return value
+
+        score = float(output("score").reshape(()))
+        if score < min_score:
+            return None
+        lm = decode_landmarks(output("landmarks")[0], LANDMARK_INPUT_SIZE)
+        lm = refine_with_heatmap(lm, output("heatmap")[0])
+        lm = project_to_image(remove_letterbox(lm, crop.padding), roi)
+        world = decode_world_landmarks(output("world")[0], roi.rotation)
+        mask = output("mask")[0, :, :, 0] if with_mask else None
+        return RawPose(lm, world, score, roi, crop, mask)
+
+    def close(self) -> None:
+        self._model.close()

@@ -1,0 +1,262 @@
+"""Reading videos, cameras and streams; writing annotated H.264 video with the input's audio.
+
+Videos are decoded with PyAV (the ``video`` extra) so that each frame comes
+with its real timestamp (variable frame rate included) and the audio can be
+carried over. Cameras are read with OpenCV, timestamped by the clock at
+capture.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+PREFETCH_FRAMES = 4
+_END = object()
+
+
+@dataclass
+class Frame:
+    index: int
+    timestamp_ms: float
+    rgb: np.ndarray
+
+
+class VideoSource:
+    """Decoded frames of a video file or stream, with their presentation times.
+
+    Args:
+        location: Path or URL.
+        start_s, end_s: Time range to keep (seconds; None: from start / to end).
+        stride: Keep every ``stride``-th frame of the range.
+    """
+
+    def __init__(self, location: str, start_s: float | None = None, end_s: float | None = None, stride: int = 1):
+        try:
+            import av
+        except ImportError as e:
+            raise RuntimeError("videos need PyAV: pip install 'blazepose[video]'") from e
+        try:
+            self.container = av.open(location)
+        except Exception as e:  # PyAV raises its own error types per failure
+            raise ValueError(f"{location}: cannot open as a video ({e})") from e
+        if not self.container.streams.video:
+            self.container.close()
+            raise ValueError(f"{location}: has no video stream")
+        self.stream = self.container.streams.video[0]
+        self.stream.thread_type = "AUTO"
+        self.audio = self.container.streams.audio[0] if self.container.streams.audio else None
+        self.location = location
+        self.start_s, self.end_s, self.stride = start_s, end_s, stride
+        rate = self.stream.average_rate or self.stream.guessed_rate or Fraction(30)
+        self.frame_rate = Fraction(rate)
+        self.time_base = self.stream.time_base or Fraction(1, round(float(rate)))
+        self.width, self.height = self.stream.codec_context.width, self.stream.codec_context.height
+        self.audio_sink: Callable[[Any], None] | None = None  # gets each decoded audio frame of the kept range
+
+    @property
+    def expected_frames(self) -> int | None:
+        """Frames the source will yield, when the container says (for progress)."""
+        total = self.stream.frames
+        if not total and self.stream.duration and self.stream.time_base:
+            total = int(float(self.stream.duration * self.stream.time_base) * float(self.frame_rate))
+        if not total:
+            return None
+        first = int((self.start_s or 0) * float(self.frame_rate))
+        last = total if self.end_s is None else min(total, int(self.end_s * float(self.frame_rate)))
+        return max(0, (last - first + self.stride - 1) // self.stride)
+
+    def frames(self) -> Iterator[Frame]:
+        """The kept frames, decoded ahead in a thread (a few frames at most)
+        so that decoding overlaps with the caller's work. Audio frames of the
+        kept range go to ``audio_sink`` from the caller's thread."""
+        pending: queue.Queue = queue.Queue(maxsize=PREFETCH_FRAMES)
+        stop = threading.Event()
+
+        def decode() -> None:
+            try:
+                for item in self._decode():
+                    while not stop.is_set():
+                        try:
+                            pending.put(item, timeout=0.1)
+                            break
+                        except queue.Full:
+                            continue
+                    if stop.is_set():
+                        return
+                pending.put(_END)
+            except BaseException as error:  # handed to the caller's thread
+                pending.put(error)
+
+        worker = threading.Thread(target=decode, name="blazepose-decode", daemon=True)
+        worker.start()
+        try:
+            while True:
+                item = pending.get()
+                if item is _END:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                if isinstance(item, Frame):
+                    yield item
+                elif self.audio_sink is not None:
+                    self.audio_sink(item)
+        finally:
+            stop.set()
+            worker.join()
+
+    def _decode(self) -> Iterator:
+        streams = [self.stream] + ([self.audio] if self.audio is not None else [])
+        index = -1
+        kept = 0
+        try:
+            for packet in self.container.demux(*streams):
+                frame: Any
+                for frame in packet.decode():
+                    seconds = float(frame.pts * frame.time_base) if frame.pts is not None else None
+                    if packet.stream is self.audio:
+                        if seconds is None or self._in_range(seconds):
+                            yield frame
+                        continue
+                    index += 1
+                    if seconds is None:
+                        seconds = index / float(self.frame_rate)
+                    if not self._in_range(seconds):
+                        if self.end_s is not None and seconds >= self.end_s:
+                            return
+                        continue
+                    if kept % self.stride == 0:
+                        yield Frame(index, seconds * 1000.0, frame.to_ndarray(format="rgb24"))
+                    kept += 1
+        except Exception as e:
+            if type(e).__module__.startswith("av"):
+                raise ValueError(f"{self.location}: decoding failed after frame {index} ({e})") from e
+            raise
+
+    def _in_range(self, seconds: float) -> bool:
+        return (self.start_s is None or seconds >= self.start_s) and (self.end_s is None or seconds < self.end_s)
+
+    def close(self) -> None:
+        self.container.close()
+
+
+class CameraSource:
+    """Frames of a camera (or anything ``cv2.VideoCapture`` opens by index), timed by the clock."""
+
+    def __init__(self, index: int, max_frames: int | None = None) -> None:
+        import cv2
+
+        self.capture = cv2.VideoCapture(index)
+        if not self.capture.isOpened():
+            raise ValueError(f"camera {index}: cannot be opened")
+        fps = self.capture.get(cv2.CAP_PROP_FPS) or 30.0
+        self.frame_rate = Fraction(fps).limit_denominator(1001) if fps > 0 else Fraction(30)
+        self.max_frames = max_frames
+        self.width: int | None = None
+        self.height: int | None = None
+        self.audio = None
+        self.audio_sink: Callable[[Any], None] | None = None
+        self.expected_frames = max_frames
+
+    def frames(self) -> Iterator[Frame]:
+        import cv2
+
+        start = time.monotonic()
+        index = 0
+        while self.max_frames is None or index < self.max_frames:
+            ok, bgr = self.capture.read()
+            if not ok:
+                return
+            yield Frame(index, (time.monotonic() - start) * 1000.0, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+            index += 1
+
+    def close(self) -> None:
+        self.capture.release()
+
+
+class AnnotatedVideoWriter:
+    """H.264 MP4 of annotated frames at the input's frame times, with the input's audio (as AAC).
+
+    Frames are timed by their input timestamps, so a variable frame rate
+    stays variable and a cut range keeps its pace. Closing flushes the
+    encoder and writes the index, so whatever was written so far is a
+    playable file.
+    """
+
+    def __init__(self, path: Path, width: int, height: int, frame_rate: Fraction, audio_stream=None) -> None:
+        import av
+
+        self.path = Path(path)
+        self.container: Any = av.open(str(path), mode="w")
+        self.stream = self.container.add_stream("libx264", rate=frame_rate)
+        self.stream.width, self.stream.height = width - width % 2, height - height % 2
+        self.stream.pix_fmt = "yuv420p"
+        self.stream.options = {"crf": "20", "preset": "veryfast"}
+        self.time_base = Fraction(1, 1000) / 10  # 0.1 ms ticks
+        self.stream.codec_context.time_base = self.time_base
+        self.audio: Any = None
+        if audio_stream is not None:
+            rate = audio_stream.codec_context.sample_rate or 44100
+            self.audio = self.container.add_stream("aac", rate=rate)
+            self.audio.codec_context.layout = audio_stream.codec_context.layout.name or "stereo"
+        self._last_pts = -1
+        self._resampler: Any = None
+        self._fifo: Any = None
+        self._audio_samples = 0
+        self.frames = 0
+
+    def write(self, bgr: np.ndarray, timestamp_ms: float, first_ms: float) -> None:
+        import av
+
+        h, w = self.stream.height, self.stream.width
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(bgr[:h, :w]), format="bgr24")
+        pts = max(round((timestamp_ms - first_ms) * 10), self._last_pts + 1)
+        frame.pts, frame.time_base = pts, self.time_base
+        self._last_pts = pts
+        for packet in self.stream.encode(frame):
+            self.container.mux(packet)
+        self.frames += 1
+
+    def write_audio(self, frame) -> None:
+        """Encodes one decoded audio frame of the input (resampled, re-chunked to AAC frames)."""
+        if self.audio is None:
+            return
+        import av
+
+        ctx = self.audio.codec_context
+        if self._resampler is None:
+            self._resampler = av.AudioResampler(format="fltp", layout=ctx.layout.name, rate=ctx.sample_rate)
+            self._fifo = av.AudioFifo()
+        frame.pts = None
+        for converted in self._resampler.resample(frame):
+            self._fifo.write(converted)
+        self._drain_audio(ctx.frame_size or 1024)
+
+    def _drain_audio(self, size: int, final: bool = False) -> None:
+        while self._fifo is not None and (self._fifo.samples >= size or (final and self._fifo.samples)):
+            chunk = self._fifo.read(min(size, self._fifo.samples))
+            chunk.pts = self._audio_samples
+            chunk.time_base = Fraction(1, self.audio.codec_context.sample_rate)
+            self._audio_samples += chunk.samples
+            for packet in self.audio.encode(chunk):
+                self.container.mux(packet)
+
+    def close(self) -> None:
+        if self.container is None:
+            return
+        for packet in self.stream.encode():
+            self.container.mux(packet)
+        if self.audio is not None:
+            self._drain_audio(self.audio.codec_context.frame_size or 1024, final=True)
+            for packet in self.audio.encode():
+                self.container.mux(packet)
+        self.container.close()
+        self.container = None

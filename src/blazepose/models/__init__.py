@@ -1,0 +1,70 @@
+"""The vendored model files: where they are and whether they are intact."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+MODELS_DIR = Path(__file__).resolve().parent
+
+DETECTOR_MODEL = "pose_detection.tflite"
+LANDMARK_MODELS = {
+    0: "pose_landmark_lite.tflite",
+    1: "pose_landmark_full.tflite",
+    2: "pose_landmark_heavy.tflite",
+}
+
+MODEL_SHA256 = {
+    "pose_detection.tflite": "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c",
+    "pose_landmark_lite.tflite": "f17bfbecadb61c3be1baa8b8d851cc6619c870a87167b32848ad20db306b9d61",
+    "pose_landmark_full.tflite": "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f",
+    "pose_landmark_heavy.tflite": "59e42d71bcd44cbdbabc419f0ff76686595fd265419566bd4009ef703ea8e1fe",
+}
+
+
+class ModelFileError(ValueError):
+    """A model file is present but is not the official file it should be."""
+
+
+def verified_model_bytes(name: str, models_dir: Path | None = None) -> bytes:
+    """Reads a vendored model file after checking it against its known sha256.
+
+    Args:
+        name: File name, one of ``MODEL_SHA256``.
+        models_dir: Folder to read from (the package's own by default).
+
+    Returns:
+        The file's contents, hash-checked (read once, so what was checked is
+        what gets loaded).
+
+    Raises:
+        KeyError: ``name`` is not one of the official model files.
+        FileNotFoundError: the file is missing.
+        ModelFileError: the file's sha256 differs from the official one.
+    """
+    if name not in MODEL_SHA256:
+        raise KeyError(f"unknown model file {name!r}; expected one of {sorted(MODEL_SHA256)}")
+    expected = MODEL_SHA256[name]
+    path = (models_dir or MODELS_DIR) / name
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"model file {name} is missing at {path} (expected sha256 {expected}); "
+            "reinstall blazepose or see models/README.md for where it comes from"
+        )
+    data = path.read_bytes()
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected:
+        raise ModelFileError(
+            f"model file {name} at {path} is corrupt or not the official file: sha256 {actual}, expected {expected}"
+        )
+    return data
+
+
+def landmark_model_name(model_complexity: int) -> str:
+    """Returns the landmark model file for a model complexity (0, 1 or 2)."""
+    valid = isinstance(model_complexity, (int, np.integer)) and not isinstance(model_complexity, bool)
+    if not valid or int(model_complexity) not in LANDMARK_MODELS:  # 1.0 and "1" name no model either
+        raise ValueError(f"model_complexity must be 0 (lite), 1 (full) or 2 (heavy), got {model_complexity!r}")
+    return LANDMARK_MODELS[int(model_complexity)]

@@ -1,0 +1,19 @@
+"""MediaPipe Tasks' pose API: ``PoseLandmarker`` (IMAGE, VIDEO, LIVE_STREAM), its options and ``Image``."""
+
+from blazepose.tasks.image import Image, ImageFormat
+from blazepose.tasks.live_stream import CallbackError
+from blazepose.tasks.options import BaseOptions, PoseLandmarkerOptions, QueuePolicy, RunningMode
+from blazepose.tasks.pose_landmarker import PoseLandmarker
+from blazepose.tasks.result import PoseLandmarkerResult
+
+__all__ = [
+    "BaseOptions",
+    "CallbackError",
+    "Image",
+    "ImageFormat",
+    "PoseLandmarker",
+    "PoseLandmarkerOptions",
+    "PoseLandmarkerResult",
+    "QueuePolicy",
+    "RunningMode",
+]

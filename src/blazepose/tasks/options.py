@@ -1,0 +1,110 @@
+"""Options of ``PoseLandmarker``: MediaPipe Tasks' names, plus a few of this library's."""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from blazepose.core.timestamps import DEFAULT_FPS
+from blazepose.tasks.image import Image
+
+if TYPE_CHECKING:
+    from blazepose.tasks.result import PoseLandmarkerResult
+
+
+class RunningMode(enum.Enum):
+    """How frames arrive: unrelated photos, video frames, or a live stream."""
+
+    IMAGE = "IMAGE"
+    VIDEO = "VIDEO"
+    LIVE_STREAM = "LIVE_STREAM"
+
+
+class QueuePolicy(enum.Enum):
+    """What ``detect_async`` does when the LIVE_STREAM queue is full."""
+
+    DROP_OLDEST = "drop_oldest"  # the oldest waiting frame is dropped: results stay fresh
+    DROP_NEWEST = "drop_newest"  # the new frame is dropped: every kept frame is processed
+    BLOCK = "block"  # detect_async waits for room: nothing is dropped
+
+
+@dataclass
+class BaseOptions:
+    """Model and engine.
+
+    Attributes:
+        model_asset_path: MediaPipe's bundle name or a path naming the model
+            (``pose_landmarker_lite.task``, ``..._full.task``,
+            ``..._heavy.task``) or just ``lite``/``full``/``heavy``; the
+            vendored models are used. None: ``model_complexity`` decides.
+        num_threads: Inference threads (None: the engine's default).
+        backend: Inference engine name.
+    """
+
+    model_asset_path: str | None = None
+    num_threads: int | None = None
+    backend: str = "litert"
+
+
+_MODEL_NAMES = {"lite": 0, "full": 1, "heavy": 2}
+
+
+def complexity_from_path(path: str) -> int:
+    found = {name for name in _MODEL_NAMES if re.search(rf"(^|[^a-z]){name}([^a-z]|$)", path.lower())}
+    if len(found) != 1:
+        raise ValueError(
+            f"model_asset_path {path!r} does not name one pose model; expected a name with 'lite', 'full' or "
+            "'heavy' (the vendored official models are used)"
+        )
+    return _MODEL_NAMES[found.pop()]
+
+
+ResultCallback = Callable[["PoseLandmarkerResult", Image, int], None]
+
+
+@dataclass
+class PoseLandmarkerOptions:
+    """Options of :class:`PoseLandmarker` (MediaPipe's names, plus a few of ours).
+
+    Attributes:
+        base_options: Model and engine.
+        running_mode: IMAGE, VIDEO or LIVE_STREAM.
+        num_poses: Largest number of poses per frame.
+        min_pose_detection_confidence: Minimum person detector score.
+        min_pose_presence_confidence: Minimum pose presence score for a
+            newly detected pose.
+        min_tracking_confidence: Minimum pose presence score for a tracked
+            pose to stay tracked.
+        output_segmentation_masks: Return a mask per pose.
+        result_callback: LIVE_STREAM only: called with (result, image,
+            timestamp_ms) for each processed frame, in order.
+        model_complexity: 0, 1 or 2 when ``base_options`` names no model.
+        smooth_landmarks: Filter landmarks over time (None: on in VIDEO and
+            LIVE_STREAM, where frames have times; IMAGE never smooths).
+        smooth_segmentation: Blend each mask with the previous one (off by
+            default, as MediaPipe).
+        detection_interval: Frames between detector runs while some but
+            fewer than ``num_poses`` poses are tracked.
+        fps: Frame rate assumed when a timestamp is left out.
+        max_queue_size: LIVE_STREAM frames waiting to be processed.
+        queue_policy: What to do when that queue is full.
+    """
+
+    base_options: BaseOptions = field(default_factory=BaseOptions)
+    running_mode: RunningMode = RunningMode.IMAGE
+    num_poses: int = 1
+    min_pose_detection_confidence: float = 0.5
+    min_pose_presence_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
+    output_segmentation_masks: bool = False
+    result_callback: ResultCallback | None = None
+    model_complexity: int | None = None
+    smooth_landmarks: bool | None = None
+    smooth_segmentation: bool = False
+    detection_interval: int = 5
+    fps: float = DEFAULT_FPS
+    max_queue_size: int = 2
+    queue_policy: QueuePolicy = QueuePolicy.DROP_OLDEST

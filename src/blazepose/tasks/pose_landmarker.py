@@ -1,0 +1,252 @@
+"""``PoseLandmarker``: MediaPipe Tasks' pose API, for several people, with smoothing.
+
+    from blazepose import PoseLandmarker, PoseLandmarkerOptions, RunningMode
+
+    options = PoseLandmarkerOptions(running_mode=RunningMode.VIDEO, num_poses=4)
+    with PoseLandmarker.create_from_options(options) as landmarker:
+        for t_ms, frame in frames:
+            result = landmarker.detect_for_video(frame, t_ms)
+            for track_id, landmarks in zip(result.track_ids, result.pose_landmarks): ...
+
+Beyond MediaPipe's Tasks API: each pose has a track id that stays the same
+while it is tracked, landmarks are smoothed in VIDEO and LIVE_STREAM modes
+(the legacy API's filters), the caller may pass person boxes from another
+detector, timestamps may be left out, LIVE_STREAM has a bounded queue with a
+stated drop policy, and callback errors are reported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+
+import numpy as np
+
+from blazepose.core.estimator import PoseEstimator
+from blazepose.core.timestamps import next_timestamp_us
+from blazepose.core.validation import check_boxes, check_positive_int, check_rgb_image
+from blazepose.tasks.image import Image, ImageFormat
+from blazepose.tasks.live_stream import CallbackError, LiveStream
+from blazepose.tasks.options import (
+    BaseOptions,
+    PoseLandmarkerOptions,
+    QueuePolicy,
+    ResultCallback,
+    RunningMode,
+    complexity_from_path,
+)
+from blazepose.tasks.result import PoseLandmarkerResult
+
+__all__ = [
+    "BaseOptions",
+    "CallbackError",
+    "PoseLandmarker",
+    "PoseLandmarkerOptions",
+    "PoseLandmarkerResult",
+    "QueuePolicy",
+    "ResultCallback",
+    "RunningMode",
+]
+
+
+class PoseLandmarker:
+    """Detects and tracks the poses of several people.
+
+    One instance is to be used by one thread at a time: a call made while
+    another thread is inside a call of the same instance raises
+    ``RuntimeError``. Separate instances share nothing and may run in
+    separate threads or processes.
+    """
+
+    def __init__(self, options: PoseLandmarkerOptions) -> None:
+        mode = options.running_mode
+        if not isinstance(mode, RunningMode):
+            raise TypeError(f"running_mode must be a RunningMode, got {mode!r}")
+        if mode is RunningMode.LIVE_STREAM and options.result_callback is None:
+            raise ValueError("The vision task is in live stream mode, a user-defined result callback must be provided.")
+        if mode is not RunningMode.LIVE_STREAM and options.result_callback is not None:
+            raise ValueError(
+                "The vision task is in image or video mode, a user-defined result callback should not be provided."
+            )
+        if not isinstance(options.queue_policy, QueuePolicy):
+            raise TypeError(f"queue_policy must be a QueuePolicy, got {options.queue_policy!r}")
+        complexity = options.model_complexity
+        if options.base_options.model_asset_path is not None:
+            named = complexity_from_path(options.base_options.model_asset_path)
+            if complexity is not None and complexity != named:
+                raise ValueError(
+                    f"model_complexity={complexity} contradicts model_asset_path "
+                    f"{options.base_options.model_asset_path!r}"
+                )
+            complexity = named
+        timed = mode is not RunningMode.IMAGE
+        smooth = timed if options.smooth_landmarks is None else bool(options.smooth_landmarks) and timed
+        self._options = options
+        self._mode = mode
+        self._max_queue = check_positive_int("max_queue_size", options.max_queue_size)
+        self._estimator = PoseEstimator(
+            static_image_mode=not timed,
+            model_complexity=1 if complexity is None else complexity,
+            smooth_landmarks=smooth,
+            enable_segmentation=options.output_segmentation_masks,
+            smooth_segmentation=options.smooth_segmentation,
+            min_detection_confidence=options.min_pose_detection_confidence,
+            min_tracking_confidence=options.min_tracking_confidence,
+            min_presence_confidence=options.min_pose_presence_confidence,
+            max_poses=options.num_poses,
+            detection_interval=options.detection_interval,
+            num_threads=options.base_options.num_threads,
+            backend=options.base_options.backend,
+            fps=options.fps,
+        )
+        self._call_lock = threading.Lock()
+        self._closed = False
+        self._stream: LiveStream | None = None
+        if mode is RunningMode.LIVE_STREAM:
+            self._stream = LiveStream(self._process_frame, self._deliver, self._max_queue, options.queue_policy)
+
+    # Construction ----------------------------------------------------------
+
+    @classmethod
+    def create_from_options(cls, options: PoseLandmarkerOptions) -> PoseLandmarker:
+        """Creates a landmarker from options."""
+        return cls(options)
+
+    @classmethod
+    def create_from_model_path(cls, model_path: str) -> PoseLandmarker:
+        """Creates an IMAGE-mode landmarker for the model a path names (lite, full or heavy)."""
+        return cls(PoseLandmarkerOptions(base_options=BaseOptions(model_asset_path=model_path)))
+
+    # Statistics ------------------------------------------------------------
+
+    @property
+    def frames_processed(self) -> int:
+        return self._estimator.frames_processed
+
+    @property
+    def dropped_frames(self) -> int:
+        """LIVE_STREAM frames dropped because the queue was full."""
+        return 0 if self._stream is None else self._stream.dropped_frames
+
+    @property
+    def detector_runs(self) -> int:
+        """Frames on which this landmarker ran its person detector."""
+        return self._estimator.detector_runs
+
+    # Calls -----------------------------------------------------------------
+
+    def detect(self, image: Image | np.ndarray, boxes: np.ndarray | None = None) -> PoseLandmarkerResult:
+        """IMAGE mode: the poses in one photo.
+
+        Args:
+            image: RGB uint8 ``Image`` or HxWx3 array.
+            boxes: Optional person boxes (K, 4) ``x0, y0, x1, y1`` in pixels
+                from another detector, used instead of this one's.
+        """
+        self._require(RunningMode.IMAGE, "image")
+        with self._single_caller("detect"):
+            return PoseLandmarkerResult.from_pose_result(self._estimator.process(_pixels(image), None, boxes))
+
+    def detect_for_video(
+        self, image: Image | np.ndarray, timestamp_ms: float | None = None, boxes: np.ndarray | None = None
+    ) -> PoseLandmarkerResult:
+        """VIDEO mode: the poses in the next frame.
+
+        Args:
+            image: RGB uint8 ``Image`` or HxWx3 array.
+            timestamp_ms: The frame's time; must increase from call to call
+                (a ``ValueError`` says so and leaves the landmarker as it
+                was). None: one step of ``1 / fps`` after the previous frame.
+            boxes: Optional person boxes, as in :meth:`detect`; in video mode
+                only people not yet tracked start new tracks from them.
+        """
+        self._require(RunningMode.VIDEO, "video")
+        with self._single_caller("detect_for_video"):
+            return PoseLandmarkerResult.from_pose_result(self._estimator.process(_pixels(image), timestamp_ms, boxes))
+
+    def detect_async(
+        self, image: Image | np.ndarray, timestamp_ms: float | None = None, boxes: np.ndarray | None = None
+    ) -> None:
+        """LIVE_STREAM mode: queues a frame; its result goes to the callback.
+
+        The frame is copied, so the caller may reuse its buffer. Results are
+        delivered in the order frames were queued, from one worker thread.
+        When the queue is full, ``queue_policy`` decides (see
+        :class:`QueuePolicy`); ``dropped_frames`` counts frames dropped.
+
+        Raises:
+            ValueError: bad image, or a timestamp that does not increase (the
+                frame is not queued; the landmarker stays usable).
+            CallbackError: the callback raised on an earlier frame (raised
+                once, then the stream goes on).
+        """
+        self._require(RunningMode.LIVE_STREAM, "live stream")
+        assert self._stream is not None
+        with self._single_caller("detect_async"):
+            self._stream.raise_pending_error()
+            pixels = check_rgb_image(_pixels(image))
+            checked_boxes = check_boxes(boxes)
+            ts = next_timestamp_us(self._stream.last_submitted_us, timestamp_ms, self._estimator.frame_step_us)
+            self._stream.submit((np.array(pixels, copy=True), ts, checked_boxes))
+
+    # Lifecycle -------------------------------------------------------------
+
+    def close(self) -> None:
+        """Waits for queued frames (LIVE_STREAM), then frees the models.
+
+        Raises:
+            CallbackError: a LIVE_STREAM callback raised and was not reported yet.
+        """
+        if self._stream is not None and self._stream.on_worker_thread():
+            raise RuntimeError("close() cannot be called from the result callback (it waits for that callback)")
+        if self._closed:
+            return
+        self._closed = True
+        if self._stream is not None:
+            self._stream.close()
+        self._estimator.close()
+        if self._stream is not None:
+            self._stream.raise_pending_error()
+
+    def __enter__(self) -> PoseLandmarker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # Internals -------------------------------------------------------------
+
+    def _require(self, mode: RunningMode, name: str) -> None:
+        if self._closed:
+            raise ValueError("this PoseLandmarker is closed; create a new one")
+        if self._mode is not mode:
+            raise ValueError(f"Task is not initialized with the {name} mode. Current running mode:{self._mode.name}")
+
+    @contextlib.contextmanager
+    def _single_caller(self, method: str) -> Iterator[None]:
+        if not self._call_lock.acquire(blocking=False):
+            raise RuntimeError(
+                f"PoseLandmarker.{method} was called while another thread was inside a call of the same "
+                "instance; use one PoseLandmarker per thread (or serialize the calls)"
+            )
+        try:
+            yield
+        finally:
+            self._call_lock.release()
+
+    def _process_frame(self, pixels: np.ndarray, timestamp_us: int, boxes: np.ndarray | None) -> PoseLandmarkerResult:
+        return PoseLandmarkerResult.from_pose_result(self._estimator._process(pixels, timestamp_us, boxes))
+
+    def _deliver(self, result: PoseLandmarkerResult, pixels: np.ndarray, timestamp_us: int) -> None:
+        callback = self._options.result_callback
+        assert callback is not None
+        callback(result, Image(ImageFormat.SRGB, pixels), timestamp_us // 1000)
+
+
+def _pixels(image: Image | np.ndarray) -> np.ndarray:
+    if isinstance(image, Image):
+        if image.image_format is not ImageFormat.SRGB:
+            raise ValueError(f"expected an SRGB image, got {image.image_format.name}")
+        return image.numpy_view()
+    return image

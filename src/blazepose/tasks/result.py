@@ -1,0 +1,45 @@
+"""``PoseLandmarkerResult``: the poses of one frame as MediaPipe Tasks lists them, plus the arrays."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from blazepose.core.results import PoseResult
+from blazepose.solutions.landmark_list import Landmark, NormalizedLandmark, landmark_list_from_arrays
+from blazepose.tasks.image import Image, ImageFormat
+
+
+@dataclass
+class PoseLandmarkerResult:
+    """Poses found in one frame, as MediaPipe Tasks lists them, plus the arrays.
+
+    Attributes:
+        pose_landmarks: Per pose, 33 landmarks with x, y, z, visibility, presence.
+        pose_world_landmarks: Per pose, 33 landmarks in metres.
+        segmentation_masks: Per pose, an ``Image`` of the float mask (when asked for).
+        result: The same poses as a :class:`PoseResult` of numpy arrays.
+    """
+
+    pose_landmarks: list[list[NormalizedLandmark]]
+    pose_world_landmarks: list[list[Landmark]]
+    segmentation_masks: list[Image] | None = None
+    result: PoseResult | None = None
+
+    @property
+    def track_ids(self) -> list[int]:
+        """Each pose's track id (stable while tracked in VIDEO and LIVE_STREAM)."""
+        return [] if self.result is None else self.result.track_ids.tolist()
+
+    @staticmethod
+    def from_pose_result(result: PoseResult) -> PoseLandmarkerResult:
+        lms: list[list[NormalizedLandmark]] = []
+        world: list[list[Landmark]] = []
+        for i in range(len(result)):
+            vis, pres = result.visibility[i], result.presence[i]
+            lms.append(landmark_list_from_arrays(result.landmarks[i], vis, pres).landmark)
+            world_list = landmark_list_from_arrays(result.world_landmarks[i], vis, pres, world=True)
+            world.append([lm for lm in world_list.landmark if isinstance(lm, Landmark)])
+        masks = None
+        if result.segmentation_masks is not None:
+            masks = [Image(ImageFormat.VEC32F1, m) for m in result.segmentation_masks]
+        return PoseLandmarkerResult(lms, world, masks, result)

@@ -1,0 +1,183 @@
+"""The ``blazepose run`` command, run as users run it: as a subprocess."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import NEEDS_SHARED, SHARED_VIDEO
+
+av = pytest.importorskip("av", reason="video input and output need PyAV (the video extra)")
+
+from blazepose.io.landmark_files import load_landmarks  # noqa: E402
+
+
+def blazepose(*args, timeout=600):
+    return subprocess.run([sys.executable, "-m", "blazepose", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout)  # fmt: skip
+
+
+def _container_times_ms(path: Path) -> list[float]:
+    with av.open(str(path)) as c:
+        return [float(f.pts * f.time_base * 1000) for f in c.decode(video=0)]
+
+
+def _video_info(path: Path) -> tuple[int, float]:
+    with av.open(str(path)) as c:
+        stream = c.streams.video[0]
+        return sum(1 for _ in c.decode(video=0)), float(stream.average_rate)
+
+
+@NEEDS_SHARED
+def test_video_gives_mp4_and_one_record_per_frame_with_container_times(tmp_path):
+    run = blazepose("run", SHARED_VIDEO, "--out", tmp_path, "--model", "lite", "--formats", "jsonl,csv,npz")
+    assert run.returncode == 0, run.stderr
+    frames, fps = _video_info(SHARED_VIDEO)
+    out_frames, out_fps = _video_info(tmp_path / "dance_720p.annotated.mp4")
+    assert (out_frames, out_fps) == (frames, fps) == (205, 50.0)
+    with av.open(str(tmp_path / "dance_720p.annotated.mp4")) as c:
+        assert c.streams.audio, "the input's audio is kept"
+    lines = (tmp_path / "dance_720p.landmarks.jsonl").read_text().splitlines()
+    records = [json.loads(line) for line in lines]
+    assert [r["frame"] for r in records] == list(range(205))
+    np.testing.assert_allclose([r["timestamp_ms"] for r in records], _container_times_ms(SHARED_VIDEO), atol=1e-6)
+    # Each format reads back to the same arrays.
+    loaded = {fmt: load_landmarks(tmp_path / f"dance_720p.landmarks.{fmt}") for fmt in ("jsonl", "csv", "npz")}
+    for fmt in ("csv", "npz"):
+        assert len(loaded[fmt]) == 205
+        for a, b in zip(loaded["jsonl"], loaded[fmt], strict=True):
+            assert a.frame == b.frame and a.timestamp_ms == pytest.approx(b.timestamp_ms, abs=1e-3)
+            for name in ("landmarks", "world_landmarks", "visibility", "presence", "pose_scores", "track_ids"):
+                np.testing.assert_array_equal(getattr(a.result, name), getattr(b.result, name), err_msg=f"{fmt} {name}")
+    assert sum(len(r.result) for r in loaded["npz"]) >= 200
+
+
+def test_photos_folder_formats_round_trip_and_no_overwrite(tmp_path, astronaut):
+    import cv2
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    cv2.imwrite(str(photos / "a.png"), astronaut[..., ::-1])
+    cv2.imwrite(str(photos / "b.jpg"), np.roll(astronaut, 20, axis=1)[..., ::-1])
+    out = tmp_path / "out"
+    run = blazepose("run", photos, "--out", out, "--formats", "jsonl,csv,npz", "--overlay", "mask", "--quiet")
+    assert run.returncode == 0, run.stderr
+    assert cv2.imread(str(out / "a.annotated.png")).shape == (512, 512, 3)
+    assert (out / "b.annotated.jpg").exists()
+    records = {fmt: load_landmarks(out / f"a.landmarks.{fmt}") for fmt in ("jsonl", "csv", "npz")}
+    for fmt in ("csv", "npz"):
+        np.testing.assert_array_equal(records[fmt][0].result.landmarks, records["jsonl"][0].result.landmarks)
+    assert records["jsonl"][0].timestamp_ms is None and len(records["jsonl"][0].result) == 1
+    again = blazepose("run", photos / "a.png", "--out", out)
+    assert again.returncode == 1 and "--force" in again.stderr
+    assert blazepose("run", photos / "a.png", "--out", out, "--force", "--quiet").returncode == 0
+
+
+def test_corrupt_inputs_are_named_and_the_good_ones_processed(tmp_path, astronaut):
+    import cv2
+
+    good = tmp_path / "good.png"
+    cv2.imwrite(str(good), astronaut[..., ::-1])
+    truncated = tmp_path / "truncated.jpg"
+    _, data = cv2.imencode(".jpg", astronaut)
+    truncated.write_bytes(data.tobytes()[:300])
+    broken_video = tmp_path / "broken.mp4"
+    broken_video.write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(2000))
+    out = tmp_path / "out"
+    run = blazepose("run", truncated, broken_video, tmp_path / "missing.png", good, "--out", out, "--json")
+    assert run.returncode == 1
+    for name in ("truncated.jpg", "broken.mp4", "missing.png"):
+        assert name in run.stderr
+    assert (out / "good.annotated.png").exists() and (out / "good.landmarks.jsonl").exists()
+    events = [json.loads(line) for line in run.stdout.splitlines()]
+    summary = events[-1]
+    assert summary["event"] == "summary" and len(summary["errors"]) == 3 and summary["frames"] == 1
+
+
+@NEEDS_SHARED
+def test_sigint_mid_video_leaves_a_playable_mp4_and_every_frame_so_far(tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "blazepose", "run", str(SHARED_VIDEO), "--out", str(tmp_path), "--model", "heavy",
+         "--json", "--formats", "jsonl,npz"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.time() + 300
+    for line in proc.stdout:
+        event = json.loads(line)
+        if event["event"] == "progress" and event["frames"] >= 10:
+            proc.send_signal(signal.SIGINT)
+            break
+        assert time.time() < deadline
+    rest, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    summary = json.loads(rest.splitlines()[-1])
+    assert summary["interrupted"] and 10 <= summary["frames"] < 205
+    frames, fps = _video_info(tmp_path / "dance_720p.annotated.mp4")
+    assert frames == summary["frames"] and fps == 50.0
+    records = load_landmarks(tmp_path / "dance_720p.landmarks.jsonl")
+    assert [r.frame for r in records] == list(range(summary["frames"]))
+    assert len(load_landmarks(tmp_path / "dance_720p.landmarks.npz")) == summary["frames"]
+
+
+def test_camera_path_with_a_fake_camera(tmp_path, astronaut, monkeypatch, capsys):
+    import cv2
+
+    from blazepose import cli
+
+    class FakeCamera:
+        def __init__(self, index):
+            self.frames = [np.roll(astronaut, 4 * i, axis=1)[..., ::-1].copy() for i in range(5)]
+
+        def isOpened(self):
+            return True
+
+        def get(self, prop):
+            return 25.0 if prop == cv2.CAP_PROP_FPS else 0.0
+
+        def read(self):
+            return (True, self.frames.pop(0)) if self.frames else (False, None)
+
+        def release(self):
+            pass
+
+    monkeypatch.setattr(cv2, "VideoCapture", FakeCamera)
+    assert cli.main(["run", "0", "--out", str(tmp_path), "--quiet"]) == 0
+    records = load_landmarks(tmp_path / "camera0.landmarks.jsonl")
+    assert len(records) == 5 and all(len(r.result) == 1 for r in records)
+    times = [r.timestamp_ms for r in records]
+    assert times == sorted(times)
+    assert _video_info(tmp_path / "camera0.annotated.mp4")[0] == 5
+
+
+def test_bad_options_and_nothing_to_do(tmp_path):
+    assert blazepose("run", tmp_path / "nothing.png", "--out", tmp_path).returncode == 1
+    bad = blazepose("run", "x.png", "--formats", "xml", "--out", tmp_path)
+    assert bad.returncode == 2 and "xml" in bad.stderr
+
+
+@NEEDS_SHARED
+def test_time_range_stride_and_3d_plot(tmp_path):
+    run = blazepose("run", SHARED_VIDEO, "--out", tmp_path, "--model", "lite", "--start", "1", "--end", "1.5",
+                    "--stride", "2", "--plot3d", "--quiet")  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    records = load_landmarks(tmp_path / "dance_720p.landmarks.jsonl")
+    times = [r.timestamp_ms for r in records]
+    assert len(records) == 13 and times[0] == pytest.approx(1000.0) and times[-1] == pytest.approx(1480.0)
+    assert [r.frame for r in records] == list(range(50, 75, 2))
+    assert _video_info(tmp_path / "dance_720p.annotated.mp4")[0] == 13
+    assert _video_info(tmp_path / "dance_720p.world3d.mp4")[0] == 13
+
+
+def test_photo_3d_plot(tmp_path, astronaut):
+    import cv2
+
+    cv2.imwrite(str(tmp_path / "a.png"), astronaut[..., ::-1])
+    assert blazepose("run", tmp_path / "a.png", "--out", tmp_path / "o", "--plot3d", "--quiet").returncode == 0
+    plot = cv2.imread(str(tmp_path / "o" / "a.world3d.png"))
+    assert plot.shape == (480, 480, 3) and (plot < 128).any()

@@ -1,0 +1,92 @@
+import numpy as np
+import pytest
+
+from blazepose.core.anchors import generate_anchors
+from blazepose.core.detection import Detections, box_iou, decode_detections, remove_letterbox, weighted_nms
+
+
+def test_anchor_grid_layout():
+    anchors = generate_anchors()
+    assert anchors.shape == (2254, 2)
+    # 28x28 cells with 2 anchors, then 14x14 with 2, then 7x7 with 6.
+    np.testing.assert_allclose(anchors[0], [0.5 / 28, 0.5 / 28])
+    np.testing.assert_allclose(anchors[1], anchors[0])
+    np.testing.assert_allclose(anchors[2], [1.5 / 28, 0.5 / 28])
+    np.testing.assert_allclose(anchors[2 * 28], [0.5 / 28, 1.5 / 28])
+    start14 = 28 * 28 * 2
+    np.testing.assert_allclose(anchors[start14], [0.5 / 14, 0.5 / 14])
+    start7 = start14 + 14 * 14 * 2
+    np.testing.assert_allclose(anchors[start7 : start7 + 6], [[0.5 / 7, 0.5 / 7]] * 6)
+    np.testing.assert_allclose(anchors[-1], [6.5 / 7, 6.5 / 7])
+
+
+def _raw(anchors, index, box_px, kps_px, logit):
+    raw_boxes = np.zeros((len(anchors), 12), np.float32)
+    raw_scores = np.full((len(anchors),), -10.0, np.float32)
+    raw_boxes[index, :4] = box_px
+    raw_boxes[index, 4:] = np.ravel(kps_px)
+    raw_scores[index] = logit
+    return raw_boxes, raw_scores
+
+
+def test_decode_places_box_and_keypoints_relative_to_anchor():
+    anchors = generate_anchors()
+    i = 500
+    raw_boxes, raw_scores = _raw(anchors, i, [22.4, -11.2, 44.8, 89.6], [[0, 0], [22.4, 0], [0, 22.4], [-22.4, 0]], 2.0)
+    dets = decode_detections(raw_boxes, raw_scores, anchors, min_score=0.5)
+    assert len(dets) == 1
+    cx, cy = anchors[i] + [0.1, -0.05]
+    np.testing.assert_allclose(dets.boxes[0], [cx - 0.1, cy - 0.2, cx + 0.1, cy + 0.2], atol=1e-6)
+    np.testing.assert_allclose(dets.keypoints[0, 1], anchors[i] + [0.1, 0.0], atol=1e-6)
+    np.testing.assert_allclose(dets.scores[0], 1 / (1 + np.exp(-2.0)), rtol=1e-6)
+
+
+def test_decode_drops_low_scores_and_negative_sizes():
+    anchors = generate_anchors()
+    raw_boxes, raw_scores = _raw(anchors, 10, [0, 0, -5, 5], np.zeros((4, 2)), 3.0)
+    assert len(decode_detections(raw_boxes, raw_scores, anchors, 0.5)) == 0
+    raw_boxes, raw_scores = _raw(anchors, 10, [0, 0, 5, 5], np.zeros((4, 2)), -1.0)
+    assert len(decode_detections(raw_boxes, raw_scores, anchors, 0.5)) == 0
+    # Logits far beyond the clip still decode to a valid probability.
+    raw_boxes, raw_scores = _raw(anchors, 10, [0, 0, 5, 5], np.zeros((4, 2)), 1e6)
+    assert decode_detections(raw_boxes, raw_scores, anchors, 0.5).scores[0] == pytest.approx(1.0)
+
+
+def test_box_iou():
+    box = np.array([0, 0, 2, 2], np.float32)
+    others = np.array([[1, 1, 3, 3], [0, 0, 2, 2], [5, 5, 6, 6]], np.float32)
+    np.testing.assert_allclose(box_iou(box, others), [1 / 7, 1.0, 0.0], rtol=1e-6)
+
+
+def test_weighted_nms_averages_overlapping_detections_by_score():
+    boxes = np.array([[0, 0, 1, 1], [0.1, 0, 1.1, 1], [3, 3, 4, 4]], np.float32)
+    kps = np.zeros((3, 4, 2), np.float32)
+    kps[:, 0, 0] = [0.0, 1.0, 5.0]
+    scores = np.array([0.9, 0.6, 0.7], np.float32)
+    out = weighted_nms(Detections(boxes, kps, scores))
+    assert len(out) == 2
+    np.testing.assert_allclose(out.scores, [0.9, 0.7])  # the best score is kept
+    np.testing.assert_allclose(out.boxes[0, 0], 0.6 * 0.1 / 1.5, rtol=1e-6)
+    np.testing.assert_allclose(out.keypoints[0, 0, 0], 0.6 / 1.5, rtol=1e-6)
+    np.testing.assert_allclose(out.boxes[1], boxes[2])
+
+
+def test_weighted_nms_of_nothing():
+    assert len(weighted_nms(Detections.empty())) == 0
+
+
+def test_remove_letterbox_maps_padded_square_back_to_image():
+    # A 2:1 image letterboxed into a square has a quarter of padding top and bottom.
+    dets = Detections(
+        np.array([[0.0, 0.25, 1.0, 0.75]], np.float32),
+        np.tile(np.array([[0.5, 0.5]], np.float32), (1, 4, 1)),
+        np.array([1.0], np.float32),
+    )
+    out = remove_letterbox(dets, (0.0, 0.25, 0.0, 0.25))
+    np.testing.assert_allclose(out.boxes[0], [0, 0, 1, 1], atol=1e-6)
+    np.testing.assert_allclose(out.keypoints[0, 0], [0.5, 0.5], atol=1e-6)
+
+
+def test_detections_shape_check():
+    with pytest.raises(ValueError, match="inconsistent"):
+        Detections(np.zeros((2, 4)), np.zeros((1, 4, 2)), np.zeros(2))

@@ -1,0 +1,136 @@
+"""The compiled kernels give the numpy code's values bit for bit."""
+
+from __future__ import annotations
+
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from blazepose.core.crop import REPLICATE, ZERO, Cropper, FixedPointMaps, value_table
+from blazepose.core.landmarks import refine_with_heatmap
+from blazepose.core.native import native_kernels
+from blazepose.core.roi import PixelRect
+
+kernels = native_kernels()
+needs_kernels = pytest.mark.skipif(kernels is None, reason="blazepose.core._native was not built (no C compiler)")
+
+
+def _photo(rng: np.random.Generator) -> np.ndarray:
+    noise = rng.integers(0, 256, (90, 160, 3), dtype=np.uint8)
+    # Smooth enough that interpolation matters, with full-range detail left.
+    return cv2.resize(cv2.GaussianBlur(noise, (7, 7), 0), (640, 360), interpolation=cv2.INTER_CUBIC)
+
+
+@needs_kernels
+def test_native_crop_equals_numpy_crop():
+    rng = np.random.default_rng(7)
+    image = _photo(rng)
+    checked = 0
+    for i in range(120):
+        size = int(rng.choice([256, 224, 130, 64, 16]))
+        value_range = [(0.0, 1.0), (-1.0, 1.0), (0.0, 255.0)][i % 3]
+        border = (ZERO, REPLICATE)[i % 2]
+        side = rng.uniform(2, 1500) if i % 10 else rng.uniform(1e5, 1e8)  # also regions far beyond int16
+        rect = PixelRect(
+            rng.uniform(-200, 850), rng.uniform(-200, 560), side, side * rng.uniform(0.3, 3), rng.uniform(-7, 7)
+        )
+        source = (image, image[::-1, :, ::-1], image[10:13, 5:9])[i % 3]  # strided and tiny images too
+        ours, region = Cropper(size, value_range, border, native=True)(source, rect)
+        reference, reference_region = Cropper(size, value_range, border, native=False)(source, rect)
+        np.testing.assert_array_equal(ours, reference, err_msg=f"case {i}: {rect}")
+        assert region == reference_region
+        checked += 1
+    assert checked == 120
+
+
+@needs_kernels
+def test_native_refinement_equals_numpy_refinement():
+    rng = np.random.default_rng(8)
+    for i in range(200):
+        heatmap = rng.normal(rng.uniform(-8, 3), rng.uniform(0.5, 6), (64, 64, 39)).astype(np.float32)
+        landmarks = rng.uniform(-0.2, 1.2, (39, 5)).astype(np.float32)
+        if i % 4 == 0:  # exactly on cell edges and the heatmap's borders
+            landmarks[:, :2] = rng.integers(-1, 66, (39, 2)) / 64
+        ours = refine_with_heatmap(landmarks, heatmap, native=True)
+        reference = refine_with_heatmap(landmarks, heatmap, native=False)
+        np.testing.assert_array_equal(ours, reference, err_msg=f"case {i}")
+    # Both moved the landmarks, so the comparison compared refinements.
+    assert not np.array_equal(ours[:, :2], landmarks[:, :2])
+
+
+@needs_kernels
+def test_native_kernels_refuse_wrong_buffers():
+    image = np.zeros((8, 8, 3), np.uint8)
+    inverse = np.eye(3)
+    table = value_table(0.0, 1.0)
+    out = np.zeros((4, 4, 3), np.float32)
+    with pytest.raises(TypeError, match="image: expected items of format 'B'"):
+        kernels.warp_to_tensor(image.astype(np.float32), inverse, 4, True, table, out)
+    with pytest.raises(ValueError, match="out must hold"):
+        kernels.warp_to_tensor(image, inverse, 5, True, table, out)
+    with pytest.raises(ValueError, match="1 to 4 channels"):
+        kernels.warp_to_tensor(np.zeros((8, 8, 5), np.uint8), inverse, 4, True, table, out)
+    with pytest.raises(ValueError, match="expected"):
+        kernels.refine_with_heatmap(np.zeros((3, 2), np.float32), np.zeros((4, 4, 2), np.float32), 3, 0.5)
+
+
+def test_native_required_but_missing_is_an_import_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, "blazepose.core._native", None)  # as if it were not built
+    assert native_kernels() is None
+    with pytest.raises(ImportError, match="without its compiled kernels"):
+        Cropper(16, (0.0, 1.0), ZERO, native=True)
+
+
+def _opencv4_positions(inverse: np.ndarray, size: int, tile: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """OpenCV 4's warpPerspective source positions, one pixel at a time."""
+    coords = np.zeros((size, size, 2), np.int64)
+    fractions = np.zeros((size, size), np.int64)
+    m = inverse.reshape(-1)
+    for y in range(size):
+        for start in range(0, size, tile):
+            x_base = m[0] * start + m[1] * y + m[2]
+            y_base = m[3] * start + m[4] * y + m[5]
+            w_base = m[6] * start + m[7] * y + m[8]
+            for i in range(min(tile, size - start)):
+                w = w_base + m[6] * i
+                w = 32.0 / w if w else 0.0
+                fixed = [
+                    round(min(max((base + step * i) * w, -(2.0**31)), 2.0**31 - 1))
+                    for base, step in ((x_base, m[0]), (y_base, m[3]))
+                ]
+                coords[y, start + i] = [min(max(v >> 5, -32768), 32767) for v in fixed]
+                fractions[y, start + i] = (fixed[1] & 31) * 32 + (fixed[0] & 31)
+    return coords, fractions
+
+
+@pytest.mark.parametrize("scale", [1.7, 3e4])  # ordinary, and positions beyond float32's exact range
+def test_fixed_point_maps_follow_opencv4_pixel_by_pixel(scale):
+    angle = 0.3
+    c, s = np.cos(angle), np.sin(angle)
+    inverse = np.array([[scale * c, -scale * s, 40.3], [scale * s, scale * c, -7.9], [1e-9, -2e-9, 1.0]])
+    transform = np.linalg.inv(inverse)
+    coords, fractions = FixedPointMaps(80).compute(transform)  # two tiles per row
+    _, opencv_inverse = cv2.invert(transform)
+    expected_coords, expected_fractions = _opencv4_positions(opencv_inverse, 80)
+    np.testing.assert_array_equal(coords, expected_coords)
+    np.testing.assert_array_equal(fractions, expected_fractions)
+
+
+@needs_kernels
+def test_pipeline_gives_the_same_poses_without_kernels(astronaut, monkeypatch):
+    from blazepose import PoseEstimator
+
+    frames = [astronaut, np.ascontiguousarray(astronaut[:, ::-1]), astronaut]
+    with PoseEstimator(model_complexity=0, enable_segmentation=True) as fast:
+        expected = [fast.process(f) for f in frames]
+    monkeypatch.setitem(sys.modules, "blazepose.core._native", None)
+    with PoseEstimator(model_complexity=0, enable_segmentation=True) as plain:
+        assert plain._landmarker._cropper._kernel is None
+        got = [plain.process(f) for f in frames]
+    assert all(r.num_poses == 1 for r in expected)
+    for a, b in zip(expected, got, strict=True):
+        np.testing.assert_array_equal(a.landmarks, b.landmarks)
+        np.testing.assert_array_equal(a.world_landmarks, b.world_landmarks)
+        np.testing.assert_array_equal(a.segmentation_mask, b.segmentation_mask)

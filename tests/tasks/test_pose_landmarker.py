@@ -1,0 +1,206 @@
+"""The Tasks-style PoseLandmarker: modes, options, timestamps, boxes, several people."""
+
+import re
+import threading
+
+import numpy as np
+import pytest
+
+from blazepose import (
+    BaseOptions,
+    Image,
+    ImageFormat,
+    PoseLandmarker,
+    PoseLandmarkerOptions,
+    RunningMode,
+)
+from blazepose.core.roi import NormRect, rect_iou
+from blazepose.evaluation.parity import read_frames
+from conftest import NEEDS_SHARED, SHARED_VIDEO
+
+
+def _video(**kw):
+    return PoseLandmarker.create_from_options(PoseLandmarkerOptions(running_mode=RunningMode.VIDEO, **kw))
+
+
+def test_image_mode_result_shapes(astronaut):
+    options = PoseLandmarkerOptions(output_segmentation_masks=True)
+    with PoseLandmarker.create_from_options(options) as landmarker:
+        r = landmarker.detect(Image(ImageFormat.SRGB, astronaut))
+    assert len(r.pose_landmarks) == len(r.pose_world_landmarks) == 1
+    nose = r.pose_landmarks[0][0]
+    assert nose.HasField("presence") and 0.5 < nose.presence <= 1 and 0.5 < nose.visibility <= 1
+    mask = r.segmentation_masks[0].numpy_view()
+    assert mask.shape == (512, 512) and mask.dtype == np.float32
+    assert r.result.landmarks.shape == (1, 33, 3) and r.track_ids == [int(r.result.track_ids[0])]
+
+
+def test_model_path_names_the_model():
+    with PoseLandmarker.create_from_model_path("models/pose_landmarker_heavy.task") as landmarker:
+        assert landmarker._estimator.model_complexity == 2
+    with pytest.raises(ValueError, match="does not name one pose model"):
+        PoseLandmarker.create_from_model_path("pose.task")
+    with pytest.raises(ValueError, match="contradicts"):
+        PoseLandmarker(PoseLandmarkerOptions(base_options=BaseOptions("lite"), model_complexity=2))
+
+
+def test_mode_and_callback_checks_use_mediapipe_messages(astronaut):
+    with pytest.raises(ValueError, match="live stream mode, a user-defined result callback must be provided"):
+        PoseLandmarker(PoseLandmarkerOptions(running_mode=RunningMode.LIVE_STREAM))
+    with pytest.raises(ValueError, match="should not be provided"):
+        PoseLandmarker(PoseLandmarkerOptions(result_callback=lambda *a: None))
+    with PoseLandmarker(PoseLandmarkerOptions()) as landmarker:
+        with pytest.raises(
+            ValueError, match=re.escape("not initialized with the video mode. Current running mode:IMAGE")
+        ):
+            landmarker.detect_for_video(astronaut, 0)
+        with pytest.raises(ValueError, match="not initialized with the live stream mode"):
+            landmarker.detect_async(astronaut, 0)
+    with pytest.raises(ValueError, match="closed"):
+        landmarker.detect(astronaut)
+
+
+def test_video_timestamps_errors_and_recovery(astronaut):
+    with _video() as landmarker:
+        first = landmarker.detect_for_video(astronaut, 1000)
+        for bad in (1000, 999):
+            with pytest.raises(ValueError, match="timestamps must increase"):
+                landmarker.detect_for_video(astronaut, bad)
+        again = landmarker.detect_for_video(astronaut, 1033)
+        assert again.track_ids == first.track_ids  # still tracking the same person
+        assert landmarker.detect_for_video(astronaut).result.timestamp_us == 1_033_000 + 33_333
+
+
+def test_smoothing_can_be_turned_off(astronaut):
+    shifted = np.roll(astronaut, 6, axis=0)
+    out = {}
+    for smooth in (True, False):
+        with _video(smooth_landmarks=smooth) as landmarker:
+            landmarker.detect_for_video(astronaut, 0)
+            out[smooth] = landmarker.detect_for_video(shifted, 33).result.landmarks
+    assert not np.array_equal(out[True], out[False])
+
+
+def test_external_boxes_replace_the_detector(astronaut):
+    with PoseLandmarker(PoseLandmarkerOptions(num_poses=2)) as landmarker:
+        r = landmarker.detect(astronaut, boxes=[[60, 20, 380, 512]])
+        assert landmarker.detector_runs == 0 and len(r.pose_landmarks) == 1
+        # The final region comes from a second pass on the first pass's alignment points.
+        with PoseLandmarker(PoseLandmarkerOptions()) as detected:
+            by_detector = detected.detect(astronaut).result
+        np.testing.assert_allclose(r.result.landmarks_px[0, :11, :2], by_detector.landmarks_px[0, :11, :2], atol=15.0)
+        nose_y = r.pose_landmarks[0][0].y * 512
+        assert 100 < nose_y < 160
+        assert landmarker.detect(astronaut, boxes=np.zeros((0, 4))).pose_landmarks == []
+        for bad, message in (([[10, 10, 5, 20]], "inverted"), ([[1, 2, 3]], "shape"), ([[0, 0, np.inf, 1]], "finite")):
+            with pytest.raises(ValueError, match=message):
+                landmarker.detect(astronaut, boxes=bad)
+
+
+def test_boxes_of_tracked_people_start_no_new_track(astronaut):
+    with _video(num_poses=3) as landmarker:
+        first = landmarker.detect_for_video(astronaut, 0, boxes=[[60, 20, 380, 512]])
+        second = landmarker.detect_for_video(astronaut, 33, boxes=[[60, 20, 380, 512], [70, 30, 390, 512]])
+    assert first.track_ids == second.track_ids and len(second.track_ids) == 1
+
+
+def test_one_instance_refuses_a_second_thread_inside_a_call(astronaut):
+    inside, release = threading.Event(), threading.Event()
+
+    class SlowImage(Image):
+        def numpy_view(self):
+            inside.set()
+            release.wait(10)
+            return super().numpy_view()
+
+    with PoseLandmarker(PoseLandmarkerOptions()) as landmarker:
+        worker = threading.Thread(target=landmarker.detect, args=(SlowImage(ImageFormat.SRGB, astronaut),))
+        worker.start()
+        assert inside.wait(10)
+        with pytest.raises(RuntimeError, match="one PoseLandmarker per thread"):
+            landmarker.detect(astronaut)
+        release.set()
+        worker.join()
+        assert len(landmarker.detect(astronaut).pose_landmarks) == 1  # usable afterwards
+
+
+def test_separate_instances_in_threads_agree_with_one_thread(astronaut):
+    frames = [np.roll(astronaut, 3 * i, axis=1) for i in range(6)]
+
+    def run() -> list[np.ndarray]:
+        with _video() as landmarker:
+            return [landmarker.detect_for_video(f, 33 * i).result.landmarks for i, f in enumerate(frames)]
+
+    expected = run()
+    results: dict[int, list[np.ndarray]] = {}
+    threads = [threading.Thread(target=lambda k=k: results.__setitem__(k, run())) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for k in range(3):
+        for a, b in zip(results[k], expected, strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def _detect_in_child(image: np.ndarray) -> np.ndarray:
+    with PoseLandmarker(PoseLandmarkerOptions(model_complexity=0)) as landmarker:
+        return landmarker.detect(image).result.landmarks
+
+
+def test_separate_instances_in_processes_agree(astronaut):
+    import multiprocessing
+
+    expected = _detect_in_child(astronaut)
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        outputs = pool.map(_detect_in_child, [np.array(astronaut)] * 2)
+    for out in outputs:
+        np.testing.assert_array_equal(out, expected)
+
+
+@NEEDS_SHARED
+def test_one_pose_video_mode_equals_the_legacy_api():
+    from blazepose.solutions.pose import Pose
+
+    with _video() as landmarker, Pose() as legacy:
+        for frame in read_frames(SHARED_VIDEO):
+            ours = landmarker.detect_for_video(frame)  # stepped at 30 fps, as the legacy API
+            theirs = legacy.process(frame)
+            assert (theirs.pose_landmarks is None) == (not ours.pose_landmarks)
+            if theirs.pose_landmarks is None:
+                continue
+            a = np.array([[p.x, p.y, p.z, p.visibility] for p in ours.pose_landmarks[0]])
+            b = np.array([[p.x, p.y, p.z, p.visibility] for p in theirs.pose_landmarks.landmark])
+            np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
+
+
+@NEEDS_SHARED
+def test_several_people_on_the_dance_video():
+    ref = np.load(SHARED_VIDEO.parent.parent / "reference" / "dance_720p.c1.npz")["landmarks"]
+    main_ids, runs = [], []
+    with _video(num_poses=4) as landmarker:
+        for i, frame in enumerate(read_frames(SHARED_VIDEO)):
+            before = landmarker.detector_runs
+            r = landmarker.detect_for_video(frame, i * 20)
+            runs.append(landmarker.detector_runs > before)
+            rois = [NormRect(*roi) for roi in r.result.rois]
+            for a in range(len(rois)):
+                for b in range(a + 1, len(rois)):
+                    assert rect_iou(rois[a], rois[b], 1280, 720) < 0.5
+            # The main dancer is the pose nearest the legacy API's single pose.
+            gaps = [np.abs(r.result.landmarks[k, :, :2] - ref[i, :, :2]).mean() for k in range(len(rois))]
+            assert min(gaps) < 0.03  # the dancer is always among them
+            main_ids.append(r.track_ids[int(np.argmin(gaps))])
+    assert len(set(main_ids)) == 1
+    assert np.mean(runs[10:]) <= 0.25
+
+
+@pytest.mark.parametrize(("memory", "same_id"), [(15, True), (0, False)])
+def test_a_briefly_lost_pose_gets_its_id_back(astronaut, memory, same_id):
+    blank = np.zeros_like(astronaut)
+    with PoseLandmarker(PoseLandmarkerOptions(running_mode=RunningMode.VIDEO)) as landmarker:
+        landmarker._estimator.id_memory = memory
+        before = landmarker.detect_for_video(astronaut, 0).track_ids
+        assert landmarker.detect_for_video(blank, 33).track_ids == []
+        after = landmarker.detect_for_video(astronaut, 66).track_ids
+    assert (after == before) is same_id
