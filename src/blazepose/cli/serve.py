@@ -23,6 +23,7 @@ def add_parser(sub) -> None:
     p.add_argument("--threads", type=int, default=None, help="inference threads per model")
     p.add_argument("--max-upload-mb", type=float, default=20, help="largest photo upload (413 beyond)")
     p.add_argument("--max-video-mb", type=float, default=500, help="largest video upload (413 beyond)")
+    p.add_argument("--max-frame-mb", type=float, default=4, help="largest WebSocket frame (closed with 1009 beyond)")
     p.add_argument("--idle-timeout", type=float, default=120, help="seconds before a silent WebSocket is closed")
     p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     p.set_defaults(func=run)
@@ -44,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
             model_threads=args.threads,
             max_image_bytes=round(args.max_upload_mb * MIB),
             max_video_bytes=round(args.max_video_mb * MIB),
+            max_frame_bytes=round(args.max_frame_mb * MIB),
             idle_timeout_s=args.idle_timeout,
         )
     except ValueError as e:
