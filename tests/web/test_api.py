@@ -153,14 +153,16 @@ def test_a_video_streams_one_record_per_frame_as_in_process(client, clip):
     options = PoseLandmarkerOptions(running_mode=RunningMode.VIDEO, model_complexity=1)
     with PoseLandmarker.create_from_options(options) as landmarker:
         expected = [
-            record_to_dict(FrameRecord(f.index, f.timestamp_ms, landmarker.detect_for_video(f.rgb, f.timestamp_ms).result))
+            record_to_dict(
+                FrameRecord(f.index, f.timestamp_ms, landmarker.detect_for_video(f.rgb, f.timestamp_ms).result)
+            )
             for f in source.frames()
         ]
     source.close()
     assert [r["frame"] for r in records] == list(range(6))
     assert [r["timestamp_ms"] for r in records] == [40.0 * k for k in range(6)]
     assert all(len(r["poses"]) == 1 and r["poses"][0]["id"] == 0 for r in records)  # one tracked person
-    for got, want in zip(records, expected):
+    for got, want in zip(records, expected, strict=True):
         assert_same_poses(got, want)
 
 

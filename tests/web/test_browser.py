@@ -6,10 +6,20 @@ import importlib.util
 
 import numpy as np
 import pytest
-from browser import CHROMEDRIVER, CHROMIUM, LEFT_RGB, RIGHT_RGB, SNAPSHOT_JS, dance_frames, start_chromium, wait_for
-from browser import write_y4m
-from conftest import SHARED_VIDEO
+from browser import (
+    CHROMEDRIVER,
+    CHROMIUM,
+    LEFT_RGB,
+    RIGHT_RGB,
+    SNAPSHOT_JS,
+    dance_frames,
+    start_chromium,
+    wait_for,
+    write_y4m,
+)
 from web_server import NEEDS_WEB, running_server
+
+from conftest import SHARED_VIDEO
 
 pytestmark = [
     NEEDS_WEB,

@@ -34,7 +34,9 @@ def run(args: argparse.Namespace) -> int:
         from blazepose.web.app import serve
         from blazepose.web.settings import MIB, ServeSettings
     except ImportError as e:
-        print(f"blazepose serve: needs the web extra ({e.name} is missing): pip install 'blazepose[web]'", file=sys.stderr)
+        print(
+            f"blazepose serve: needs the web extra ({e.name} is missing): pip install 'blazepose[web]'", file=sys.stderr
+        )
         return 2
     try:
         settings = ServeSettings(

@@ -8,7 +8,7 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -31,8 +31,11 @@ IMAGE_BODY = {
         "description": "The photo (JPEG, PNG, WebP, BMP) as the raw body, or as the file field `image` of a form.",
         "content": {
             "multipart/form-data": {
-                "schema": {"type": "object", "properties": {"image": {"type": "string", "format": "binary"}},
-                           "required": ["image"]}  # fmt: skip
+                "schema": {
+                    "type": "object",
+                    "properties": {"image": {"type": "string", "format": "binary"}},
+                    "required": ["image"],
+                }
             },
             "image/*": {"schema": {"type": "string", "format": "binary"}},
             "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
@@ -45,8 +48,11 @@ VIDEO_BODY = {
         "description": "The video file (anything FFmpeg reads) as the raw body, or as the file field `video`.",
         "content": {
             "multipart/form-data": {
-                "schema": {"type": "object", "properties": {"video": {"type": "string", "format": "binary"}},
-                           "required": ["video"]}  # fmt: skip
+                "schema": {
+                    "type": "object",
+                    "properties": {"video": {"type": "string", "format": "binary"}},
+                    "required": ["video"],
+                }
             },
             "video/*": {"schema": {"type": "string", "format": "binary"}},
             "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
@@ -102,6 +108,9 @@ async def upload_part(request: Request, field: str) -> UploadFile | None:
     return part
 
 
+Options = Annotated[PoseOptions, Depends(pose_options)]
+
+
 @router.get("/healthz", tags=["service"])
 async def healthz(request: Request) -> dict[str, Any]:
     """Liveness: answers while the server runs, with the connections in use."""
@@ -121,7 +130,7 @@ async def topology() -> dict[str, Any]:
 
 
 @router.post("/v1/pose", tags=["pose"], openapi_extra=IMAGE_BODY)
-async def pose(request: Request, options: PoseOptions = Depends(pose_options)) -> dict[str, Any]:
+async def pose(request: Request, options: Options) -> dict[str, Any]:
     """The poses in one photo (static mode): one record of ``blazepose run``'s JSON Lines schema.
 
     ``frame`` is 0, ``timestamp_ms`` null, ``image_size`` ``[height, width]``;
@@ -139,7 +148,7 @@ async def pose(request: Request, options: PoseOptions = Depends(pose_options)) -
 
 
 @router.post("/v1/pose/video", tags=["pose"], openapi_extra=VIDEO_BODY, response_class=StreamingResponse)
-async def pose_video(request: Request, options: PoseOptions = Depends(pose_options)) -> StreamingResponse:
+async def pose_video(request: Request, options: Options) -> StreamingResponse:
     """The poses in every frame of a video (VIDEO mode, tracked and smoothed, with the container's timestamps).
 
     The answer is JSON Lines (``application/x-ndjson``), one record per frame
@@ -197,7 +206,9 @@ class VideoLines:
 
         self.path = path
         self.source = VideoSource(str(path))  # ValueError when it is not a video
-        self.landmarker = PoseLandmarker.create_from_options(options.landmarker_options(RunningMode.VIDEO, model_threads))
+        self.landmarker = PoseLandmarker.create_from_options(
+            options.landmarker_options(RunningMode.VIDEO, model_threads)
+        )
         self._frames: Iterator = self.source.frames()
         self._last_ms: float | None = None
         self._done = False
@@ -217,6 +228,7 @@ class VideoLines:
         ts = frame.timestamp_ms if self._last_ms is None else max(frame.timestamp_ms, self._last_ms + 0.001)
         self._last_ms = ts
         result = self.landmarker.detect_for_video(frame.rgb, ts).result
+        assert result is not None
         record = record_to_dict(FrameRecord(frame.index, frame.timestamp_ms, result))
         return json.dumps(record, separators=(",", ":")) + "\n"
 

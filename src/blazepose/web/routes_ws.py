@@ -112,7 +112,9 @@ async def _receive(websocket: WebSocket, settings: ServeSettings, inbox: Inbox) 
                 await _send(websocket, {"type": "error", "message": f"bad text message: {e}"})
 
 
-async def _answer(websocket: WebSocket, settings: ServeSettings, inbox: Inbox, session: list[LiveSession | None]) -> None:
+async def _answer(
+    websocket: WebSocket, settings: ServeSettings, inbox: Inbox, session: list[LiveSession | None]
+) -> None:
     while True:
         await inbox.wait()
         if inbox.options is not None:
@@ -144,7 +146,10 @@ async def _replace_session(session: list[LiveSession | None], options: PoseOptio
 
 async def _process(websocket: WebSocket, settings: ServeSettings, session: Any, data: bytes) -> dict[str, Any]:
     if len(data) <= HEADER.size:
-        return {"type": "error", "message": f"a frame is 8 bytes of float64 timestamp_ms then an image; got {len(data)} bytes"}
+        return {
+            "type": "error",
+            "message": f"a frame is 8 bytes of float64 timestamp_ms then an image; got {len(data)} bytes",
+        }
 
     def work() -> dict[str, Any]:
         (timestamp_ms,) = HEADER.unpack_from(data)
