@@ -31,6 +31,8 @@ let sentAt = 0;
 let photo = null;       // an <img> when the source is a photo
 let photoDirty = false; // the photo must be (re)sent
 let lastResult = null;
+let videoFrames = 0;    // frames the <video> has shown (counted where the browser can tell)
+let sentVideoFrame = -1;
 const resultTimes = [];
 
 // --- Controls --------------------------------------------------------------
@@ -81,7 +83,7 @@ $("file").addEventListener("change", () => { if ($("file").files[0]) openFile($(
 async function startCamera() {
   photo = null;
   try {
-    const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 360 }, audio: false });
+    const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 360, frameRate: { ideal: 60 } }, audio: false });
     video.srcObject = stream;
     video.loop = false;
     await video.play();
@@ -115,8 +117,15 @@ function stopCamera() {
 
 function sourceReady() {
   if (photo) return photo.complete && photo.naturalWidth > 0 && photoDirty;
-  return video.readyState >= 2 && video.videoWidth > 0;
+  const fresh = !("requestVideoFrameCallback" in video) || videoFrames !== sentVideoFrame; // never send a frame twice
+  return video.readyState >= 2 && video.videoWidth > 0 && fresh;
 }
+
+function countVideoFrames() {
+  videoFrames += 1;
+  video.requestVideoFrameCallback(countVideoFrames);
+}
+if ("requestVideoFrameCallback" in video) video.requestVideoFrameCallback(countVideoFrames);
 
 // --- The socket ------------------------------------------------------------
 
@@ -155,6 +164,7 @@ function onMessage(message) {
   drawFrame(message);
   drawWorld();
   showStats(message);
+  sendIfReady(); // at once, not at the next animation frame: the round trip alone sets the pace
 }
 
 function sendFrame() {
@@ -172,6 +182,7 @@ function sendFrame() {
   captureCtx.drawImage(source, 0, 0, capture.width, capture.height);
   captureCtx.restore();
   photoDirty = false;
+  sentVideoFrame = videoFrames;
   inFlight = true;
   const timestamp = performance.now(); // the browser's clock: increases frame to frame
   capture.toBlob(async (blob) => {
@@ -187,8 +198,12 @@ function sendFrame() {
   }, "image/jpeg", 0.85);
 }
 
-function tick() {
+function sendIfReady() {
   if (!inFlight && topology && demo.ready && sourceReady()) sendFrame();
+}
+
+function tick() {
+  sendIfReady();
   requestAnimationFrame(tick);
 }
 
