@@ -7,9 +7,12 @@ for each client count: that many clients connect at once, each streams the
 dance clip (640x360 JPEG frames, looped) with one frame in flight, for
 ``--seconds``. Reports the answers per second, the round-trip latency
 percentiles, the server's own time per frame, and the server's resident
-memory before the first client, after each round and at the end. Also runs
-the same frames in process (JPEG decode + ``detect_for_video``, one
-thread) for the web path's overhead. Writes ``results/web_load.json`` and
+memory before the first client, after each round and at the end.
+
+The web path's overhead: ``--pairs`` times in turn, the same frames in
+process (JPEG decode + ``detect_for_video``) and through one WebSocket
+client, ``--pair-seconds`` each, so that both see the same background load;
+the medians of the pairs are reported. Writes ``results/web_load.json`` and
 prints a Markdown table. Only 127.0.0.1 is ever contacted; counts and times
 are bounded.
 """
@@ -108,9 +111,7 @@ async def client(url: str, frames: list[bytes], seconds: float, complexity: int,
 
 async def round_of(url: str, frames: list[bytes], clients: int, seconds: float, complexity: int) -> dict:
     ws_url = url.replace("http://", "ws://")
-    runs = await asyncio.gather(
-        *(client(ws_url, frames, seconds, complexity, offset=17 * i) for i in range(clients))
-    )
+    runs = await asyncio.gather(*(client(ws_url, frames, seconds, complexity, offset=17 * i) for i in range(clients)))
     latencies = np.concatenate([r["latencies"] for r in runs])
     seconds_taken = max(r["seconds"] for r in runs)
     answers = sum(r["answers"] for r in runs)
@@ -157,6 +158,8 @@ def main() -> int:
     parser.add_argument("--model-complexity", type=int, default=1, choices=(0, 1, 2))
     parser.add_argument("--inference-threads", type=int, default=2)
     parser.add_argument("--frames", type=int, default=120, help="frames of the clip to loop over")
+    parser.add_argument("--pairs", type=int, default=5, help="in-process / one-client pairs for the overhead")
+    parser.add_argument("--pair-seconds", type=float, default=6)
     parser.add_argument("--video", type=Path, default=VIDEO)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "web_load.json")
     args = parser.parse_args()
@@ -171,11 +174,22 @@ def main() -> int:
         "model_complexity": args.model_complexity,
         "frame": "640x360 JPEG (quality 85), the first frames of dance_720p.avi looped",
     }
-    report["in_process"] = in_process(frames, min(args.seconds, 30), args.model_complexity)
-    print("in process:", report["in_process"], flush=True)
     process, url = start_server(args)
     try:
         report["server_rss_mb"] = {"before": round(rss_mb(process.pid), 1)}
+        pairs = []
+        for _ in range(args.pairs):
+            local = in_process(frames, args.pair_seconds, args.model_complexity)
+            web = asyncio.run(round_of(url, frames, 1, args.pair_seconds, args.model_complexity))
+            pair = {
+                "in_process_fps": local["fps"],
+                "web_fps": web["answers_per_s"],
+                "in_process_ms_p50": local["ms_p50"],
+            }
+            pairs.append(pair | {"web_round_trip_ms_p50": web["latency_ms"]["p50"]})
+            print(pairs[-1], flush=True)
+        report["overhead_pairs"] = pairs
+        report["overhead"] = {key: round(float(np.median([p[key] for p in pairs])), 2) for key in pairs[0]}
         report["rounds"] = []
         for clients in args.clients:
             result = asyncio.run(round_of(url, frames, clients, args.seconds, args.model_complexity))
@@ -203,8 +217,10 @@ def markdown(report: dict) -> str:
             f"{lat['p50']} / {lat['p90']} / {lat['p99']} / {lat['max']} | {r['server_ms_p50']} | "
             f"{r['inference_ms_p50']} | {r['errors']} | {r['server_rss_mb_after']} |"
         )
-    p = report["in_process"]
-    rows.append(f"\nIn process, same frames: {p['fps']} fps ({p['ms_p50']} ms per frame, p50). Server RSS "
+    o = report["overhead"]
+    rows.append(f"\nOne client against the same frames in process, {len(report['overhead_pairs'])} pairs (medians): "
+                f"{o['web_fps']} fps over the WebSocket ({o['web_round_trip_ms_p50']} ms round trip p50), "
+                f"{o['in_process_fps']} fps in process ({o['in_process_ms_p50']} ms per frame p50). Server RSS "
                 f"{report['server_rss_mb']['before']} MB before the first client, {report['server_rss_mb']['after']} "
                 "MB at the end.")  # fmt: skip
     return "\n".join(rows)
