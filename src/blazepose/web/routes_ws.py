@@ -130,6 +130,7 @@ async def _answer(
             (data, received), inbox.frame = inbox.frame, None
             if session[0] is None:
                 await _replace_session(session, PoseOptions(), settings)
+            assert session[0] is not None
             answer = await _process(websocket, settings, session[0], data)
             answer["dropped"] = inbox.dropped
             answer["server_ms"] = round((time.perf_counter() - received) * 1000, 2)
@@ -144,7 +145,7 @@ async def _replace_session(session: list[LiveSession | None], options: PoseOptio
     session[0] = await anyio.to_thread.run_sync(LiveSession, options, settings.model_threads)
 
 
-async def _process(websocket: WebSocket, settings: ServeSettings, session: Any, data: bytes) -> dict[str, Any]:
+async def _process(websocket: WebSocket, settings: ServeSettings, session: LiveSession, data: bytes) -> dict[str, Any]:
     if len(data) <= HEADER.size:
         return {
             "type": "error",
