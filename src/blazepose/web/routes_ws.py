@@ -64,6 +64,7 @@ async def pose_socket(websocket: WebSocket) -> None:
     """A live stream of frames in, poses out (see the module's docstring)."""
     settings: ServeSettings = websocket.app.state.settings
     await websocket.accept()
+    websocket.state.send_lock = anyio.Lock()  # the two loops below both answer
     inbox = Inbox()
     session: list[LiveSession | None] = [None]
     try:
@@ -142,7 +143,8 @@ async def _replace_session(session: list[LiveSession | None], options: PoseOptio
     old, session[0] = session[0], None
     if old is not None:
         await anyio.to_thread.run_sync(old.close)
-    session[0] = await anyio.to_thread.run_sync(LiveSession, options, settings.model_threads)
+    with anyio.CancelScope(shield=True):  # once loading, the session is kept so that it gets closed
+        session[0] = await anyio.to_thread.run_sync(LiveSession, options, settings.model_threads)
 
 
 async def _process(websocket: WebSocket, settings: ServeSettings, session: LiveSession, data: bytes) -> dict[str, Any]:
@@ -164,4 +166,5 @@ async def _process(websocket: WebSocket, settings: ServeSettings, session: LiveS
 
 
 async def _send(websocket: WebSocket, message: dict[str, Any]) -> None:
-    await websocket.send_text(json.dumps(message, separators=(",", ":")))
+    async with websocket.state.send_lock:
+        await websocket.send_text(json.dumps(message, separators=(",", ":")))
