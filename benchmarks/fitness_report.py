@@ -1,0 +1,127 @@
+"""Writes docs/fitness.md: repetition counts and exercise recognition on every clip of ../shared/data/exercise.
+
+Landmarks first (once), then the report:
+
+    PYTHONPATH=src python -m blazepose run ../shared/data/exercise/*/*.mp4 --out /tmp/fit_lm_full \\
+        --formats npz --no-annotate --quiet
+    PYTHONPATH=src python benchmarks/fitness_report.py /tmp/fit_lm_full > docs/fitness.md
+
+A clip's true count is the number of frames labelled 1 in its CSV (the frame where a repetition starts).
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from blazepose.fitness.angles import joint_angles
+from blazepose.fitness.classifier import default_classifier
+from blazepose.fitness.recognition import side_mean
+from blazepose.fitness.session import MAIN_JOINT, analyse, sequences_from_records
+from blazepose.io.landmark_files import load_landmarks
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "exercise"
+KINDS = {"squats": "squat", "push-ups": "push-up", "pull-ups": "pull-up", "dips": "dip"}
+
+
+def true_starts(csv_path: Path) -> list[float]:
+    with open(csv_path, newline="") as f:
+        return [float(r["time"]) for r in csv.DictReader(f) if r["label"].strip() and float(r["label"]) == 1]
+
+
+def aigym_count(px: np.ndarray, image_size: tuple[int, int], joint: str, up: float = 145, down: float = 90) -> int:
+    """Ultralytics AIGym's rule on the 2D angle of ``joint``: a rep counts on falling below ``down`` after ``up``."""
+    angle = side_mean(joint_angles(px[..., :2] / np.array(image_size[::-1]), image_size), joint)
+    count, stage = 0, None
+    for a in angle:
+        if not np.isfinite(a):
+            continue
+        if a < down and stage == "up":
+            count, stage = count + 1, "down"
+        elif a > up:
+            stage = "up"
+    return count
+
+
+def start_errors(truth: list[float], found: list[float]) -> list[float]:
+    if not truth or not found:
+        return []
+    cost = np.abs(np.subtract.outer(truth, found))
+    rows, cols = linear_sum_assignment(cost)
+    return [float(found[c] - truth[r]) for r, c in zip(rows, cols)]
+
+
+def main(landmark_dir: str) -> None:
+    rows, costs, frames_total = [], [], 0
+    knn = default_classifier()
+    for csv_path in sorted(DATA.glob("*/*.csv")):
+        kind = KINDS[csv_path.parent.name]
+        records = load_landmarks(Path(landmark_dir) / f"{csv_path.stem}.landmarks.npz")
+        sequences = sequences_from_records(records)
+        sequence = max(sequences.values(), key=lambda s: np.isfinite(np.array(s.landmarks_px)[:, 0, 0]).sum())
+        t0 = time.perf_counter()
+        report = analyse(sequence)
+        costs.append(time.perf_counter() - t0)
+        frames_total += len(sequence)
+        given = analyse(sequence, kind)
+        knn_count = analyse(sequence, kind, classifier=knn).count if kind in ("squat", "push-up") else None
+        truth = true_starts(csv_path)
+        _, px, _ = sequence.arrays()
+        rows.append({
+            "clip": csv_path.stem, "kind": kind, "true": len(truth), "count": report.count,
+            "recognised": report.exercise, "count_given": given.count, "knn": knn_count,
+            "aigym": aigym_count(px, records[0].result.image_size, MAIN_JOINT[kind]),
+            "errors": start_errors(truth, [r.start_s for r in report.reps]),
+        })  # fmt: skip
+    print_report(rows, sum(costs) / frames_total * 1000)
+
+
+def summary(rows: list[dict], key: str) -> str:
+    exact = sum(r[key] == r["true"] for r in rows)
+    within = sum(abs(r[key] - r["true"]) <= 1 for r in rows)
+    error = sum(abs(r[key] - r["true"]) for r in rows)
+    total = sum(r["true"] for r in rows)
+    return (f"exact {exact}/{len(rows)} ({100 * exact / len(rows):.0f}%), within one {within}/{len(rows)}, "
+            f"total |error| {error}/{total} ({100 * error / max(total, 1):.0f}%), "
+            f"signed total {sum(r[key] for r in rows) - total:+d}")  # fmt: skip
+
+
+def print_report(rows: list[dict], ms_per_frame: float) -> None:
+    print("# Fitness: repetition counting and exercise recognition on ../shared/data/exercise\n")
+    print("Made by `benchmarks/fitness_report.py` (its docstring has the two commands; landmarks from the")
+    print("`full` model). Counting is training-free (`blazepose.fitness.periodic`); the exercise is recognised")
+    print("by the rules of `blazepose.fitness.recognition`. True count = frames labelled 1 in the clip's CSV.\n")
+    print("## Summary\n")
+    print(f"- counted, exercise recognised (what `blazepose reps` does): {summary(rows, 'count')}")
+    print(f"- counted, exercise given: {summary(rows, 'count_given')}")
+    print(f"- AIGym baseline (2D angle, up 145, down 90): {summary(rows, 'aigym')}")
+    knn_rows = [dict(r, knn=r["knn"]) for r in rows if r["knn"] is not None]
+    print(f"- k-NN counter (default ML Kit classifier, EMA 10/0.2, 6/4), squat and push-up clips only: "
+          f"{summary(knn_rows, 'knn')}")
+    good = sum(r["recognised"] == r["kind"] for r in rows)
+    print(f"- exercise recognised: {good}/{len(rows)} ({100 * good / len(rows):.0f}%)")
+    errors = [abs(e) for r in rows for e in r["errors"]]
+    if errors:
+        print(f"- start-time error over {len(errors)} matched reps: median {np.median(errors):.2f} s, "
+              f"90th percentile {np.percentile(errors, 90):.2f} s")
+    print(f"- cost of the fitness step (recognition + counting of a whole clip, per frame): {ms_per_frame:.3f} ms\n")
+    for kind in KINDS.values():
+        part = [r for r in rows if r["kind"] == kind]
+        print(f"- {kind} ({len(part)} clips): counted {summary(part, 'count')}; AIGym {summary(part, 'aigym')}")
+    print("\n## Every clip\n")
+    print("| clip | true | counted | recognised | counted (exercise given) | k-NN | AIGym | start error per rep (s) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        errs = " ".join(f"{e:+.2f}" for e in r["errors"])
+        knn = "" if r["knn"] is None else r["knn"]
+        print(f"| {r['clip']} | {r['true']} | {r['count']} | {r['recognised']} | {r['count_given']} | {knn} "
+              f"| {r['aigym']} | {errs} |")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "/tmp/fit_lm_full")
