@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from blazepose.cli import demo, eval, run
+from blazepose.cli import classifier, demo, eval, reps, run
 
-COMMANDS = (run, eval, demo)
+COMMANDS = (run, eval, demo, reps, classifier)
 
 
 def build_parser() -> argparse.ArgumentParser:
