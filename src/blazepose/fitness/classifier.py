@@ -114,7 +114,7 @@ class PoseClassifier:
                 settings = json.loads(str(d["settings"]))
                 return cls(d["landmarks_px"], list(d["classes"]), list(d["names"]), settings["top_by_max"],
                            settings["top_by_mean"], tuple(settings["axis_weights"]))  # fmt: skip
-        except (KeyError, OSError, json.JSONDecodeError) as e:
+        except (KeyError, OSError, ValueError) as e:
             raise ValueError(f"{path}: not a pose classifier file ({e})") from e
 
     @classmethod

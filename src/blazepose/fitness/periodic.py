@@ -4,8 +4,8 @@ The pose of every frame becomes a scale-free vector (body landmarks relative
 to the hip centre, and the hip centre relative to its median, in torso
 lengths). The sequence is smoothed, and its main principal component, the
 direction in which the body moves most, gives a 1-D phase signal. The
-signal is oriented so that its high side is the rest position (the main
-joint extended, or where the clip starts when no joint is given) and scaled
+signal is oriented so that its high side is the rest position (given by
+a signal that is high at rest, or where the clip starts) and scaled
 to [0, 1] between robust extremes. A repetition is a trip from rest to the
 far side (below 1/3 of the range) and back (above 2/3); an unfinished trip
 counts only if ``count_unfinished``. Frames without a pose break the signal:
@@ -38,6 +38,8 @@ class CountingConfig:
         min_range_torso: Smallest motion (torso lengths along the main component) that counts at all.
         max_gap_s: A gap without pose longer than this interrupts the trip in progress.
         count_unfinished: Also count a trip that reached the far side but the clip ended before it came back.
+        count_unstarted: Also count a trip whose start was not seen (the sequence, or the person's
+            return after a gap, begins on the far side).
     """
 
     smoothing_s: float = 0.1
@@ -47,6 +49,7 @@ class CountingConfig:
     min_range_torso: float = 0.3
     max_gap_s: float = 1.0
     count_unfinished: bool = False
+    count_unstarted: bool = False
 
 
 @dataclass(frozen=True)
@@ -195,6 +198,8 @@ def _trips(phase: np.ndarray, times: np.ndarray, valid: np.ndarray, config: Coun
             if state != "rest":
                 rest_since = i
             state = "rest"
+        elif state == "unknown" and u <= config.away and config.count_unstarted:
+            state, away_at, rest_since = "away", i, i
         elif state == "rest" and u <= config.away:
             state, away_at = "away", i
         elif state == "away" and u >= config.back:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from blazepose.core.topology import PoseLandmark as L
 from blazepose.fitness.angles import joint_angles
 from blazepose.fitness.classifier import PoseClassifier
 from blazepose.fitness.counter import RepetitionCounter
@@ -126,9 +127,24 @@ def analyse(
     if classifier is not None:
         phase, reps = _count_with_classifier(classifier, count_class, times, px)
     else:
-        result = analyse_sequence(px, times, angle if exercise in MAIN_JOINT else None, config)
+        result = analyse_sequence(px, times, rest_signal(exercise, px), config)
         phase, reps = result.phase, result.repetitions
     return RepReport(exercise, joint, [_row(r, angle) for r in reps], times, phase, angle)
+
+
+def rest_signal(exercise: str, landmarks_px: np.ndarray) -> np.ndarray | None:
+    """A signal that is largest at the exercise's rest position, None for exercises not known.
+
+    At rest the body is farthest from what holds it: the hips from the feet (squat), the
+    shoulders from the hands (push-up, pull-up, dip), measured vertically in the image.
+    """
+    p = np.asarray(landmarks_px, np.float64)
+    if exercise == "squat":
+        return (p[:, L.LEFT_ANKLE, 1] + p[:, L.RIGHT_ANKLE, 1] - p[:, L.LEFT_HIP, 1] - p[:, L.RIGHT_HIP, 1]) / 2
+    if exercise in ("push-up", "pull-up", "dip"):
+        wrists = (p[:, L.LEFT_WRIST, 1] + p[:, L.RIGHT_WRIST, 1]) / 2
+        return np.abs(wrists - (p[:, L.LEFT_SHOULDER, 1] + p[:, L.RIGHT_SHOULDER, 1]) / 2)
+    return None
 
 
 def _most_moving_joint(angles: dict[str, np.ndarray]) -> str:
