@@ -6,7 +6,8 @@ Landmarks first (once), then the report:
         --formats npz --no-annotate --quiet
     PYTHONPATH=src python benchmarks/fitness_report.py /tmp/fit_lm_full > docs/fitness.md
 
-A clip's true count is the number of frames labelled 1 in its CSV (the frame where a repetition starts).
+A clip's true count is the number of frames labelled 1 in its CSV (the frame where a repetition starts);
+their times are the video's times of those frames.
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "exercise"
 KINDS = {"squats": "squat", "push-ups": "push-up", "pull-ups": "pull-up", "dips": "dip"}
 
 
-def true_starts(csv_path: Path) -> list[float]:
+def true_start_frames(csv_path: Path) -> list[int]:
+    """The frames labelled 1 (the CSVs' ``time`` column assumes 30 fps; some clips are not 30 fps)."""
     with open(csv_path, newline="") as f:
-        return [float(r["time"]) for r in csv.DictReader(f) if r["label"].strip() and float(r["label"]) == 1]
+        return [int(r["frame"]) for r in csv.DictReader(f) if r["label"].strip() and float(r["label"]) == 1]
 
 
 def aigym_count(px: np.ndarray, image_size: tuple[int, int], joint: str, up: float = 145, down: float = 90) -> int:
@@ -53,7 +55,7 @@ def start_errors(truth: list[float], found: list[float]) -> list[float]:
         return []
     cost = np.abs(np.subtract.outer(truth, found))
     rows, cols = linear_sum_assignment(cost)
-    return [float(found[c] - truth[r]) for r, c in zip(rows, cols)]
+    return [float(found[c] - truth[r]) for r, c in zip(rows, cols, strict=True)]
 
 
 def main(landmark_dir: str) -> None:
@@ -70,7 +72,8 @@ def main(landmark_dir: str) -> None:
         frames_total += len(sequence)
         given = analyse(sequence, kind)
         knn_count = analyse(sequence, kind, classifier=knn).count if kind in ("squat", "push-up") else None
-        truth = true_starts(csv_path)
+        frame_times = {rec.frame: rec.timestamp_ms / 1000 for rec in records}
+        truth = [frame_times[f] for f in true_start_frames(csv_path) if f in frame_times]
         _, px, _ = sequence.arrays()
         rows.append({
             "clip": csv_path.stem, "kind": kind, "true": len(truth), "count": report.count,
@@ -101,14 +104,18 @@ def print_report(rows: list[dict], ms_per_frame: float) -> None:
     print(f"- counted, exercise given: {summary(rows, 'count_given')}")
     print(f"- AIGym baseline (2D angle, up 145, down 90): {summary(rows, 'aigym')}")
     knn_rows = [dict(r, knn=r["knn"]) for r in rows if r["knn"] is not None]
-    print(f"- k-NN counter (default ML Kit classifier, EMA 10/0.2, 6/4), squat and push-up clips only: "
-          f"{summary(knn_rows, 'knn')}")
+    print(
+        f"- k-NN counter (default ML Kit classifier, EMA 10/0.2, 6/4), squat and push-up clips only: "
+        f"{summary(knn_rows, 'knn')}"
+    )
     good = sum(r["recognised"] == r["kind"] for r in rows)
     print(f"- exercise recognised: {good}/{len(rows)} ({100 * good / len(rows):.0f}%)")
     errors = [abs(e) for r in rows for e in r["errors"]]
     if errors:
-        print(f"- start-time error over {len(errors)} matched reps: median {np.median(errors):.2f} s, "
-              f"90th percentile {np.percentile(errors, 90):.2f} s")
+        print(
+            f"- start-time error over {len(errors)} matched reps: median {np.median(errors):.2f} s, "
+            f"90th percentile {np.percentile(errors, 90):.2f} s"
+        )
     print(f"- cost of the fitness step (recognition + counting of a whole clip, per frame): {ms_per_frame:.3f} ms\n")
     for kind in KINDS.values():
         part = [r for r in rows if r["kind"] == kind]

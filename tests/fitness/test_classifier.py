@@ -6,7 +6,6 @@ import pytest
 from blazepose.core.topology import PoseLandmark as L
 from blazepose.fitness.classifier import PoseClassifier, default_classifier
 from blazepose.fitness.embedding import mirrored
-
 from fitness_poses import standing_pose
 
 
@@ -36,7 +35,7 @@ def test_votes_are_mirror_invariant():
     c = _samples()
     pose = _arm_up(145)
     assert c.votes(mirrored(pose)) == c.votes(pose)
-    shifted = mirrored(pose) + (1000, 0, 0)  # a mirrored photo: x -> W - x
+    shifted = mirrored(pose) + np.array([1000, 0, 0])  # a mirrored photo: x -> W - x
     assert c.votes(shifted) == c.votes(pose)
 
 
@@ -47,7 +46,7 @@ def test_save_load_round_trip_and_csv(tmp_path):
     assert back.classes == c.classes and (back.top_by_max, back.top_by_mean) == (5, 3)
     assert back.votes(standing_pose(0.97)) == {"down": 3}
     rows = [",".join([f"s{i}", cls, *(f"{v:.4f}" for v in p.ravel())]) for i, (p, cls) in
-            enumerate(zip(c.landmarks_px, c.classes))]  # fmt: skip
+            enumerate(zip(c.landmarks_px, c.classes, strict=True))]  # fmt: skip
     (tmp_path / "s.csv").write_text("\n".join(rows) + "\n")
     assert PoseClassifier.from_csv(tmp_path / "s.csv").classes == c.classes
     (tmp_path / "bad.csv").write_text("a,b,1,2,3\n")

@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
                 poses += poses_from_photo_folders(path, complexity)
             elif path.suffix.lower() == ".csv":
                 c = PoseClassifier.from_csv(path)
-                poses += list(zip(c.names, c.classes, c.landmarks_px))
+                poses += list(zip(c.names, c.classes, c.landmarks_px, strict=True))
             else:
                 raise ValueError(f"{source}: expected a sample CSV or a folder of class folders")
         for video, labels in args.video:

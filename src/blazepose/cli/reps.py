@@ -12,6 +12,7 @@ import argparse
 import csv
 import json
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -31,10 +32,16 @@ def add_parser(sub) -> None:
     )
     p.add_argument("inputs", nargs="+", help="video, folder, glob, camera index (0) or stream URL")
     p.add_argument("--out", default="out", help="output folder (default: out)")
-    p.add_argument("--exercise", default="auto",
-                   help="auto (recognise squat, push-up, pull-up, dip) or a name (others: counted with no training)")
-    p.add_argument("--classifier", default=None,
-                   help="count with this k-NN classifier file (from `blazepose classifier fit`), or 'default'")
+    p.add_argument(
+        "--exercise",
+        default="auto",
+        help="auto (recognise squat, push-up, pull-up, dip) or a name (others: counted with no training)",
+    )
+    p.add_argument(
+        "--classifier",
+        default=None,
+        help="count with this k-NN classifier file (from `blazepose classifier fit`), or 'default'",
+    )
     p.add_argument("--count-class", default=None, help="the classifier's class to count (default: first *_down)")
     p.add_argument("--model", choices=tuple(MODELS), default="full")
     p.add_argument("--num-poses", type=int, default=1, help="people to follow (one count per track id)")
@@ -51,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from blazepose.fitness.classifier import PoseClassifier, default_classifier
 
     if args.num_poses < 1 or not args.exercise.strip():
-        print("blazepose reps: --num-poses must be >= 1 and --exercise not empty", flush=True)
+        print("blazepose reps: --num-poses must be >= 1 and --exercise not empty", file=sys.stderr, flush=True)
         return 2
     classifier = None
     if args.classifier:
@@ -59,8 +66,8 @@ def run(args: argparse.Namespace) -> int:
             classifier = default_classifier() if args.classifier == "default" else PoseClassifier.load(args.classifier)
             if args.count_class and args.count_class not in classifier.class_names:
                 raise ValueError(f"--count-class {args.count_class!r} is not one of {classifier.class_names}")
-        except (ValueError, OSError) as e:
-            print(f"blazepose reps: {e}", flush=True)
+        except (ValueError, OSError) as problem:
+            print(f"blazepose reps: {problem}", file=sys.stderr, flush=True)
             return 2
     reporter = Reporter(args.quiet, args.json)
     inputs, errors = expand_inputs(args.inputs)

@@ -173,7 +173,7 @@ def _count_with_classifier(classifier: PoseClassifier, count_class: str | None, 
     for i, pose in enumerate(px):
         if not np.all(np.isfinite(pose)):
             continue
-        votes = smoothing(classifier.votes(pose))
+        votes = smoothing({k: float(v) for k, v in classifier.votes(pose).items()})
         was_in, before = counter.in_pose, counter.count
         counter(votes)
         phase[i] = 1 - min(votes.get(name, 0.0) / classifier.top_by_mean, 1.0)
@@ -209,7 +209,7 @@ class RepTracker:
         self._frame += 1
         px, world = result.landmarks_px, result.world_landmarks
         seen = {int(t): k for k, t in enumerate(result.track_ids)}
-        for track, k in seen.items():
+        for track in seen:
             if track not in self.sequences:
                 self.sequences[track] = PoseSequence()
                 for t in self._times[: self._frame]:
@@ -220,8 +220,10 @@ class RepTracker:
             if self._frame - self._last_seen[track] > self.id_memory:
                 del self.sequences[track], self._last_seen[track]
                 continue
-            k = seen.get(track)
-            sequence.append(time_s, None if k is None else px[k], None if k is None else world[k])
+            if track in seen:
+                sequence.append(time_s, px[seen[track]], world[seen[track]])
+            else:
+                sequence.append(time_s, None, None)
 
     def reports(self) -> dict[int, RepReport]:
         """Track id -> the report of its sequence so far."""

@@ -31,4 +31,6 @@ class EMAVoteSmoothing:
         keys = {k for frame in self._history for k in frame}
         weights = [(1 - self.alpha) ** i for i in range(len(self._history))]
         total = sum(weights)
-        return {k: sum(w * frame.get(k, 0.0) for w, frame in zip(weights, self._history)) / total for k in keys}
+        return {
+            k: sum(w * frame.get(k, 0.0) for w, frame in zip(weights, self._history, strict=True)) / total for k in keys
+        }
