@@ -80,6 +80,7 @@ def main(landmark_dir: str) -> None:
             "recognised": report.exercise, "count_given": given.count, "knn": knn_count,
             "aigym": aigym_count(px, records[0].result.image_size, MAIN_JOINT[kind]),
             "errors": start_errors(truth, [r.start_s for r in report.reps]),
+            "end_errors": start_errors(truth, [r.end_s for r in report.reps]),
         })  # fmt: skip
     print_report(rows, sum(costs) / frames_total * 1000)
 
@@ -110,21 +111,26 @@ def print_report(rows: list[dict], ms_per_frame: float) -> None:
     )
     good = sum(r["recognised"] == r["kind"] for r in rows)
     print(f"- exercise recognised: {good}/{len(rows)} ({100 * good / len(rows):.0f}%)")
-    errors = [abs(e) for r in rows for e in r["errors"]]
-    if errors:
-        print(
-            f"- start-time error over {len(errors)} matched reps: median {np.median(errors):.2f} s, "
-            f"90th percentile {np.percentile(errors, 90):.2f} s"
-        )
+    for kind in KINDS.values():
+        starts = [abs(e) for r in rows if r["kind"] == kind for e in r["errors"]]
+        ends = [abs(e) for r in rows if r["kind"] == kind for e in r["end_errors"]]
+        if starts:
+            print(f"- {kind}: |found start - labelled time| median {np.median(starts):.2f} s, 90th percentile "
+                  f"{np.percentile(starts, 90):.2f} s; |found end - labelled time| median {np.median(ends):.2f} s "
+                  f"({len(starts)} labels matched)")  # fmt: skip
+    labelled = [r for r in rows if r["true"] > 0]
+    print(f"- clips with at least one labelled repetition only: counted {summary(labelled, 'count')}; "
+          f"AIGym {summary(labelled, 'aigym')}")  # fmt: skip
     print(f"- cost of the fitness step (recognition + counting of a whole clip, per frame): {ms_per_frame:.3f} ms\n")
     for kind in KINDS.values():
         part = [r for r in rows if r["kind"] == kind]
         print(f"- {kind} ({len(part)} clips): counted {summary(part, 'count')}; AIGym {summary(part, 'aigym')}")
     print("\n## Every clip\n")
-    print("| clip | true | counted | recognised | counted (exercise given) | k-NN | AIGym | start error per rep (s) |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| clip | true | counted | recognised | counted (exercise given) | k-NN | AIGym | start error per rep (s) "
+          "| end error per rep (s) |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        errs = " ".join(f"{e:+.2f}" for e in r["errors"])
+        errs = " ".join(f"{e:+.2f}" for e in r["errors"]) + " | " + " ".join(f"{e:+.2f}" for e in r["end_errors"])
         knn = "" if r["knn"] is None else r["knn"]
         print(f"| {r['clip']} | {r['true']} | {r['count']} | {r['recognised']} | {r['count_given']} | {knn} "
               f"| {r['aigym']} | {errs} |")  # fmt: skip

@@ -24,6 +24,10 @@ from blazepose.fitness.smoothing import EMAVoteSmoothing
 
 # The joint whose angle is reported per repetition, and is straight at rest.
 MAIN_JOINT = {"squat": "knee", "push-up": "elbow", "pull-up": "elbow", "dip": "elbow"}
+# Where a repetition counts: back at rest (standing up, arms locked out) by default; a pull-up counts
+# at the top (chin over the bar), so a trip counts once it reaches the far side, even one whose start
+# was not seen or that has not come back.
+COUNTING = {"pull-up": CountingConfig(count_unfinished=True, count_unstarted=True)}
 
 
 @dataclass
@@ -111,7 +115,7 @@ def analyse(
         sequence: The poses.
         exercise: ``auto``, one of squat, push-up, pull-up, dip, or any other name (counted with no
             training; its main joint is the one that moves most).
-        config: Training-free counting parameters.
+        config: Training-free counting parameters (default: :data:`COUNTING` of the exercise).
         classifier: Count with this k-NN classifier instead (MediaPipe's method: EMA-smoothed votes
             of ``count_class`` entering above 6 and leaving below 4 of 10).
         count_class: The class of the far position; default the first class ending in ``_down``.
@@ -127,6 +131,7 @@ def analyse(
     if classifier is not None:
         phase, reps = _count_with_classifier(classifier, count_class, times, px)
     else:
+        config = config or COUNTING.get(exercise, CountingConfig())
         result = analyse_sequence(px, times, rest_signal(exercise, px), config)
         phase, reps = result.phase, result.repetitions
     return RepReport(exercise, joint, [_row(r, angle) for r in reps], times, phase, angle)
