@@ -154,8 +154,8 @@ NOTES = """
   moments per folder: push-ups at the return to the top (the end of a repetition: see the end-error
   column), pull-ups, squats and dips at the start; pull-up labels also mark a new start at the very end
   of a clip (pull-up_8, pull-up_14) and some full pull-ups are unlabelled (pull-up_7 shows four, two
-  labelled). The CSVs' `time` column assumes 30 fps; 13 of the 60 clips are 23.976 or 25 fps (47 are 29.97), so the label
-  times here are the video times of the labelled frames.
+  labelled). The CSVs' `time` column assumes 30 fps; 13 of the 60 clips are 23.976 or 25 fps (47 are
+  29.97), so the label times here are the video times of the labelled frames.
 - **What was chosen on these clips.** No parameter was fitted to them, but they were looked at: the
   recognition rules (wrists above the shoulders: pull-up; torso lying in 3D: push-up; knee against elbow
   range) were written after looking at their features, and a pull-up counts at the top (a trip counts
