@@ -62,3 +62,13 @@ def test_tracker_counts_per_track_and_forgets_lost_tracks(tmp_path):
     sequences = sequences_from_records(load_landmarks(tmp_path / "x.landmarks.npz"))
     assert set(sequences) == {7, 9} and len(sequences[9]) == len(a)
     assert analyse(sequences[7], "squat").count == 3
+
+
+def test_a_person_standing_still_is_no_exercise():
+    seq = PoseSequence()
+    for i, pose in enumerate(squat_sequence(np.zeros(90), noise_px=1.0)):
+        seq.append(i / 30, pose, (pose - pose[23:25].mean(axis=0)) / 300)
+    report = analyse(seq)
+    assert report.exercise == "none" and report.count == 0
+    empty = analyse(PoseSequence())
+    assert empty.exercise == "none" and empty.count == 0 and len(empty.times_s) == 0

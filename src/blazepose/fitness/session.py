@@ -122,7 +122,8 @@ def analyse(
     """
     times, px, world = sequence.arrays()
     angles = joint_angles(world) if len(times) else {}
-    if exercise == "auto":
+    recognised = exercise == "auto"
+    if recognised:
         exercise = recognise_exercise(sequence_features(px, world)) if len(times) else "none"
     joint = MAIN_JOINT.get(exercise) or _most_moving_joint(angles)
     angle = side_mean(angles, joint) if angles else np.zeros(0)
@@ -134,6 +135,8 @@ def analyse(
         config = config or COUNTING.get(exercise, CountingConfig())
         result = analyse_sequence(px, times, rest_signal(exercise, px), config)
         phase, reps = result.phase, result.repetitions
+        if recognised and result.range_torso < config.min_range_torso:
+            exercise = "none"  # too little motion to be an exercise
     return RepReport(exercise, joint, [_row(r, angle) for r in reps], times, phase, angle)
 
 
