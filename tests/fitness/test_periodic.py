@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from blazepose.fitness.periodic import CountingConfig, analyse_sequence, dominant_period
-from fitness_poses import squat_sequence
+from blazepose.fitness.session import rest_signal
+from fitness_poses import squat_sequence, standing_pose
 
 FPS = 30
 
@@ -57,3 +58,23 @@ def test_dominant_period():
     t = np.arange(300) / FPS
     assert dominant_period(np.sin(2 * np.pi * t / 1.6), 1 / FPS) == pytest.approx(1.6, abs=1 / FPS)
     assert dominant_period(np.zeros(50), 1 / FPS) is None
+
+
+def test_a_long_set_with_uneven_reps_pauses_drift_and_zoom():
+    """25 squats of random period (1.5-3.5 s) and depth, random pauses, the person drifting sideways
+    by half a body height and growing 30% (walking towards the camera)."""
+    rng = np.random.default_rng(7)
+    parts = [_still(2)]
+    for _ in range(25):
+        parts.append(rng.uniform(0.6, 1.0) * _reps(1, rng.uniform(1.5, 3.5)))
+        if rng.random() < 0.2:
+            parts.append(_still(rng.uniform(1, 5)))
+    depths = np.concatenate(parts)
+    drift = np.linspace(0, 1, len(depths))
+    poses = np.stack(
+        [standing_pose(d, x0=300 + 150 * s, scale=1 + 0.3 * s) for d, s in zip(depths, drift, strict=True)]
+    )
+    poses[..., :2] += rng.normal(0, 4, poses[..., :2].shape)
+    times = np.arange(len(depths)) / FPS
+    reps = analyse_sequence(poses, times, rest_signal("squat", poses)).repetitions
+    assert len(reps) == 25
