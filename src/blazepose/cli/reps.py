@@ -42,7 +42,9 @@ def add_parser(sub) -> None:
         default=None,
         help="count with this k-NN classifier file (from `blazepose classifier fit`), or 'default'",
     )
-    p.add_argument("--count-class", default=None, help="the classifier's class to count (default: first *_down)")
+    p.add_argument(
+        "--count-class", default=None, help="the classifier's class to count (default: the exercise's *_down class)"
+    )
     p.add_argument("--model", choices=tuple(MODELS), default="full")
     p.add_argument("--num-poses", type=int, default=1, help="people to follow (one count per track id)")
     p.add_argument("--threads", type=int, default=None, help="inference threads")

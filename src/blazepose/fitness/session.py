@@ -118,7 +118,8 @@ def analyse(
         config: Training-free counting parameters (default: :data:`COUNTING` of the exercise).
         classifier: Count with this k-NN classifier instead (MediaPipe's method: EMA-smoothed votes
             of ``count_class`` entering above 6 and leaving below 4 of 10).
-        count_class: The class of the far position; default the first class ending in ``_down``.
+        count_class: The class of the far position; default the ``*_down`` class whose name starts
+            with the exercise's (``squats_down`` for squat), else the first ``*_down`` class.
     """
     times, px, world = sequence.arrays()
     angles = joint_angles(world) if len(times) else {}
@@ -130,7 +131,7 @@ def analyse(
     if exercise == "none":
         return RepReport("none", joint, [], times, np.full(len(times), np.nan), angle)
     if classifier is not None:
-        phase, reps = _count_with_classifier(classifier, count_class, times, px)
+        phase, reps = _count_with_classifier(classifier, count_class or _far_class(classifier, exercise), times, px)
     else:
         config = config or COUNTING.get(exercise, CountingConfig())
         result = analyse_sequence(px, times, rest_signal(exercise, px), config)
@@ -138,6 +139,13 @@ def analyse(
         if recognised and result.range_torso < config.min_range_torso:
             exercise = "none"  # too little motion to be an exercise
     return RepReport(exercise, joint, [_row(r, angle) for r in reps], times, phase, angle)
+
+
+def _far_class(classifier: PoseClassifier, exercise: str) -> str | None:
+    """The classifier's ``*_down`` class named after the exercise (``pushups_down`` for push-up), else the first."""
+    down = [c for c in classifier.class_names if c.endswith("_down")]
+    key = exercise.replace("-", "").replace("_", "").lower()
+    return next((c for c in down if c.replace("_", "").lower().startswith(key)), down[0] if down else None)
 
 
 def rest_signal(exercise: str, landmarks_px: np.ndarray) -> np.ndarray | None:
@@ -171,7 +179,7 @@ def _row(rep: Repetition, angle: np.ndarray) -> RepRow:
 
 
 def _count_with_classifier(classifier: PoseClassifier, count_class: str | None, times: np.ndarray, px: np.ndarray):
-    name = count_class or next((c for c in classifier.class_names if c.endswith("_down")), None)
+    name = count_class
     if name is None or name not in classifier.class_names:
         raise ValueError(f"expected a count class among {classifier.class_names}, got {count_class!r}")
     smoothing, counter = EMAVoteSmoothing(), RepetitionCounter(name)
