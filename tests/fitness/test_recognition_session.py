@@ -3,10 +3,11 @@
 import numpy as np
 
 from blazepose.core.results import PoseResult
+from blazepose.fitness.classifier import PoseClassifier
 from blazepose.fitness.recognition import SequenceFeatures, recognise_exercise
 from blazepose.fitness.session import PoseSequence, RepTracker, analyse, sequences_from_records
 from blazepose.io.landmark_files import FrameRecord, load_landmarks, save_npz
-from fitness_poses import squat_sequence
+from fitness_poses import squat_sequence, standing_pose
 
 
 def test_recognition_rules():
@@ -72,3 +73,16 @@ def test_a_person_standing_still_is_no_exercise():
     assert report.exercise == "none" and report.count == 0
     empty = analyse(PoseSequence())
     assert empty.exercise == "none" and empty.count == 0 and len(empty.times_s) == 0
+
+
+def test_knn_counting_with_a_hand_made_classifier():
+    depths = np.linspace(0, 1, 21)
+    poses = np.stack([standing_pose(d) for d in depths])
+    classes = ["squats_up"] * 10 + ["squats_down"] * 11  # down from depth 0.5
+    classifier = PoseClassifier(poses, classes)
+    seq = PoseSequence()
+    for i, pose in enumerate(squat_sequence(_depths(), noise_px=1.0)):
+        seq.append(i / 30, pose, (pose - pose[23:25].mean(axis=0)) / 300)
+    report = analyse(seq, "squat", classifier=classifier)
+    assert report.count == 3  # EMA of 10 votes, enter above 6, leave below 4: once per squat
+    assert all(r.start_s < r.end_s for r in report.reps)
