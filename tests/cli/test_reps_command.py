@@ -70,3 +70,19 @@ def test_classifier_fit_from_csv_then_count_with_it(tmp_path):
         assert run.returncode == 0, run.stderr
         summary = json.loads(run.stdout.strip().splitlines()[-1])
         assert summary["exercise"] == "squat" and isinstance(summary["count"], int)
+
+
+@NEEDS_EXERCISE
+def test_live_inputs_are_drawn_as_they_come(tmp_path):
+    """Streams and cameras are read once, the count on screen re-estimated as frames come (in process)."""
+    from blazepose.cli import build_parser, reps
+    from blazepose.cli.run import Reporter
+    from blazepose.io.inputs import Input
+
+    clip = EXERCISE / "squats" / "squat_9.mp4"
+    args = build_parser().parse_args(["reps", str(clip), "--model", "lite", "--quiet"])
+    paths = {k: tmp_path / f"live.reps.{k}" for k in ("mp4", "csv", "json")}
+    summary = reps._process(Input("stream", str(clip)), paths, args, None, Reporter(True, False), {"requested": False})
+    assert summary["exercise"] == "squat" and summary["count"] == 1
+    with av.open(str(paths["mp4"])) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 72

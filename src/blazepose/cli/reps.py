@@ -3,7 +3,9 @@
 Per input: an annotated MP4 (skeleton, exercise, running count, phase) and the
 repetitions of the main person as CSV and JSON. Video files are read twice
 (landmarks, then drawing with the final count); cameras and streams once, the
-count on screen re-estimated every half second.
+count on screen re-estimated from the whole sequence every 15 frames, or every
+1% of the frames so far when that is more (so that the cost per frame stays
+bounded in long sessions; the final count is always the whole sequence's).
 """
 
 from __future__ import annotations
@@ -138,7 +140,7 @@ def _process(inp: Input, paths: dict[str, Path], args, classifier, reporter: Rep
                 if live and "mp4" in paths:
                     if video is None:
                         video = _writer(paths["mp4"], frame.rgb, source)
-                    if n % REANALYSE_EVERY == 0:
+                    if n % max(REANALYSE_EVERY, n // 100) == 0:
                         reports = tracker.reports()
                     video.write(_draw(frame.rgb, result, reports, ts / 1000), ts, first_ms)
                 else:
