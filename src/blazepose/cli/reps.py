@@ -214,21 +214,23 @@ def _phase_name(report, time_s: float) -> str:
 
 
 def _draw(rgb, result, reports: dict, time_s: float):
+    """The frame with skeletons and, top left, a line per person: exercise, count so far, phase."""
     import cv2
 
     from blazepose.draw.overlay import annotate_frame
 
     bgr = annotate_frame(rgb, result, "none")
-    scale = max(bgr.shape[0], 480) / 720
-    for k, track in enumerate(result.track_ids):
+    scale = max(bgr.shape[0] / 480, 0.6)
+    lines = []
+    for track in result.track_ids:
         report = reports.get(int(track))
-        if report is None:
-            continue
-        text = f"{report.exercise}  {report.count_at(time_s)}  {_phase_name(report, time_s)}"
-        x, y = result.landmarks_px[k, 0, :2]
-        org = (int(max(x - 60 * scale, 5)), int(max(y - 40 * scale, 30 * scale)))
-        for color, width in (((0, 0, 0), 5), ((255, 255, 255), 2)):
-            cv2.putText(bgr, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, color, max(1, int(width * scale)))
+        if report is not None:
+            who = f"#{int(track)} " if len(result) > 1 else ""
+            lines.append(f"{who}{report.exercise}  reps {report.count_at(time_s)}  {_phase_name(report, time_s)}")
+    for k, text in enumerate(lines):
+        org = (int(10 * scale), int((35 + 35 * k) * scale))
+        for color, width in (((0, 0, 0), 6), ((255, 255, 255), 2)):
+            cv2.putText(bgr, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, color, max(1, int(width * scale)), cv2.LINE_AA)
     return bgr
 
 
