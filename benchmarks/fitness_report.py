@@ -4,7 +4,9 @@ Landmarks first (once), then the report:
 
     PYTHONPATH=src python -m blazepose run ../shared/data/exercise/*/*.mp4 --out /tmp/fit_lm_full \\
         --formats npz --no-annotate --quiet
-    PYTHONPATH=src python benchmarks/fitness_report.py /tmp/fit_lm_full > docs/fitness.md
+    PYTHONPATH=src python benchmarks/fitness_report.py /tmp/fit_lm_full full > docs/fitness.md
+
+and the same with ``--model lite``, ``/tmp/fit_lm_lite lite`` and ``docs/fitness_lite.md``.
 
 A clip's true count is the number of frames labelled 1 in its CSV (the frame where a repetition starts);
 their times are the video's times of those frames.
@@ -22,7 +24,7 @@ from scipy.optimize import linear_sum_assignment
 
 from blazepose.fitness.angles import joint_angles
 from blazepose.fitness.classifier import default_classifier
-from blazepose.fitness.recognition import side_mean
+from blazepose.fitness.recognition import recognise_exercise, sequence_features, side_mean
 from blazepose.fitness.session import MAIN_JOINT, analyse, sequences_from_records
 from blazepose.io.landmark_files import load_landmarks
 
@@ -58,7 +60,7 @@ def start_errors(truth: list[float], found: list[float]) -> list[float]:
     return [float(found[c] - truth[r]) for r, c in zip(rows, cols, strict=True)]
 
 
-def main(landmark_dir: str) -> None:
+def main(landmark_dir: str, model: str) -> None:
     rows, costs, update_costs, frames_total = [], [], [], 0
     knn = default_classifier()
     for csv_path in sorted(DATA.glob("*/*.csv")):
@@ -76,16 +78,18 @@ def main(landmark_dir: str) -> None:
         knn_count = analyse(sequence, kind, classifier=knn).count if kind in ("squat", "push-up") else None
         frame_times = {rec.frame: rec.timestamp_ms / 1000 for rec in records}
         truth = [frame_times[f] for f in true_start_frames(csv_path) if f in frame_times]
-        _, px, _ = sequence.arrays()
+        _, px, world = sequence.arrays()
+        features = sequence_features(px, world)
         rows.append({
             "clip": csv_path.stem, "kind": kind, "true": len(truth), "count": report.count,
             "recognised": report.exercise, "count_given": given.count, "knn": knn_count,
             "aigym": aigym_count(px, records[0].result.image_size, MAIN_JOINT[kind]),
             "errors": start_errors(truth, [r.start_s for r in report.reps]),
             "end_errors": start_errors(truth, [r.end_s for r in report.reps]),
+            "features": features,
         })  # fmt: skip
     ms = (sum(costs) / frames_total * 1000, sum(update_costs) / frames_total * 1000)
-    print_report(rows, ms, knn.leave_one_out_accuracy())
+    print_report(rows, ms, knn.leave_one_out_accuracy(), model)
 
 
 def summary(rows: list[dict], key: str) -> str:
@@ -98,10 +102,10 @@ def summary(rows: list[dict], key: str) -> str:
             f"signed total {sum(r[key] for r in rows) - total:+d}")  # fmt: skip
 
 
-def print_report(rows: list[dict], ms_per_frame: tuple[float, float], loo: float) -> None:
+def print_report(rows: list[dict], ms_per_frame: tuple[float, float], loo: float, model: str) -> None:
     print("# Fitness: repetition counting and exercise recognition on ../shared/data/exercise\n")
     print("Made by `benchmarks/fitness_report.py` (its docstring has the two commands; landmarks from the")
-    print("`full` model). Counting is training-free (`blazepose.fitness.periodic`); the exercise is recognised")
+    print(f"`{model}` model). Counting is training-free (`blazepose.fitness.periodic`); the exercise is recognised")
     print("by the rules of `blazepose.fitness.recognition`. True count = frames labelled 1 in the clip's CSV.\n")
     print("## Summary\n")
     print(f"- counted, exercise recognised (what `blazepose reps` does): {summary(rows, 'count')}")
@@ -132,6 +136,14 @@ def print_report(rows: list[dict], ms_per_frame: tuple[float, float], loo: float
     for kind in KINDS.values():
         part = [r for r in rows if r["kind"] == kind]
         print(f"- {kind} ({len(part)} clips): counted {summary(part, 'count')}; AIGym {summary(part, 'aigym')}")
+    print("\nRecognition with other thresholds (exercise recognised on how many clips), to show how much the")
+    print("default (50 degrees, 0.5) depends on them:\n")
+    print("| lying tilt \\ hanging fraction | 0.3 | 0.4 | 0.5 | 0.6 | 0.7 |")
+    print("|---|---|---|---|---|---|")
+    for tilt in (30, 40, 50, 60, 70):
+        cells = [sum(recognise_exercise(r["features"], True, tilt, hang) == r["kind"] for r in rows)
+                 for hang in (0.3, 0.4, 0.5, 0.6, 0.7)]  # fmt: skip
+        print(f"| {tilt} | " + " | ".join(f"{c}/{len(rows)}" for c in cells) + " |")
     print(NOTES)
     print("## Every clip\n")
     print("| clip | true | counted | recognised | counted (exercise given) | k-NN | AIGym | start error per rep (s) "
@@ -170,4 +182,4 @@ NOTES = """
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "/tmp/fit_lm_full")
+    main(sys.argv[1] if len(sys.argv) > 1 else "/tmp/fit_lm_full", sys.argv[2] if len(sys.argv) > 2 else "full")

@@ -78,17 +78,21 @@ def sequence_features(landmarks_px: np.ndarray, world_landmarks: np.ndarray) -> 
     )
 
 
-def recognise_exercise(features: SequenceFeatures, moving: bool = True) -> str:
+def recognise_exercise(
+    features: SequenceFeatures, moving: bool = True, lying_tilt: float = 50.0, hanging_fraction: float = 0.5
+) -> str:
     """The exercise named by the rules above, or ``"none"``.
 
     Args:
         features: From :func:`sequence_features`.
         moving: False when the counter found too little motion to count.
+        lying_tilt: Median torso tilt (degrees from vertical) above which the body is lying.
+        hanging_fraction: Share of frames with the wrists above the shoulders above which it hangs.
     """
     if features.pose_fraction < 0.5 or not moving:
         return "none"
-    if features.wrists_above_shoulders > 0.5:
+    if features.wrists_above_shoulders > hanging_fraction:
         return "pull-up"  # hanging, or lying under a bar (inverted row)
-    if features.torso_tilt > 50:
+    if features.torso_tilt > lying_tilt:
         return "push-up"
     return "squat" if features.knee_range >= features.elbow_range else "dip"
