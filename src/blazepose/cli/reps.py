@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
                     print(json.dumps(summary), flush=True)
                 elif not args.quiet:
                     print(f"{inp.location}: {summary['exercise']}, {summary['count']} repetition(s)", flush=True)
-            except (ValueError, RuntimeError, OSError) as e:
+            except (ValueError, RuntimeError, OSError, ImportError) as e:
                 reporter.error(str(e))
                 errors.append(str(e))
     finally:

@@ -101,7 +101,10 @@ def pose_features(landmarks_px: np.ndarray) -> np.ndarray:
 
 
 def _fill_and_smooth(x: np.ndarray, valid: np.ndarray, sigma_frames: float) -> np.ndarray:
-    from scipy.ndimage import gaussian_filter1d
+    try:
+        from scipy.ndimage import gaussian_filter1d
+    except ImportError as e:
+        raise ImportError("repetition counting needs scipy: pip install 'blazepose[fitness]'") from e
 
     index = np.flatnonzero(valid)
     frames = np.arange(len(x))
