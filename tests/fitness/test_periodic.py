@@ -78,3 +78,13 @@ def test_a_long_set_with_uneven_reps_pauses_drift_and_zoom():
     times = np.arange(len(depths)) / FPS
     reps = analyse_sequence(poses, times, rest_signal("squat", poses)).repetitions
     assert len(reps) == 25
+
+
+def test_reps_growing_shallower_and_long_pauses_in_a_long_set():
+    """Depth falling from 1 to 0.4 over 25 reps (fatigue): the range is measured over a sliding window,
+    so the last reps still count; 40 s pauses at rest (longer than the window) add none."""
+    rng = np.random.default_rng(3)
+    shallower = np.concatenate([_still(2)] + [a * _reps(1, rng.uniform(1.5, 3.0)) for a in np.linspace(1, 0.4, 25)])
+    assert len(_count(shallower, noise_px=3.0)) == 25
+    paused = np.concatenate([_still(2), _reps(10, 2.0), _still(40), _reps(10, 2.5), _still(40), _reps(5, 1.8)])
+    assert len(_count(paused, noise_px=8.0)) == 25

@@ -6,8 +6,10 @@ lengths). The sequence is smoothed, and its main principal component, the
 direction in which the body moves most, gives a 1-D phase signal. The
 signal is oriented so that its high side is the rest position (given by
 a signal that is high at rest, or where the clip starts) and scaled
-to [0, 1] between robust extremes. A repetition is a trip from rest to the
-far side (below 1/3 of the range) and back (above 2/3); an unfinished trip
+to [0, 1] between robust extremes over a sliding window of several periods
+(so that reps growing shallower in a long set still count). A repetition is
+a trip from rest to the far side (below 1/3 of the range) and back (above
+2/3); an unfinished trip
 counts only if ``count_unfinished``. Frames without a pose break the signal:
 a trip interrupted by a gap longer than ``max_gap_s`` is dropped.
 """
@@ -40,6 +42,9 @@ class CountingConfig:
         count_unfinished: Also count a trip that reached the far side but the clip ended before it came back.
         count_unstarted: Also count a trip whose start was not seen (the sequence, or the person's
             return after a gap, begins on the far side).
+        window_periods: The range is measured over a sliding window of this many periods...
+        min_window_s: ... and at least this long (seconds).
+        min_local_range: Smallest local range, as a share of the whole sequence's.
     """
 
     smoothing_s: float = 0.1
@@ -50,6 +55,9 @@ class CountingConfig:
     max_gap_s: float = 1.0
     count_unfinished: bool = False
     count_unstarted: bool = False
+    window_periods: float = 6.0
+    min_window_s: float = 10.0
+    min_local_range: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -175,13 +183,35 @@ def analyse_sequence(
             signal = -signal
     lo, hi = np.percentile(signal[valid], [config.robust_percentile, 100 - config.robust_percentile])
     span = float(hi - lo)
-    phase = np.clip((signal - lo) / span, 0.0, 1.0) if span > 0 else np.zeros_like(signal)
-    phase[~valid] = np.nan
     period = dominant_period(signal[valid], frame_s)
+    phase = _local_phase(signal, span, period, frame_s, config) if span > 0 else np.zeros_like(signal)
+    phase[~valid] = np.nan
     if span < config.min_range_torso:
         return PhaseAnalysis(phase, [], span, period)
     reps = _trips(phase, times, valid, config)
     return PhaseAnalysis(phase, reps, span, period)
+
+
+def _local_phase(signal: np.ndarray, span: float, period: float | None, frame_s: float, config) -> np.ndarray:
+    """The signal scaled to [0, 1] between its robust extremes over a sliding window.
+
+    The window spans ``window_periods`` periods (at least ``min_window_s``), so that reps that grow
+    shallower in a long set, or a rest level that drifts, still cross the thresholds. Where the
+    local range is under ``min_local_range`` of the whole range (a long pause) it is widened to
+    that around its middle, so that noise cannot cross them.
+    """
+    from scipy.ndimage import percentile_filter
+
+    window = max(config.min_window_s, config.window_periods * (period or 0.0))
+    size = max(3, round(window / frame_s) | 1)
+    if size >= len(signal):
+        lo = np.full_like(signal, np.percentile(signal, config.robust_percentile))
+        hi = np.full_like(signal, np.percentile(signal, 100 - config.robust_percentile))
+    else:
+        lo = percentile_filter(signal, config.robust_percentile, size=size, mode="nearest")
+        hi = percentile_filter(signal, 100 - config.robust_percentile, size=size, mode="nearest")
+    local = np.maximum(hi - lo, config.min_local_range * span)
+    return np.clip(0.5 + (signal - (hi + lo) / 2) / local, 0.0, 1.0)
 
 
 def _trips(phase: np.ndarray, times: np.ndarray, valid: np.ndarray, config: CountingConfig) -> list[Repetition]:
