@@ -25,7 +25,7 @@ from scipy.optimize import linear_sum_assignment
 from blazepose.fitness.angles import joint_angles
 from blazepose.fitness.classifier import default_classifier
 from blazepose.fitness.recognition import recognise_exercise, sequence_features, side_mean
-from blazepose.fitness.session import MAIN_JOINT, analyse, sequences_from_records
+from blazepose.fitness.session import MAIN_JOINT, PoseSequence, analyse, sequences_from_records
 from blazepose.io.landmark_files import load_landmarks
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "exercise"
@@ -88,8 +88,21 @@ def main(landmark_dir: str, model: str) -> None:
             "end_errors": start_errors(truth, [r.end_s for r in report.reps]),
             "features": features,
         })  # fmt: skip
-    ms = (sum(costs) / frames_total * 1000, sum(update_costs) / frames_total * 1000)
+    ms = (sum(costs) / frames_total * 1000, sum(update_costs) / frames_total * 1000, long_sequence_cost(sequence))
     print_report(rows, ms, knn.leave_one_out_accuracy(), model)
+
+
+def long_sequence_cost(sequence: PoseSequence, frames: int = 18000) -> float:
+    """ms per frame of ``analyse`` on ``sequence`` repeated to ``frames`` frames (10 min at 30 fps)."""
+    times, px, world = sequence.arrays()
+    repeats = -(-frames // len(times))
+    long = PoseSequence()
+    step = float(np.median(np.diff(times)))
+    for k, (p, w) in enumerate(zip(np.tile(px, (repeats, 1, 1)), np.tile(world, (repeats, 1, 1)), strict=True)):
+        long.append(k * step, p, w)
+    t0 = time.perf_counter()
+    analyse(long)
+    return (time.perf_counter() - t0) / len(long) * 1000
 
 
 def summary(rows: list[dict], key: str) -> str:
@@ -102,7 +115,7 @@ def summary(rows: list[dict], key: str) -> str:
             f"signed total {sum(r[key] for r in rows) - total:+d}")  # fmt: skip
 
 
-def print_report(rows: list[dict], ms_per_frame: tuple[float, float], loo: float, model: str) -> None:
+def print_report(rows: list[dict], ms_per_frame: tuple[float, float, float], loo: float, model: str) -> None:
     print("# Fitness: repetition counting and exercise recognition on ../shared/data/exercise\n")
     print("Made by `benchmarks/fitness_report.py` (its docstring has the two commands; landmarks from the")
     print(f"`{model}` model). Counting is training-free (`blazepose.fitness.periodic`); the exercise is recognised")
@@ -130,7 +143,8 @@ def print_report(rows: list[dict], ms_per_frame: tuple[float, float], loo: float
           f"AIGym {summary(labelled, 'aigym')}")  # fmt: skip
     print(
         f"- cost of the fitness step per frame: {ms_per_frame[1]:.3f} ms to add a frame (RepTracker.update), "
-        f"{ms_per_frame[0]:.3f} ms for recognition and counting (a whole clip's analysis over its frames)"
+        f"{ms_per_frame[0]:.3f} ms for recognition and counting (a whole clip's analysis over its frames), "
+        f"{ms_per_frame[2]:.3f} ms for the analysis of a 10-minute sequence (the last clip repeated)"
     )
     print(f"- default classifier (ML Kit's 812 samples), leave-one-out accuracy: {loo:.4f}\n")
     for kind in KINDS.values():
