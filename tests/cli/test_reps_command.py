@@ -86,3 +86,28 @@ def test_live_inputs_are_drawn_as_they_come(tmp_path):
     assert summary["exercise"] == "squat" and summary["count"] == 1
     with av.open(str(paths["mp4"])) as container:
         assert sum(1 for _ in container.decode(video=0)) == 72
+
+
+def test_reps_on_a_landmark_file_from_blazepose_run(tmp_path):
+    """Three synthetic squats saved as ``blazepose run`` saves landmarks: counted without any video."""
+    import numpy as np
+
+    from blazepose.core.results import PoseResult
+    from blazepose.io.landmark_files import FrameRecord, save_npz
+    from fitness_poses import squat_sequence
+
+    t = np.arange(240) / 30
+    depths = np.where(t < 1, 0.0, 0.5 - 0.5 * np.cos(2 * np.pi * (t - 1) / 2.0))
+    records = []
+    for i, pose in enumerate(squat_sequence(depths, noise_px=2.0)):
+        lm = (pose / (600, 720, 600)).astype(np.float32)[None]
+        world = ((pose - pose[23:25].mean(axis=0)) / 300).astype(np.float32)[None]
+        ones = np.ones((1, 33), np.float32)
+        result = PoseResult(lm, world, ones, ones, np.ones(1, np.float32), np.zeros((1, 5), np.float32), (720, 600))
+        records.append(FrameRecord(i, i * 1000 / 30, result))
+    save_npz(tmp_path / "set.landmarks.npz", records)
+    run = blazepose("reps", tmp_path / "set.landmarks.npz", "--out", tmp_path, "--json", timeout=120)
+    assert run.returncode == 0, run.stderr
+    summary = json.loads(run.stdout.strip().splitlines()[-1])
+    assert summary["exercise"] == "squat" and summary["count"] == 3
+    assert sorted(p.name for p in tmp_path.glob("set.reps.*")) == ["set.reps.csv", "set.reps.json"]

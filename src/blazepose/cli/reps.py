@@ -32,7 +32,11 @@ def add_parser(sub) -> None:
         "per repetition of the main person: start, end, duration, range of the main joint's angle). Exit "
         "status: 0 when every input worked, 1 when some failed, 2 on a usage error, 130 when interrupted.",
     )
-    p.add_argument("inputs", nargs="+", help="video, folder, glob, camera index (0) or stream URL")
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        help="video, folder, glob, camera index (0), stream URL or landmark file (NAME.landmarks.npz)",
+    )
     p.add_argument("--out", default="out", help="output folder (default: out)")
     p.add_argument(
         "--exercise",
@@ -92,15 +96,20 @@ def run(args: argparse.Namespace) -> int:
             if stop["requested"]:
                 break
             try:
-                if inp.kind == "photo":
+                landmarks = inp.kind == "photo" and _is_landmark_file(inp.location)
+                if inp.kind == "photo" and not landmarks:
                     raise ValueError(f"{inp.location}: a photo; repetitions need a video, camera or stream")
-                paths = {k: out / f"{inp.name}.reps.{k}" for k in ("mp4", "csv", "json")}
-                if args.no_annotate:
+                name = inp.name.removesuffix(".landmarks") if landmarks else inp.name
+                paths = {k: out / f"{name}.reps.{k}" for k in ("mp4", "csv", "json")}
+                if args.no_annotate or landmarks:
                     del paths["mp4"]
                 existing = [str(p) for p in paths.values() if p.exists()]
                 if existing and not args.force:
                     raise ValueError(f"{inp.location}: outputs exist ({', '.join(existing)}); use --force to overwrite")
-                summary = _process(inp, paths, args, classifier, reporter, stop)
+                if landmarks:
+                    summary = _process_landmark_file(inp, paths, args, classifier)
+                else:
+                    summary = _process(inp, paths, args, classifier, reporter, stop)
                 if args.json:
                     print(json.dumps(summary), flush=True)
                 elif not args.quiet:
@@ -155,14 +164,34 @@ def _process(inp: Input, paths: dict[str, Path], args, classifier, reporter: Rep
     reports = tracker.reports()
     if not live and "mp4" in paths:
         _annotate_file(inp, paths["mp4"], results, reports, stop)
+    return _summarise(inp, paths, reports, tracker.sequences)
+
+
+def _is_landmark_file(location: str) -> bool:
+    return any(location.lower().endswith(f".landmarks.{fmt}") for fmt in ("jsonl", "csv", "npz"))
+
+
+def _process_landmark_file(inp: Input, paths: dict[str, Path], args, classifier) -> dict:
+    """A landmark file written by ``blazepose run``: counted per track id, tables only."""
+    from blazepose.fitness.session import analyse, sequences_from_records
+    from blazepose.io.landmark_files import load_landmarks
+
+    sequences = sequences_from_records(load_landmarks(inp.location))
+    reports = {t: analyse(s, args.exercise.strip(), None, classifier, args.count_class) for t, s in sequences.items()}
+    return _summarise(inp, paths, reports, sequences)
+
+
+def _summarise(inp: Input, paths: dict[str, Path], reports: dict, sequences: dict) -> dict:
+    """Writes the main person's tables; the summary printed with --json."""
     # The main person: the track seen in most frames.
-    seen = {t: sum(bool(p[0, 0] == p[0, 0]) for p in tracker.sequences[t].landmarks_px) for t in reports}
+    seen = {t: sum(bool(p[0, 0] == p[0, 0]) for p in sequences[t].landmarks_px) for t in reports}
     main = max(seen, key=lambda t: seen[t], default=None)
-    report = reports[main].as_dict() if main is not None else {"exercise": "none", "main_joint": "", "count": 0,
-                                                               "reps": []}  # fmt: skip
+    empty = {"exercise": "none", "main_joint": "", "count": 0, "reps": []}
+    report = reports[main].as_dict() if main is not None else empty
     _write_tables(paths, report)
+    tracks = {str(t): {"exercise": r.exercise, "count": r.count} for t, r in reports.items()}
     return {"input": inp.location, **report, "track_id": main, "outputs": [str(p) for p in paths.values()],
-            "tracks": {str(t): {"exercise": r.exercise, "count": r.count} for t, r in reports.items()}}  # fmt: skip
+            "tracks": tracks}  # fmt: skip
 
 
 def _source(inp: Input):
