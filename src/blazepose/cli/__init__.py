@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from blazepose.cli import demo, eval, run, serve
+from blazepose.cli import classifier, demo, eval, reps, run, serve
 
-COMMANDS = (run, eval, demo, serve)
+COMMANDS = (run, eval, demo, reps, classifier, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:
