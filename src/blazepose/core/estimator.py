@@ -220,6 +220,18 @@ class PoseEstimator:
         ts = self.next_timestamp_us(timestamp_ms)
         return self._process(image, ts, boxes)
 
+    def pose_in_region(self, image: np.ndarray, roi: NormRect, min_score: float = 0.0) -> RawPose | None:
+        """Runs the landmark model alone on one region; no tracking state is read or changed.
+
+        Args:
+            image: (H, W, 3) uint8 RGB.
+            roi: The region, normalized.
+            min_score: Pose presence below which None is returned.
+        """
+        self._check_open()
+        check_rgb_image(image)
+        return self._run_landmarks(image, roi, min_score)
+
     def _check_open(self) -> None:
         if self._closed:
             raise ValueError(f"this {type(self).__name__} is closed; create a new one")

@@ -38,11 +38,15 @@ class HighAccuracySettings:
         refine: The extra landmark runs per pose on photos.
         video_tiles: In video mode, run the detector on tiles too when the
             whole-image pass leaves slots free.
+        extra_candidates: Photos: verify this many detections beyond
+            ``max_poses`` and keep the largest people (the main subjects)
+            rather than the detector's best scores (0: the detector's order).
     """
 
     recall: RecallSettings = field(default_factory=RecallSettings)
     refine: RefineSettings = field(default_factory=RefineSettings)
     video_tiles: bool = True
+    extra_candidates: int = 2
 
 
 class HighAccuracy:
@@ -78,8 +82,9 @@ class HighAccuracy:
         h, w = image.shape[:2]
         found = RegionSet(w, h, self.overlap_iou)
         poses: list[RawPose] = []
-        for roi in candidates:
-            if len(poses) == max_poses:
+        extra = self.settings.extra_candidates
+        for n, roi in enumerate(candidates):
+            if n >= max_poses + extra or (len(poses) == max_poses and not extra):
                 break
             raw = self.landmarker.run(image, roi, min_presence, self.with_mask)
             if raw is not None:
@@ -91,8 +96,16 @@ class HighAccuracy:
                 return self.landmarker.run(image, roi, min_presence, self.with_mask)
 
             poses += find_more_people(
-                self.detector, verify, image, found, max_poses - len(poses), self.settings.recall
+                self.detector,
+                verify,
+                image,
+                found,
+                max_poses - len(poses),
+                self.settings.recall,
             )
+        if extra:
+            # The main subjects: the largest people in pixels.
+            poses = sorted(poses, key=lambda raw: -raw.roi.width * w)[:max_poses]
         mirrored = functools.cache(lambda: np.ascontiguousarray(image[:, ::-1]))
 
         def run(img: np.ndarray, roi: NormRect) -> RawPose | None:

@@ -57,8 +57,8 @@ class RefineSettings:
 
     second_pass: bool = True
     mirror: bool = True
-    shift: float = 0.05
-    scales: tuple[float, ...] = (0.9, 1.1)
+    shift: float = 0.0
+    scales: tuple[float, ...] = ()
 
     @property
     def runs(self) -> int:
