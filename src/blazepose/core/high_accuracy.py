@@ -46,7 +46,7 @@ class HighAccuracySettings:
     recall: RecallSettings = field(default_factory=RecallSettings)
     refine: RefineSettings = field(default_factory=RefineSettings)
     video_tiles: bool = True
-    extra_candidates: int = 2
+    extra_candidates: int = 0
 
 
 class HighAccuracy:
