@@ -321,7 +321,7 @@ def _offline_results(inp: Input, args, reporter: Reporter, stop: dict) -> list:
         finally:
             source.close()
 
-    settings = OfflineSettings(smoothing_cutoff_hz=0.0 if args.no_smoothing else OfflineSettings.smoothing_cutoff_hz)
+    settings = OfflineSettings(smooth=not args.no_smoothing)
     return track_clip(
         frames,
         model_complexity=MODELS[args.model],

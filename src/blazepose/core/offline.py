@@ -49,15 +49,22 @@ class OfflineSettings:
         backfill: Run the backward pass.
         max_backfill: Frames the backward pass may go back from where a track
             starts (and frames it keeps decoded at once).
-        smoothing_cutoff_hz: Cutoff of the zero-lag low-pass filter on image
-            and world landmarks (0: no smoothing).
-        smoothing_order: Its Butterworth order (applied twice: forwards and
-            backwards).
+        smooth: Smooth landmarks (see :func:`zero_lag_smooth`).
+        still_cutoff_hz: Cutoff of the zero-lag low-pass filter for still
+            landmarks.
+        moving_cutoff_hz: Its cutoff for landmarks moving at ``full_speed``.
+        full_speed: Speed, in body sizes (the landmark region's side) per
+            second, from which the moving cutoff applies alone.
+        smoothing_order: The filters' Butterworth order (each applied twice:
+            forwards and backwards).
     """
 
     backfill: bool = True
     max_backfill: int = 60
-    smoothing_cutoff_hz: float = 4.0
+    smooth: bool = True
+    still_cutoff_hz: float = 1.0
+    moving_cutoff_hz: float = 6.0
+    full_speed: float = 0.5
     smoothing_order: int = 2
 
 
@@ -154,8 +161,8 @@ def track_clip(
             size = result.image_size
         if settings.backfill and tracks:
             backfill(estimator, _open(frames, fps), tracks, settings.max_backfill, max_poses)
-    if settings.smoothing_cutoff_hz > 0 and len(times) > 1:
-        smooth_tracks(tracks, times, settings.smoothing_cutoff_hz, settings.smoothing_order)
+    if settings.smooth and len(times) > 1:
+        smooth_tracks(tracks, times, size, settings)
     return [_result(frame, size, ms) for frame, ms in zip(tracks, times, strict=True)]
 
 
@@ -236,15 +243,48 @@ def _merge_if_one_person(tracks: list[dict[int, Sample]], earlier: int, later: i
             frame[earlier] = frame.pop(later)
 
 
-def smooth_tracks(tracks: list[dict[int, Sample]], times_ms: list[float], cutoff_hz: float, order: int) -> None:
-    """Zero-lag low-pass filtering of every track's continuous stretches, in place."""
+def zero_lag_smooth(
+    series: np.ndarray, fps: float, scale: np.ndarray, settings: OfflineSettings
+) -> np.ndarray:
+    """Speed-adaptive zero-lag smoothing of (T, K, D) positions.
+
+    Two forward-backward Butterworth filters (no delay, and exact on motion
+    at constant speed, the ends included thanks to odd extension) are blended
+    per frame and landmark by speed, as the One Euro filter adapts its
+    cutoff: the low cutoff where the landmark is still, the high one where it
+    moves at ``settings.full_speed`` or more.
+
+    Args:
+        series: (T, K, D) positions.
+        fps: Frame rate.
+        scale: (T,) the body's size in the positions' units, per frame.
+        settings: Cutoffs, order and full speed.
+    """
     from scipy.signal import butter, filtfilt
 
-    fps = 1000.0 / float(np.median(np.diff(times_ms)))
     nyquist = fps / 2
-    if cutoff_hz >= nyquist:
-        return
-    b, a = butter(order, cutoff_hz / nyquist)
+    padlen = len(series) - 1
+
+    def low_pass(cutoff: float) -> np.ndarray:
+        if cutoff >= nyquist:
+            return series
+        b, a = butter(settings.smoothing_order, cutoff / nyquist)
+        return filtfilt(b, a, series, axis=0, padtype="odd", padlen=padlen)
+
+    still = low_pass(settings.still_cutoff_hz)
+    moving = low_pass(settings.moving_cutoff_hz)
+    speed = np.linalg.norm(np.gradient(moving, axis=0), axis=-1) * fps / scale[:, None]  # (T, K)
+    weight = np.clip(speed / settings.full_speed, 0.0, 1.0)[:, :, None]
+    return weight * moving + (1 - weight) * still
+
+
+def smooth_tracks(
+    tracks: list[dict[int, Sample]], times_ms: list[float], image_size: tuple[int, int], settings: OfflineSettings
+) -> None:
+    """Zero-lag smoothing (:func:`zero_lag_smooth`) of every track's continuous stretches, in place."""
+    fps = 1000.0 / float(np.median(np.diff(times_ms)))
+    h, w = image_size
+    pixels = np.array([w, h, w], np.float64)
     ids = sorted({tid for frame in tracks for tid in frame})
     for tid in ids:
         present = np.array([tid in frame for frame in tracks])
@@ -253,12 +293,14 @@ def smooth_tracks(tracks: list[dict[int, Sample]], times_ms: list[float], cutoff
             if end - begin < 4:
                 continue  # too short to filter
             stretch = [tracks[f][tid] for f in range(begin, end)]
-            padlen = min(3 * max(len(a), len(b)), end - begin - 1)
-            for name in ("landmarks", "world"):
-                series = np.stack([getattr(s, name) for s in stretch]).astype(np.float64)
-                smoothed = filtfilt(b, a, series, axis=0, padtype="odd", padlen=padlen).astype(np.float32)
-                for s, value in zip(stretch, smoothed, strict=True):
-                    setattr(s, name, value)
+            body_px = np.array([s.roi.width * w for s in stretch])
+            image = np.stack([s.landmarks for s in stretch]).astype(np.float64) * pixels
+            smoothed = zero_lag_smooth(image, fps, body_px, settings) / pixels
+            # World landmarks are metres: the body is about 2 m.
+            world = zero_lag_smooth(np.stack([s.world for s in stretch]).astype(np.float64), fps,
+                                    np.full(len(stretch), 2.0), settings)  # fmt: skip
+            for s, lm, wl in zip(stretch, smoothed, world, strict=True):
+                s.landmarks, s.world = lm.astype(np.float32), wl.astype(np.float32)
 
 
 def _result(frame: dict[int, Sample], size: tuple[int, int], ms: float) -> PoseResult:
