@@ -36,8 +36,9 @@ class HighAccuracySettings:
     Attributes:
         recall: The extra detector passes on photos.
         refine: The extra landmark runs per pose on photos.
-        video_tiles: In video mode, run the detector on tiles too when the
-            whole-image pass leaves slots free.
+        video_tile_side: In video mode, where the detector runs and the
+            whole image leaves slots free, it also runs on tiles of at most
+            this many pixels (0: no tiles).
         extra_candidates: Photos: verify this many detections beyond
             ``max_poses`` and keep the largest people (the main subjects)
             rather than the detector's best scores (0: the detector's order).
@@ -45,8 +46,17 @@ class HighAccuracySettings:
 
     recall: RecallSettings = field(default_factory=RecallSettings)
     refine: RefineSettings = field(default_factory=RefineSettings)
-    video_tiles: bool = True
+    video_tile_side: int = 640
     extra_candidates: int = 0
+
+
+def same_pose(a: RawPose, b: RawPose, image_width: int, image_height: int, tolerance: float = 0.1) -> bool:
+    """Whether two poses are one person: their body landmarks (face to hips)
+    lie, at the median, within ``tolerance`` of the smaller region's side."""
+    size = np.array([image_width, image_height])
+    gaps = np.linalg.norm((a.landmarks[:25, :2] - b.landmarks[:25, :2]) * size, axis=-1)
+    side = min(a.roi.width, b.roi.width) * image_width
+    return bool(np.median(gaps) < tolerance * side)
 
 
 class HighAccuracy:
@@ -92,8 +102,11 @@ class HighAccuracy:
                 found.add(roi, pose_region(raw, w, h))
         if recall and len(poses) < max_poses:
 
+            strict = self.settings.recall.min_presence
+            recall_presence = min_presence if strict is None else max(min_presence, strict)
+
             def verify(roi: NormRect) -> RawPose | None:
-                return self.landmarker.run(image, roi, min_presence, self.with_mask)
+                return self.landmarker.run(image, roi, recall_presence, self.with_mask)
 
             poses += find_more_people(
                 self.detector,
@@ -113,15 +126,15 @@ class HighAccuracy:
 
         refined = [refine_pose(run, image, raw, self.settings.refine, mirrored) for raw in poses]
         kept = RegionSet(w, h, self.overlap_iou)
-        out = []
+        out: list[RawPose] = []
         for raw in refined:
             own = pose_region(raw, w, h)
-            if not kept.overlaps(own):
+            if not kept.overlaps(own) and not any(same_pose(raw, other, w, h) for other in out):
                 kept.add(own)
                 out.append(raw)
         return out
 
     def tile_regions(self, image: np.ndarray, min_score: float) -> Iterator[NormRect]:
         """Regions of the people the detector finds on the image's tiles (video mode)."""
-        if self.settings.video_tiles:
-            yield from candidate_regions(self.detector, image, min_score, tile_views(image, self.settings.recall))
+        tiles = tile_views(image, self.settings.recall, self.settings.video_tile_side)
+        yield from candidate_regions(self.detector, image, ((view, back, min_score) for view, back in tiles))

@@ -41,8 +41,11 @@ class RecallSettings:
     """What the recall passes try.
 
     Attributes:
-        min_detection_score: Detector threshold of the extra passes (the
-            landmark model's presence score verifies every candidate).
+        min_detection_score: Detector threshold of the extra whole-image
+            passes while nobody has been found in the image (the landmark
+            model's presence score verifies every candidate).
+        min_presence: Pose presence a candidate of these passes must reach
+            (None: the estimator's ``min_presence_confidence``).
         quarter_turns: Turned copies to try, in quarter turns counterclockwise,
             in this order.
         mirror: Also try the mirrored image.
@@ -51,13 +54,18 @@ class RecallSettings:
             and each is upscaled to the detector's input as a whole image
             is (0: no tiles).
         tile_overlap: Overlap of neighbouring tiles, as a fraction of a tile.
+        tile_min_detection_score: Detector threshold on tiles (there are
+            many, each a chance of a false detection), and of every pass
+            once someone has been found.
     """
 
     min_detection_score: float = 0.3
+    min_presence: float | None = None
     quarter_turns: tuple[int, ...] = (2, 1, 3)
     mirror: bool = True
-    tile_side: int = 640
+    tile_side: int = 320
     tile_overlap: float = 0.25
+    tile_min_detection_score: float = 0.5
 
 
 def turned(image: np.ndarray, quarter_turns: int) -> tuple[np.ndarray, ToOriginal]:
@@ -106,37 +114,42 @@ def tile_count(side: int, tile_side: int, overlap: float) -> int:
     return max(1, math.ceil((side / tile_side - overlap) / (1 - overlap) - 1e-9))
 
 
-def tile_views(image: np.ndarray, settings: RecallSettings) -> Iterator[tuple[np.ndarray, ToOriginal]]:
-    """The tiles the settings ask for (none when the image is no larger than one tile)."""
+def tile_views(
+    image: np.ndarray, settings: RecallSettings, tile_side: int
+) -> Iterator[tuple[np.ndarray, ToOriginal]]:
+    """Tiles of at most ``tile_side`` pixels (none when the image is no larger than one tile, or for 0)."""
     h, w = image.shape[:2]
-    if settings.tile_side <= 0:
+    if tile_side <= 0:
         return
-    columns = tile_count(w, settings.tile_side, settings.tile_overlap)
-    rows = tile_count(h, settings.tile_side, settings.tile_overlap)
+    columns = tile_count(w, tile_side, settings.tile_overlap)
+    rows = tile_count(h, tile_side, settings.tile_overlap)
     if columns * rows > 1:
         yield from tiles(image, columns, rows, settings.tile_overlap)
 
 
-def views(image: np.ndarray, settings: RecallSettings) -> Iterator[tuple[np.ndarray, ToOriginal]]:
-    """Every view of the recall passes, in the order they are tried (made lazily)."""
-    yield turned(image, 0)
-    for k in settings.quarter_turns:
-        yield turned(image, k)
+def views(
+    image: np.ndarray, settings: RecallSettings, nobody_found: bool
+) -> Iterator[tuple[np.ndarray, ToOriginal, float]]:
+    """Every view of the recall passes with its detector threshold, in the
+    order they are tried (made lazily)."""
+    low = settings.min_detection_score if nobody_found else settings.tile_min_detection_score
+    whole = [turned(image, 0), *(turned(image, k) for k in settings.quarter_turns)]
     if settings.mirror:
-        yield mirrored(image)
-    yield from tile_views(image, settings)
+        whole.append(mirrored(image))
+    for view, back in whole:
+        yield view, back, low
+    for view, back in tile_views(image, settings, settings.tile_side):
+        yield view, back, settings.tile_min_detection_score
 
 
 def candidate_regions(
-    detector: PersonDetector,
-    image: np.ndarray,
-    min_score: float,
-    view_list: Iterator[tuple[np.ndarray, ToOriginal]],
+    detector: PersonDetector, image: np.ndarray, view_list: Iterator[tuple[np.ndarray, ToOriginal, float]]
 ) -> Iterator[NormRect]:
-    """Regions of the people the detector finds in each view, view by view,
-    in the original image's coordinates (best first within a view)."""
+    """Regions of the people the detector finds in each view (with its
+    threshold), view by view, in the original image's coordinates (best first
+    within a view)."""
     h, w = image.shape[:2]
-    for view, back in view_list:
+    for view, back, min_score in view_list:
         dets = detector.detect(view, min_score)
         for kps in dets.keypoints:
             yield roi_from_points(back(kps[:2].astype(np.float64)), w, h)
@@ -196,7 +209,7 @@ def find_more_people(
     new: list[RawPose] = []
     if wanted <= 0:
         return new
-    for roi in candidate_regions(detector, image, settings.min_detection_score, views(image, settings)):
+    for roi in candidate_regions(detector, image, views(image, settings, not found.regions)):
         if found.overlaps(roi) or any(same_region(roi, t, w, h) for t in tried):
             continue  # a person already found, or a candidate already rejected
         tried.append(roi)
