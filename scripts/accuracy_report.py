@@ -15,9 +15,10 @@ inference thread on the machine the command ran on.
   to left hip) as the length, as in ``blazepose.evaluation.accuracy``. A
   photo where no pose is found counts all its joints wrong.
 - ``video``: the dance clip and exercise clips in VIDEO mode: frames with a
-  pose, and jitter: on still stretches (frames where the pose's mean speed
-  is low), the mean magnitude of the landmarks' second difference, as a
-  fraction of the torso. Live (``detect_for_video``) for both modes, and
+  pose, and jitter: the mean magnitude of the landmarks' second difference
+  (acceleration) per torso, on still frames (mean speed of a 9-frame moving
+  average of the "live fast" track below --still torso per frame; the same
+  frames for every mode) and on all frames. Live (``detect_for_video``) for both modes, and
   offline (``blazepose.core.offline.track_clip``) for "high".
 - ``synthetic``: clips made from annotated LSP photos by a virtual camera
   (a known affine per frame: slow pan, zoom and turn, keypoints moved with
@@ -116,24 +117,30 @@ def run_lsp(args: argparse.Namespace) -> dict:
 # Video -----------------------------------------------------------------------
 
 
-def jitter(track: np.ndarray, scale: np.ndarray, still: float) -> tuple[float, int]:
-    """Mean second difference of landmarks over still stretches, per torso.
+def still_frames(track: np.ndarray, scale: np.ndarray, still: float) -> np.ndarray:
+    """(T,) bool: frames where the pose hardly moves, judged on a heavily
+    smoothed copy of ``track`` (so that jitter itself does not count as motion).
 
     Args:
-        track: (T, K, 2) pixels of one pose over consecutive frames (NaN where none).
-        scale: (T,) the pose's torso in pixels.
-        still: Mean landmark speed (per torso per frame) under which a frame is still.
-
-    Returns:
-        Jitter and the number of frames it was measured on.
+        track: (T, K, 2) pixels (NaN where none).
+        scale: (T,) torso in pixels.
+        still: Mean landmark speed (torso per frame) under which a frame is still.
     """
-    velocity = np.diff(track, axis=0)
-    acceleration = np.linalg.norm(np.diff(velocity, axis=0), axis=-1).mean(axis=-1) / scale[1:-1]
-    speed = np.linalg.norm(velocity, axis=-1).mean(axis=-1) / scale[1:]
-    still_frames = (speed[:-1] < still) & (speed[1:] < still) & np.isfinite(acceleration)
-    if not still_frames.any():
-        return float("nan"), 0
-    return float(acceleration[still_frames].mean()), int(still_frames.sum())
+    from scipy.ndimage import uniform_filter1d
+
+    smooth = uniform_filter1d(np.nan_to_num(track), size=9, axis=0, mode="nearest")
+    speed = np.linalg.norm(np.gradient(smooth, axis=0), axis=-1).mean(axis=-1) / scale
+    return (speed < still) & np.isfinite(track).all(axis=(1, 2))
+
+
+def jitter(track: np.ndarray, scale: np.ndarray, frames: np.ndarray) -> float:
+    """Mean magnitude of the landmarks' second difference (acceleration) on the
+    given frames, per torso (NaN where a neighbour frame has no pose)."""
+    acceleration = np.full(len(track), np.nan)
+    acceleration[1:-1] = np.linalg.norm(np.diff(track, 2, axis=0), axis=-1).mean(axis=-1) / scale[1:-1]
+    values = acceleration[frames]
+    values = values[np.isfinite(values)]
+    return float(values.mean()) if values.size else float("nan")
 
 
 def main_pose(results: list[PoseResult]) -> np.ndarray:
@@ -199,14 +206,17 @@ def run_modes(model: str, frames: FrameSource, modes: list[str]) -> dict[str, tu
 
 
 def run_video(args: argparse.Namespace) -> dict:
-    clips = [DATA / "video" / "dance_720p.avi"] + sorted((DATA / "exercise").glob("*/*.mp4"))[:: args.clip_step]
+    clips = [DATA / "video" / "dance_720p.avi", *sorted((DATA / "exercise").glob("*/*.mp4"))[:: args.clip_step]]
     rows = {}
     for model in args.models:
         for clip in clips:
             modes = run_modes(model, clip_frames(clip, args.max_frames), args.modes)
+            # Still frames: judged once on the first mode's track, the same frames for every mode.
+            reference = main_pose(next(iter(modes.values()))[0])
+            still = still_frames(reference, pose_torso(reference), args.still)
             for mode, (results, ms) in modes.items():
                 track = main_pose(results)
-                value, frames = jitter(track, pose_torso(track), args.still)
+                value = jitter(track, pose_torso(reference), still)
                 key = f"{model} {clip.name} {mode}"
                 rows[key] = {
                     "model": model,
@@ -214,8 +224,9 @@ def run_video(args: argparse.Namespace) -> dict:
                     "mode": mode,
                     "frames": len(results),
                     "found": float(np.mean([len(r) > 0 for r in results])),
-                    "jitter": value,
-                    "still_frames": frames,
+                    "jitter_still": value,
+                    "still_frames": int(still.sum()),
+                    "jitter_all": jitter(track, pose_torso(reference), np.ones(len(track), bool)),
                     "ms_per_frame": ms,
                 }
                 print(f"{key}: {rows[key]}", file=sys.stderr, flush=True)
@@ -331,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--modes", nargs="+", choices=modes, default=list(modes))
     video.add_argument("--max-frames", type=int, default=300, help="frames per clip")
     video.add_argument("--clip-step", type=int, default=6, help="every n-th exercise clip")
-    video.add_argument("--still", type=float, default=0.01, help="still: mean speed below this torso fraction")
+    video.add_argument("--still", type=float, default=0.02, help="still: mean speed below this torso fraction")
     synthetic.add_argument("--photo-step", type=int, default=50, help="every n-th photo makes a clip")
     synthetic.add_argument("--frames", type=int, default=90)
     args = parser.parse_args(argv)

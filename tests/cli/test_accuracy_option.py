@@ -10,7 +10,7 @@ from conftest import NEEDS_SHARED, SHARED_DATA, SHARED_VIDEO
 
 pytest.importorskip("av", reason="video input and output need PyAV (the video extra)")
 
-from blazepose.io.landmark_files import load_landmarks  # noqa: E402
+from blazepose.io.landmark_files import load_landmarks
 
 
 def blazepose(*args, timeout=300):

@@ -55,6 +55,7 @@ def test_turned_views_map_points_back(k):
 def test_mirrored_view_and_tiles_map_points_back():
     image = np.zeros((1080, 1920, 3), np.uint8)
     view, back = mirrored(image)
+    assert view.shape == image.shape
     np.testing.assert_allclose(back(np.array([0.25, 0.5])), [0.75, 0.5])
     tiles = list(tile_views(image, RecallSettings(), 640))
     assert len(tiles) > 1

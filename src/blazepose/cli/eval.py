@@ -39,6 +39,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import functools
     import importlib.util
     import platform
     import shlex
@@ -74,12 +75,12 @@ def run(args: argparse.Namespace) -> int:
         engines = [
             (
                 f"blazepose {names[k]}" + ("" if accuracy == "fast" else f" {accuracy}"),
-                lambda k=k, accuracy=accuracy: evaluation.blazepose_runner(k, args.num_poses, accuracy),
+                functools.partial(evaluation.blazepose_runner, k, args.num_poses, accuracy),
             )
             for accuracy in args.accuracy
         ]
         if with_mp == "yes":
-            engines.append((f"mediapipe {names[k]}", lambda k=k: evaluation.mediapipe_runner(k)))
+            engines.append((f"mediapipe {names[k]}", functools.partial(evaluation.mediapipe_runner, k)))
         for label, make in engines:
             runner, close = make()
             try:

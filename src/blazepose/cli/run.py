@@ -301,7 +301,9 @@ def _offline_results(inp: Input, args, reporter: Reporter, stop: dict) -> list:
     from blazepose.io.video import VideoSource
 
     if args.segmentation or args.overlay != "none":
-        raise ValueError(f"{inp.location}: --accuracy high on a video file makes no masks; drop --segmentation/--overlay")
+        raise ValueError(
+            f"{inp.location}: --accuracy high on a video file makes no masks; drop --segmentation/--overlay"
+        )
     passes = {"count": 0}
 
     def frames():

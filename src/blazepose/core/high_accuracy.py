@@ -101,7 +101,6 @@ class HighAccuracy:
                 poses.append(raw)
                 found.add(roi, pose_region(raw, w, h))
         if recall and len(poses) < max_poses:
-
             strict = self.settings.recall.min_presence
             recall_presence = min_presence if strict is None else max(min_presence, strict)
 

@@ -96,7 +96,8 @@ def _samples(result: PoseResult) -> dict[int, Sample]:
 
 def _sample_from_raw(raw: RawPose) -> Sample:
     lm = raw.landmarks[:NUM_LANDMARKS]
-    return Sample(lm[:, :3].copy(), lm[:, 3].copy(), lm[:, 4].copy(), raw.world[:NUM_LANDMARKS].copy(), raw.score, raw.roi)
+    world = raw.world[:NUM_LANDMARKS].copy()
+    return Sample(lm[:, :3].copy(), lm[:, 3].copy(), lm[:, 4].copy(), world, raw.score, raw.roi)
 
 
 def _open(frames: Frames, fps: float) -> Iterator[tuple[int, np.ndarray, float]]:
@@ -214,13 +215,12 @@ def _track_backwards(
         t = start - back
         if t < 0 or tid in tracks[t]:
             return  # the clip's start, or where this track was before a gap
-        raw = estimator.pose_in_region(frames[-1 - back], pose_region(previous, w, h), estimator.min_tracking_confidence)
+        region = pose_region(previous, w, h)
+        raw = estimator.pose_in_region(frames[-1 - back], region, estimator.min_tracking_confidence)
         if raw is None:
             return
         own = pose_region(raw, w, h)
-        other = next(
-            (o for o, s in tracks[t].items() if rect_iou(own, s.roi, w, h) >= estimator.overlap_iou), None
-        )
+        other = next((o for o, s in tracks[t].items() if rect_iou(own, s.roi, w, h) >= estimator.overlap_iou), None)
         if other is not None:
             _merge_if_one_person(tracks, other, tid, t)
             return
@@ -243,9 +243,7 @@ def _merge_if_one_person(tracks: list[dict[int, Sample]], earlier: int, later: i
             frame[earlier] = frame.pop(later)
 
 
-def zero_lag_smooth(
-    series: np.ndarray, fps: float, scale: np.ndarray, settings: OfflineSettings
-) -> np.ndarray:
+def zero_lag_smooth(series: np.ndarray, fps: float, scale: np.ndarray, settings: OfflineSettings) -> np.ndarray:
     """Speed-adaptive zero-lag smoothing of (T, K, D) positions.
 
     Two forward-backward Butterworth filters (no delay, and exact on motion

@@ -114,9 +114,7 @@ def tile_count(side: int, tile_side: int, overlap: float) -> int:
     return max(1, math.ceil((side / tile_side - overlap) / (1 - overlap) - 1e-9))
 
 
-def tile_views(
-    image: np.ndarray, settings: RecallSettings, tile_side: int
-) -> Iterator[tuple[np.ndarray, ToOriginal]]:
+def tile_views(image: np.ndarray, settings: RecallSettings, tile_side: int) -> Iterator[tuple[np.ndarray, ToOriginal]]:
     """Tiles of at most ``tile_side`` pixels (none when the image is no larger than one tile, or for 0)."""
     h, w = image.shape[:2]
     if tile_side <= 0:
