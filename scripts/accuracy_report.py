@@ -3,6 +3,7 @@
     PYTHONPATH=src .venv/bin/python scripts/accuracy_report.py lsp --models heavy --first 501 --last 1000
     PYTHONPATH=src .venv/bin/python scripts/accuracy_report.py video --models full
     PYTHONPATH=src .venv/bin/python scripts/accuracy_report.py synthetic --models full
+    PYTHONPATH=src .venv/bin/python scripts/accuracy_report.py coco --models lite full heavy --half test
 
 Each command prints a markdown table and writes a JSON file under --out
 (default out/accuracy). Times are wall-clock per photo or frame with one
@@ -20,6 +21,8 @@ inference thread on the machine the command ran on.
   average of the "live fast" track below --still torso per frame; the same
   frames for every mode) and on all frames. Live (``detect_for_video``) for both modes, and
   offline (``blazepose.core.offline.track_clip``) for "high".
+- ``coco``: COCO keypoint AP on one half of ``coco_mini`` (whole images,
+  up to 20 poses, scored by mean visibility as ``blazepose eval`` does).
 - ``synthetic``: clips made from annotated LSP photos by a virtual camera
   (a known affine per frame: slow pan, zoom and turn, keypoints moved with
   it): PCK@0.2 per frame and jitter against the exact moved keypoints.
@@ -270,7 +273,14 @@ def synthetic_clip(photo: np.ndarray, joints: np.ndarray, frames: int, seed: int
 
     def source() -> Iterator[tuple[np.ndarray, float]]:
         for i, m in enumerate(maps):
-            frame = cv2.warpAffine(photo, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+            frame = cv2.warpAffine(
+                photo,
+                m,
+                (size, size),
+                flags=cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_CONSTANT,
+                borderValue=(110, 110, 110),
+            )
             yield frame, i * 1000 / 30
 
     return source, keypoints
@@ -315,6 +325,52 @@ def run_synthetic(args: argparse.Namespace) -> dict:
     return {"photos": f"im{args.first:04d}-im{args.last:04d} every {args.photo_step}", "rows": rows}
 
 
+def run_coco(args: argparse.Namespace) -> dict:
+    """COCO keypoint AP (whole images, up to 20 poses) on one half of coco_mini,
+    by sorted file name: ``dev`` (the first half, where settings were chosen)
+    or ``test`` (the second)."""
+    import tempfile
+
+    from blazepose.evaluation.accuracy import blazepose_runner, evaluate_coco
+
+    source = DATA / "coco_mini" / "images"
+    names = sorted(p.name for p in source.iterdir())
+    half = names[: len(names) // 2] if args.half == "dev" else names[len(names) // 2 :]
+    rows = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for name in half:
+            (Path(folder) / name).symlink_to(source / name)
+        for model in args.models:
+            for accuracy in ("fast", "high"):
+                runner, close = blazepose_runner(MODELS[model], 20, accuracy)
+                timed = []
+
+                def run(image: np.ndarray, runner=runner, timed=timed) -> tuple[np.ndarray, np.ndarray]:
+                    started = time.perf_counter()
+                    out = runner(image)
+                    timed.append(time.perf_counter() - started)
+                    return out
+
+                try:
+                    ev = evaluate_coco(run, DATA / "coco_mini" / "person_keypoints.json", Path(folder), "image", model)
+                finally:
+                    close()
+                assert ev.coco is not None
+                rows[f"{model} {accuracy}"] = {
+                    "model": model,
+                    "accuracy": accuracy,
+                    "photos": len(half),
+                    "people": ev.people,
+                    "AP": ev.coco["AP"],
+                    "AP50": ev.coco["AP50"],
+                    "AR": ev.coco["AR"],
+                    "pck@0.2": ev.pck,
+                    "ms_per_photo": 1000 * float(np.mean(timed)),
+                }
+                print(f"{model} {accuracy}: {rows[f'{model} {accuracy}']}", file=sys.stderr, flush=True)
+    return {"half": args.half, "rows": rows}
+
+
 def markdown(report: dict) -> str:
     rows = list(report["rows"].values())
     keys = list(rows[0])
@@ -328,7 +384,7 @@ def markdown(report: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="what", required=True)
-    for name in ("lsp", "video", "synthetic"):
+    for name in ("lsp", "video", "synthetic", "coco"):
         p = sub.add_parser(name)
         p.add_argument("--models", nargs="+", choices=tuple(MODELS), default=["heavy"])
         p.add_argument("--out", default="out/accuracy")
@@ -345,8 +401,9 @@ def main(argv: list[str] | None = None) -> int:
     video.add_argument("--still", type=float, default=0.02, help="still: mean speed below this torso fraction")
     synthetic.add_argument("--photo-step", type=int, default=50, help="every n-th photo makes a clip")
     synthetic.add_argument("--frames", type=int, default=90)
+    sub.choices["coco"].add_argument("--half", choices=("dev", "test"), default="test")
     args = parser.parse_args(argv)
-    report = {"lsp": run_lsp, "video": run_video, "synthetic": run_synthetic}[args.what](args)
+    report = {"lsp": run_lsp, "video": run_video, "synthetic": run_synthetic, "coco": run_coco}[args.what](args)
     report["command"] = "scripts/accuracy_report.py " + " ".join(sys.argv[1:] if argv is None else argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

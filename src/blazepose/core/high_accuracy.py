@@ -39,15 +39,11 @@ class HighAccuracySettings:
         video_tile_side: In video mode, where the detector runs and the
             whole image leaves slots free, it also runs on tiles of at most
             this many pixels (0: no tiles).
-        extra_candidates: Photos: verify this many detections beyond
-            ``max_poses`` and keep the largest people (the main subjects)
-            rather than the detector's best scores (0: the detector's order).
     """
 
     recall: RecallSettings = field(default_factory=RecallSettings)
     refine: RefineSettings = field(default_factory=RefineSettings)
     video_tile_side: int = 640
-    extra_candidates: int = 0
 
 
 def same_pose(a: RawPose, b: RawPose, image_width: int, image_height: int, tolerance: float = 0.1) -> bool:
@@ -92,9 +88,8 @@ class HighAccuracy:
         h, w = image.shape[:2]
         found = RegionSet(w, h, self.overlap_iou)
         poses: list[RawPose] = []
-        extra = self.settings.extra_candidates
-        for n, roi in enumerate(candidates):
-            if n >= max_poses + extra or (len(poses) == max_poses and not extra):
+        for roi in candidates:
+            if len(poses) == max_poses:
                 break
             raw = self.landmarker.run(image, roi, min_presence, self.with_mask)
             if raw is not None:
@@ -115,9 +110,6 @@ class HighAccuracy:
                 max_poses - len(poses),
                 self.settings.recall,
             )
-        if extra:
-            # The main subjects: the largest people in pixels.
-            poses = sorted(poses, key=lambda raw: -raw.roi.width * w)[:max_poses]
         mirrored = functools.cache(lambda: np.ascontiguousarray(image[:, ::-1]))
 
         def run(img: np.ndarray, roi: NormRect) -> RawPose | None:

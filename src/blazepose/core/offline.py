@@ -64,7 +64,7 @@ class OfflineSettings:
     smooth: bool = True
     still_cutoff_hz: float = 1.0
     moving_cutoff_hz: float = 6.0
-    full_speed: float = 0.5
+    full_speed: float = 1.0
     smoothing_order: int = 2
 
 
@@ -248,8 +248,8 @@ def zero_lag_smooth(series: np.ndarray, fps: float, scale: np.ndarray, settings:
 
     Two forward-backward Butterworth filters (no delay, and exact on motion
     at constant speed, the ends included thanks to odd extension) are blended
-    per frame and landmark by speed, as the One Euro filter adapts its
-    cutoff: the low cutoff where the landmark is still, the high one where it
+    per frame and landmark by speed (itself smoothed, so that the blend does
+    not flicker), as the One Euro filter adapts its cutoff: the low cutoff where the landmark is still, the high one where it
     moves at ``settings.full_speed`` or more.
 
     Args:
@@ -263,16 +263,17 @@ def zero_lag_smooth(series: np.ndarray, fps: float, scale: np.ndarray, settings:
     nyquist = fps / 2
     padlen = len(series) - 1
 
-    def low_pass(cutoff: float) -> np.ndarray:
+    def low_pass(values: np.ndarray, cutoff: float) -> np.ndarray:
         if cutoff >= nyquist:
-            return series
+            return values
         b, a = butter(settings.smoothing_order, cutoff / nyquist)
-        return filtfilt(b, a, series, axis=0, padtype="odd", padlen=padlen)
+        return filtfilt(b, a, values, axis=0, padtype="odd", padlen=padlen)
 
-    still = low_pass(settings.still_cutoff_hz)
-    moving = low_pass(settings.moving_cutoff_hz)
+    still = low_pass(series, settings.still_cutoff_hz)
+    moving = low_pass(series, settings.moving_cutoff_hz)
+    # Speed from the moving estimate, itself smoothed so that the blend does not flicker.
     speed = np.linalg.norm(np.gradient(moving, axis=0), axis=-1) * fps / scale[:, None]  # (T, K)
-    weight = np.clip(speed / settings.full_speed, 0.0, 1.0)[:, :, None]
+    weight = np.clip(low_pass(speed, settings.still_cutoff_hz) / settings.full_speed, 0.0, 1.0)[:, :, None]
     return weight * moving + (1 - weight) * still
 
 
