@@ -324,13 +324,16 @@ def _offline_results(inp: Input, args, reporter: Reporter, stop: dict) -> list:
             source.close()
 
     settings = OfflineSettings(smooth=not args.no_smoothing)
-    return track_clip(
-        frames,
-        model_complexity=MODELS[args.model],
-        max_poses=args.num_poses,
-        settings=settings,
-        min_detection_confidence=args.min_detection_confidence,
-        min_presence_confidence=args.min_presence_confidence,
-        min_tracking_confidence=args.min_tracking_confidence,
-        num_threads=args.threads,
-    )
+    try:
+        return track_clip(
+            frames,
+            model_complexity=MODELS[args.model],
+            max_poses=args.num_poses,
+            settings=settings,
+            min_detection_confidence=args.min_detection_confidence,
+            min_presence_confidence=args.min_presence_confidence,
+            min_tracking_confidence=args.min_tracking_confidence,
+            num_threads=args.threads,
+        )
+    except ImportError as e:
+        raise ValueError(f"{inp.location}: {e}") from None

@@ -139,10 +139,13 @@ def track_clip(
 
     Raises:
         TypeError: ``frames`` is a one-shot iterator (it must be decodable twice).
+        ImportError: smoothing without scipy (the ``offline`` extra).
     """
     if not callable(frames) and iter(frames) is frames:  # type: ignore[arg-type]
         raise TypeError("frames must be a function that decodes the clip afresh, or a sequence; got an iterator")
     settings = settings or OfflineSettings()
+    if settings.smooth:
+        scipy_filters()  # fail before the work, not after
     with PoseEstimator(
         static_image_mode=False,
         smooth_landmarks=False,
@@ -243,14 +246,24 @@ def _merge_if_one_person(tracks: list[dict[int, Sample]], earlier: int, later: i
             frame[earlier] = frame.pop(later)
 
 
+def scipy_filters() -> tuple:
+    """scipy's ``butter`` and ``filtfilt`` (ImportError naming the extra without scipy)."""
+    try:
+        from scipy.signal import butter, filtfilt
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError("offline smoothing needs scipy: pip install 'blazepose[offline]'") from e
+    return butter, filtfilt
+
+
 def zero_lag_smooth(series: np.ndarray, fps: float, scale: np.ndarray, settings: OfflineSettings) -> np.ndarray:
     """Speed-adaptive zero-lag smoothing of (T, K, D) positions.
 
     Two forward-backward Butterworth filters (no delay, and exact on motion
     at constant speed, the ends included thanks to odd extension) are blended
     per frame and landmark by speed (itself smoothed, so that the blend does
-    not flicker), as the One Euro filter adapts its cutoff: the low cutoff where the landmark is still, the high one where it
-    moves at ``settings.full_speed`` or more.
+    not flicker), as the One Euro filter adapts its cutoff: the low cutoff
+    where the landmark is still, the high one where it moves at
+    ``settings.full_speed`` or more.
 
     Args:
         series: (T, K, D) positions.
@@ -258,8 +271,7 @@ def zero_lag_smooth(series: np.ndarray, fps: float, scale: np.ndarray, settings:
         scale: (T,) the body's size in the positions' units, per frame.
         settings: Cutoffs, order and full speed.
     """
-    from scipy.signal import butter, filtfilt
-
+    butter, filtfilt = scipy_filters()
     nyquist = fps / 2
     padlen = len(series) - 1
 
