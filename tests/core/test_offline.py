@@ -82,3 +82,29 @@ def test_forward_backward_smoother_reduces_noise_on_a_still_pose():
     assert np.std(smoothed - 0.5) < 0.4 * np.std(noisy - 0.5)
     assert np.std(world - 0.5) < 0.4 * np.std(noisy - 0.5)
     assert abs(smoothed.mean() - noisy.mean()) < 1e-3
+
+
+def test_a_track_lost_and_found_again_keeps_one_id(astronaut):
+    from blazepose.core.offline import _samples, backfill
+
+    frames = [astronaut] * 8
+    with PoseEstimator(static_image_mode=True, model_complexity=0) as still:
+        seen = _samples(still.process(astronaut))[0]
+    # Forward: id 1 on frames 0-2, nothing on 3-5 (lost), id 2 on 6-7 (found again).
+    tracks = [{1: seen} if f < 3 else {2: seen} if f > 5 else {} for f in range(8)]
+    with PoseEstimator(model_complexity=0) as estimator:
+        backfill(estimator, ((f, image, f * 33.3) for f, image in enumerate(frames)), tracks, 60, 1)
+    assert [sorted(frame) for frame in tracks] == [[1]] * 8
+
+
+def test_backward_pass_respects_max_poses_and_stops_at_the_clip_start(astronaut):
+    from blazepose.core.offline import _samples, backfill
+
+    with PoseEstimator(static_image_mode=True, model_complexity=0) as still:
+        seen = _samples(still.process(astronaut))[0]
+    other = Sample(seen.landmarks, seen.visibility, seen.presence, seen.world, 0.9, NormRect(0.1, 0.1, 0.1, 0.1, 0.0))
+    tracks = [{5: other}, {5: other}, {}, {}, {7: seen}]
+    with PoseEstimator(model_complexity=0) as estimator:
+        backfill(estimator, ((f, astronaut, f * 33.3) for f in range(5)), tracks, 60, 1)
+    # Frames 2 and 3 filled; frames 0 and 1 already hold max_poses poses.
+    assert [sorted(frame) for frame in tracks] == [[5], [5], [7], [7], [7]]
