@@ -131,11 +131,10 @@ def views(
     """Every view of the recall passes with its detector threshold, in the
     order they are tried (made lazily)."""
     low = settings.min_detection_score if nobody_found else settings.tile_min_detection_score
-    whole = [turned(image, 0), *(turned(image, k) for k in settings.quarter_turns)]
+    for k in (0, *settings.quarter_turns):
+        yield (*turned(image, k), low)
     if settings.mirror:
-        whole.append(mirrored(image))
-    for view, back in whole:
-        yield view, back, low
+        yield (*mirrored(image), low)
     for view, back in tile_views(image, settings, settings.tile_side):
         yield view, back, settings.tile_min_detection_score
 
