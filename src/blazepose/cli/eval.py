@@ -22,6 +22,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--mpii", action="append", default=[], help="MPII annotations in the mmpose test format")
     ev.add_argument("--mpii-images", help="its image folder (default: its own folder)")
     ev.add_argument("--model-complexity", type=int, nargs="+", choices=(0, 1, 2), default=[0, 1, 2])
+    ev.add_argument(
+        "--accuracy",
+        nargs="+",
+        choices=("fast", "high"),
+        default=["fast"],
+        help="this library's mode(s): fast (MediaPipe's answers) and/or high (docs/accuracy.md)",
+    )
     ev.add_argument("--protocol", choices=("single", "image", "both"), default="both")
     ev.add_argument("--num-poses", type=int, default=20, help="poses per image in the image protocol")
     ev.add_argument("--min-keypoints", type=int, default=1, help="skip COCO people with fewer labelled keypoints")
@@ -32,6 +39,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import functools
     import importlib.util
     import platform
     import shlex
@@ -64,9 +72,15 @@ def run(args: argparse.Namespace) -> int:
 
     results = []
     for k in args.model_complexity:
-        engines = [(f"blazepose {names[k]}", lambda k=k: evaluation.blazepose_runner(k, args.num_poses))]
+        engines = [
+            (
+                f"blazepose {names[k]}" + ("" if accuracy == "fast" else f" {accuracy}"),
+                functools.partial(evaluation.blazepose_runner, k, args.num_poses, accuracy),
+            )
+            for accuracy in args.accuracy
+        ]
         if with_mp == "yes":
-            engines.append((f"mediapipe {names[k]}", lambda k=k: evaluation.mediapipe_runner(k)))
+            engines.append((f"mediapipe {names[k]}", functools.partial(evaluation.mediapipe_runner, k)))
         for label, make in engines:
             runner, close = make()
             try:

@@ -32,6 +32,13 @@ def add_parser(sub) -> None:
     p.add_argument("--segmentation", action="store_true", help="compute masks (for --overlay)")
     p.add_argument("--overlay", choices=("none", "mask", "blur"), default="none", help="tint or blur the background")
     p.add_argument("--no-smoothing", action="store_true", help="no landmark smoothing in videos")
+    p.add_argument(
+        "--accuracy",
+        choices=("fast", "high"),
+        default="fast",
+        help="fast: MediaPipe's answers; high: more people found, refined landmarks, and on video files a "
+        "whole-clip pass (backward fill, zero-lag smoothing; no masks), several times slower (docs/accuracy.md)",
+    )
     p.add_argument("--min-detection-confidence", type=float, default=0.5)
     p.add_argument("--min-presence-confidence", type=float, default=0.5)
     p.add_argument("--min-tracking-confidence", type=float, default=0.5)
@@ -187,6 +194,7 @@ def _landmarker(args, mode):
             min_tracking_confidence=args.min_tracking_confidence,
             output_segmentation_masks=segmentation,
             smooth_landmarks=not args.no_smoothing,
+            accuracy=args.accuracy,
         )
     )
 
@@ -230,9 +238,14 @@ def _process_video(inp: Input, paths, formats, args, summary: Summary, reporter:
         source = CameraSource(int(inp.location), args.max_frames)
     else:
         source = VideoSource(inp.location, args.start, args.end, args.stride)
+    offline = None
+    if args.accuracy == "high" and inp.kind != "camera":
+        source.close()
+        offline = iter(_offline_results(inp, args, reporter, stop))
+        source = VideoSource(inp.location, args.start, args.end, args.stride)
     writers = [LandmarkWriter(paths[fmt], fmt) for fmt in formats]
     video = plot = None
-    landmarker = _landmarker(args, RunningMode.VIDEO)
+    landmarker = None if offline is not None else _landmarker(args, RunningMode.VIDEO)
     started = time.monotonic()
     done = 0
     first_ms = last_ms = None
@@ -251,7 +264,13 @@ def _process_video(inp: Input, paths, formats, args, summary: Summary, reporter:
             # Frames with equal times (it happens in some files) are nudged apart by 1 microsecond.
             ts = frame.timestamp_ms if last_ms is None else max(frame.timestamp_ms, last_ms + 0.001)
             last_ms = ts
-            result = landmarker.detect_for_video(frame.rgb, ts).result
+            if offline is not None:
+                result = next(offline, None)
+                if result is None:
+                    break  # the whole-clip pass was interrupted here
+            else:
+                assert landmarker is not None
+                result = landmarker.detect_for_video(frame.rgb, ts).result
             for w in writers:
                 w.write(FrameRecord(frame.index, frame.timestamp_ms, result))
             if video is not None:
@@ -268,7 +287,53 @@ def _process_video(inp: Input, paths, formats, args, summary: Summary, reporter:
             if v is not None:
                 v.close()
         source.close()
-        landmarker.close()
+        if landmarker is not None:
+            landmarker.close()
         reporter.progress(inp.name, done, source.expected_frames, started, final=True)
     if done == 0 and not stop["requested"]:
         raise ValueError(f"{inp.location}: no frame could be decoded")
+
+
+def _offline_results(inp: Input, args, reporter: Reporter, stop: dict) -> list:
+    """--accuracy high on a video file: the whole clip tracked by
+    ``blazepose.core.offline.track_clip`` (two decodes), before any output is written."""
+    from blazepose.core.offline import OfflineSettings, track_clip
+    from blazepose.io.video import VideoSource
+
+    if args.segmentation or args.overlay != "none":
+        raise ValueError(
+            f"{inp.location}: --accuracy high on a video file makes no masks; drop --segmentation/--overlay"
+        )
+    passes = {"count": 0}
+
+    def frames():
+        source = VideoSource(inp.location, args.start, args.end, args.stride)
+        passes["count"] += 1
+        name = f"{inp.name} ({'forward' if passes['count'] == 1 else 'backward'} pass)"
+        started, done, last_ms = time.monotonic(), 0, None
+        try:
+            for frame in source.frames():
+                if stop["requested"]:
+                    return
+                ts = frame.timestamp_ms if last_ms is None else max(frame.timestamp_ms, last_ms + 0.001)
+                last_ms = ts
+                yield frame.rgb, ts
+                done += 1
+                reporter.progress(name, done, source.expected_frames, started)
+        finally:
+            source.close()
+
+    settings = OfflineSettings(smooth=not args.no_smoothing)
+    try:
+        return track_clip(
+            frames,
+            model_complexity=MODELS[args.model],
+            max_poses=args.num_poses,
+            settings=settings,
+            min_detection_confidence=args.min_detection_confidence,
+            min_presence_confidence=args.min_presence_confidence,
+            min_tracking_confidence=args.min_tracking_confidence,
+            num_threads=args.threads,
+        )
+    except ImportError as e:
+        raise ValueError(f"{inp.location}: {e}") from None

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
 from blazepose.backends import DEFAULT_BACKEND, load_model
 from blazepose.core.detector import PersonDetector
+from blazepose.core.high_accuracy import HighAccuracy, HighAccuracySettings
 from blazepose.core.landmarker import LandmarkModel, RawPose
 from blazepose.core.landmarks import AUX_SLICE
 from blazepose.core.results import PoseResult
@@ -17,6 +18,7 @@ from blazepose.core.timestamps import DEFAULT_FPS, next_timestamp_us
 from blazepose.core.tracking import PoseTrack, SmoothedPose, unsmoothed
 from blazepose.core.tracks import TrackBook
 from blazepose.core.validation import (
+    check_accuracy,
     check_boxes,
     check_confidence,
     check_model_complexity,
@@ -72,6 +74,14 @@ class PoseEstimator:
             pose is lost and applies it to the next detected pose (see
             :meth:`PoseTrack.inherit_filters`). Off by default: a new
             detection starts with fresh filters.
+        accuracy: ``"fast"``: MediaPipe's pipeline and answers. ``"high"``:
+            photos get recall passes when fewer than ``max_poses`` people are
+            found (detector on turned, mirrored and tiled copies, candidates
+            verified by pose presence) and test-time augmentation of the
+            landmark model; video frames get the detector on tiles where it
+            runs anyway (see :mod:`blazepose.core.high_accuracy`; several
+            times slower, measured in docs/accuracy.md).
+        high_accuracy: The settings of ``accuracy="high"`` (None: defaults).
     """
 
     def __init__(
@@ -93,7 +103,10 @@ class PoseEstimator:
         backend: str = DEFAULT_BACKEND,
         fps: float = DEFAULT_FPS,
         carry_filters_over_loss: bool = False,
+        accuracy: str = "fast",
+        high_accuracy: HighAccuracySettings | None = None,
     ) -> None:
+        self.accuracy = check_accuracy(accuracy)
         self.static_image_mode = bool(static_image_mode)
         self.model_complexity = check_model_complexity(model_complexity)
         self.smooth_landmarks = bool(smooth_landmarks) and not self.static_image_mode
@@ -119,6 +132,17 @@ class PoseEstimator:
             load_model(verified_model_bytes(landmark_model_name(self.model_complexity)), backend, num_threads)
         )
         self.carry_filters_over_loss = bool(carry_filters_over_loss)
+        self._high = (
+            HighAccuracy(
+                self._detector,
+                self._landmarker,
+                high_accuracy or HighAccuracySettings(),
+                self.overlap_iou,
+                self.enable_segmentation,
+            )
+            if self.accuracy == "high"
+            else None
+        )
         self._book = TrackBook(self.overlap_iou, id_memory, self.carry_filters_over_loss)
         self._last_timestamp_us: int | None = None
         self.frames_processed = 0
@@ -196,6 +220,18 @@ class PoseEstimator:
         ts = self.next_timestamp_us(timestamp_ms)
         return self._process(image, ts, boxes)
 
+    def pose_in_region(self, image: np.ndarray, roi: NormRect, min_score: float = 0.0) -> RawPose | None:
+        """Runs the landmark model alone on one region; no tracking state is read or changed.
+
+        Args:
+            image: (H, W, 3) uint8 RGB.
+            roi: The region, normalized.
+            min_score: Pose presence below which None is returned.
+        """
+        self._check_open()
+        check_rgb_image(image)
+        return self._run_landmarks(image, roi, min_score)
+
     def _check_open(self) -> None:
         if self._closed:
             raise ValueError(f"this {type(self).__name__} is closed; create a new one")
@@ -219,6 +255,12 @@ class PoseEstimator:
         dets = self._detector.detect(image, self.min_detection_confidence)
         return [roi_from_points(kps, w, h) for kps in dets.keypoints]
 
+    def _video_candidate_rois(self, image: np.ndarray, boxes: np.ndarray | None) -> Iterator[NormRect]:
+        """The candidates, then (high accuracy, detector only) the tiles' as they are asked for."""
+        yield from self._candidate_rois(image, boxes)
+        if self._high is not None and boxes is None:
+            yield from self._high.tile_regions(image, self.min_detection_confidence)
+
     def _overlaps(self, roi: NormRect, others: list[NormRect], image: np.ndarray) -> bool:
         h, w = image.shape[:2]
         return any(rect_iou(roi, other, w, h) >= self.overlap_iou for other in others)
@@ -228,6 +270,12 @@ class PoseEstimator:
 
     def _process_image(self, image: np.ndarray, boxes: np.ndarray | None) -> PoseResult:
         h, w = image.shape[:2]
+        if self._high is not None:
+            candidates = self._candidate_rois(image, boxes)
+            poses = self._high.image_poses(
+                image, candidates, self.max_poses, self.min_presence_confidence, recall=boxes is None
+            )
+            return self._result(image, [(self._book.new_id(), raw, unsmoothed(raw, w, h), None) for raw in poses], None)
         found = []
         # No overlap test here: the detector's NMS (or the caller's detector)
         # already separated the people, and close people have overlapping regions.
@@ -254,7 +302,7 @@ class PoseEstimator:
         self._last_detection_frame = self.frames_processed
         taken = [t.next_roi for t in tracks if t.next_roi is not None]
         new: list[PoseTrack] = []
-        for roi in self._candidate_rois(image, boxes):
+        for roi in self._video_candidate_rois(image, boxes):
             if len(new) == free:
                 break
             if self._overlaps(roi, taken, image):

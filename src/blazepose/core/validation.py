@@ -70,3 +70,13 @@ def check_boxes(boxes: object) -> np.ndarray | None:
             f"box {int(bad[0])} is empty or inverted: {array[bad[0]].tolist()} (expected x0 < x1, y0 < y1)"
         )
     return array
+
+
+ACCURACY_MODES = ("fast", "high")
+
+
+def check_accuracy(value: object) -> str:
+    """Checks that an accuracy mode is ``"fast"`` or ``"high"``."""
+    if not isinstance(value, str) or value not in ACCURACY_MODES:
+        raise ValueError(f"accuracy must be one of {ACCURACY_MODES}, got {value!r}")
+    return value

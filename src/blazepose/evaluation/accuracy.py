@@ -302,11 +302,16 @@ def evaluate_mpii(
 # Runners ---------------------------------------------------------------------
 
 
-def blazepose_runner(model_complexity: int, max_poses: int = 1) -> tuple[Runner, Callable[[], None]]:
-    """This library in static mode; returns the runner and a close function."""
+def blazepose_runner(
+    model_complexity: int, max_poses: int = 1, accuracy: str = "fast"
+) -> tuple[Runner, Callable[[], None]]:
+    """This library in static mode (``accuracy`` ``"fast"`` or ``"high"``);
+    returns the runner and a close function."""
     from blazepose.core.estimator import PoseEstimator
 
-    estimator = PoseEstimator(static_image_mode=True, model_complexity=model_complexity, max_poses=max_poses)
+    estimator = PoseEstimator(
+        static_image_mode=True, model_complexity=model_complexity, max_poses=max_poses, accuracy=accuracy
+    )
 
     def run(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         r = estimator.process(image)

@@ -99,6 +99,7 @@ class PoseLandmarker:
             num_threads=options.base_options.num_threads,
             backend=options.base_options.backend,
             fps=options.fps,
+            accuracy=options.accuracy,
         )
         self._call_lock = threading.Lock()
         self._closed = False
