@@ -177,18 +177,22 @@ class PoseLandmarker:
 
         Raises:
             ValueError: bad image, or a timestamp that does not increase (the
-                frame is not queued; the landmarker stays usable).
+                frame is not queued, the timestamp not used up; the
+                landmarker stays usable).
             CallbackError: the callback raised on an earlier frame (raised
-                once, then the stream goes on).
+                once, after this call's frame was queued; the stream goes on).
         """
         self._require(RunningMode.LIVE_STREAM, "live stream")
         assert self._stream is not None
         with self._single_caller("detect_async"):
-            self._stream.raise_pending_error()
             pixels = check_rgb_image(_pixels(image))
             checked_boxes = check_boxes(boxes)
             ts = next_timestamp_us(self._stream.last_submitted_us, timestamp_ms, self._estimator.frame_step_us)
-            self._stream.submit((np.array(pixels, copy=True), ts, checked_boxes))
+            # The callback gets the caller's timestamp as given (MediaPipe's
+            # whole milliseconds stay whole; -1000.5 stays -1000.5).
+            reported = ts // 1000 if timestamp_ms is None else timestamp_ms
+            self._stream.submit((np.array(pixels, copy=True), ts, checked_boxes, reported))
+            self._stream.raise_pending_error(f" (the frame at {reported} ms given to this call was queued)")
 
     # Lifecycle -------------------------------------------------------------
 
@@ -238,10 +242,10 @@ class PoseLandmarker:
     def _process_frame(self, pixels: np.ndarray, timestamp_us: int, boxes: np.ndarray | None) -> PoseLandmarkerResult:
         return PoseLandmarkerResult.from_pose_result(self._estimator._process(pixels, timestamp_us, boxes))
 
-    def _deliver(self, result: PoseLandmarkerResult, pixels: np.ndarray, timestamp_us: int) -> None:
+    def _deliver(self, result: PoseLandmarkerResult, pixels: np.ndarray, timestamp_ms: int) -> None:
         callback = self._options.result_callback
         assert callback is not None
-        callback(result, Image(ImageFormat.SRGB, pixels), timestamp_us // 1000)
+        callback(result, Image(ImageFormat.SRGB, pixels), timestamp_ms)
 
 
 def _pixels(image: Image | np.ndarray) -> np.ndarray:
