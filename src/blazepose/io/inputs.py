@@ -6,7 +6,8 @@ import glob
 from dataclasses import dataclass
 from pathlib import Path
 
-PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+# .gif: its first frame, in folders as when named (OpenCV >= 4.11 decodes GIF).
+PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv"}
 STREAM_PREFIXES = ("rtsp://", "rtmp://", "http://", "https://", "udp://", "tcp://")
 
@@ -59,3 +60,25 @@ def expand_inputs(items: list[str]) -> tuple[list[Input], list[str]]:
 
 def _file_input(path: Path) -> Input:
     return Input("video" if path.suffix.lower() in VIDEO_SUFFIXES else "photo", str(path))
+
+
+def output_names(inputs: list[Input]) -> list[str]:
+    """A distinct output name per input, so that no input's outputs overwrite another's.
+
+    An input's name is its stem (``clip`` for ``a/clip.mp4``); inputs that share
+    one get their suffix added (``p_bmp``, ``p_tiff``), and any left sharing
+    one (two ``clip.mp4`` in different folders) a count in input order
+    (``clip_mp4``, ``clip_mp4-2``).
+    """
+    names = [inp.name for inp in inputs]
+    clash = {n for n in names if names.count(n) > 1}
+    names = [
+        f"{n}_{Path(inp.location).suffix.lstrip('.').lower()}" if n in clash and Path(inp.location).suffix else n
+        for n, inp in zip(names, inputs, strict=True)
+    ]
+    seen: dict[str, int] = {}
+    unique = []
+    for n in names:
+        seen[n] = seen.get(n, 0) + 1
+        unique.append(n if seen[n] == 1 else f"{n}-{seen[n]}")
+    return unique
