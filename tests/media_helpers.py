@@ -20,7 +20,8 @@ def make_clip(path: Path, frames: int, image: np.ndarray, fps: int = 25, codec: 
         stream = container.add_stream(codec, rate=Fraction(fps))
         stream.width, stream.height, stream.pix_fmt = w - w % 2, h - h % 2, "yuv420p"
         for i in range(frames):
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(np.roll(image, 2 * i, axis=1)[: h - h % 2, : w - w % 2]), format="rgb24")
+            pixels = np.ascontiguousarray(np.roll(image, 2 * i, axis=1)[: h - h % 2, : w - w % 2])
+            frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
             for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode():

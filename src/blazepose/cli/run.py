@@ -105,9 +105,13 @@ def check_options(args: argparse.Namespace) -> str | None:
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     bad = [f for f in formats if f not in FORMATS]
     if bad or not formats:
-        return f"--formats: unknown format(s) {bad}" if bad else (
-            f"--formats {args.formats!r} names no landmark format; expected a comma-separated list from "
-            f"{','.join(FORMATS)}"
+        return (
+            f"--formats: unknown format(s) {bad}"
+            if bad
+            else (
+                f"--formats {args.formats!r} names no landmark format; expected a comma-separated list from "
+                f"{','.join(FORMATS)}"
+            )
         )
     for name in ("stride", "num_poses", "max_frames", "threads"):
         value = getattr(args, name)

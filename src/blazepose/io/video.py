@@ -11,7 +11,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -87,7 +87,7 @@ class VideoSource:
         last = total if self.end_s is None or self.end_s * rate >= total else int(self.end_s * rate)
         return max(0, (last - first + self.stride - 1) // self.stride)
 
-    def frames(self) -> Iterator[Frame]:
+    def frames(self) -> Generator[Frame, None, None]:
         """The kept frames, decoded ahead in a thread (a few frames at most)
         so that decoding overlaps with the caller's work. Audio frames of the
         kept range go to ``audio_sink`` from the caller's thread."""
@@ -182,7 +182,7 @@ class VideoSource:
             why = f"{decoded} frames of {packets} (the others could not be decoded)"
         else:
             return
-        raise ValueError(f"{self.location}: truncated or corrupt video: decoded {why}; the frames decoded were processed")
+        raise ValueError(f"{self.location}: truncated or corrupt video: decoded {why}; those were processed")
 
     def _in_range(self, seconds: float) -> bool:
         return (self.start_s is None or seconds >= self.start_s) and (self.end_s is None or seconds < self.end_s)
@@ -209,7 +209,7 @@ class CameraSource:
         self.audio_sink: Callable[[Any], None] | None = None
         self.expected_frames = max_frames
 
-    def frames(self) -> Iterator[Frame]:
+    def frames(self) -> Generator[Frame, None, None]:
         import cv2
 
         start = time.monotonic()

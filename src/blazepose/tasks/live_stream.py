@@ -108,7 +108,6 @@ class LiveStream:
         if error is not None:
             raise CallbackError(f"a LIVE_STREAM frame failed: {error}{note}") from error
 
-
     def _serve(self) -> None:
         while True:
             with self._cond:
