@@ -10,7 +10,7 @@ from media_helpers import make_clip
 
 pytest.importorskip("av", reason="video input needs PyAV (the video extra)")
 
-from blazepose.io.video import PREFETCH_FRAMES, VideoSource  # noqa: E402
+from blazepose.io.video import PREFETCH_FRAMES, VideoSource
 
 
 def test_stopping_early_while_the_decoder_waits_on_a_full_queue_at_the_end_returns(tmp_path):

@@ -13,7 +13,8 @@ from blazepose.core.landmarks import AUX_SLICE
 from blazepose.core.results import PoseResult
 from blazepose.core.roi import NormRect, rect_iou, roi_from_box, roi_from_points
 from blazepose.core.segmentation import mask_to_image
-from blazepose.core.timestamps import DEFAULT_FPS, next_timestamp_us
+from blazepose.core.single_caller import SingleCaller
+from blazepose.core.timestamps import DEFAULT_FPS, frame_step_us, next_timestamp_us
 from blazepose.core.tracking import PoseTrack, SmoothedPose, unsmoothed
 from blazepose.core.tracks import TrackBook
 from blazepose.core.validation import (
@@ -42,7 +43,9 @@ class PoseEstimator:
     twice. A track keeps its id while its pose stays found.
 
     An instance holds tracking state and its own inference engines: use one
-    instance per thread or process (separate instances share nothing).
+    instance per thread or process (separate instances share nothing); a
+    call made while another thread is inside a call of the same instance
+    raises ``RuntimeError``.
 
     Args:
         static_image_mode: Treat every image as unrelated (no tracking, no
@@ -111,9 +114,7 @@ class PoseEstimator:
         self.overlap_iou = check_confidence("overlap_iou", overlap_iou)
         if isinstance(id_memory, bool) or not isinstance(id_memory, int) or id_memory < 0:
             raise ValueError(f"id_memory must be an int >= 0, got {id_memory!r}")
-        if not (isinstance(fps, (int, float)) and fps > 0):
-            raise ValueError(f"fps must be a number > 0, got {fps!r}")
-        self.frame_step_us = round(1e6 / fps)
+        self.frame_step_us = frame_step_us(fps)
         self._detector = PersonDetector(load_model(verified_model_bytes(DETECTOR_MODEL), backend, num_threads))
         self._landmarker = LandmarkModel(
             load_model(verified_model_bytes(landmark_model_name(self.model_complexity)), backend, num_threads)
@@ -125,6 +126,7 @@ class PoseEstimator:
         self.detector_runs = 0
         self._last_detection_frame: int | None = None
         self._closed = False
+        self.calls = SingleCaller(type(self).__name__)
 
     # Lifecycle -----------------------------------------------------------
 
@@ -188,13 +190,14 @@ class PoseEstimator:
             TypeError, ValueError: bad image or timestamp; the instance stays
                 usable and its state is unchanged.
         """
-        self._check_open()
-        check_rgb_image(image)
-        boxes = check_boxes(boxes)
-        if self.static_image_mode:
-            return self._process(image, None, boxes)
-        ts = self.next_timestamp_us(timestamp_ms)
-        return self._process(image, ts, boxes)
+        with self.calls.call("process"):
+            self._check_open()
+            check_rgb_image(image)
+            boxes = check_boxes(boxes)
+            if self.static_image_mode:
+                return self._process(image, None, boxes)
+            ts = self.next_timestamp_us(timestamp_ms)
+            return self._process(image, ts, boxes)
 
     def _check_open(self) -> None:
         if self._closed:
@@ -231,7 +234,10 @@ class PoseEstimator:
         found = []
         # No overlap test here: the detector's NMS (or the caller's detector)
         # already separated the people, and close people have overlapping regions.
-        for roi in self._candidate_rois(image, boxes)[: self.max_poses]:
+        candidates = self._candidate_rois(image, boxes)
+        for roi in candidates if boxes is not None else candidates[: self.max_poses]:
+            if len(found) == self.max_poses:
+                break
             raw = self._run_landmarks(image, roi, self.min_presence_confidence)
             if raw is not None and boxes is not None:
                 # A box says where a person is, not where the hips are nor how
@@ -239,6 +245,8 @@ class PoseEstimator:
                 # points gives the region the landmark model expects.
                 second = self._run_landmarks(image, roi_from_points(raw.landmarks[AUX_SLICE, :2], w, h), 0.0)
                 raw = second if second is not None and second.score >= raw.score else raw
+                if raw is not None and self._overlaps(raw.roi, [f[1].roi for f in found], image):
+                    continue  # a caller's box on someone already found (duplicate boxes)
             if raw is not None:
                 found.append((self._book.new_id(), raw, unsmoothed(raw, w, h), None))
         return self._result(image, found, None)
@@ -311,8 +319,10 @@ class PoseEstimator:
             masks = np.empty((len(found), h, w), np.float32)
             for i, (_, raw, _, track) in enumerate(found):
                 assert raw.mask_logits is not None
-                mask = mask_to_image(raw.mask_logits, raw.crop.tensor_to_image(w, h), w, h)
-                masks[i] = mask if track is None else track.smooth_mask(mask)
+                # Written in place: a 10000 x 10000 frame's mask is 400 MB.
+                mask = mask_to_image(raw.mask_logits, raw.crop.tensor_to_image(w, h), w, h, out=masks[i])
+                if track is not None:
+                    track.smooth_mask(mask)
         poses = [pose for _, _, pose, _ in found]
         return PoseResult(
             landmarks=np.stack([p.landmarks for p in poses]).astype(np.float32),

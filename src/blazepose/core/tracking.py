@@ -109,10 +109,10 @@ class PoseTrack:
         return pose
 
     def smooth_mask(self, mask: np.ndarray) -> np.ndarray:
-        """Blends this frame's mask with the previous frame's smoothed one."""
+        """Blends this frame's mask with the previous frame's smoothed one, in place."""
         if not self.smooth_segmentation:
             return mask
         if self._previous_mask is not None and self._previous_mask.shape == mask.shape:
-            mask = smooth_mask(mask, self._previous_mask)
+            mask = smooth_mask(mask, self._previous_mask, out=mask)
         self._previous_mask = mask
         return mask
