@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from blazepose import __version__
+import blazepose
 from blazepose.cli import demo, eval, run
 
 COMMANDS = (run, eval, demo)
@@ -13,7 +13,7 @@ COMMANDS = (run, eval, demo)
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="blazepose", description="MediaPipe Pose (BlazePose) in numpy.")
-    parser.add_argument("--version", action="version", version=f"blazepose {__version__}")
+    parser.add_argument("--version", action="version", version=f"blazepose {blazepose.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for command in COMMANDS:
         command.add_parser(sub)

@@ -231,7 +231,7 @@ class PoseEstimator:
 
     def _process_image(self, image: np.ndarray, boxes: np.ndarray | None) -> PoseResult:
         h, w = image.shape[:2]
-        found = []
+        found: list[tuple[int, RawPose, SmoothedPose, PoseTrack | None]] = []
         # No overlap test here: the detector's NMS (or the caller's detector)
         # already separated the people, and close people have overlapping regions.
         candidates = self._candidate_rois(image, boxes)
