@@ -24,7 +24,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
     args.argv = argv
-    return args.func(args)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:  # Ctrl-C before a command installed its own handling, or twice
+        print("blazepose: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

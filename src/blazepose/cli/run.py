@@ -181,9 +181,12 @@ def run(args: argparse.Namespace) -> int:
                         f"{inp.location}: outputs exist ({', '.join(map(str, sorted(existed)))}); "
                         "use --force to overwrite"
                     )
-                if inp.kind == "photo":
+                if inp.kind == "photo" and not _is_video_inside(inp.location):
                     _process_photo(inp, paths, formats, args, summary)
                 else:
+                    if inp.kind == "photo":  # a video with a photo's suffix: read as what it is
+                        inp = Input("video", inp.location)
+                        paths = _output_paths(inp, name, out, formats, args)
                     _process_video(inp, paths, formats, args, summary, reporter, stop)
                 summary.outputs += [str(p) for p in paths.values() if p.exists()]
                 reporter.event("input_done", input=inp.location, outputs=[str(p) for p in paths.values()])
@@ -216,6 +219,13 @@ def run(args: argparse.Namespace) -> int:
     if summary.interrupted:
         return 128 + int(stop["signal"] or signal.SIGINT)
     return 1 if summary.errors else 0
+
+
+def _is_video_inside(location: str) -> bool:
+    """Whether a file named as a photo holds a video (ISO MP4/MOV, Matroska/WebM, AVI, by its first bytes)."""
+    with open(location, "rb") as f:
+        head = f.read(12)
+    return head[4:8] == b"ftyp" or head[:4] == b"\x1a\x45\xdf\xa3" or (head[:4] == b"RIFF" and head[8:12] == b"AVI ")
 
 
 def _remove_new(paths: dict[str, Path], existed: set[Path]) -> None:

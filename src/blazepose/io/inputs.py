@@ -53,6 +53,10 @@ def expand_inputs(items: list[str]) -> tuple[list[Input], list[str]]:
             inputs += [_file_input(p) for p in files]
         elif Path(item).is_file():
             inputs.append(_file_input(Path(item)))
+        elif Path(item).exists():  # a FIFO, socket or device: reading it could block for ever
+            errors.append(f"{item}: not a regular file (a FIFO, socket or device); expected a photo or video file")
+        elif Path(item).is_symlink():
+            errors.append(f"{item}: a link to nothing ({Path(item).readlink()} does not exist)")
         else:
             errors.append(f"{item}: no such file, folder, camera index or stream URL")
     return inputs, errors
