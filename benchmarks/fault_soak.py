@@ -20,8 +20,8 @@ import sys
 import time
 
 import numpy as np
-
 from soak import rss_mb  # benchmarks/soak.py
+
 from blazepose import CallbackError, PoseEstimator, PoseLandmarker, PoseLandmarkerOptions, QueuePolicy, RunningMode
 
 LIMIT_MB = 5.0
