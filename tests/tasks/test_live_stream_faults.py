@@ -106,3 +106,13 @@ def test_block_policy_callback_calling_detect_async_on_a_full_queue_does_not_dea
     assert "error" not in box, box.get("error")
     # Nothing dropped: every frame, the callback's included, was delivered in order.
     assert seen == [0, 10, 1000]
+
+
+def test_the_callback_gets_the_timestamp_as_given():
+    seen: list = []
+    landmarker = _live(lambda result, image, timestamp_ms: seen.append(timestamp_ms), queue_policy=QueuePolicy.BLOCK)
+    finished, box = _within_timeout(
+        lambda: [landmarker.detect_async(FRAME, t) for t in (-1000.5, -999, 0.25, 7)] and landmarker.close()
+    )
+    assert finished and "error" not in box, box
+    assert seen == [-1000.5, -999, 0.25, 7] and isinstance(seen[1], int)

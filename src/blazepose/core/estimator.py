@@ -210,8 +210,9 @@ class PoseEstimator:
             return self._process_image(image, boxes)
         if timestamp_us is None:
             raise ValueError("video mode needs a timestamp")
-        self._last_timestamp_us = timestamp_us
-        return self._process_video_frame(image, timestamp_us, boxes)
+        result = self._process_video_frame(image, timestamp_us, boxes)
+        self._last_timestamp_us = timestamp_us  # used up only by a frame that went through
+        return result
 
     def _candidate_rois(self, image: np.ndarray, boxes: np.ndarray | None) -> list[NormRect]:
         """Regions of people to start from: the caller's boxes, else the detector's, best first."""
