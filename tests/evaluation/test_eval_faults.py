@@ -51,3 +51,12 @@ def test_malformed_annotation_files_are_one_line_usage_errors(tmp_path, content,
     run = blazepose("eval", kind, ann, "--mediapipe", "no", "--out", tmp_path / "out", timeout=60)
     assert run.returncode == 2, run.stderr
     assert len(run.stderr.strip().splitlines()) == 1 and str(ann) in run.stderr, run.stderr
+
+
+def test_a_corrupt_image_is_named_without_a_traceback(tmp_path, astronaut):
+    ann, images = _coco(tmp_path, astronaut, present=2, missing=0)
+    (images / "0001.jpg").write_bytes(b"not a jpeg")
+    run = blazepose("eval", "--coco", ann, "--coco-images", images, "--model-complexity", "0", "--protocol", "single",
+                    "--mediapipe", "no", "--quiet", "--out", tmp_path / "out", timeout=120)  # fmt: skip
+    assert run.returncode == 1 and "0001.jpg: not a readable image" in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr

@@ -101,6 +101,9 @@ def run(args: argparse.Namespace) -> int:
                 for ann in args.mpii:
                     images = Path(args.mpii_images or Path(ann).parent)
                     results.append(evaluation.evaluate_mpii(runner, Path(ann), images, label, say))
+            except (ValueError, OSError) as e:  # an unreadable image, say: named, no traceback
+                print(f"\nblazepose eval: {e}", file=sys.stderr)
+                return 1
             finally:
                 close()
     if not args.quiet:
