@@ -106,3 +106,9 @@ def test_mask_memory_is_bounded_for_large_frames(astronaut):
     assert len(result) == 1
     # The new mask, the previous one it is blended with, and small bands.
     assert peak < 3 * mask_bytes, f"peak {peak / 1e6:.0f} MB for {mask_bytes / 1e6:.0f} MB masks"
+
+
+def test_zero_detection_confidence_on_a_blank_frame_finds_nothing_instead_of_failing():
+    # Found by the options property test: detections with score 0 averaged to NaN boxes.
+    with PoseEstimator(static_image_mode=True, model_complexity=0, min_detection_confidence=0.0) as estimator:
+        assert len(estimator.process(np.zeros((48, 48, 3), np.uint8))) == 0

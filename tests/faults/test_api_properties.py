@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 hypothesis = pytest.importorskip("hypothesis", reason="the fault-injection suite needs hypothesis (test extra)")
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import HealthCheck, event, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from blazepose import (  # noqa: E402
@@ -96,6 +96,7 @@ def valid_image(image: object) -> bool:
 
 def _call(function, valid: bool):
     """Calls ``function``; it must work when ``valid``, else raise a documented error."""
+    event("valid input: works" if valid else "invalid input: refused")
     if valid:
         return function()
     with pytest.raises(DOCUMENTED):
@@ -218,6 +219,7 @@ def test_video_timestamps_follow_the_documented_rule_and_a_refused_one_uses_noth
         last = None
         for value in values:
             expected = expected_timestamp_us(last, value, estimator.frame_step_us)
+            event("timestamp accepted" if isinstance(expected, int) else "timestamp refused")
             if isinstance(expected, int):
                 assert estimator.process(GOOD, value).timestamp_us == expected
                 last = expected
@@ -269,22 +271,42 @@ numbers = st.one_of(
 )
 
 
+VALID_OPTIONS = {
+    "num_poses": st.integers(1, 4),
+    "min_pose_detection_confidence": st.floats(0, 1),
+    "fps": st.floats(0.5, 1e6),
+    "max_queue_size": st.integers(1, 4),
+    "detection_interval": st.integers(1, 10),
+    "model_complexity": st.sampled_from([None, 0, 1]),
+    "running_mode": st.sampled_from(list(RunningMode)),
+    "queue_policy": st.sampled_from(list(QueuePolicy)),
+}
+INVALID_ENUMS = {"running_mode": st.just("VIDEO"), "queue_policy": st.just("block")}
+
+
+@st.composite
+def option_sets(draw) -> dict:
+    """Valid options with at most one field replaced by anything (half of the sets are all valid)."""
+    values = {name: draw(strategy) for name, strategy in VALID_OPTIONS.items()}
+    spoiled = draw(st.sampled_from([None] * len(VALID_OPTIONS) + list(VALID_OPTIONS)))
+    if spoiled is not None:
+        values[spoiled] = draw(INVALID_ENUMS.get(spoiled, numbers))
+    return values
+
+
 @settings(derandomize=True, deadline=None, max_examples=max(10, EXAMPLES // 2), database=None)
-@given(
-    num_poses=numbers, confidence=numbers, fps=numbers, queue=numbers, interval=numbers,
-    complexity=numbers, mode=st.sampled_from([*RunningMode, "VIDEO"]),
-    policy=st.sampled_from([*QueuePolicy, "block"]),
-)  # fmt: skip
-def test_options_work_or_are_refused_clearly(num_poses, confidence, fps, queue, interval, complexity, mode, policy):
+@given(values=option_sets())
+def test_options_work_or_are_refused_clearly(values):
+    mode = values["running_mode"]
     options = PoseLandmarkerOptions(
-        running_mode=mode, num_poses=num_poses, min_pose_detection_confidence=confidence, fps=fps,
-        max_queue_size=queue, detection_interval=interval, model_complexity=complexity, queue_policy=policy,
-        result_callback=(lambda *a: None) if mode is RunningMode.LIVE_STREAM else None,
-    )  # fmt: skip
+        **values, result_callback=(lambda *a: None) if mode is RunningMode.LIVE_STREAM else None
+    )
     try:
         landmarker = PoseLandmarker.create_from_options(options)
     except DOCUMENTED:
+        event("options refused")
         return
+    event("options accepted: landmarker works")
     with landmarker:
         if mode is RunningMode.IMAGE:
             assert landmarker.detect(GOOD).pose_landmarks == []
