@@ -104,8 +104,8 @@ def test_mask_memory_is_bounded_for_large_frames(astronaut):
         finally:
             tracemalloc.stop()
     assert len(result) == 1
-    # The new mask, the previous one it is blended with, and small bands.
-    assert peak < 3 * mask_bytes, f"peak {peak / 1e6:.0f} MB for {mask_bytes / 1e6:.0f} MB masks"
+    # The new mask and small bands (the previous mask lives on from the last call); it was about 9 masks.
+    assert peak < 2 * mask_bytes, f"peak {peak / 1e6:.0f} MB for {mask_bytes / 1e6:.0f} MB masks"
 
 
 def test_zero_detection_confidence_on_a_blank_frame_finds_nothing_instead_of_failing():

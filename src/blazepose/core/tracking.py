@@ -112,7 +112,10 @@ class PoseTrack:
         """Blends this frame's mask with the previous frame's smoothed one, in place."""
         if not self.smooth_segmentation:
             return mask
-        if self._previous_mask is not None and self._previous_mask.shape == mask.shape:
-            mask = smooth_mask(mask, self._previous_mask, out=mask)
-        self._previous_mask = mask
+        previous = self._previous_mask
+        if previous is not None and previous.shape == mask.shape:
+            smooth_mask(mask, previous, out=mask)
+            np.copyto(previous, mask)  # its own copy: the caller may change the returned mask
+        else:
+            self._previous_mask = mask.copy()
         return mask
