@@ -13,8 +13,9 @@ from blazepose.solutions.pose import Pose
 TIMEOUT_S = 30
 
 
-def _collide(instance, holder, call):
-    """Holds ``holder``'s ``_process`` inside one thread's call while this thread calls ``call``."""
+def _collide(instance, holder, call, second=None):
+    """Holds ``holder``'s ``_process`` inside one thread's ``call`` while this thread calls
+    ``second`` (default: ``call`` again), which must raise the clear error."""
     inside, release = threading.Event(), threading.Event()
     real = holder._process
 
@@ -29,7 +30,7 @@ def _collide(instance, holder, call):
     try:
         assert inside.wait(TIMEOUT_S)
         with pytest.raises(RuntimeError, match="another thread was inside a call of the same instance"):
-            call()
+            (second or call)()
     finally:
         holder._process = real
         release.set()
@@ -41,6 +42,8 @@ def _collide(instance, holder, call):
 def test_estimator_used_from_two_threads_at_once_raises_a_clear_error(astronaut):
     with PoseEstimator(static_image_mode=True, model_complexity=0) as estimator:
         _collide(estimator, estimator, lambda: estimator.process(astronaut))
+        # Closing (freeing the models) while another thread runs them is refused too.
+        _collide(estimator, estimator, lambda: estimator.process(astronaut), estimator.close)
 
 
 def test_solution_pose_used_from_two_threads_at_once_raises_a_clear_error(astronaut):

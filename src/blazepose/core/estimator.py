@@ -132,17 +132,23 @@ class PoseEstimator:
 
     def reset(self) -> None:
         """Forgets every tracked pose and the clock, as if no frame had been seen."""
-        self._book.reset()
-        self._last_timestamp_us = None
-        self._last_detection_frame = None
+        with self.calls.call("reset"):
+            self._book.reset()
+            self._last_timestamp_us = None
+            self._last_detection_frame = None
 
     def close(self) -> None:
-        """Frees the models. The instance cannot be used afterwards."""
-        if not self._closed:
-            self._detector.close()
-            self._landmarker.close()
-            self._book.reset()
-            self._closed = True
+        """Frees the models. The instance cannot be used afterwards.
+
+        Raises:
+            RuntimeError: another thread is inside a call of this instance.
+        """
+        with self.calls.call("close"):
+            if not self._closed:
+                self._detector.close()
+                self._landmarker.close()
+                self._book.reset()
+                self._closed = True
 
     def __enter__(self) -> PoseEstimator:
         return self

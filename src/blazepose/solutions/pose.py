@@ -134,15 +134,17 @@ class Pose:
 
     def reset(self) -> None:
         """Forgets the tracked pose and the filters' history."""
-        if self._estimator is not None:
-            self._estimator.reset()
+        with self._calls.call("reset"):
+            if self._estimator is not None:
+                self._estimator.reset()
 
     def close(self) -> None:
         """Frees the models. Closing twice raises, as in MediaPipe."""
-        if self._estimator is None:
-            raise ValueError("Closing SolutionBase._graph which is already None")
-        self._estimator.close()
-        self._estimator = None
+        with self._calls.call("close"):
+            if self._estimator is None:
+                raise ValueError("Closing SolutionBase._graph which is already None")
+            self._estimator.close()
+            self._estimator = None
 
     def __enter__(self) -> Pose:
         return self

@@ -202,14 +202,15 @@ class PoseLandmarker:
         """
         if self._stream is not None and self._stream.on_worker_thread():
             raise RuntimeError("close() cannot be called from the result callback (it waits for that callback)")
-        if self._closed:
-            return
-        self._closed = True
-        if self._stream is not None:
-            self._stream.close()
-        self._estimator.close()
-        if self._stream is not None:
-            self._stream.raise_pending_error()
+        with self._calls.call("close"):
+            if self._closed:
+                return
+            self._closed = True
+            if self._stream is not None:
+                self._stream.close()
+            self._estimator.close()
+            if self._stream is not None:
+                self._stream.raise_pending_error()
 
     def __enter__(self) -> PoseLandmarker:
         return self
