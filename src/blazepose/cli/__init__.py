@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 
 import blazepose
 from blazepose.cli import demo, eval, run
@@ -21,14 +23,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    args = build_parser().parse_args(argv)
-    args.argv = argv
+    """Runs the command; Ctrl-C or SIGTERM before a command installs its own
+    handling end it quietly with 130 or 143 (nothing was written yet)."""
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm) if in_main_thread else None
     try:
+        argv = sys.argv[1:] if argv is None else argv
+        args = build_parser().parse_args(argv)
+        args.argv = argv
         return args.func(args)
-    except KeyboardInterrupt:  # Ctrl-C before a command installed its own handling, or twice
+    except KeyboardInterrupt:  # before a command's own handling, or a second Ctrl-C
         print("blazepose: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    sys.exit(128 + signum)
 
 
 if __name__ == "__main__":

@@ -172,6 +172,8 @@ def run(args: argparse.Namespace) -> int:
             if stop["requested"]:
                 break
             summary.inputs += 1
+            if inp.kind == "photo" and _is_video_inside(inp.location):
+                inp = Input("video", inp.location)  # a video with a photo's suffix: read as what it is
             paths = _output_paths(inp, name, out, formats, args)
             existed = {p for p in paths.values() if p.exists()}
             frames_before = summary.frames
@@ -181,12 +183,9 @@ def run(args: argparse.Namespace) -> int:
                         f"{inp.location}: outputs exist ({', '.join(map(str, sorted(existed)))}); "
                         "use --force to overwrite"
                     )
-                if inp.kind == "photo" and not _is_video_inside(inp.location):
+                if inp.kind == "photo":
                     _process_photo(inp, paths, formats, args, summary)
                 else:
-                    if inp.kind == "photo":  # a video with a photo's suffix: read as what it is
-                        inp = Input("video", inp.location)
-                        paths = _output_paths(inp, name, out, formats, args)
                     _process_video(inp, paths, formats, args, summary, reporter, stop)
                 summary.outputs += [str(p) for p in paths.values() if p.exists()]
                 reporter.event("input_done", input=inp.location, outputs=[str(p) for p in paths.values()])
@@ -223,8 +222,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _is_video_inside(location: str) -> bool:
     """Whether a file named as a photo holds a video (ISO MP4/MOV, Matroska/WebM, AVI, by its first bytes)."""
-    with open(location, "rb") as f:
-        head = f.read(12)
+    try:
+        with open(location, "rb") as f:
+            head = f.read(12)
+    except OSError:  # the photo reader names the problem
+        return False
     return head[4:8] == b"ftyp" or head[:4] == b"\x1a\x45\xdf\xa3" or (head[:4] == b"RIFF" and head[8:12] == b"AVI ")
 
 
