@@ -44,6 +44,22 @@ def test_truncated_video_is_reported_with_exit_1_and_its_frames_kept(tmp_path, s
     assert decoded_frames(tmp_path / "o" / "cut.annotated.mp4") == len(records)
 
 
+def test_a_corrupt_stretch_mid_video_costs_only_its_frames_and_is_reported(tmp_path, small):
+    import random
+
+    data = bytearray(make_clip(tmp_path / "c.avi", 40, small).read_bytes())
+    rng = random.Random(3)
+    for k in range(int(len(data) * 0.4), int(len(data) * 0.6), 997):
+        data[k : k + 64] = rng.randbytes(64)
+    bad = tmp_path / "bad.avi"
+    bad.write_bytes(bytes(data))
+    run = blazepose("run", bad, "--out", tmp_path / "o", "--model", "lite", "--quiet", timeout=120)
+    assert run.returncode == 1 and "bad.avi: truncated or corrupt video" in run.stderr, run.stderr
+    records = load_landmarks(tmp_path / "o" / "bad.landmarks.jsonl")
+    assert 35 <= len(records) < 40, "decoding goes on after the bad packets"
+    assert decoded_frames(tmp_path / "o" / "bad.annotated.mp4") == len(records)
+
+
 def test_inputs_with_the_same_stem_get_distinct_outputs(tmp_path, small):
     import cv2
 

@@ -138,12 +138,20 @@ class VideoSource:
         kept = 0
         packets = 0  # video packets with data: each should give a frame
         last_s = None
+        error = None  # the first packet that failed to decode: skipped, counted, reported at the end
         try:
             for packet in self.container.demux(*streams):
                 if packet.stream is self.stream and packet.size:
                     packets += 1
+                try:
+                    decoded = list(packet.decode())
+                except Exception as e:
+                    if not type(e).__module__.startswith("av"):
+                        raise
+                    error = error or f"{e} after frame {index}"
+                    continue
                 frame: Any
-                for frame in packet.decode():
+                for frame in decoded:
                     seconds = float(frame.pts * frame.time_base) if frame.pts is not None else None
                     if packet.stream is self.audio:
                         if seconds is None or self._in_range(seconds):
@@ -164,9 +172,9 @@ class VideoSource:
             if type(e).__module__.startswith("av"):
                 raise ValueError(f"{self.location}: decoding failed after frame {index} ({e})") from e
             raise
-        self._check_complete(index + 1, packets, last_s)
+        self._check_complete(index + 1, packets, last_s, error)
 
-    def _check_complete(self, decoded: int, packets: int, last_s: float | None) -> None:
+    def _check_complete(self, decoded: int, packets: int, last_s: float | None, error: str | None) -> None:
         """Raises ValueError when the video ended before its container said it
         would, or when some of its frames could not be decoded (after every
         good frame was handed on)."""
@@ -178,10 +186,12 @@ class VideoSource:
         elif duration is not None and (last_s is None or last_s + 2.5 * step < duration):
             upto = "no frame" if last_s is None else f"frames up to {last_s:.2f} s"
             why = f"{upto} of the {duration:.2f} s its container states"
-        elif decoded < packets:
-            why = f"{decoded} frames of {packets} (the others could not be decoded)"
+        elif decoded < packets or error is not None:
+            why = f"{decoded} frames of {packets} (the others could not be decoded{f': {error}' if error else ''})"
         else:
             return
+        if error is not None and "could not be decoded" not in why:
+            why += f" (a packet could not be decoded: {error})"
         raise ValueError(f"{self.location}: truncated or corrupt video: decoded {why}; those were processed")
 
     def _in_range(self, seconds: float) -> bool:
