@@ -59,7 +59,7 @@ def add_parser(sub) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress, only errors")
     p.add_argument("--json", action="store_true", help="JSON lines on stdout; the last per input is its result")
     p.set_defaults(func=run, segmentation=False, overlay="none", no_smoothing=False, min_detection_confidence=0.5,
-                   min_presence_confidence=0.5, min_tracking_confidence=0.5)  # fmt: skip
+                   min_presence_confidence=0.5, min_tracking_confidence=0.5, accuracy="fast")  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:

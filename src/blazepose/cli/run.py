@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import signal
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from blazepose.io.inputs import Input, expand_inputs
+from blazepose.io.inputs import Input, expand_inputs, output_names
 from blazepose.io.landmark_files import FORMATS, FrameRecord, LandmarkWriter
 
 MODELS = {"lite": 0, "full": 1, "heavy": 2}
@@ -23,7 +25,9 @@ def add_parser(sub) -> None:
         help="find poses in photos, folders, globs, videos, camera indices or stream URLs",
         description="Writes, per input, an annotated photo or H.264 MP4 (audio kept) and landmark files "
         "(JSON Lines by default; CSV and NPZ on request). Exit status: 0 when every input worked, "
-        "1 when some failed (the others are still processed), 130 when interrupted.",
+        "1 when some failed (the others are still processed), 2 for bad options, 130 when interrupted "
+        "(Ctrl-C, SIGINT), 143 when terminated (SIGTERM); interrupted or not, the outputs hold every "
+        "frame processed.",
     )
     p.add_argument("inputs", nargs="+", help="photo, folder, glob, video, camera index (0) or stream URL")
     p.add_argument("--out", default="out", help="output folder (default: out)")
@@ -102,13 +106,51 @@ class Reporter:
               flush=True)  # fmt: skip
 
 
-def run(args: argparse.Namespace) -> int:
+def check_options(args: argparse.Namespace) -> str | None:
+    """What is wrong with the options (a one-line message), or None; checked
+    before anything is created."""
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     bad = [f for f in formats if f not in FORMATS]
-    if bad or args.stride < 1 or args.num_poses < 1:
-        message = f"unknown format(s) {bad}" if bad else "--stride and --num-poses must be >= 1"
-        print(f"blazepose run: {message}", file=sys.stderr)
+    if bad or not formats:
+        return (
+            f"--formats: unknown format(s) {bad}"
+            if bad
+            else (
+                f"--formats {args.formats!r} names no landmark format; expected a comma-separated list from "
+                f"{','.join(FORMATS)}"
+            )
+        )
+    for name in ("stride", "num_poses", "max_frames", "threads"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            return f"--{name.replace('_', '-')} must be >= 1, got {value}"
+    for name in ("min_detection_confidence", "min_presence_confidence", "min_tracking_confidence"):
+        value = getattr(args, name)
+        if not 0.0 <= value <= 1.0:  # NaN fails too
+            return f"--{name.replace('_', '-')} must be in [0, 1], got {value}"
+    if args.start is not None and not (math.isfinite(args.start) and args.start >= 0):
+        return f"--start must be a finite number of seconds >= 0, got {args.start}"
+    if args.end is not None and (math.isnan(args.end) or args.end <= (args.start or 0.0)):
+        return f"--end must be a number of seconds after --start ({args.start or 0.0}), got {args.end}"
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        return f"--out {out}: is a file; expected a folder (it is created when missing)"
+    parent = next((p for p in (out, *out.parents) if p.exists()), Path("."))
+    if not parent.is_dir():
+        return f"--out {out}: {parent} is a file; expected a folder"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"--out {out}: {parent} is not writable"
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    problem = check_options(args)
+    if problem is not None:
+        print(f"blazepose run: {problem}", file=sys.stderr)
         return 2
+    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    if args.end is not None and math.isinf(args.end):
+        args.end = None  # to the end
     reporter = Reporter(args.quiet, args.json)
     summary = Summary()
     inputs, errors = expand_inputs(args.inputs)
@@ -116,26 +158,38 @@ def run(args: argparse.Namespace) -> int:
         reporter.error(e)
         summary.errors.append(e)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    stop = {"requested": False}
+    names = output_names(inputs)
+    stop: dict = {"requested": False, "signal": None}
 
-    def on_sigint(signum, frame):
-        if stop["requested"]:
+    def on_signal(signum, frame):
+        if stop["requested"] and not stop.get("closing"):
             raise KeyboardInterrupt
-        stop["requested"] = True
+        stop["requested"], stop["signal"] = True, signum
 
-    previous = signal.signal(signal.SIGINT, on_sigint)
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     started = time.monotonic()
     try:
-        for inp in inputs:
+        if inputs:
+            try:
+                out.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                print(f"blazepose run: --out {out}: cannot be created ({e.strerror or e})", file=sys.stderr)
+                return 2
+        for inp, name in zip(inputs, names, strict=True):
             if stop["requested"]:
                 break
             summary.inputs += 1
+            if inp.kind == "photo" and _is_video_inside(inp.location):
+                inp = Input("video", inp.location)  # a video with a photo's suffix: read as what it is
+            paths = _output_paths(inp, name, out, formats, args)
+            existed = {p for p in paths.values() if p.exists()}
+            frames_before = summary.frames
             try:
-                paths = _output_paths(inp, out, formats, args)
-                existing = [str(p) for p in paths.values() if p.exists()]
-                if existing and not args.force:
-                    raise ValueError(f"{inp.location}: outputs exist ({', '.join(existing)}); use --force to overwrite")
+                if existed and not args.force:
+                    raise ValueError(
+                        f"{inp.location}: outputs exist ({', '.join(map(str, sorted(existed)))}); "
+                        "use --force to overwrite"
+                    )
                 if inp.kind == "photo":
                     _process_photo(inp, paths, formats, args, summary)
                 else:
@@ -143,10 +197,17 @@ def run(args: argparse.Namespace) -> int:
                 summary.outputs += [str(p) for p in paths.values() if p.exists()]
                 reporter.event("input_done", input=inp.location, outputs=[str(p) for p in paths.values()])
             except (ValueError, RuntimeError, OSError) as e:
+                if summary.frames == frames_before:  # nothing of this input was kept: leave no empty file
+                    _remove_new(paths, existed)
                 reporter.error(str(e))
                 summary.errors.append(str(e))
+            except KeyboardInterrupt:  # a second Ctrl-C: the input's files were closed on the way out
+                stop["requested"] = True
+                stop["signal"] = stop["signal"] or signal.SIGINT
+                break
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     summary.interrupted = stop["requested"]
     seconds = time.monotonic() - started
     reporter.event(
@@ -162,20 +223,37 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     if summary.interrupted:
-        return 130
+        return 128 + int(stop["signal"] or signal.SIGINT)
     return 1 if summary.errors else 0
 
 
-def _output_paths(inp: Input, out: Path, formats: list[str], args) -> dict[str, Path]:
-    paths = {fmt: out / f"{inp.name}.landmarks.{fmt}" for fmt in formats}
+def _is_video_inside(location: str) -> bool:
+    """Whether a file named as a photo holds a video (ISO MP4/MOV, Matroska/WebM, AVI, by its first bytes)."""
+    try:
+        with open(location, "rb") as f:
+            head = f.read(12)
+    except OSError:  # the photo reader names the problem
+        return False
+    return head[4:8] == b"ftyp" or head[:4] == b"\x1a\x45\xdf\xa3" or (head[:4] == b"RIFF" and head[8:12] == b"AVI ")
+
+
+def _remove_new(paths: dict[str, Path], existed: set[Path]) -> None:
+    """Removes the outputs an input created (so that a failed input blocks no later run)."""
+    for path in paths.values():
+        if path not in existed:
+            path.unlink(missing_ok=True)
+
+
+def _output_paths(inp: Input, name: str, out: Path, formats: list[str], args) -> dict[str, Path]:
+    paths = {fmt: out / f"{name}.landmarks.{fmt}" for fmt in formats}
     video = inp.kind != "photo"
     if not args.no_annotate:
         suffix = ".mp4" if video else (Path(inp.location).suffix.lower() if inp.kind == "photo" else ".png")
         paths["annotated"] = (
-            out / f"{inp.name}.annotated{suffix if suffix in ('.jpg', '.jpeg', '.png') or video else '.png'}"
+            out / f"{name}.annotated{suffix if suffix in ('.jpg', '.jpeg', '.png') or video else '.png'}"
         )
     if args.plot3d:
-        paths["plot3d"] = out / f"{inp.name}.world3d.{'mp4' if video else 'png'}"
+        paths["plot3d"] = out / f"{name}.world3d.{'mp4' if video else 'png'}"
     return paths
 
 
@@ -243,14 +321,20 @@ def _process_video(inp: Input, paths, formats, args, summary: Summary, reporter:
         source.close()
         offline = iter(_offline_results(inp, args, reporter, stop))
         source = VideoSource(inp.location, args.start, args.end, args.stride)
-    writers = [LandmarkWriter(paths[fmt], fmt) for fmt in formats]
+    writers: list[LandmarkWriter] = []
     video = plot = None
-    landmarker = None if offline is not None else _landmarker(args, RunningMode.VIDEO)
     started = time.monotonic()
     done = 0
     first_ms = last_ms = None
+    frames = source.frames()
     try:
-        for frame in source.frames():
+        landmarker = None if offline is not None else _landmarker(args, RunningMode.VIDEO)
+    except BaseException:
+        source.close()
+        raise
+    try:
+        writers += [LandmarkWriter(paths[fmt], fmt) for fmt in formats]
+        for frame in frames:
             if stop["requested"]:
                 break
             if first_ms is None:
@@ -281,14 +365,19 @@ def _process_video(inp: Input, paths, formats, args, summary: Summary, reporter:
             done += 1
             reporter.progress(inp.name, done, source.expected_frames, started)
     finally:
-        for w in writers:
-            w.close()
-        for v in (video, plot):
-            if v is not None:
-                v.close()
-        source.close()
-        if landmarker is not None:
-            landmarker.close()
+        stop["closing"] = True  # a second signal now would cut the files short: it waits
+        try:
+            frames.close()  # stops the decode thread before the container closes
+            for w in writers:
+                w.close()
+            for v in (video, plot):
+                if v is not None:
+                    v.close()
+            source.close()
+            if landmarker is not None:
+                landmarker.close()
+        finally:
+            stop["closing"] = False
         reporter.progress(inp.name, done, source.expected_frames, started, final=True)
     if done == 0 and not stop["requested"]:
         raise ValueError(f"{inp.location}: no frame could be decoded")
