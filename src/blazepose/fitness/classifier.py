@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import zipfile
 from collections import Counter
 from pathlib import Path
 
@@ -46,11 +47,21 @@ class PoseClassifier:
             raise ValueError(f"expected sample landmarks of shape (N, 33, 3), got {points.shape}")
         if len(classes) != len(points) or (names is not None and len(names) != len(points)):
             raise ValueError(f"expected {len(points)} classes and names, got {len(classes)} and {len(names or [])}")
+        if not len(points):
+            raise ValueError("expected at least one sample pose, got none")
+        bad = np.flatnonzero(~np.all(np.isfinite(points.reshape(len(points), -1)), axis=1))
+        if len(bad):
+            raise ValueError(f"expected finite sample landmarks, got NaN or infinity in sample(s) {bad[:5].tolist()}")
+        weights = np.asarray(axis_weights, np.float64)
+        if weights.shape != (3,) or not np.all(np.isfinite(weights) & (weights >= 0)):
+            raise ValueError(f"expected 3 non-negative axis weights (x, y, z), got {axis_weights}")
+        if int(top_by_max) != top_by_max or int(top_by_mean) != top_by_mean or min(top_by_max, top_by_mean) < 1:
+            raise ValueError(f"expected top_by_max and top_by_mean >= 1, got {top_by_max} and {top_by_mean}")
         self.landmarks_px = points
         self.classes = [str(c) for c in classes]
         self.names = [str(n) for n in names] if names is not None else [str(i) for i in range(len(points))]
-        self.top_by_max, self.top_by_mean = top_by_max, top_by_mean
-        self.axis_weights = np.asarray(axis_weights, np.float64)
+        self.top_by_max, self.top_by_mean = int(top_by_max), int(top_by_mean)
+        self.axis_weights = weights
         self.embeddings = pose_embedding(points)
 
     @property
@@ -114,8 +125,10 @@ class PoseClassifier:
                 settings = json.loads(str(d["settings"]))
                 return cls(d["landmarks_px"], list(d["classes"]), list(d["names"]), settings["top_by_max"],
                            settings["top_by_mean"], tuple(settings["axis_weights"]))  # fmt: skip
-        except (KeyError, OSError, ValueError) as e:
-            raise ValueError(f"{path}: not a pose classifier file ({e})") from e
+        except FileNotFoundError as e:
+            raise ValueError(f"{path}: no such classifier file") from e
+        except (KeyError, OSError, ValueError, TypeError, EOFError, zipfile.BadZipFile) as e:
+            raise ValueError(f"{path}: not a pose classifier file from `blazepose classifier fit` ({e})") from e
 
     @classmethod
     def from_csv(cls, *paths: str | Path, **options) -> PoseClassifier:
