@@ -65,8 +65,9 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from blazepose.fitness.classifier import PoseClassifier, default_classifier
 
-    if args.num_poses < 1 or not args.exercise.strip():
-        print("blazepose reps: --num-poses must be >= 1 and --exercise not empty", file=sys.stderr, flush=True)
+    if args.num_poses < 1 or (args.threads is not None and args.threads < 1) or not args.exercise.strip():
+        print("blazepose reps: --num-poses and --threads must be >= 1 and --exercise not empty", file=sys.stderr,
+              flush=True)  # fmt: skip
         return 2
     classifier = None
     if args.classifier:
@@ -77,39 +78,30 @@ def run(args: argparse.Namespace) -> int:
         except (ValueError, OSError) as problem:
             print(f"blazepose reps: {problem}", file=sys.stderr, flush=True)
             return 2
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        print(f"blazepose reps: --out {out}: cannot be made a folder ({e.strerror})", file=sys.stderr, flush=True)
+        return 2
     reporter = Reporter(args.quiet, args.json)
     inputs, errors = expand_inputs(args.inputs)
     for e in errors:
         reporter.error(e)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    stop = {"requested": False}
+    stop: dict = {"requested": False, "signal": None}
 
-    def on_sigint(signum, frame):
+    def on_signal(signum, frame):
         if stop["requested"]:
             raise KeyboardInterrupt
-        stop["requested"] = True
+        stop["requested"], stop["signal"] = True, signum
 
-    previous = signal.signal(signal.SIGINT, on_sigint)
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         for inp in inputs:
             if stop["requested"]:
                 break
             try:
-                landmarks = inp.kind == "photo" and _is_landmark_file(inp.location)
-                if inp.kind == "photo" and not landmarks:
-                    raise ValueError(f"{inp.location}: a photo; repetitions need a video, camera or stream")
-                name = inp.name.removesuffix(".landmarks") if landmarks else inp.name
-                paths = {k: out / f"{name}.reps.{k}" for k in ("mp4", "csv", "json")}
-                if args.no_annotate or landmarks:
-                    del paths["mp4"]
-                existing = [str(p) for p in paths.values() if p.exists()]
-                if existing and not args.force:
-                    raise ValueError(f"{inp.location}: outputs exist ({', '.join(existing)}); use --force to overwrite")
-                if landmarks:
-                    summary = _process_landmark_file(inp, paths, args, classifier)
-                else:
-                    summary = _process(inp, paths, args, classifier, reporter, stop)
+                summary = _one_input(inp, out, args, classifier, reporter, stop)
                 if args.json:
                     print(json.dumps(summary), flush=True)
                 elif not args.quiet:
@@ -117,11 +109,41 @@ def run(args: argparse.Namespace) -> int:
             except (ValueError, RuntimeError, OSError, ImportError) as e:
                 reporter.error(str(e))
                 errors.append(str(e))
+    except KeyboardInterrupt:
+        stop["requested"], stop["signal"] = True, stop["signal"] or signal.SIGINT
+        reporter.error("interrupted")
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
     if stop["requested"]:
-        return 130
+        return 128 + int(stop["signal"] or signal.SIGINT)
     return 1 if errors else 0
+
+
+def _one_input(inp: Input, out: Path, args, classifier, reporter: Reporter, stop: dict) -> dict:
+    """Counts one input and writes its outputs; a video file interrupted midway leaves none behind."""
+    landmarks = inp.kind == "photo" and _is_landmark_file(inp.location)
+    if inp.kind == "photo" and not landmarks:
+        raise ValueError(f"{inp.location}: a photo; repetitions need a video, camera or stream")
+    name = inp.name.removesuffix(".landmarks") if landmarks else inp.name
+    paths = {k: out / f"{name}.reps.{k}" for k in ("mp4", "csv", "json")}
+    if args.no_annotate or landmarks:
+        del paths["mp4"]
+    existing = [str(p) for p in paths.values() if p.exists()]
+    if existing and not args.force:
+        raise ValueError(f"{inp.location}: outputs exist ({', '.join(existing)}); use --force to overwrite")
+    try:
+        if landmarks:
+            summary = _process_landmark_file(inp, paths, args, classifier)
+        else:
+            summary = _process(inp, paths, args, classifier, reporter, stop)
+        if stop["requested"] and inp.kind == "video":  # cameras and streams end on Ctrl-C: theirs are whole
+            raise ValueError(f"{inp.location}: interrupted; its partial outputs were removed")
+    except BaseException:
+        for path in paths.values():
+            path.unlink(missing_ok=True)
+        raise
+    return summary
 
 
 def _process(inp: Input, paths: dict[str, Path], args, classifier, reporter: Reporter, stop: dict) -> dict:

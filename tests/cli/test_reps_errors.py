@@ -1,0 +1,67 @@
+"""``blazepose reps`` and ``blazepose classifier fit`` given what users get wrong: one line, the right exit status."""
+
+import json
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from blazepose.cli import main
+
+
+def _noise_video(path, frames: int) -> None:
+    av = pytest.importorskip("av", reason="writing a test video needs PyAV (the video extra)")
+    rng = np.random.default_rng(0)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=30)
+        stream.width = stream.height = 96
+        stream.pix_fmt = "yuv420p"
+        for _ in range(frames):
+            image = rng.integers(0, 255, (96, 96, 3), np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode(None))
+
+
+def test_out_at_a_file_is_a_usage_error(tmp_path, capsys):
+    (tmp_path / "afile").write_text("x")
+    assert main(["reps", str(tmp_path / "v.mp4"), "--out", str(tmp_path / "afile")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--out" in err and "afile" in err
+
+
+@pytest.mark.parametrize("option", [["--threads", "0"], ["--threads", "-3"], ["--num-poses", "0"]])
+def test_bad_numbers_are_usage_errors(tmp_path, capsys, option):
+    assert main(["reps", str(tmp_path / "v.mp4"), "--out", str(tmp_path), *option]) == 2
+    assert "must be >= 1" in capsys.readouterr().err
+
+
+def test_a_corrupt_classifier_is_a_usage_error(tmp_path, capsys):
+    bad = tmp_path / "c.npz"
+    bad.write_bytes(b"PK\x03\x04 truncated")
+    assert main(["reps", str(tmp_path / "v.mp4"), "--out", str(tmp_path), "--classifier", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a pose classifier file" in err
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_video_stopped_midway_leaves_no_outputs_behind(tmp_path, signum):
+    """Interrupted video files write nothing that would block the next run (which needs no --force)."""
+    clip = tmp_path / "noise.mp4"
+    _noise_video(clip, 900)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "blazepose", "reps", str(clip), "--out", str(out), "--model", "lite", "--json"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stdout is not None
+            for line in process.stdout:  # progress events come every 0.5 s with --json
+                if json.loads(line).get("event") == "progress" and json.loads(line)["frames"] > 5:
+                    break
+            process.send_signal(signum)
+            _, err = process.communicate(timeout=60)
+        finally:
+            process.kill()
+    assert process.returncode == 128 + signum, err
+    assert "Traceback" not in err and "interrupted" in err
+    assert list(out.iterdir()) == []
