@@ -39,10 +39,18 @@ class PoseSequence:
     world_landmarks: list[np.ndarray] = field(default_factory=list)
 
     def append(self, time_s: float, landmarks_px: np.ndarray | None, world_landmarks: np.ndarray | None) -> None:
+        time_s = float(time_s)
+        if not np.isfinite(time_s) or (self.times_s and time_s <= self.times_s[-1]):
+            last = self.times_s[-1] if self.times_s else None
+            raise ValueError(f"expected finite, strictly increasing times, got {time_s} after {last}")
         missing = np.full((33, 3), np.nan)
-        self.times_s.append(float(time_s))
-        self.landmarks_px.append(missing if landmarks_px is None else np.asarray(landmarks_px, np.float64))
-        self.world_landmarks.append(missing if world_landmarks is None else np.asarray(world_landmarks, np.float64))
+        px = missing if landmarks_px is None else np.asarray(landmarks_px, np.float64)
+        world = missing if world_landmarks is None else np.asarray(world_landmarks, np.float64)
+        if px.shape != (33, 3) or world.shape != (33, 3):
+            raise ValueError(f"expected landmarks of shape (33, 3) or None, got {px.shape} and {world.shape}")
+        self.times_s.append(time_s)
+        self.landmarks_px.append(px)
+        self.world_landmarks.append(world)
 
     def __len__(self) -> int:
         return len(self.times_s)
@@ -212,6 +220,8 @@ class RepTracker:
                  classifier: PoseClassifier | None = None, count_class: str | None = None) -> None:  # fmt: skip
         if exercise != "auto" and not exercise:
             raise ValueError(f"expected 'auto' or an exercise name such as {EXERCISE_NAMES}, got {exercise!r}")
+        if id_memory < 0:
+            raise ValueError(f"expected id_memory >= 0 frames, got {id_memory}")
         self.id_memory = id_memory
         self.exercise, self.config, self.classifier, self.count_class = exercise, config, classifier, count_class
         self.sequences: dict[int, PoseSequence] = {}
@@ -222,6 +232,10 @@ class RepTracker:
     def update(self, result, time_s: float) -> None:
         """Adds one frame: a :class:`~blazepose.PoseResult` (or a PoseLandmarkerResult, via ``.result``)."""
         result = getattr(result, "result", result)
+        time_s = float(time_s)
+        if not np.isfinite(time_s) or (self._times and time_s <= self._times[-1]):
+            last = self._times[-1] if self._times else None
+            raise ValueError(f"expected finite, strictly increasing times, got {time_s} after {last}")
         self._frame += 1
         px, world = result.landmarks_px, result.world_landmarks
         seen = {int(t): k for k, t in enumerate(result.track_ids)}
