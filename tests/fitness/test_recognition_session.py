@@ -86,3 +86,16 @@ def test_knn_counting_with_a_hand_made_classifier():
     report = analyse(seq, "squat", classifier=classifier)
     assert report.count == 3  # EMA of 10 votes, enter above 6, leave below 4: once per squat
     assert all(r.start_s < r.end_s for r in report.reps)
+
+
+def test_common_spellings_of_an_exercise_name_mean_that_exercise():
+    from blazepose.fitness.recognition import canonical_exercise
+
+    assert [canonical_exercise(n) for n in ("Squats", " pushup", "PUSH_UPS", "pull up", "dips", "jumping-jack")] == [
+        "squat", "push-up", "push-up", "pull-up", "dip", "jumping-jack"]  # fmt: skip
+    seq = PoseSequence()
+    for i, pose in enumerate(squat_sequence(_depths(), noise_px=2.0)):
+        seq.append(i / 30, pose, (pose - pose[23:25].mean(axis=0)) / 300)
+    report = analyse(seq, "Squats")
+    assert report.exercise == "squat" and report.main_joint == "knee" and report.count == 3
+    assert RepTracker(exercise="pushups").exercise == "push-up"

@@ -19,7 +19,13 @@ from blazepose.fitness.angles import joint_angles
 from blazepose.fitness.classifier import PoseClassifier
 from blazepose.fitness.counter import RepetitionCounter
 from blazepose.fitness.periodic import CountingConfig, Repetition, analyse_sequence
-from blazepose.fitness.recognition import EXERCISE_NAMES, recognise_exercise, sequence_features, side_mean
+from blazepose.fitness.recognition import (
+    EXERCISE_NAMES,
+    canonical_exercise,
+    recognise_exercise,
+    sequence_features,
+    side_mean,
+)
 from blazepose.fitness.smoothing import EMAVoteSmoothing
 
 # The joint whose angle is reported per repetition, and is straight at rest.
@@ -121,14 +127,16 @@ def analyse(
 
     Args:
         sequence: The poses.
-        exercise: ``auto``, one of squat, push-up, pull-up, dip, or any other name (counted with no
-            training; its main joint is the one that moves most).
+        exercise: ``auto``, one of squat, push-up, pull-up, dip (or a spelling such as ``Squats`` or
+            ``pushup``), or any other name (counted with no training; its main joint is the one that
+            moves most).
         config: Training-free counting parameters (default: :data:`COUNTING` of the exercise).
         classifier: Count with this k-NN classifier instead (MediaPipe's method: EMA-smoothed votes
             of ``count_class`` entering above 6 and leaving below 4 of 10).
         count_class: The class of the far position; default the ``*_down`` class whose name starts
             with the exercise's (``squats_down`` for squat), else the first ``*_down`` class.
     """
+    exercise = canonical_exercise(exercise)
     times, px, world = sequence.arrays()
     angles = joint_angles(world) if len(times) else {}
     recognised = exercise == "auto"
@@ -218,7 +226,8 @@ class RepTracker:
 
     def __init__(self, id_memory: int = 30, exercise: str = "auto", config: CountingConfig | None = None,
                  classifier: PoseClassifier | None = None, count_class: str | None = None) -> None:  # fmt: skip
-        if exercise != "auto" and not exercise:
+        exercise = canonical_exercise(exercise)
+        if not exercise:
             raise ValueError(f"expected 'auto' or an exercise name such as {EXERCISE_NAMES}, got {exercise!r}")
         if id_memory < 0:
             raise ValueError(f"expected id_memory >= 0 frames, got {id_memory}")
