@@ -111,3 +111,17 @@ def test_a_file_with_wrong_settings_is_refused(tmp_path):
 def test_a_one_class_classifier_votes_for_its_class():
     c = PoseClassifier(np.stack([standing_pose(d) for d in (0.0, 0.5)]), ["only", "only"])
     assert c.votes(standing_pose(0.2)) == {"only": 2} and c.leave_one_out_accuracy() == 1.0
+
+
+def test_a_save_that_fails_midway_leaves_no_file(tmp_path, monkeypatch):
+    """An interrupted save must not leave a half file that `classifier fit` would refuse to overwrite."""
+    path = tmp_path / "c.npz"
+
+    def fail_midway(f, **arrays):
+        f.write(b"PK\x03\x04 half a zip")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(np, "savez_compressed", fail_midway)
+    with pytest.raises(KeyboardInterrupt):
+        _samples().save(path)
+    assert list(tmp_path.iterdir()) == []

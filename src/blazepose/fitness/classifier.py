@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -104,14 +105,23 @@ class PoseClassifier:
     # -- files -------------------------------------------------------------------------------------
 
     def save(self, path: str | Path) -> None:
-        """Writes the samples and settings to an ``.npz`` file (no pickle)."""
+        """Writes the samples and settings to an ``.npz`` file (no pickle).
+
+        The file appears whole or not at all: it is written beside ``path`` and then renamed.
+        """
         settings = {"top_by_max": self.top_by_max, "top_by_mean": self.top_by_mean,
                     "axis_weights": self.axis_weights.tolist()}  # fmt: skip
-        with open(path, "wb") as f:
-            np.savez_compressed(
-                f, landmarks_px=self.landmarks_px.astype(np.float32), classes=np.array(self.classes, dtype=str),
-                names=np.array(self.names, dtype=str), settings=np.array(json.dumps(settings)),
-            )  # fmt: skip
+        path = Path(path)
+        partial = path.with_name(path.name + ".partial")
+        try:
+            with open(partial, "wb") as f:
+                np.savez_compressed(
+                    f, landmarks_px=self.landmarks_px.astype(np.float32), classes=np.array(self.classes, dtype=str),
+                    names=np.array(self.names, dtype=str), settings=np.array(json.dumps(settings)),
+                )  # fmt: skip
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
 
     @classmethod
     def load(cls, path: str | Path) -> PoseClassifier:
