@@ -65,3 +65,30 @@ def test_a_video_stopped_midway_leaves_no_outputs_behind(tmp_path, signum):
     assert process.returncode == 128 + signum, err
     assert "Traceback" not in err and "interrupted" in err
     assert list(out.iterdir()) == []
+
+
+def test_classifier_fit_usage_errors_exit_2_and_failed_samples_exit_1(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("x")
+    short = tmp_path / "short.csv"
+    short.write_text("a,b,1,2\n")
+    out = str(tmp_path / "c.npz")
+    assert main(["classifier", "fit", out, str(tmp_path / "notes.txt")]) == 2
+    assert "expected a sample CSV or a folder" in capsys.readouterr().err
+    assert main(["classifier", "fit", out, str(short)]) == 1
+    assert "short.csv:1: expected name, class and 99 numbers, got 4 fields" in capsys.readouterr().err
+    assert main(["classifier", "fit", out, str(tmp_path / "missing.csv")]) == 1
+    assert "missing.csv" in capsys.readouterr().err
+    assert not (tmp_path / "c.npz").exists()
+
+
+def test_classifier_fit_interrupted_writes_nothing(tmp_path, capsys, monkeypatch):
+    from blazepose.fitness import classifier
+
+    def interrupted(*paths, **options):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(classifier.PoseClassifier, "from_csv", interrupted)
+    csv_file = tmp_path / "s.csv"
+    csv_file.write_text("")
+    assert main(["classifier", "fit", str(tmp_path / "c.npz"), str(csv_file)]) == 130
+    assert "interrupted" in capsys.readouterr().err and not (tmp_path / "c.npz").exists()
