@@ -106,6 +106,20 @@ def test_a_bad_timestamp_or_frame_is_an_error_and_the_connection_goes_on(server,
         assert json.loads(socket.recv(timeout=WAIT_S))["type"] == "result"
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["[" * 100_000 + "]" * 100_000, '{"type": "config", "options": ' * 5000 + "{}" + "}" * 5000, '"config"', "[]", ""],
+    ids=["deep array", "deep objects", "a string", "a list", "empty"],
+)
+def test_malformed_text_messages_are_errors_and_the_connection_goes_on(server, frames, text):
+    with connect(server) as socket:
+        socket.send(text)
+        error = json.loads(socket.recv(timeout=WAIT_S))
+        assert error["type"] == "error" and error["message"].startswith("bad text message")
+        socket.send(frame(100.0, frames[0]))
+        assert json.loads(socket.recv(timeout=WAIT_S))["type"] == "result"
+
+
 def test_frames_sent_faster_than_answered_are_dropped_not_queued(server, frames):
     with connect(server) as socket:
         configure(socket, model_complexity=0)

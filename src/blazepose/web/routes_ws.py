@@ -109,7 +109,7 @@ async def _receive(websocket: WebSocket, settings: ServeSettings, inbox: Inbox) 
                 if not isinstance(request, dict) or request.get("type") != "config":
                     raise ValueError('expected {"type": "config", "options": {...}}')
                 inbox.put_options(request.get("options") or {})
-            except ValueError as e:
+            except (ValueError, RecursionError) as e:  # RecursionError: JSON nested too deep to parse
                 await _send(websocket, {"type": "error", "message": f"bad text message: {e}"})
 
 
