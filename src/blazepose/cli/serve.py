@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -45,9 +46,9 @@ def run(args: argparse.Namespace) -> int:
             max_connections=args.max_connections,
             inference_threads=args.inference_threads,
             model_threads=args.threads,
-            max_image_bytes=round(args.max_upload_mb * MIB),
-            max_video_bytes=round(args.max_video_mb * MIB),
-            max_frame_bytes=round(args.max_frame_mb * MIB),
+            max_image_bytes=_bytes("--max-upload-mb", args.max_upload_mb, MIB),
+            max_video_bytes=_bytes("--max-video-mb", args.max_video_mb, MIB),
+            max_frame_bytes=_bytes("--max-frame-mb", args.max_frame_mb, MIB),
             idle_timeout_s=args.idle_timeout,
         )
     except ValueError as e:
@@ -57,3 +58,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"blazepose serve: listening on {args.host}: reachable from other machines", file=sys.stderr)
     serve(settings, args.log_level)
     return 0
+
+
+def _bytes(option: str, megabytes: float, mib: int) -> int:
+    """A size option in MiB as bytes (at least 1); ValueError naming the option for nan, inf or <= 0."""
+    if not (math.isfinite(megabytes) and megabytes > 0):
+        raise ValueError(f"{option} must be a finite number of MiB > 0, got {megabytes}")
+    return max(1, round(megabytes * mib))
