@@ -30,7 +30,8 @@ def add_parser(sub) -> None:
         help="count exercise repetitions in videos, camera indices or stream URLs",
         description="Writes, per input, NAME.reps.mp4 (annotated), NAME.reps.csv and NAME.reps.json (one row "
         "per repetition of the main person: start, end, duration, range of the main joint's angle). Exit "
-        "status: 0 when every input worked, 1 when some failed, 2 on a usage error, 130 when interrupted.",
+        "status: 0 when every input worked, 1 when some failed, 2 on a usage error, 130 (143 on SIGTERM) when "
+        "interrupted; a video file interrupted midway leaves no outputs (a camera or stream keeps what it saw).",
     )
     p.add_argument(
         "inputs",
