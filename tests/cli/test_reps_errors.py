@@ -92,3 +92,16 @@ def test_classifier_fit_interrupted_writes_nothing(tmp_path, capsys, monkeypatch
     csv_file.write_text("")
     assert main(["classifier", "fit", str(tmp_path / "c.npz"), str(csv_file)]) == 130
     assert "interrupted" in capsys.readouterr().err and not (tmp_path / "c.npz").exists()
+
+
+@pytest.mark.parametrize(
+    "name, content",
+    [("a.landmarks.npz", b"PK\x03\x04 truncated"), ("b.landmarks.jsonl", b'{"frame": 0}\n'),
+     ("c.landmarks.jsonl", b'{"frame": 0, "timestamp_ms": 0, "image_size": [1, 1], "poses": [{"id": 0}]}\n')],
+)  # fmt: skip
+def test_a_damaged_landmark_file_is_one_line_and_exit_1(tmp_path, capsys, name, content):
+    (tmp_path / name).write_bytes(content)
+    assert main(["reps", str(tmp_path / name), "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and name in err
+    assert list((tmp_path / "out").iterdir()) == []

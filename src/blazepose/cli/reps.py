@@ -16,6 +16,7 @@ import json
 import signal
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 from blazepose.cli.run import MODELS, Reporter, _landmarker
@@ -199,7 +200,11 @@ def _process_landmark_file(inp: Input, paths: dict[str, Path], args, classifier)
     from blazepose.fitness.session import analyse, sequences_from_records
     from blazepose.io.landmark_files import load_landmarks
 
-    sequences = sequences_from_records(load_landmarks(inp.location))
+    try:
+        records = load_landmarks(inp.location)
+    except (KeyError, TypeError, IndexError, EOFError, zipfile.BadZipFile) as e:  # what a damaged file raises
+        raise ValueError(f"{inp.location}: not a landmark file written by `blazepose run` ({e!r})") from e
+    sequences = sequences_from_records(records)
     reports = {t: analyse(s, args.exercise.strip(), None, classifier, args.count_class) for t, s in sequences.items()}
     return _summarise(inp, paths, reports, sequences)
 
