@@ -104,7 +104,7 @@ def test_a_file_with_wrong_settings_is_refused(tmp_path):
     settings = '{"top_by_max": 30, "top_by_mean": 10, "axis_weights": [1, 1]}'
     np.savez(path, landmarks_px=standing_pose(0.0)[None], classes=np.array(["a"]), names=np.array(["n"]),
              settings=np.array(settings))  # fmt: skip
-    with pytest.raises(ValueError, match="not a pose classifier file.*axis weights"):
+    with pytest.raises(ValueError, match=r"not a pose classifier file.*axis weights"):
         PoseClassifier.load(path)
 
 

@@ -83,8 +83,9 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        print(f"blazepose reps: --out {out}: cannot be made a folder ({e.strerror})", file=sys.stderr, flush=True)
+    except OSError as problem:
+        print(f"blazepose reps: --out {out}: cannot be made a folder ({problem.strerror})", file=sys.stderr,
+              flush=True)  # fmt: skip
         return 2
     reporter = Reporter(args.quiet, args.json)
     inputs, errors = expand_inputs(args.inputs)

@@ -118,7 +118,9 @@ def check_times(times_s, frames: int) -> np.ndarray:
     steps = np.diff(times)
     if np.any(steps <= 0):
         k = int(np.argmax(steps <= 0))
-        raise ValueError(f"expected strictly increasing frame times, got {times[k + 1]} after {times[k]} (frame {k + 1})")
+        raise ValueError(
+            f"expected strictly increasing frame times, got {times[k + 1]} after {times[k]} at frame {k + 1}"
+        )
     return times
 
 
