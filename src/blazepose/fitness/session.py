@@ -134,7 +134,8 @@ def analyse(
         classifier: Count with this k-NN classifier instead (MediaPipe's method: EMA-smoothed votes
             of ``count_class`` entering above 6 and leaving below 4 of 10).
         count_class: The class of the far position; default the ``*_down`` class whose name starts
-            with the exercise's (``squats_down`` for squat), else the first ``*_down`` class.
+            with the exercise's (``squats_down`` for squat), else the only ``*_down`` class (a
+            ValueError when there are several and none is the exercise's).
     """
     exercise = canonical_exercise(exercise)
     times, px, world = sequence.arrays()
@@ -158,10 +159,19 @@ def analyse(
 
 
 def _far_class(classifier: PoseClassifier, exercise: str) -> str | None:
-    """The classifier's ``*_down`` class named after the exercise (``pushups_down`` for push-up), else the first."""
+    """The classifier's ``*_down`` class named after the exercise (``pushups_down`` for push-up), else its only one.
+
+    Raises:
+        ValueError: none is named after the exercise and there are several (counting another
+            exercise's class would give a count that means nothing).
+    """
     down = [c for c in classifier.class_names if c.endswith("_down")]
     key = exercise.replace("-", "").replace("_", "").lower()
-    return next((c for c in down if c.replace("_", "").lower().startswith(key)), down[0] if down else None)
+    named = [c for c in down if c.replace("_", "").lower().startswith(key)]
+    if named or len(down) == 1:
+        return (named or down)[0]
+    raise ValueError(f"the classifier has no *_down class for {exercise!r} (classes {classifier.class_names}); "
+                     "give the class to count (count_class, --count-class)")  # fmt: skip
 
 
 def rest_signal(exercise: str, landmarks_px: np.ndarray) -> np.ndarray | None:
