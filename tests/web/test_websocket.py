@@ -108,8 +108,17 @@ def test_a_bad_timestamp_or_frame_is_an_error_and_the_connection_goes_on(server,
 
 @pytest.mark.parametrize(
     "text",
-    ["[" * 100_000 + "]" * 100_000, '{"type": "config", "options": ' * 5000 + "{}" + "}" * 5000, '"config"', "[]", ""],
-    ids=["deep array", "deep objects", "a string", "a list", "empty"],
+    [
+        "[" * 100_000 + "]" * 100_000,
+        '{"type": "config", "options": ' * 5000 + "{}" + "}" * 5000,
+        '"config"',
+        "[]",
+        "",
+        '{"type": "config", "options": 0}',
+        '{"type": "config", "options": false}',
+        '{"type": "config", "options": ""}',
+    ],
+    ids=["deep array", "deep objects", "a string", "a list", "empty", "options 0", "options false", "options ''"],
 )
 def test_malformed_text_messages_are_errors_and_the_connection_goes_on(server, frames, text):
     with connect(server) as socket:
