@@ -49,3 +49,18 @@ def test_the_command_serves_the_page_on_localhost():
         assert url.startswith("http://127.0.0.1:")
         with urllib.request.urlopen(url + "/", timeout=30) as page:
             assert b"blazepose live demo" in page.read()
+
+
+def test_a_port_in_use_or_a_bad_host_is_one_line_and_exit_1():
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        run = serve("--port", port)
+        assert run.returncode == 1 and run.stderr.strip().splitlines() == [
+            f"blazepose serve: cannot listen on 127.0.0.1 port {port}: Address already in use"
+        ]
+    run = serve("--host", "256.1.1.1")
+    assert run.returncode == 1 and len(run.stderr.strip().splitlines()) == 1 and "cannot listen" in run.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import socket
 import sys
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -54,6 +55,10 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"blazepose serve: {e}", file=sys.stderr)
         return 2
+    problem = _cannot_listen(settings.host, settings.port)
+    if problem:
+        print(f"blazepose serve: cannot listen on {settings.host} port {settings.port}: {problem}", file=sys.stderr)
+        return 1
     if args.host not in LOCAL_HOSTS:
         print(f"blazepose serve: listening on {args.host}: reachable from other machines", file=sys.stderr)
     serve(settings, args.log_level)
@@ -65,3 +70,18 @@ def _bytes(option: str, megabytes: float, mib: int) -> int:
     if not (math.isfinite(megabytes) and megabytes > 0):
         raise ValueError(f"{option} must be a finite number of MiB > 0, got {megabytes}")
     return max(1, round(megabytes * mib))
+
+
+def _cannot_listen(host: str, port: int) -> str | None:
+    """Why the server could not bind ``host:port`` (a name that does not resolve, a port in use), or None.
+
+    Checked before uvicorn starts, whose own failure is several log lines and exit status 3.
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            probe.bind(address)
+    except OSError as e:
+        return e.strerror or str(e)
+    return None
