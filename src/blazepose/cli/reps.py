@@ -212,8 +212,10 @@ def _process_landmark_file(inp: Input, paths: dict[str, Path], args, classifier)
 
 def _summarise(inp: Input, paths: dict[str, Path], reports: dict, sequences: dict) -> dict:
     """Writes the main person's tables; the summary printed with --json."""
+    import numpy as np
+
     # The main person: the track seen in most frames.
-    seen = {t: sum(bool(p[0, 0] == p[0, 0]) for p in sequences[t].landmarks_px) for t in reports}
+    seen = {t: sum(bool(np.isfinite(p[0, 0])) for p in sequences[t].landmarks_px) for t in reports}
     main = max(seen, key=lambda t: seen[t], default=None)
     empty = {"exercise": "none", "main_joint": "", "count": 0, "reps": []}
     report = reports[main].as_dict() if main is not None else empty

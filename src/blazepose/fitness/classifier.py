@@ -75,6 +75,8 @@ class PoseClassifier:
     def votes(self, landmarks_px: np.ndarray, exclude: int | None = None) -> dict[str, int]:
         """Class -> votes (they sum to ``top_by_mean``, or fewer with fewer samples) for one pose.
 
+        A pose with a NaN or infinite coordinate (not seen) gets no votes: ``{}``.
+
         Args:
             landmarks_px: (33, 3) pixel landmarks of the pose.
             exclude: A sample index to leave out (for leave-one-out evaluation).
