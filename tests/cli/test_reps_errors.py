@@ -105,3 +105,9 @@ def test_a_damaged_landmark_file_is_one_line_and_exit_1(tmp_path, capsys, name, 
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and name in err
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_count_class_without_a_classifier_is_a_usage_error(tmp_path, capsys):
+    """It would be ignored: the count would silently come from the training-free counter."""
+    assert main(["reps", str(tmp_path / "v.mp4"), "--out", str(tmp_path), "--count-class", "squats_down"]) == 2
+    assert "--count-class needs --classifier" in capsys.readouterr().err

@@ -71,6 +71,9 @@ def run(args: argparse.Namespace) -> int:
         print("blazepose reps: --num-poses and --threads must be >= 1 and --exercise not empty", file=sys.stderr,
               flush=True)  # fmt: skip
         return 2
+    if args.count_class and not args.classifier:
+        print("blazepose reps: --count-class needs --classifier (FILE or 'default')", file=sys.stderr, flush=True)
+        return 2
     classifier = None
     if args.classifier:
         try:
