@@ -83,3 +83,23 @@ def test_tracker_refuses_a_time_going_back_and_stays_usable():
 def test_counter_refuses_nan_thresholds():
     with pytest.raises(ValueError, match="exit_threshold < enter_threshold"):
         RepetitionCounter("down", float("nan"), 4)
+
+
+def test_landmark_file_records_with_repeated_times_are_nudged_apart():
+    """`blazepose run` writes the container's times, which some files repeat; they still make a sequence."""
+    from blazepose.core.results import PoseResult
+    from blazepose.fitness import sequences_from_records
+    from blazepose.io.landmark_files import FrameRecord
+
+    px, t = _squats()
+    ones = np.ones((1, 33), np.float32)
+    records = []
+    for i in range(len(t)):
+        lm = (px[i] / (600, 720, 600)).astype(np.float32)[None]
+        world = ((px[i] - px[i, 23:25].mean(axis=0)) / 300).astype(np.float32)[None]
+        result = PoseResult(lm, world, ones, ones, np.ones(1, np.float32), np.zeros((1, 5), np.float32), (720, 600))
+        time_ms = 1000 * t[i - 1] if i % 50 == 1 else 1000 * t[i]  # every 50th frame repeats the time before
+        records.append(FrameRecord(i, time_ms, result))
+    sequence = sequences_from_records(records)[0]
+    assert len(sequence) == len(t) and np.all(np.diff(sequence.times_s) > 0)
+    assert analyse(sequence, "squat").count == 3

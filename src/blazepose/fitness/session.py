@@ -285,10 +285,16 @@ class RepTracker:
 def sequences_from_records(records) -> dict[int, PoseSequence]:
     """Landmark file records (:func:`blazepose.io.landmark_files.load_landmarks`) -> a sequence per track id.
 
-    Records without a time (photos) are taken 1/30 s apart.
+    Records without a time (photos) are taken 1/30 s apart. ``blazepose run`` writes each frame's
+    container time, which some files repeat: a time not after the last is nudged 1 microsecond past
+    it, as the pipeline itself was fed.
     """
     tracker = RepTracker(id_memory=10**9)
+    last_s = None
     for n, record in enumerate(records):
         time_s = record.timestamp_ms / 1000 if record.timestamp_ms is not None else n / 30
+        if last_s is not None and time_s <= last_s:
+            time_s = last_s + 1e-6
         tracker.update(record.result, time_s)
+        last_s = time_s
     return tracker.sequences
