@@ -111,3 +111,13 @@ def test_count_class_without_a_classifier_is_a_usage_error(tmp_path, capsys):
     """It would be ignored: the count would silently come from the training-free counter."""
     assert main(["reps", str(tmp_path / "v.mp4"), "--out", str(tmp_path), "--count-class", "squats_down"]) == 2
     assert "--count-class needs --classifier" in capsys.readouterr().err
+
+
+def test_a_failed_forced_rerun_keeps_the_outputs_it_did_not_touch(tmp_path, capsys):
+    (tmp_path / "v.mp4").write_bytes(b"")  # not a video: fails before writing anything
+    kept = {tmp_path / f"v.reps.{k}": f"earlier {k}" for k in ("mp4", "csv", "json")}
+    for path, text in kept.items():
+        path.write_text(text)
+    assert main(["reps", str(tmp_path / "v.mp4"), "--out", str(tmp_path), "--force"]) == 1
+    assert "cannot open as a video" in capsys.readouterr().err
+    assert {path: path.read_text() for path in kept} == kept

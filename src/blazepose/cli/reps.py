@@ -127,7 +127,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _one_input(inp: Input, out: Path, args, classifier, reporter: Reporter, stop: dict) -> dict:
-    """Counts one input and writes its outputs; a video file interrupted midway leaves none behind."""
+    """Counts one input and writes its outputs.
+
+    An input that fails, or a video file interrupted midway, leaves none of its own outputs behind;
+    earlier outputs that it did not reach are kept.
+    """
     landmarks = inp.kind == "photo" and _is_landmark_file(inp.location)
     if inp.kind == "photo" and not landmarks:
         raise ValueError(f"{inp.location}: a photo; repetitions need a video, camera or stream")
@@ -138,6 +142,7 @@ def _one_input(inp: Input, out: Path, args, classifier, reporter: Reporter, stop
     existing = [str(p) for p in paths.values() if p.exists()]
     if existing and not args.force:
         raise ValueError(f"{inp.location}: outputs exist ({', '.join(existing)}); use --force to overwrite")
+    before = {path: path.stat().st_mtime_ns if path.exists() else None for path in paths.values()}
     try:
         if landmarks:
             summary = _process_landmark_file(inp, paths, args, classifier)
@@ -146,8 +151,9 @@ def _one_input(inp: Input, out: Path, args, classifier, reporter: Reporter, stop
         if stop["requested"] and inp.kind == "video":  # cameras and streams end on Ctrl-C: theirs are whole
             raise ValueError(f"{inp.location}: interrupted; its partial outputs were removed")
     except BaseException:
-        for path in paths.values():
-            path.unlink(missing_ok=True)
+        for path, mtime in before.items():  # what this run wrote (or began to overwrite), not older outputs
+            if path.exists() and path.stat().st_mtime_ns != mtime:
+                path.unlink()
         raise
     return summary
 
