@@ -9,7 +9,7 @@ import urllib.request
 import pytest
 
 
-def serve(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+def serve(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "blazepose", "serve", *args], capture_output=True, text=True, timeout=timeout
     )
@@ -28,6 +28,10 @@ def test_help_lists_the_options():
         (["--max-connections", "0"], "max_connections must be an int >= 1"),
         (["--idle-timeout", "0"], "idle_timeout_s must be > 0"),
         (["--port", "70000"], "port must be in 0..65535"),
+        (["--max-upload-mb", "inf"], "--max-upload-mb must be a finite number of MiB > 0, got inf"),
+        (["--max-video-mb", "nan"], "--max-video-mb must be a finite number of MiB > 0, got nan"),
+        (["--max-frame-mb", "-1"], "--max-frame-mb must be a finite number of MiB > 0, got -1.0"),
+        (["--threads", "0"], "model_threads must be None or an int >= 1, got 0"),  # every request failed
     ],
 )
 def test_bad_settings_are_one_line_and_exit_2(args, complaint):
@@ -45,3 +49,18 @@ def test_the_command_serves_the_page_on_localhost():
         assert url.startswith("http://127.0.0.1:")
         with urllib.request.urlopen(url + "/", timeout=30) as page:
             assert b"blazepose live demo" in page.read()
+
+
+def test_a_port_in_use_or_a_bad_host_is_one_line_and_exit_1():
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        run = serve("--port", port)
+        assert run.returncode == 1 and run.stderr.strip().splitlines() == [
+            f"blazepose serve: cannot listen on 127.0.0.1 port {port}: Address already in use"
+        ]
+    run = serve("--host", "256.1.1.1")
+    assert run.returncode == 1 and len(run.stderr.strip().splitlines()) == 1 and "cannot listen" in run.stderr

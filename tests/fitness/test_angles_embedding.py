@@ -54,3 +54,19 @@ def test_embedding_is_scale_and_translation_invariant_and_mirrors_to_negated_x()
     moved = p * 3 + (50, -20, 0)
     np.testing.assert_allclose(pose_embedding(moved), pose_embedding(p), atol=1e-9)
     np.testing.assert_allclose(pose_embedding(mirrored(p)), pose_embedding(p) * (-1, 1, 1), atol=1e-9)
+
+
+def test_result_angles_of_a_pose_that_is_not_there_is_a_value_error():
+    from blazepose.core.results import PoseResult
+    from blazepose.fitness.angles import result_angles
+    from fitness_poses import standing_pose
+
+    pose = standing_pose(0.5)
+    ones = np.ones((1, 33), np.float32)
+    lm = (pose / (600, 720, 600)).astype(np.float32)[None]
+    result = PoseResult(lm, (pose / 300).astype(np.float32)[None], ones, ones, np.ones(1, np.float32),
+                        np.zeros((1, 5), np.float32), (720, 600))  # fmt: skip
+    assert set(result_angles(result)) == set(joint_angles(pose)) and 0 < result_angles(result)["left_knee"] < 180
+    for bad in (1, -1):
+        with pytest.raises(ValueError, match=r"expected a pose index in 0\.\.0"):
+            result_angles(result, bad)

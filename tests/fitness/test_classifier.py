@@ -63,3 +63,65 @@ def test_default_classifier_has_ml_kit_samples_and_leave_one_out_accuracy():
     assert {n: c.classes.count(n) for n in c.class_names} == {
         "pushups_down": 195, "pushups_up": 201, "squats_down": 225, "squats_up": 191}  # fmt: skip
     assert c.leave_one_out_accuracy() >= 0.99  # measured 1.000 (scripts/build_fitness_classifier.py)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"PK\x03\x04 a truncated zip", b"plain text", np.zeros(3).tobytes()],
+    ids=["truncated zip", "text", "raw bytes"],
+)
+def test_a_corrupt_classifier_file_is_a_value_error(tmp_path, content):
+    path = tmp_path / "c.npz"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match="not a pose classifier file"):
+        PoseClassifier.load(path)
+
+
+def test_a_plain_npy_or_a_folder_is_not_a_classifier(tmp_path):
+    np.save(tmp_path / "x.npy", np.zeros(3))
+    for path in (tmp_path / "x.npy", tmp_path):
+        with pytest.raises(ValueError, match="not a pose classifier file"):
+            PoseClassifier.load(path)
+    with pytest.raises(ValueError, match="no such classifier file"):
+        PoseClassifier.load(tmp_path / "missing.npz")
+
+
+def test_bad_samples_and_settings_are_refused():
+    pose = standing_pose(0.0)[None]
+    with pytest.raises(ValueError, match="at least one sample"):
+        PoseClassifier(np.zeros((0, 33, 3)), [])
+    with pytest.raises(ValueError, match="finite sample landmarks"):
+        PoseClassifier(np.full((1, 33, 3), np.nan), ["a"])
+    with pytest.raises(ValueError, match="3 non-negative axis weights"):
+        PoseClassifier(pose, ["a"], axis_weights=(1.0, 1.0))  # type: ignore[arg-type]
+    for top in (0, -1):
+        with pytest.raises(ValueError, match="top_by_max and top_by_mean >= 1"):
+            PoseClassifier(pose, ["a"], top_by_mean=top)
+
+
+def test_a_file_with_wrong_settings_is_refused(tmp_path):
+    path = tmp_path / "c.npz"
+    settings = '{"top_by_max": 30, "top_by_mean": 10, "axis_weights": [1, 1]}'
+    np.savez(path, landmarks_px=standing_pose(0.0)[None], classes=np.array(["a"]), names=np.array(["n"]),
+             settings=np.array(settings))  # fmt: skip
+    with pytest.raises(ValueError, match=r"not a pose classifier file.*axis weights"):
+        PoseClassifier.load(path)
+
+
+def test_a_one_class_classifier_votes_for_its_class():
+    c = PoseClassifier(np.stack([standing_pose(d) for d in (0.0, 0.5)]), ["only", "only"])
+    assert c.votes(standing_pose(0.2)) == {"only": 2} and c.leave_one_out_accuracy() == 1.0
+
+
+def test_a_save_that_fails_midway_leaves_no_file(tmp_path, monkeypatch):
+    """An interrupted save must not leave a half file that `classifier fit` would refuse to overwrite."""
+    path = tmp_path / "c.npz"
+
+    def fail_midway(f, **arrays):
+        f.write(b"PK\x03\x04 half a zip")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(np, "savez_compressed", fail_midway)
+    with pytest.raises(KeyboardInterrupt):
+        _samples().save(path)
+    assert list(tmp_path.iterdir()) == []

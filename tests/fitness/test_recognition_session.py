@@ -1,6 +1,7 @@
 """Exercise recognition rules, and per-track sessions from results and landmark files."""
 
 import numpy as np
+import pytest
 
 from blazepose.core.results import PoseResult
 from blazepose.fitness.classifier import PoseClassifier
@@ -86,3 +87,31 @@ def test_knn_counting_with_a_hand_made_classifier():
     report = analyse(seq, "squat", classifier=classifier)
     assert report.count == 3  # EMA of 10 votes, enter above 6, leave below 4: once per squat
     assert all(r.start_s < r.end_s for r in report.reps)
+
+
+def test_common_spellings_of_an_exercise_name_mean_that_exercise():
+    from blazepose.fitness.recognition import canonical_exercise
+
+    assert [canonical_exercise(n) for n in ("Squats", " pushup", "PUSH_UPS", "pull up", "dips", "jumping-jack")] == [
+        "squat", "push-up", "push-up", "pull-up", "dip", "jumping-jack"]  # fmt: skip
+    seq = PoseSequence()
+    for i, pose in enumerate(squat_sequence(_depths(), noise_px=2.0)):
+        seq.append(i / 30, pose, (pose - pose[23:25].mean(axis=0)) / 300)
+    report = analyse(seq, "Squats")
+    assert report.exercise == "squat" and report.main_joint == "knee" and report.count == 3
+    assert RepTracker(exercise="pushups").exercise == "push-up"
+
+
+def test_knn_counting_refuses_to_count_another_exercises_class():
+    """A dip counted with a push-up / squat classifier would count push-ups: an error naming the classes."""
+    poses = np.stack([standing_pose(d) for d in np.linspace(0, 1, 8)])
+    classes = ["squats_up", "squats_down", "pushups_up", "pushups_down"] * 2
+    seq = PoseSequence()
+    for i, pose in enumerate(squat_sequence(_depths(), noise_px=1.0)):
+        seq.append(i / 30, pose, (pose - pose[23:25].mean(axis=0)) / 300)
+    with pytest.raises(ValueError, match="no \\*_down class for 'dip'"):
+        analyse(seq, "dip", classifier=PoseClassifier(poses, classes))
+    given = analyse(seq, "dip", classifier=PoseClassifier(poses, classes), count_class="squats_down")
+    assert given.exercise == "dip" and len(given.phase) == len(seq)
+    only = PoseClassifier(poses, ["up", "x_down"] * 4)  # one *_down class: counted whatever the exercise
+    assert analyse(seq, "dip", classifier=only).exercise == "dip"

@@ -106,6 +106,29 @@ def test_a_bad_timestamp_or_frame_is_an_error_and_the_connection_goes_on(server,
         assert json.loads(socket.recv(timeout=WAIT_S))["type"] == "result"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 100_000 + "]" * 100_000,
+        '{"type": "config", "options": ' * 5000 + "{}" + "}" * 5000,
+        '"config"',
+        "[]",
+        "",
+        '{"type": "config", "options": 0}',
+        '{"type": "config", "options": false}',
+        '{"type": "config", "options": ""}',
+    ],
+    ids=["deep array", "deep objects", "a string", "a list", "empty", "options 0", "options false", "options ''"],
+)
+def test_malformed_text_messages_are_errors_and_the_connection_goes_on(server, frames, text):
+    with connect(server) as socket:
+        socket.send(text)
+        error = json.loads(socket.recv(timeout=WAIT_S))
+        assert error["type"] == "error" and error["message"].startswith("bad text message")
+        socket.send(frame(100.0, frames[0]))
+        assert json.loads(socket.recv(timeout=WAIT_S))["type"] == "result"
+
+
 def test_frames_sent_faster_than_answered_are_dropped_not_queued(server, frames):
     with connect(server) as socket:
         configure(socket, model_complexity=0)
@@ -154,3 +177,38 @@ def test_the_connection_limit_answers_429_and_1013_and_frees_up(frames):
             with pytest.raises(ConnectionClosed) as idle:
                 first.recv(timeout=WAIT_S)
             assert idle.value.rcvd.code == 1000 and "idle" in idle.value.rcvd.reason
+
+
+def test_clients_vanishing_mid_frame_free_their_connection_and_memory(frames):
+    """Sockets dropped (no close frame) while their frame is processed: the slots come back, memory stays flat."""
+    from socket import SHUT_RDWR
+
+    import httpx
+    import psutil
+
+    with running_server("--max-connections", "3") as (url, process):
+        ws_url = url.replace("http://", "ws://")
+
+        def vanish(k: int) -> None:
+            with connect(ws_url) as socket:
+                configure(socket, model_complexity=k % 2)
+                socket.send(frame(100.0, frames[k % len(frames)]))
+                socket.socket.shutdown(SHUT_RDWR)  # gone without a close handshake
+
+        def settled(client) -> int:
+            deadline = time.monotonic() + 30
+            while client.get("/healthz").json()["connections"] and time.monotonic() < deadline:
+                time.sleep(0.1)
+            return psutil.Process(process.pid).memory_info().rss
+
+        with httpx.Client(base_url=url, timeout=60) as client:
+            for k in range(4):
+                vanish(k)
+            warm = settled(client)
+            for k in range(12):
+                vanish(k)
+            after = settled(client)
+            assert client.get("/healthz").json()["connections"] == 0
+        assert after < warm + 40 * 2**20, (warm, after)  # 12 more sessions; a kept landmarker holds tens of MB
+        with connect(ws_url) as socket:
+            assert configure(socket, model_complexity=0)["type"] == "ready"

@@ -16,6 +16,7 @@ import json
 import signal
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 from blazepose.cli.run import MODELS, Reporter, _landmarker
@@ -30,7 +31,8 @@ def add_parser(sub) -> None:
         help="count exercise repetitions in videos, camera indices or stream URLs",
         description="Writes, per input, NAME.reps.mp4 (annotated), NAME.reps.csv and NAME.reps.json (one row "
         "per repetition of the main person: start, end, duration, range of the main joint's angle). Exit "
-        "status: 0 when every input worked, 1 when some failed, 2 on a usage error, 130 when interrupted.",
+        "status: 0 when every input worked, 1 when some failed, 2 on a usage error, 130 (143 on SIGTERM) when "
+        "interrupted; a video file interrupted midway leaves no outputs (a camera or stream keeps what it saw).",
     )
     p.add_argument(
         "inputs",
@@ -65,8 +67,12 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from blazepose.fitness.classifier import PoseClassifier, default_classifier
 
-    if args.num_poses < 1 or not args.exercise.strip():
-        print("blazepose reps: --num-poses must be >= 1 and --exercise not empty", file=sys.stderr, flush=True)
+    if args.num_poses < 1 or (args.threads is not None and args.threads < 1) or not args.exercise.strip():
+        print("blazepose reps: --num-poses and --threads must be >= 1 and --exercise not empty", file=sys.stderr,
+              flush=True)  # fmt: skip
+        return 2
+    if args.count_class and not args.classifier:
+        print("blazepose reps: --count-class needs --classifier (FILE or 'default')", file=sys.stderr, flush=True)
         return 2
     classifier = None
     if args.classifier:
@@ -77,39 +83,31 @@ def run(args: argparse.Namespace) -> int:
         except (ValueError, OSError) as problem:
             print(f"blazepose reps: {problem}", file=sys.stderr, flush=True)
             return 2
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as problem:
+        print(f"blazepose reps: --out {out}: cannot be made a folder ({problem.strerror})", file=sys.stderr,
+              flush=True)  # fmt: skip
+        return 2
     reporter = Reporter(args.quiet, args.json)
     inputs, errors = expand_inputs(args.inputs)
     for e in errors:
         reporter.error(e)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    stop = {"requested": False}
+    stop: dict = {"requested": False, "signal": None}
 
-    def on_sigint(signum, frame):
+    def on_signal(signum, frame):
         if stop["requested"]:
             raise KeyboardInterrupt
-        stop["requested"] = True
+        stop["requested"], stop["signal"] = True, signum
 
-    previous = signal.signal(signal.SIGINT, on_sigint)
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         for inp in inputs:
             if stop["requested"]:
                 break
             try:
-                landmarks = inp.kind == "photo" and _is_landmark_file(inp.location)
-                if inp.kind == "photo" and not landmarks:
-                    raise ValueError(f"{inp.location}: a photo; repetitions need a video, camera or stream")
-                name = inp.name.removesuffix(".landmarks") if landmarks else inp.name
-                paths = {k: out / f"{name}.reps.{k}" for k in ("mp4", "csv", "json")}
-                if args.no_annotate or landmarks:
-                    del paths["mp4"]
-                existing = [str(p) for p in paths.values() if p.exists()]
-                if existing and not args.force:
-                    raise ValueError(f"{inp.location}: outputs exist ({', '.join(existing)}); use --force to overwrite")
-                if landmarks:
-                    summary = _process_landmark_file(inp, paths, args, classifier)
-                else:
-                    summary = _process(inp, paths, args, classifier, reporter, stop)
+                summary = _one_input(inp, out, args, classifier, reporter, stop)
                 if args.json:
                     print(json.dumps(summary), flush=True)
                 elif not args.quiet:
@@ -117,11 +115,47 @@ def run(args: argparse.Namespace) -> int:
             except (ValueError, RuntimeError, OSError, ImportError) as e:
                 reporter.error(str(e))
                 errors.append(str(e))
+    except KeyboardInterrupt:
+        stop["requested"], stop["signal"] = True, stop["signal"] or signal.SIGINT
+        reporter.error("interrupted")
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
     if stop["requested"]:
-        return 130
+        return 128 + int(stop["signal"] or signal.SIGINT)
     return 1 if errors else 0
+
+
+def _one_input(inp: Input, out: Path, args, classifier, reporter: Reporter, stop: dict) -> dict:
+    """Counts one input and writes its outputs.
+
+    An input that fails, or a video file interrupted midway, leaves none of its own outputs behind;
+    earlier outputs that it did not reach are kept.
+    """
+    landmarks = inp.kind == "photo" and _is_landmark_file(inp.location)
+    if inp.kind == "photo" and not landmarks:
+        raise ValueError(f"{inp.location}: a photo; repetitions need a video, camera or stream")
+    name = inp.name.removesuffix(".landmarks") if landmarks else inp.name
+    paths = {k: out / f"{name}.reps.{k}" for k in ("mp4", "csv", "json")}
+    if args.no_annotate or landmarks:
+        del paths["mp4"]
+    existing = [str(p) for p in paths.values() if p.exists()]
+    if existing and not args.force:
+        raise ValueError(f"{inp.location}: outputs exist ({', '.join(existing)}); use --force to overwrite")
+    before = {path: path.stat().st_mtime_ns if path.exists() else None for path in paths.values()}
+    try:
+        if landmarks:
+            summary = _process_landmark_file(inp, paths, args, classifier)
+        else:
+            summary = _process(inp, paths, args, classifier, reporter, stop)
+        if stop["requested"] and inp.kind == "video":  # cameras and streams end on Ctrl-C: theirs are whole
+            raise ValueError(f"{inp.location}: interrupted; its partial outputs were removed")
+    except BaseException:
+        for path, mtime in before.items():  # what this run wrote (or began to overwrite), not older outputs
+            if path.exists() and path.stat().st_mtime_ns != mtime:
+                path.unlink()
+        raise
+    return summary
 
 
 def _process(inp: Input, paths: dict[str, Path], args, classifier, reporter: Reporter, stop: dict) -> dict:
@@ -176,15 +210,21 @@ def _process_landmark_file(inp: Input, paths: dict[str, Path], args, classifier)
     from blazepose.fitness.session import analyse, sequences_from_records
     from blazepose.io.landmark_files import load_landmarks
 
-    sequences = sequences_from_records(load_landmarks(inp.location))
+    try:
+        records = load_landmarks(inp.location)
+    except (KeyError, TypeError, IndexError, EOFError, zipfile.BadZipFile) as e:  # what a damaged file raises
+        raise ValueError(f"{inp.location}: not a landmark file written by `blazepose run` ({e!r})") from e
+    sequences = sequences_from_records(records)
     reports = {t: analyse(s, args.exercise.strip(), None, classifier, args.count_class) for t, s in sequences.items()}
     return _summarise(inp, paths, reports, sequences)
 
 
 def _summarise(inp: Input, paths: dict[str, Path], reports: dict, sequences: dict) -> dict:
     """Writes the main person's tables; the summary printed with --json."""
+    import numpy as np
+
     # The main person: the track seen in most frames.
-    seen = {t: sum(bool(p[0, 0] == p[0, 0]) for p in sequences[t].landmarks_px) for t in reports}
+    seen = {t: sum(bool(np.isfinite(p[0, 0])) for p in sequences[t].landmarks_px) for t in reports}
     main = max(seen, key=lambda t: seen[t], default=None)
     empty = {"exercise": "none", "main_joint": "", "count": 0, "reps": []}
     report = reports[main].as_dict() if main is not None else empty

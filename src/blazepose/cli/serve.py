@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import math
+import socket
 import sys
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -45,15 +47,41 @@ def run(args: argparse.Namespace) -> int:
             max_connections=args.max_connections,
             inference_threads=args.inference_threads,
             model_threads=args.threads,
-            max_image_bytes=round(args.max_upload_mb * MIB),
-            max_video_bytes=round(args.max_video_mb * MIB),
-            max_frame_bytes=round(args.max_frame_mb * MIB),
+            max_image_bytes=_bytes("--max-upload-mb", args.max_upload_mb, MIB),
+            max_video_bytes=_bytes("--max-video-mb", args.max_video_mb, MIB),
+            max_frame_bytes=_bytes("--max-frame-mb", args.max_frame_mb, MIB),
             idle_timeout_s=args.idle_timeout,
         )
     except ValueError as e:
         print(f"blazepose serve: {e}", file=sys.stderr)
         return 2
+    problem = _cannot_listen(settings.host, settings.port)
+    if problem:
+        print(f"blazepose serve: cannot listen on {settings.host} port {settings.port}: {problem}", file=sys.stderr)
+        return 1
     if args.host not in LOCAL_HOSTS:
         print(f"blazepose serve: listening on {args.host}: reachable from other machines", file=sys.stderr)
     serve(settings, args.log_level)
     return 0
+
+
+def _bytes(option: str, megabytes: float, mib: int) -> int:
+    """A size option in MiB as bytes (at least 1); ValueError naming the option for nan, inf or <= 0."""
+    if not (math.isfinite(megabytes) and megabytes > 0):
+        raise ValueError(f"{option} must be a finite number of MiB > 0, got {megabytes}")
+    return max(1, round(megabytes * mib))
+
+
+def _cannot_listen(host: str, port: int) -> str | None:
+    """Why the server could not bind ``host:port`` (a name that does not resolve, a port in use), or None.
+
+    Checked before uvicorn starts, whose own failure is several log lines and exit status 3.
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            probe.bind(address)
+    except OSError as e:
+        return e.strerror or str(e)
+    return None

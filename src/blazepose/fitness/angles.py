@@ -57,7 +57,14 @@ def joint_angles(points: np.ndarray, image_size: tuple[int, int] | None = None) 
 
 
 def result_angles(result, pose: int = 0, world: bool = False) -> dict[str, float]:
-    """The joint angles of one pose of a :class:`~blazepose.PoseResult` (2D in the image, or 3D world)."""
+    """The joint angles of one pose of a :class:`~blazepose.PoseResult` (2D in the image, or 3D world).
+
+    Raises:
+        ValueError: the result has no pose number ``pose``.
+    """
+    result = getattr(result, "result", result)  # a PoseLandmarkerResult holds its PoseResult
+    if not 0 <= pose < len(result):
+        raise ValueError(f"expected a pose index in 0..{len(result) - 1}, got {pose} (the result has {len(result)})")
     if world:
         angles = joint_angles(result.world_landmarks[pose])
     else:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import zipfile
 from collections import Counter
 from pathlib import Path
 
@@ -46,11 +48,21 @@ class PoseClassifier:
             raise ValueError(f"expected sample landmarks of shape (N, 33, 3), got {points.shape}")
         if len(classes) != len(points) or (names is not None and len(names) != len(points)):
             raise ValueError(f"expected {len(points)} classes and names, got {len(classes)} and {len(names or [])}")
+        if not len(points):
+            raise ValueError("expected at least one sample pose, got none")
+        bad = np.flatnonzero(~np.all(np.isfinite(points.reshape(len(points), -1)), axis=1))
+        if len(bad):
+            raise ValueError(f"expected finite sample landmarks, got NaN or infinity in sample(s) {bad[:5].tolist()}")
+        weights = np.asarray(axis_weights, np.float64)
+        if weights.shape != (3,) or not np.all(np.isfinite(weights) & (weights >= 0)):
+            raise ValueError(f"expected 3 non-negative axis weights (x, y, z), got {axis_weights}")
+        if int(top_by_max) != top_by_max or int(top_by_mean) != top_by_mean or min(top_by_max, top_by_mean) < 1:
+            raise ValueError(f"expected top_by_max and top_by_mean >= 1, got {top_by_max} and {top_by_mean}")
         self.landmarks_px = points
         self.classes = [str(c) for c in classes]
         self.names = [str(n) for n in names] if names is not None else [str(i) for i in range(len(points))]
-        self.top_by_max, self.top_by_mean = top_by_max, top_by_mean
-        self.axis_weights = np.asarray(axis_weights, np.float64)
+        self.top_by_max, self.top_by_mean = int(top_by_max), int(top_by_mean)
+        self.axis_weights = weights
         self.embeddings = pose_embedding(points)
 
     @property
@@ -62,6 +74,8 @@ class PoseClassifier:
 
     def votes(self, landmarks_px: np.ndarray, exclude: int | None = None) -> dict[str, int]:
         """Class -> votes (they sum to ``top_by_mean``, or fewer with fewer samples) for one pose.
+
+        A pose with a NaN or infinite coordinate (not seen) gets no votes: ``{}``.
 
         Args:
             landmarks_px: (33, 3) pixel landmarks of the pose.
@@ -93,14 +107,23 @@ class PoseClassifier:
     # -- files -------------------------------------------------------------------------------------
 
     def save(self, path: str | Path) -> None:
-        """Writes the samples and settings to an ``.npz`` file (no pickle)."""
+        """Writes the samples and settings to an ``.npz`` file (no pickle).
+
+        The file appears whole or not at all: it is written beside ``path`` and then renamed.
+        """
         settings = {"top_by_max": self.top_by_max, "top_by_mean": self.top_by_mean,
                     "axis_weights": self.axis_weights.tolist()}  # fmt: skip
-        with open(path, "wb") as f:
-            np.savez_compressed(
-                f, landmarks_px=self.landmarks_px.astype(np.float32), classes=np.array(self.classes, dtype=str),
-                names=np.array(self.names, dtype=str), settings=np.array(json.dumps(settings)),
-            )  # fmt: skip
+        path = Path(path)
+        partial = path.with_name(path.name + ".partial")
+        try:
+            with open(partial, "wb") as f:
+                np.savez_compressed(
+                    f, landmarks_px=self.landmarks_px.astype(np.float32), classes=np.array(self.classes, dtype=str),
+                    names=np.array(self.names, dtype=str), settings=np.array(json.dumps(settings)),
+                )  # fmt: skip
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
 
     @classmethod
     def load(cls, path: str | Path) -> PoseClassifier:
@@ -114,8 +137,10 @@ class PoseClassifier:
                 settings = json.loads(str(d["settings"]))
                 return cls(d["landmarks_px"], list(d["classes"]), list(d["names"]), settings["top_by_max"],
                            settings["top_by_mean"], tuple(settings["axis_weights"]))  # fmt: skip
-        except (KeyError, OSError, ValueError) as e:
-            raise ValueError(f"{path}: not a pose classifier file ({e})") from e
+        except FileNotFoundError as e:
+            raise ValueError(f"{path}: no such classifier file") from e
+        except (KeyError, OSError, ValueError, TypeError, EOFError, zipfile.BadZipFile) as e:
+            raise ValueError(f"{path}: not a pose classifier file from `blazepose classifier fit` ({e})") from e
 
     @classmethod
     def from_csv(cls, *paths: str | Path, **options) -> PoseClassifier:

@@ -16,7 +16,7 @@ class RepetitionCounter:
     """
 
     def __init__(self, class_name: str, enter_threshold: float = 6, exit_threshold: float = 4) -> None:
-        if exit_threshold >= enter_threshold:
+        if not exit_threshold < enter_threshold:  # also refuses NaN
             raise ValueError(f"expected exit_threshold < enter_threshold, got {exit_threshold} >= {enter_threshold}")
         self.class_name = class_name
         self.enter_threshold, self.exit_threshold = enter_threshold, exit_threshold

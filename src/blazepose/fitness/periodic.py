@@ -59,6 +59,18 @@ class CountingConfig:
     min_window_s: float = 10.0
     min_local_range: float = 0.5
 
+    def __post_init__(self) -> None:
+        if not 0 <= self.away < self.back <= 1:
+            raise ValueError(f"expected 0 <= away < back <= 1, got away={self.away}, back={self.back}")
+        if not 0 <= self.robust_percentile < 50:
+            raise ValueError(f"expected 0 <= robust_percentile < 50, got {self.robust_percentile}")
+        lengths = {"smoothing_s": self.smoothing_s, "min_range_torso": self.min_range_torso,
+                   "max_gap_s": self.max_gap_s, "window_periods": self.window_periods,
+                   "min_window_s": self.min_window_s, "min_local_range": self.min_local_range}  # fmt: skip
+        bad = {k: v for k, v in lengths.items() if not (np.isfinite(v) and v >= 0)}
+        if bad:
+            raise ValueError(f"expected finite values >= 0, got {bad}")
+
 
 @dataclass(frozen=True)
 class Repetition:
@@ -92,11 +104,33 @@ class PhaseAnalysis:
     period_s: float | None
 
 
+def check_times(times_s, frames: int) -> np.ndarray:
+    """``times_s`` as a float array, checked to hold one finite, strictly increasing time per frame.
+
+    Raises:
+        ValueError: it does not.
+    """
+    times = np.asarray(times_s, np.float64)
+    if times.shape != (frames,):
+        raise ValueError(f"expected one time per frame, shape ({frames},), got {times.shape}")
+    if not np.all(np.isfinite(times)):
+        raise ValueError("expected finite frame times, got NaN or infinity")
+    steps = np.diff(times)
+    if np.any(steps <= 0):
+        k = int(np.argmax(steps <= 0))
+        raise ValueError(
+            f"expected strictly increasing frame times, got {times[k + 1]} after {times[k]} at frame {k + 1}"
+        )
+    return times
+
+
 def pose_features(landmarks_px: np.ndarray) -> np.ndarray:
     """(T, 33, >=2) pixel landmarks (NaN where no pose) -> (T, 28) features in torso lengths."""
     p = np.asarray(landmarks_px, np.float64)[..., :2]
     if p.ndim != 3 or p.shape[1] != 33:
         raise ValueError(f"expected landmarks of shape (T, 33, 2 or 3), got {np.shape(landmarks_px)}")
+    if not len(p):
+        return np.zeros((0, 2 * len(BODY_LANDMARKS) + 2))
     hips = (p[:, L.LEFT_HIP] + p[:, L.RIGHT_HIP]) / 2
     shoulders = (p[:, L.LEFT_SHOULDER] + p[:, L.RIGHT_SHOULDER]) / 2
     lengths = np.linalg.norm(shoulders - hips, axis=1)
@@ -150,7 +184,7 @@ def analyse_sequence(
 
     Args:
         landmarks_px: (T, 33, 2 or 3) landmarks in pixels, NaN in frames without a pose.
-        times_s: (T,) increasing frame times in seconds.
+        times_s: (T,) strictly increasing frame times in seconds.
         rest_signal: (T,) a signal that is high at rest (e.g. the main joint's angle); it orients
             the phase. None: the rest position is where the sequence starts.
         config: Counting parameters (defaults: :class:`CountingConfig`).
@@ -159,10 +193,10 @@ def analyse_sequence(
         The phase and the repetitions found.
     """
     config = config or CountingConfig()
-    times = np.asarray(times_s, np.float64)
     features = pose_features(landmarks_px)
-    if len(times) != len(features):
-        raise ValueError(f"expected one time per frame ({len(features)}), got {len(times)}")
+    times = check_times(times_s, len(features))
+    if rest_signal is not None and np.shape(rest_signal) != times.shape:
+        raise ValueError(f"expected a rest signal of shape {times.shape}, got {np.shape(rest_signal)}")
     valid = np.all(np.isfinite(features), axis=1)
     empty = PhaseAnalysis(np.full(len(times), np.nan), [], 0.0, None)
     if valid.sum() < 3:

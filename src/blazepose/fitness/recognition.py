@@ -24,6 +24,13 @@ from blazepose.fitness.angles import joint_angles
 EXERCISE_NAMES = ("squat", "push-up", "pull-up", "dip")
 
 
+def canonical_exercise(name: str) -> str:
+    """The known exercise a common spelling means (``Squats``, ``pushup``, ``pull_ups``), other names as given."""
+    key = name.strip().lower().replace("_", "").replace("-", "").replace(" ", "").removesuffix("s")
+    known = {n.replace("-", ""): n for n in (*EXERCISE_NAMES, "none", "auto")}
+    return known.get(key, name.strip())
+
+
 @dataclass(frozen=True)
 class SequenceFeatures:
     """Features of a sequence that tell exercises apart (angles in degrees)."""

@@ -19,7 +19,13 @@ from blazepose.fitness.angles import joint_angles
 from blazepose.fitness.classifier import PoseClassifier
 from blazepose.fitness.counter import RepetitionCounter
 from blazepose.fitness.periodic import CountingConfig, Repetition, analyse_sequence
-from blazepose.fitness.recognition import EXERCISE_NAMES, recognise_exercise, sequence_features, side_mean
+from blazepose.fitness.recognition import (
+    EXERCISE_NAMES,
+    canonical_exercise,
+    recognise_exercise,
+    sequence_features,
+    side_mean,
+)
 from blazepose.fitness.smoothing import EMAVoteSmoothing
 
 # The joint whose angle is reported per repetition, and is straight at rest.
@@ -39,10 +45,18 @@ class PoseSequence:
     world_landmarks: list[np.ndarray] = field(default_factory=list)
 
     def append(self, time_s: float, landmarks_px: np.ndarray | None, world_landmarks: np.ndarray | None) -> None:
+        time_s = float(time_s)
+        if not np.isfinite(time_s) or (self.times_s and time_s <= self.times_s[-1]):
+            last = self.times_s[-1] if self.times_s else None
+            raise ValueError(f"expected finite, strictly increasing times, got {time_s} after {last}")
         missing = np.full((33, 3), np.nan)
-        self.times_s.append(float(time_s))
-        self.landmarks_px.append(missing if landmarks_px is None else np.asarray(landmarks_px, np.float64))
-        self.world_landmarks.append(missing if world_landmarks is None else np.asarray(world_landmarks, np.float64))
+        px = missing if landmarks_px is None else np.asarray(landmarks_px, np.float64)
+        world = missing if world_landmarks is None else np.asarray(world_landmarks, np.float64)
+        if px.shape != (33, 3) or world.shape != (33, 3):
+            raise ValueError(f"expected landmarks of shape (33, 3) or None, got {px.shape} and {world.shape}")
+        self.times_s.append(time_s)
+        self.landmarks_px.append(px)
+        self.world_landmarks.append(world)
 
     def __len__(self) -> int:
         return len(self.times_s)
@@ -113,14 +127,17 @@ def analyse(
 
     Args:
         sequence: The poses.
-        exercise: ``auto``, one of squat, push-up, pull-up, dip, or any other name (counted with no
-            training; its main joint is the one that moves most).
+        exercise: ``auto``, one of squat, push-up, pull-up, dip (or a spelling such as ``Squats`` or
+            ``pushup``), or any other name (counted with no training; its main joint is the one that
+            moves most).
         config: Training-free counting parameters (default: :data:`COUNTING` of the exercise).
         classifier: Count with this k-NN classifier instead (MediaPipe's method: EMA-smoothed votes
             of ``count_class`` entering above 6 and leaving below 4 of 10).
         count_class: The class of the far position; default the ``*_down`` class whose name starts
-            with the exercise's (``squats_down`` for squat), else the first ``*_down`` class.
+            with the exercise's (``squats_down`` for squat), else the only ``*_down`` class (a
+            ValueError when there are several and none is the exercise's).
     """
+    exercise = canonical_exercise(exercise)
     times, px, world = sequence.arrays()
     angles = joint_angles(world) if len(times) else {}
     recognised = exercise == "auto"
@@ -142,10 +159,19 @@ def analyse(
 
 
 def _far_class(classifier: PoseClassifier, exercise: str) -> str | None:
-    """The classifier's ``*_down`` class named after the exercise (``pushups_down`` for push-up), else the first."""
+    """The classifier's ``*_down`` class named after the exercise (``pushups_down`` for push-up), else its only one.
+
+    Raises:
+        ValueError: none is named after the exercise and there are several (counting another
+            exercise's class would give a count that means nothing).
+    """
     down = [c for c in classifier.class_names if c.endswith("_down")]
     key = exercise.replace("-", "").replace("_", "").lower()
-    return next((c for c in down if c.replace("_", "").lower().startswith(key)), down[0] if down else None)
+    named = [c for c in down if c.replace("_", "").lower().startswith(key)]
+    if named or len(down) == 1:
+        return (named or down)[0]
+    raise ValueError(f"the classifier has no *_down class for {exercise!r} (classes {classifier.class_names}); "
+                     "give the class to count (count_class, --count-class)")  # fmt: skip
 
 
 def rest_signal(exercise: str, landmarks_px: np.ndarray) -> np.ndarray | None:
@@ -210,8 +236,11 @@ class RepTracker:
 
     def __init__(self, id_memory: int = 30, exercise: str = "auto", config: CountingConfig | None = None,
                  classifier: PoseClassifier | None = None, count_class: str | None = None) -> None:  # fmt: skip
-        if exercise != "auto" and not exercise:
+        exercise = canonical_exercise(exercise)
+        if not exercise:
             raise ValueError(f"expected 'auto' or an exercise name such as {EXERCISE_NAMES}, got {exercise!r}")
+        if id_memory < 0:
+            raise ValueError(f"expected id_memory >= 0 frames, got {id_memory}")
         self.id_memory = id_memory
         self.exercise, self.config, self.classifier, self.count_class = exercise, config, classifier, count_class
         self.sequences: dict[int, PoseSequence] = {}
@@ -222,6 +251,10 @@ class RepTracker:
     def update(self, result, time_s: float) -> None:
         """Adds one frame: a :class:`~blazepose.PoseResult` (or a PoseLandmarkerResult, via ``.result``)."""
         result = getattr(result, "result", result)
+        time_s = float(time_s)
+        if not np.isfinite(time_s) or (self._times and time_s <= self._times[-1]):
+            last = self._times[-1] if self._times else None
+            raise ValueError(f"expected finite, strictly increasing times, got {time_s} after {last}")
         self._frame += 1
         px, world = result.landmarks_px, result.world_landmarks
         seen = {int(t): k for k, t in enumerate(result.track_ids)}
@@ -252,10 +285,16 @@ class RepTracker:
 def sequences_from_records(records) -> dict[int, PoseSequence]:
     """Landmark file records (:func:`blazepose.io.landmark_files.load_landmarks`) -> a sequence per track id.
 
-    Records without a time (photos) are taken 1/30 s apart.
+    Records without a time (photos) are taken 1/30 s apart. ``blazepose run`` writes each frame's
+    container time, which some files repeat: a time not after the last is nudged 1 microsecond past
+    it, as the pipeline itself was fed.
     """
     tracker = RepTracker(id_memory=10**9)
+    last_s = None
     for n, record in enumerate(records):
         time_s = record.timestamp_ms / 1000 if record.timestamp_ms is not None else n / 30
+        if last_s is not None and time_s <= last_s:
+            time_s = last_s + 1e-6
         tracker.update(record.result, time_s)
+        last_s = time_s
     return tracker.sequences

@@ -183,7 +183,7 @@ class LiveSession:
             ],
             "mask": small_mask(result.segmentation_mask),
             "inference_ms": round(inference_ms, 2),
-            # Reserved for the rep counter of blazepose.fitness: per track id, once that package exists.
+            # Reserved for the rep counter of blazepose.fitness (per track id): not wired to the page yet.
             "fitness": None,
         }
 

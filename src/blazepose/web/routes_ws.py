@@ -108,8 +108,11 @@ async def _receive(websocket: WebSocket, settings: ServeSettings, inbox: Inbox) 
                 request = json.loads(message["text"])
                 if not isinstance(request, dict) or request.get("type") != "config":
                     raise ValueError('expected {"type": "config", "options": {...}}')
-                inbox.put_options(request.get("options") or {})
-            except ValueError as e:
+                options = request.get("options")
+                if not isinstance(options, dict | None):
+                    raise ValueError(f"options must be a JSON object, got {json.dumps(options)}")
+                inbox.put_options(options or {})
+            except (ValueError, RecursionError) as e:  # RecursionError: JSON nested too deep to parse
                 await _send(websocket, {"type": "error", "message": f"bad text message: {e}"})
 
 
