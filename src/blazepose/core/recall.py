@@ -74,7 +74,7 @@ class RecallSettings:
     quarter_turns: tuple[int, ...] = (2, 1, 3)
     mirror: bool = True
     tile_side: int = 320
-    small_tile_sides: tuple[int, ...] = (160,)
+    small_tile_sides: tuple[int, ...] = ()
     tile_overlap: float = 0.25
     tile_min_detection_score: float = 0.5
     verify_iou: float | None = 0.8
