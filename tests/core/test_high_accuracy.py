@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 from blazepose.core.estimator import PoseEstimator
-from blazepose.core.recall import RecallSettings, mirrored, tile_views, turned
-from blazepose.core.refine import MIRROR_ORDER, mirror_region, unmirror_pose
+from blazepose.core.landmarker import RawPose
+from blazepose.core.recall import PeopleFound, RecallSettings, mirrored, tile_views, turned, views
+from blazepose.core.refine import MIRROR_ORDER, mirror_region, spread, unmirror_pose
 from blazepose.core.roi import NormRect
 from blazepose.core.topology import PoseLandmark as L
 from blazepose.tasks import PoseLandmarker, PoseLandmarkerOptions
@@ -147,3 +148,55 @@ def test_live_video_finds_a_small_person_through_tiles(astronaut):
     # Found on the first frame by the tiles; (this half-body photo is not always
     # kept by the tracker, and is found again by the tiles when lost).
     assert found["high"][0] == 1 and sum(found["high"]) >= 2
+
+
+def _raw(points: np.ndarray, roi: NormRect) -> RawPose:
+    landmarks = np.zeros((39, 5), np.float32)
+    landmarks[:, :2] = points
+    return RawPose(landmarks, np.zeros((39, 3), np.float32), 1.0, roi, roi, None)
+
+
+def test_spread_is_zero_for_agreeing_runs_and_grows_with_disagreement():
+    roi = NormRect(0.5, 0.5, 0.2, 0.2, 0.0)
+    points = np.random.default_rng(0).uniform(0.4, 0.6, (39, 2))
+    assert spread([_raw(points, roi)], roi) == 0.0
+    assert spread([_raw(points, roi)] * 3, roi) == 0.0
+    # Two runs 0.02 apart: each is 0.01 from their mean, 5% of the 0.2 wide region.
+    shifted = _raw(points + np.array([0.02, 0.0]), roi)
+    assert spread([_raw(points, roi), shifted], roi) == pytest.approx(0.05)
+
+
+def test_people_found_tells_the_same_person_by_landmarks_not_by_region():
+    people = PeopleFound(1000, 1000, overlap_iou=0.5)
+    roi = NormRect(0.5, 0.5, 0.3, 0.3, 0.0)
+    body = np.random.default_rng(1).uniform(0.4, 0.6, (39, 2))
+    people.add(_raw(body, roi), roi)
+    neighbour_roi = roi._replace(x_center=0.56)  # IoU about 0.67
+    assert people.overlaps(neighbour_roi) and not people.overlaps(neighbour_roi, 0.8)
+    assert people.has(_raw(body + 0.005, neighbour_roi))  # 7 px off: the same person
+    assert not people.has(_raw(body + np.array([0.06, 0.0]), neighbour_roi))  # another, overlapping
+
+
+def test_small_tiles_follow_the_large_ones():
+    image = np.zeros((427, 640, 3), np.uint8)
+    large = list(tile_views(image, RecallSettings(), 320))
+    small = list(tile_views(image, RecallSettings(), 160))
+    found = list(views(image, RecallSettings(small_tile_sides=(160,)), nobody_found=False))
+    assert len(found) == 5 + len(large) + len(small) and len(small) > len(large) > 1
+    assert all(max(view.shape[:2]) <= 160 for view, _, _ in found[-len(small) :])
+
+
+@pytest.mark.parametrize(("side", "gap"), [(360, 220), (300, 160)])
+def test_two_overlapping_people_are_both_kept(fast, astronaut, side, gap):
+    # Two copies of the photo, their regions overlapping (IoU about 0.6-0.7):
+    # the older rule (region IoU >= 0.5 is one person) kept only one of them.
+    canvas = np.full((720, 1280, 3), 90, np.uint8)
+    small = cv2.resize(astronaut, (side, side), interpolation=cv2.INTER_AREA)
+    canvas[300 : 300 + side, 400 : 400 + side] = small
+    canvas[300 : 300 + side, 400 + gap : 400 + gap + side] = small
+    nose = fast.process(astronaut).landmarks_px[0, L.NOSE, :2] * side / 512 + [400, 300]
+    with PoseEstimator(static_image_mode=True, model_complexity=1, accuracy="high", max_poses=4) as high:
+        found = high.process(canvas)
+    assert len(found) == 2
+    noses = sorted(found.landmarks_px[:, L.NOSE, :2].tolist())
+    np.testing.assert_allclose(noses, [nose, nose + np.array([gap, 0])], atol=12)

@@ -18,8 +18,8 @@ import numpy as np
 from blazepose.core.detector import PersonDetector
 from blazepose.core.landmarker import LandmarkModel, RawPose
 from blazepose.core.recall import (
+    PeopleFound,
     RecallSettings,
-    RegionSet,
     candidate_regions,
     find_more_people,
     pose_region,
@@ -39,20 +39,21 @@ class HighAccuracySettings:
         video_tile_side: In video mode, where the detector runs and the
             whole image leaves slots free, it also runs on tiles of at most
             this many pixels (0: no tiles).
+        duplicate_iou: After refinement, a pose whose region overlaps an
+            earlier pose's by at least this IoU, or whose body landmarks
+            coincide with its, is dropped (None: the estimator's
+            ``overlap_iou``).
+        max_spread: A refined pose whose runs disagree by more than this
+            (:func:`~blazepose.core.refine.spread`, a fraction of its
+            region's width) is dropped, unless it is the photo's most
+            consistent pose (a photo where someone was found keeps one).
     """
 
     recall: RecallSettings = field(default_factory=RecallSettings)
     refine: RefineSettings = field(default_factory=RefineSettings)
     video_tile_side: int = 640
-
-
-def same_pose(a: RawPose, b: RawPose, image_width: int, image_height: int, tolerance: float = 0.1) -> bool:
-    """Whether two poses are one person: their body landmarks (face to hips)
-    lie, at the median, within ``tolerance`` of the smaller region's side."""
-    size = np.array([image_width, image_height])
-    gaps = np.linalg.norm((a.landmarks[:25, :2] - b.landmarks[:25, :2]) * size, axis=-1)
-    side = min(a.roi.width, b.roi.width) * image_width
-    return bool(np.median(gaps) < tolerance * side)
+    duplicate_iou: float | None = 0.8
+    max_spread: float = 0.03
 
 
 class HighAccuracy:
@@ -84,9 +85,10 @@ class HighAccuracy:
         self, image: np.ndarray, candidates: list[NormRect], max_poses: int, min_presence: float, recall: bool
     ) -> list[RawPose]:
         """The poses of one photo: candidates verified, recall passes while
-        people are missing (when ``recall``), every pose refined, duplicates dropped."""
+        people are missing (when ``recall``), every pose refined, duplicates and
+        poses whose refinement runs disagree dropped."""
         h, w = image.shape[:2]
-        found = RegionSet(w, h, self.overlap_iou)
+        found = PeopleFound(w, h, self.overlap_iou)
         poses: list[RawPose] = []
         for roi in candidates:
             if len(poses) == max_poses:
@@ -94,13 +96,15 @@ class HighAccuracy:
             raw = self.landmarker.run(image, roi, min_presence, self.with_mask)
             if raw is not None:
                 poses.append(raw)
-                found.add(roi, pose_region(raw, w, h))
+                found.add(raw, roi, pose_region(raw, w, h))
         if recall and len(poses) < max_poses:
             strict = self.settings.recall.min_presence
             recall_presence = min_presence if strict is None else max(min_presence, strict)
 
             def verify(roi: NormRect) -> RawPose | None:
-                return self.landmarker.run(image, roi, recall_presence, self.with_mask)
+                # Stricter once someone is found (a crowd: many candidates, many chances of a false one).
+                presence = recall_presence if found.poses else min_presence
+                return self.landmarker.run(image, roi, presence, self.with_mask)
 
             poses += find_more_people(
                 self.detector,
@@ -116,14 +120,15 @@ class HighAccuracy:
             return self.landmarker.run(img, roi, 0.0, self.with_mask and img is image)
 
         refined = [refine_pose(run, image, raw, self.settings.refine, mirrored) for raw in poses]
-        kept = RegionSet(w, h, self.overlap_iou)
-        out: list[RawPose] = []
-        for raw in refined:
+        steadiest = min((spread for _, spread in refined), default=0.0)
+        refined = [(raw, s) for raw, s in refined if s <= max(self.settings.max_spread, steadiest)]
+        duplicate_iou = self.settings.duplicate_iou
+        kept = PeopleFound(w, h, self.overlap_iou if duplicate_iou is None else duplicate_iou)
+        for raw, _ in refined:
             own = pose_region(raw, w, h)
-            if not kept.overlaps(own) and not any(same_pose(raw, other, w, h) for other in out):
-                kept.add(own)
-                out.append(raw)
-        return out
+            if not kept.overlaps(own) and not kept.has(raw):
+                kept.add(raw, own)
+        return kept.poses
 
     def tile_regions(self, image: np.ndarray, min_score: float) -> Iterator[NormRect]:
         """Regions of the people the detector finds on the image's tiles (video mode)."""

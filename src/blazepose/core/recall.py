@@ -13,10 +13,12 @@ presence score decide:
 - on overlapping tiles, each upscaled to the detector's input, for people
   too small for the whole-image pass.
 
-A candidate region whose pose presence is below the threshold is dropped, and
-one that overlaps a person already found (rotated region IoU) is the same
-person. The passes run lazily, cheapest first, and stop as soon as enough
-people are found.
+A candidate region whose pose presence is below the threshold is dropped.
+A candidate nearly the same crop as a person already found (rotated region
+IoU >= ``verify_iou``) is not run at all; any other is, and its pose is the
+same person as one found when their body landmarks coincide (people in a
+crowd overlap: their regions do too, their landmarks do not). The passes
+run lazily, cheapest first, and stop as soon as enough people are found.
 """
 
 from __future__ import annotations
@@ -45,7 +47,9 @@ class RecallSettings:
             passes while nobody has been found in the image (the landmark
             model's presence score verifies every candidate).
         min_presence: Pose presence a candidate of these passes must reach
-            (None: the estimator's ``min_presence_confidence``).
+            once someone has been found in the image (None: the estimator's
+            ``min_presence_confidence``, which applies before, and is the
+            least).
         quarter_turns: Turned copies to try, in quarter turns counterclockwise,
             in this order.
         mirror: Also try the mirrored image.
@@ -53,19 +57,27 @@ class RecallSettings:
             is cut into as few overlapping tiles as keep each tile within it,
             and each is upscaled to the detector's input as a whole image
             is (0: no tiles).
+        small_tile_sides: Further, smaller tile sides tried after those
+            tiles, in this order, for people smaller still.
         tile_overlap: Overlap of neighbouring tiles, as a fraction of a tile.
         tile_min_detection_score: Detector threshold on tiles (there are
             many, each a chance of a false detection), and of every pass
             once someone has been found.
+        verify_iou: A candidate whose region overlaps a person already
+            found by at least this rotated-region IoU is that person and is
+            not run; below it, the landmark model decides (None: the
+            estimator's ``overlap_iou``).
     """
 
     min_detection_score: float = 0.3
-    min_presence: float | None = None
+    min_presence: float | None = 0.8
     quarter_turns: tuple[int, ...] = (2, 1, 3)
     mirror: bool = True
     tile_side: int = 320
+    small_tile_sides: tuple[int, ...] = ()
     tile_overlap: float = 0.25
     tile_min_detection_score: float = 0.5
+    verify_iou: float | None = 0.8
 
 
 def turned(image: np.ndarray, quarter_turns: int) -> tuple[np.ndarray, ToOriginal]:
@@ -135,8 +147,9 @@ def views(
         yield (*turned(image, k), low)
     if settings.mirror:
         yield (*mirrored(image), low)
-    for view, back in tile_views(image, settings, settings.tile_side):
-        yield view, back, settings.tile_min_detection_score
+    for side in (settings.tile_side, *settings.small_tile_sides):
+        for view, back in tile_views(image, settings, side):
+            yield view, back, settings.tile_min_detection_score
 
 
 def candidate_regions(
@@ -152,18 +165,43 @@ def candidate_regions(
             yield roi_from_points(back(kps[:2].astype(np.float64)), w, h)
 
 
-class RegionSet:
-    """Regions of the people found so far, to tell a new person from one already found."""
+def same_pose(a: RawPose, b: RawPose, image_width: int, image_height: int, tolerance: float = 0.1) -> bool:
+    """Whether two poses are one person: their body landmarks (face to hips)
+    lie, at the median, within ``tolerance`` of the smaller region's side."""
+    size = np.array([image_width, image_height])
+    gaps = np.linalg.norm((a.landmarks[:25, :2] - b.landmarks[:25, :2]) * size, axis=-1)
+    side = min(a.roi.width, b.roi.width) * image_width
+    return bool(np.median(gaps) < tolerance * side)
+
+
+class PeopleFound:
+    """The people found so far in one image, to tell a new person from one already found.
+
+    Args:
+        image_width: Pixels.
+        image_height: Pixels.
+        overlap_iou: Rotated-region IoU from which a region is a person
+            already found.
+    """
 
     def __init__(self, image_width: int, image_height: int, overlap_iou: float) -> None:
         self.size = (image_width, image_height)
         self.overlap_iou = overlap_iou
         self.regions: list[NormRect] = []
+        self.poses: list[RawPose] = []
 
-    def overlaps(self, roi: NormRect) -> bool:
-        return any(rect_iou(roi, other, *self.size) >= self.overlap_iou for other in self.regions)
+    def overlaps(self, roi: NormRect, min_iou: float | None = None) -> bool:
+        """Whether ``roi`` overlaps a found person's region by ``min_iou`` (None: ``overlap_iou``)."""
+        iou = self.overlap_iou if min_iou is None else min_iou
+        return any(rect_iou(roi, other, *self.size) >= iou for other in self.regions)
 
-    def add(self, *rois: NormRect) -> None:
+    def has(self, raw: RawPose) -> bool:
+        """Whether ``raw`` is a person already found (their body landmarks coincide)."""
+        return any(same_pose(raw, other, *self.size) for other in self.poses)
+
+    def add(self, raw: RawPose, *rois: NormRect) -> None:
+        """Adds a person: the pose and the regions it was found from."""
+        self.poses.append(raw)
         self.regions.extend(rois)
 
 
@@ -183,7 +221,7 @@ def find_more_people(
     detector: PersonDetector,
     verify: Callable[[NormRect], RawPose | None],
     image: np.ndarray,
-    found: RegionSet,
+    found: PeopleFound,
     wanted: int,
     settings: RecallSettings,
 ) -> list[RawPose]:
@@ -194,7 +232,7 @@ def find_more_people(
         verify: Runs the landmark model on a region; None when its presence
             score is too low.
         image: RGB uint8.
-        found: Regions of the people already found; the new ones are added.
+        found: The people already found; the new ones are added.
         wanted: How many more people to look for.
         settings: The passes to run.
 
@@ -207,16 +245,13 @@ def find_more_people(
     if wanted <= 0:
         return new
     for roi in candidate_regions(detector, image, views(image, settings, not found.regions)):
-        if found.overlaps(roi) or any(same_region(roi, t, w, h) for t in tried):
-            continue  # a person already found, or a candidate already rejected
+        if found.overlaps(roi, settings.verify_iou) or any(same_region(roi, t, w, h) for t in tried):
+            continue  # a person already found, or a candidate already tried
         tried.append(roi)
         raw = verify(roi)
-        if raw is None:
+        if raw is None or found.has(raw):
             continue
-        own = pose_region(raw, w, h)
-        if found.overlaps(own):
-            continue
-        found.add(roi, own)
+        found.add(raw, roi, pose_region(raw, w, h))
         new.append(raw)
         if len(new) == wanted:
             break

@@ -9,6 +9,10 @@ A pose found from a detection is refined in two steps:
    region. The runs are combined landmark by landmark, each weighted by its
    visibility times the run's pose presence, so a run that sees a joint
    clearly counts more than one that guesses it.
+
+How far the runs disagree (:func:`spread`) tells how sure the model is of
+the pose: on crowded photos the poses whose runs disagree are mostly not a
+person, or a person's landmarks spread over their neighbours.
 """
 
 from __future__ import annotations
@@ -101,6 +105,15 @@ def combine(poses: list[RawPose], base: RawPose) -> RawPose:
     )
 
 
+def spread(poses: list[RawPose], roi: NormRect) -> float:
+    """How far several runs on one person disagree: the median over the body
+    landmarks (face to hips) of the farthest run's distance from their mean,
+    as a fraction of the region's width (0 for a single run)."""
+    body = np.stack([p.landmarks[:25, :2] for p in poses]).astype(np.float64)  # (R, 25, 2)
+    farthest = np.linalg.norm(body - body.mean(0), axis=-1).max(0)
+    return float(np.median(farthest)) / max(roi.width, 1e-9)
+
+
 def augmented_regions(roi: NormRect, settings: RefineSettings) -> list[NormRect]:
     """The shifted and scaled copies of a region (the mirrored run is separate)."""
     out = []
@@ -117,7 +130,7 @@ def refine_pose(
     first: RawPose,
     settings: RefineSettings,
     mirrored_image: Callable[[], np.ndarray],
-) -> RawPose:
+) -> tuple[RawPose, float]:
     """Refines one pose (see the module's description).
 
     Args:
@@ -130,8 +143,8 @@ def refine_pose(
             the caller and shared between poses).
 
     Returns:
-        The combined pose; its score, region and mask are the best-scoring
-        of the first two passes'.
+        The combined pose (its score, region and mask are the best-scoring
+        of the first two passes'), and the runs' :func:`spread`.
     """
     h, w = image.shape[:2]
     base = first
@@ -149,4 +162,4 @@ def refine_pose(
         extra = run(image, roi)
         if extra is not None:
             runs.append(extra)
-    return combine(runs, base)
+    return combine(runs, base), spread(runs, base.roi)
