@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
-from conftest import SHARED_DATA
 from test_websocket import WAIT_S, connect, frame
 from web_server import NEEDS_WEB, running_server
+
+from conftest import SHARED_DATA
 
 pytestmark = NEEDS_WEB
 SQUATS = SHARED_DATA / "exercise" / "squats" / "squat_13.mp4"  # 2 squats in 5.4 s (130 frames at 23.976 fps)
