@@ -117,3 +117,16 @@ def test_bad_fitness_options_are_errors_and_the_connection_goes_on(server, squat
         socket.send(frame(*squat_frames[0]))
         answer = json.loads(socket.recv(timeout=WAIT_S))
         assert answer["type"] == "result" and answer["fitness"] is None
+
+
+def test_the_server_imports_fitness_only_when_counting_is_on():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from blazepose.web.app import create_app; from blazepose.web.routes_ws import router; "
+        "from blazepose.web.inference import LiveSession; "
+        "print(sorted(m for m in sys.modules if m.startswith('blazepose.fitness')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "[]"
