@@ -141,12 +141,13 @@ async def _answer(
             (requested, inbox.options), (counting, inbox.fitness) = (inbox.options, None), (inbox.fitness, None)
             try:
                 options = PoseOptions.from_mapping(requested, settings.max_poses)
-                fitness = FitnessOptions.from_mapping(counting)
+                # In a thread: the first check imports blazepose.fitness (about 0.1 s).
+                fitness = await anyio.to_thread.run_sync(FitnessOptions.from_mapping, counting)
             except ValueError as e:
                 await _send(websocket, {"type": "error", "message": str(e)})
             else:
                 if session[0] is not None and session[0].options == options:
-                    session[0].set_counting(fitness)
+                    await anyio.to_thread.run_sync(session[0].set_counting, fitness)
                 else:
                     await _replace_session(session, options, settings, fitness)
                 fitness_dict = None if fitness is None else dataclasses.asdict(fitness)
@@ -154,7 +155,7 @@ async def _answer(
         if inbox.reset:
             inbox.reset = False
             if session[0] is not None and session[0].counter is not None:
-                session[0].set_counting(session[0].counter.options)
+                await anyio.to_thread.run_sync(session[0].set_counting, session[0].counter.options)
             await _send(websocket, {"type": "reset"})
         if inbox.frame is not None:
             (data, received), inbox.frame = inbox.frame, None
