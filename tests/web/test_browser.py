@@ -57,9 +57,14 @@ def test_the_page_gets_draws_and_plots_the_dancer(camera):
     with running_server() as (url, _):
         driver = start_chromium(path)
         try:
-            driver.get(url + "/?model_complexity=0&enable_segmentation=1&effect=tint")
+            driver.get(url + "/?model_complexity=0&enable_segmentation=1&effect=tint&exercise=auto")
             wait_for(driver, "return window.blazeposeDemo.results >= 8;", 120)
             snapshot = wait_for(driver, SNAPSHOT_JS, 60, [LEFT_RGB, RIGHT_RGB], 6)
+            counter = driver.execute_script(
+                'const s = document.getElementById("fitness"); return [s.hidden, s.querySelector(".rep-count")'
+                ' && s.querySelector(".rep-count").textContent, s.querySelector(".rep-who").textContent,'
+                " window.blazeposeDemo.lastResult.fitness];"  # read together: the page updates both at once
+            )
         finally:
             driver.quit()
     demo, (left, right), (world_left, world_right) = snapshot["demo"], snapshot["output"], snapshot["world3d"]
@@ -77,3 +82,7 @@ def test_the_page_gets_draws_and_plots_the_dancer(camera):
     assert demo["world3dDrawn"] >= 1 and world_left > 20 and world_right > 20, (world_left, world_right)
     assert snapshot["trackIds"] == f"#{result['poses'][0]['id']}"
     assert demo["fps"] > 0 and demo["latencyMs"] > 0
+    # Counting reps (?exercise=auto): the page shows each answer's counts per track id.
+    assert result["fitness"]["exercise"] == "auto" and demo["fitnessShown"] >= demo["results"] - 1
+    track = counter[3]["tracks"][0]
+    assert counter[0] is False and counter[1] == str(track["count"]) and counter[2].startswith(f"#{track['id']} ")

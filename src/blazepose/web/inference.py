@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from blazepose.tasks.pose_landmarker import BaseOptions, PoseLandmarker, PoseLandmarkerOptions, RunningMode
+from blazepose.web.counting import FitnessOptions, LiveCounter
 
 MASK_LONG_SIDE = 160  # pixels on the long side of the mask sent to the page
 
@@ -143,11 +144,17 @@ class LandmarkerPool:
 
 
 class LiveSession:
-    """One WebSocket's tracker: a VIDEO-mode landmarker fed with the browser's timestamps."""
+    """One WebSocket's tracker: a VIDEO-mode landmarker fed with the browser's timestamps.
 
-    def __init__(self, options: PoseOptions, model_threads: int | None) -> None:
+    With ``fitness`` options it also counts repetitions per track id
+    (:class:`~blazepose.web.counting.LiveCounter`, importing ``blazepose.fitness`` then only).
+    """
+
+    def __init__(self, options: PoseOptions, model_threads: int | None, fitness: FitnessOptions | None = None) -> None:
         self.options = options
         self.frames = 0
+        self.counter: LiveCounter | None = None
+        self.set_counting(fitness)
         self._landmarker = PoseLandmarker.create_from_options(
             options.landmarker_options(RunningMode.VIDEO, model_threads)
         )
@@ -163,6 +170,7 @@ class LiveSession:
         assert result is not None
         inference_ms = (time.perf_counter() - started) * 1000
         self.frames += 1
+        fitness = self.counter.update(result, timestamp_ms / 1000) if self.counter is not None else None
         return {
             "type": "result",
             "frame": self.frames - 1,
@@ -183,9 +191,17 @@ class LiveSession:
             ],
             "mask": small_mask(result.segmentation_mask),
             "inference_ms": round(inference_ms, 2),
-            # Reserved for the rep counter of blazepose.fitness (per track id): not wired to the page yet.
-            "fitness": None,
+            "fitness": fitness,
         }
+
+    def set_counting(self, fitness: FitnessOptions | None) -> None:
+        """Starts counting afresh with these options (from the next frame on), or stops it (None)."""
+        if fitness is None:
+            self.counter = None
+        else:
+            from blazepose.web.counting import LiveCounter
+
+            self.counter = LiveCounter(fitness)
 
     def close(self) -> None:
         """Frees the models and hands the freed heap back to the system (see :func:`trim_heap`)."""

@@ -2,9 +2,14 @@
 
 Protocol (details in docs/web.md):
 
-- text ``{"type": "config", "options": {...}}``: (re)creates this connection's
-  tracker with :class:`~blazepose.web.inference.PoseOptions`; answered with
-  ``{"type": "ready", "options": {...}}`` or ``{"type": "error", ...}``;
+- text ``{"type": "config", "options": {...}, "fitness": null | {"exercise": ...}}``:
+  (re)creates this connection's tracker with
+  :class:`~blazepose.web.inference.PoseOptions` (kept when only ``fitness``
+  changed) and starts counting repetitions afresh
+  (:class:`~blazepose.web.counting.FitnessOptions`) or stops; answered with
+  ``{"type": "ready", "options": {...}, "fitness": ...}`` or ``{"type": "error", ...}``;
+- text ``{"type": "reset"}``: the repetition counts start again from zero;
+  answered with ``{"type": "reset"}``;
 - binary: 8 bytes little-endian float64 ``timestamp_ms`` (the browser's
   clock; must increase), then a JPEG (or PNG) frame; answered with
   ``{"type": "result", ...}`` or ``{"type": "error", ...}``.
@@ -16,6 +21,7 @@ growing backlog (the answer's ``dropped`` counts the replaced frames).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import struct
 import time
@@ -27,6 +33,7 @@ import anyio.to_thread
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
+from blazepose.web.counting import FitnessOptions
 from blazepose.web.inference import LiveSession, PoseOptions, options_dict
 from blazepose.web.limits import CLOSE_NORMAL, CLOSE_TOO_BIG, RequestError, decode_image
 from blazepose.web.settings import ServeSettings
@@ -40,6 +47,8 @@ class Inbox:
 
     def __init__(self) -> None:
         self.options: dict[str, Any] | None = None
+        self.fitness: Any = None  # the config's "fitness" value, checked when handled
+        self.reset = False
         self.frame: tuple[bytes, float] | None = None
         self.dropped = 0
         self._changed = anyio.Event()
@@ -50,8 +59,12 @@ class Inbox:
         self.frame = (data, received)
         self._changed.set()
 
-    def put_options(self, options: dict[str, Any]) -> None:
-        self.options = options
+    def put_options(self, options: dict[str, Any], fitness: Any) -> None:
+        self.options, self.fitness, self.reset = options, fitness, False
+        self._changed.set()
+
+    def put_reset(self) -> None:
+        self.reset = True
         self._changed.set()
 
     async def wait(self) -> None:
@@ -106,12 +119,15 @@ async def _receive(websocket: WebSocket, settings: ServeSettings, inbox: Inbox) 
         elif message.get("text") is not None:
             try:
                 request = json.loads(message["text"])
+                if isinstance(request, dict) and request.get("type") == "reset":
+                    inbox.put_reset()
+                    continue
                 if not isinstance(request, dict) or request.get("type") != "config":
-                    raise ValueError('expected {"type": "config", "options": {...}}')
+                    raise ValueError('expected {"type": "config", "options": {...}} or {"type": "reset"}')
                 options = request.get("options")
                 if not isinstance(options, dict | None):
                     raise ValueError(f"options must be a JSON object, got {json.dumps(options)}")
-                inbox.put_options(options or {})
+                inbox.put_options(options or {}, request.get("fitness"))
             except (ValueError, RecursionError) as e:  # RecursionError: JSON nested too deep to parse
                 await _send(websocket, {"type": "error", "message": f"bad text message: {e}"})
 
@@ -122,14 +138,25 @@ async def _answer(
     while True:
         await inbox.wait()
         if inbox.options is not None:
-            requested, inbox.options = inbox.options, None
+            (requested, inbox.options), (counting, inbox.fitness) = (inbox.options, None), (inbox.fitness, None)
             try:
                 options = PoseOptions.from_mapping(requested, settings.max_poses)
+                # In a thread: the first check imports blazepose.fitness (about 0.1 s).
+                fitness = await anyio.to_thread.run_sync(FitnessOptions.from_mapping, counting)
             except ValueError as e:
                 await _send(websocket, {"type": "error", "message": str(e)})
             else:
-                await _replace_session(session, options, settings)
-                await _send(websocket, {"type": "ready", "options": options_dict(options)})
+                if session[0] is not None and session[0].options == options:
+                    await anyio.to_thread.run_sync(session[0].set_counting, fitness)
+                else:
+                    await _replace_session(session, options, settings, fitness)
+                fitness_dict = None if fitness is None else dataclasses.asdict(fitness)
+                await _send(websocket, {"type": "ready", "options": options_dict(options), "fitness": fitness_dict})
+        if inbox.reset:
+            inbox.reset = False
+            if session[0] is not None and session[0].counter is not None:
+                await anyio.to_thread.run_sync(session[0].set_counting, session[0].counter.options)
+            await _send(websocket, {"type": "reset"})
         if inbox.frame is not None:
             (data, received), inbox.frame = inbox.frame, None
             if session[0] is None:
@@ -142,12 +169,17 @@ async def _answer(
             await _send(websocket, answer)
 
 
-async def _replace_session(session: list[LiveSession | None], options: PoseOptions, settings: ServeSettings) -> None:
+async def _replace_session(
+    session: list[LiveSession | None],
+    options: PoseOptions,
+    settings: ServeSettings,
+    fitness: FitnessOptions | None = None,
+) -> None:
     old, session[0] = session[0], None
     if old is not None:
         await anyio.to_thread.run_sync(old.close)
     with anyio.CancelScope(shield=True):  # once loading, the session is kept so that it gets closed
-        session[0] = await anyio.to_thread.run_sync(LiveSession, options, settings.model_threads)
+        session[0] = await anyio.to_thread.run_sync(LiveSession, options, settings.model_threads, fitness)
 
 
 async def _process(websocket: WebSocket, settings: ServeSettings, session: LiveSession, data: bytes) -> dict[str, Any]:

@@ -21,7 +21,7 @@ const video = $("video");
 // Counters for people and for tests (read by tests/web/test_browser.py).
 const demo = (window.blazeposeDemo = {
   framesSent: 0, results: 0, errors: [], posesSeen: 0, skeletonsDrawn: 0, world3dDrawn: 0,
-  fps: 0, latencyMs: 0, serverMs: 0, dropped: 0, lastResult: null, ready: false,
+  fps: 0, latencyMs: 0, serverMs: 0, dropped: 0, lastResult: null, ready: false, fitnessShown: 0, resets: 0,
 });
 
 let topology = null;    // names, connections, left/right landmark indices from /v1/topology
@@ -38,7 +38,8 @@ const resultTimes = [];
 // --- Controls --------------------------------------------------------------
 
 const params = new URLSearchParams(location.search); // e.g. ?enable_segmentation=1&model_complexity=0
-for (const id of ["model_complexity", "num_poses", "min_detection_confidence", "min_tracking_confidence", "effect"]) {
+for (const id of ["model_complexity", "num_poses", "min_detection_confidence", "min_tracking_confidence", "effect",
+                  "exercise"]) {
   if (params.has(id)) $(id).value = params.get(id);
 }
 for (const id of ["smooth_landmarks", "enable_segmentation", "smooth_segmentation", "selfie"]) {
@@ -57,22 +58,31 @@ function options() {
   };
 }
 
+// Counting repetitions (blazepose.fitness on the server): null when off.
+function fitnessOptions() {
+  const exercise = $("exercise").value;
+  return exercise === "off" ? null : { exercise };
+}
+
 function sendOptions() {
   for (const id of ["min_detection_confidence", "min_tracking_confidence"]) {
     $(id + "-value").textContent = Number($(id).value).toFixed(2);
   }
   if (socket && socket.readyState === WebSocket.OPEN) {
     demo.ready = false;
-    socket.send(JSON.stringify({ type: "config", options: options() }));
+    socket.send(JSON.stringify({ type: "config", options: options(), fitness: fitnessOptions() }));
   }
   photoDirty = true;
 }
 
 for (const id of ["model_complexity", "smooth_landmarks", "enable_segmentation", "smooth_segmentation",
-                  "min_detection_confidence", "min_tracking_confidence", "num_poses"]) {
+                  "min_detection_confidence", "min_tracking_confidence", "num_poses", "exercise"]) {
   $(id).addEventListener("change", sendOptions);
 }
 $("selfie").addEventListener("change", () => { photoDirty = true; });
+$("fitness-reset").addEventListener("click", () => {
+  if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "reset" }));
+});
 $("source").addEventListener("change", () => {
   if ($("source").value === "file") $("file").click(); else startCamera();
 });
@@ -143,7 +153,8 @@ function connect() {
 }
 
 function onMessage(message) {
-  if (message.type === "ready") { demo.ready = true; return; }
+  if (message.type === "ready") { demo.ready = true; if (!message.fitness) $("fitness").hidden = true; return; }
+  if (message.type === "reset") { demo.resets += 1; $("fitness-counts").replaceChildren(); return; }
   inFlight = false;
   if (message.type === "error") {
     demo.errors.push(message.message);
@@ -372,11 +383,35 @@ function showStats(result) {
   $("server-ms").textContent = result.server_ms.toFixed(0);
   $("pose-count").textContent = result.poses.length;
   $("track-ids").textContent = result.poses.map((p) => "#" + p.id).join(" ") || "–";
-  // The fitness rep counter (blazepose.fitness) will fill this from result.fitness once it exists.
-  if (result.fitness) {
-    $("fitness").hidden = false;
-    $("fitness-counts").textContent = JSON.stringify(result.fitness);
+  if (result.fitness) showFitness(result.fitness);
+}
+
+// One row per track id: the exercise, the count (large) and where in a repetition the person is.
+function showFitness(fitness) {
+  $("fitness").hidden = false;
+  const rows = fitness.tracks.map((track) => {
+    const row = document.createElement("div");
+    row.className = "rep-row";
+    const who = document.createElement("span");
+    who.className = "rep-who";
+    who.textContent = `#${track.id} ${track.exercise === "none" ? "no exercise yet" : track.exercise}`;
+    const count = document.createElement("b");
+    count.className = "rep-count";
+    count.textContent = track.count;
+    const phase = document.createElement("span");
+    phase.className = "rep-phase";
+    phase.textContent = track.phase || "not seen";
+    row.append(who, count, phase);
+    return row;
+  });
+  if (!rows.length) {
+    const none = document.createElement("div");
+    none.className = "rep-phase";
+    none.textContent = "nobody counted yet";
+    rows.push(none);
   }
+  $("fitness-counts").replaceChildren(...rows);
+  demo.fitnessShown += 1;
 }
 
 // --- Start -----------------------------------------------------------------
