@@ -7,6 +7,7 @@ imported only when chosen.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -14,6 +15,8 @@ import numpy as np
 
 DEFAULT_BACKEND = "litert"
 BACKENDS = ("litert",)
+MAX_DEFAULT_THREADS = 4
+"""Cap on the default thread count: beyond four threads these small models gain little."""
 
 
 class InferenceModel(Protocol):
@@ -39,23 +42,51 @@ class InferenceModel(Protocol):
         ...
 
 
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity where the OS tells it, else the machine's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # macOS and Windows have no sched_getaffinity
+        return max(1, os.cpu_count() or 1)
+
+
+def default_num_threads() -> int:
+    """Inference threads used when the caller gives none: the available cores, at most :data:`MAX_DEFAULT_THREADS`.
+
+    XNNPACK splits each layer's outputs between threads without changing
+    the order of any sum, so every thread count gives the same bits
+    (tests/backends/test_backends.py checks it on all four models).
+    """
+    return min(available_cores(), MAX_DEFAULT_THREADS)
+
+
+def resolve_num_threads(num_threads: int | None) -> int:
+    """The thread count to use: ``num_threads`` when given (checked), else :func:`default_num_threads`.
+
+    Raises:
+        ValueError: ``num_threads`` is not a positive int or None.
+    """
+    if num_threads is None:
+        return default_num_threads()
+    if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
+        raise ValueError(f"num_threads must be a positive int or None, got {num_threads!r}")
+    return num_threads
+
+
 def load_model(model: bytes, backend: str = DEFAULT_BACKEND, num_threads: int | None = None) -> InferenceModel:
     """Loads a ``.tflite`` model into the named engine.
 
     Args:
         model: The model file's bytes.
         backend: Engine name, one of :data:`BACKENDS`.
-        num_threads: CPU threads for the engine; None lets it choose.
+        num_threads: CPU threads for the engine; None: :func:`default_num_threads`.
 
     Raises:
         ValueError: unknown backend or bad thread count.
     """
-    if num_threads is not None and (
-        isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1
-    ):
-        raise ValueError(f"num_threads must be a positive int or None, got {num_threads!r}")
+    threads = resolve_num_threads(num_threads)
     if backend == "litert":
         from blazepose.backends.litert import LiteRTModel
 
-        return LiteRTModel(model, num_threads=num_threads)
+        return LiteRTModel(model, num_threads=threads)
     raise ValueError(f"unknown inference backend {backend!r}; expected one of {BACKENDS}")

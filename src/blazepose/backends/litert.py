@@ -13,6 +13,8 @@ class LiteRTModel:
     def __init__(self, model: bytes, num_threads: int | None = None) -> None:
         from ai_edge_litert.interpreter import Interpreter
 
+        self.num_threads = num_threads
+        """Threads given to the interpreter (None: LiteRT's own choice)."""
         self._interpreter = Interpreter(model_content=model, num_threads=num_threads)
         self._interpreter.allocate_tensors()
         (inp,) = self._interpreter.get_input_details()

@@ -64,7 +64,8 @@ class PoseEstimator:
         id_memory: A pose found again within this many frames of being lost,
             where it was lost (region IoU >= ``overlap_iou``), gets its old
             track id back (0: never).
-        num_threads: Inference threads (None: the engine's default).
+        num_threads: Inference threads (None: the available cores, at most 4;
+            every count gives the same answers).
         backend: Inference engine name.
         fps: Frame rate assumed for video frames given without a timestamp.
         carry_filters_over_loss: Reproduce MediaPipe's legacy graph, which
