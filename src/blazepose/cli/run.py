@@ -11,10 +11,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from blazepose.io.inputs import Input, expand_inputs
-from blazepose.io.landmark_files import FORMATS, FrameRecord, LandmarkWriter
-
-MODELS = {"lite": 0, "full": 1, "heavy": 2}
+from blazepose.io.inputs import expand_inputs
+from blazepose.io.landmark_files import FORMATS
+from blazepose.runner.jobs import MODELS, InputOutcome, RunSettings, run_sequentially
 
 
 def add_parser(sub) -> None:
@@ -35,7 +34,25 @@ def add_parser(sub) -> None:
     p.add_argument("--min-detection-confidence", type=float, default=0.5)
     p.add_argument("--min-presence-confidence", type=float, default=0.5)
     p.add_argument("--min-tracking-confidence", type=float, default=0.5)
-    p.add_argument("--threads", type=int, default=None, help="inference threads")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="inference threads per worker (default: the cores, at most 4, shared out between workers)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="process this many inputs at once, each in its own process (default: 1)",
+    )
+    p.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        default=None,
+        help="run one task per input on a Ray cluster ('local' starts one here; needs the ray extra); "
+        "--out must be a folder every node can write",
+    )
     p.add_argument("--start", type=float, default=None, help="video: start at this many seconds")
     p.add_argument("--end", type=float, default=None, help="video: stop at this many seconds")
     p.add_argument("--stride", type=int, default=1, help="video: process every n-th frame")
@@ -76,12 +93,12 @@ class Reporter:
         self.event("error", message=message)
         print(f"blazepose: {message}", file=sys.stderr, flush=True)
 
-    def progress(self, name: str, done: int, total: int | None, started: float, final: bool = False) -> None:
+    def progress(self, name: str, done: int, total: int | None, elapsed: float, final: bool = False) -> None:
         now = time.monotonic()
         if not final and now - self._last < (0.25 if self.tty else 0.5 if self.as_json else 5.0):
             return
         self._last = now
-        elapsed = max(now - started, 1e-9)
+        elapsed = max(elapsed, 1e-9)
         fps = done / elapsed
         eta = (total - done) / fps if total and fps > 0 else None
         self.event("progress", input=name, frames=done, total=total, fps=round(fps, 2),
@@ -95,21 +112,56 @@ class Reporter:
               flush=True)  # fmt: skip
 
 
+def settings_from_args(args: argparse.Namespace) -> RunSettings:
+    """The per-input settings that ``blazepose run``'s options describe."""
+    return RunSettings(
+        out=Path(args.out),
+        model=args.model,
+        num_poses=args.num_poses,
+        segmentation=args.segmentation,
+        overlay=args.overlay,
+        smoothing=not args.no_smoothing,
+        min_detection_confidence=args.min_detection_confidence,
+        min_presence_confidence=args.min_presence_confidence,
+        min_tracking_confidence=args.min_tracking_confidence,
+        threads=args.threads,
+        start=args.start,
+        end=args.end,
+        stride=args.stride,
+        max_frames=args.max_frames,
+        formats=tuple(f.strip() for f in args.formats.split(",") if f.strip()),
+        annotate=not args.no_annotate,
+        plot3d=args.plot3d,
+        force=args.force,
+    )
+
+
+def _usage_error(args: argparse.Namespace) -> str | None:
+    bad = [f for f in settings_from_args(args).formats if f not in FORMATS]
+    if bad:
+        return f"unknown format(s) {bad}"
+    if args.stride < 1 or args.num_poses < 1:
+        return "--stride and --num-poses must be >= 1"
+    if args.workers is not None and args.workers < 1:
+        return f"--workers must be >= 1, got {args.workers}"
+    if args.threads is not None and args.threads < 1:
+        return f"--threads must be >= 1, got {args.threads}"
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
-    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
-    bad = [f for f in formats if f not in FORMATS]
-    if bad or args.stride < 1 or args.num_poses < 1:
-        message = f"unknown format(s) {bad}" if bad else "--stride and --num-poses must be >= 1"
+    message = _usage_error(args)
+    if message:
         print(f"blazepose run: {message}", file=sys.stderr)
         return 2
+    settings = settings_from_args(args)
     reporter = Reporter(args.quiet, args.json)
     summary = Summary()
     inputs, errors = expand_inputs(args.inputs)
     for e in errors:
         reporter.error(e)
         summary.errors.append(e)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    settings.out.mkdir(parents=True, exist_ok=True)
     stop = {"requested": False}
 
     def on_sigint(signum, frame):
@@ -117,27 +169,27 @@ def run(args: argparse.Namespace) -> int:
             raise KeyboardInterrupt
         stop["requested"] = True
 
+    def should_stop() -> bool:
+        return stop["requested"]
+
     previous = signal.signal(signal.SIGINT, on_sigint)
     started = time.monotonic()
     try:
-        for inp in inputs:
-            if stop["requested"]:
-                break
-            summary.inputs += 1
-            try:
-                paths = _output_paths(inp, out, formats, args)
-                existing = [str(p) for p in paths.values() if p.exists()]
-                if existing and not args.force:
-                    raise ValueError(f"{inp.location}: outputs exist ({', '.join(existing)}); use --force to overwrite")
-                if inp.kind == "photo":
-                    _process_photo(inp, paths, formats, args, summary)
-                else:
-                    _process_video(inp, paths, formats, args, summary, reporter, stop)
-                summary.outputs += [str(p) for p in paths.values() if p.exists()]
-                reporter.event("input_done", input=inp.location, outputs=[str(p) for p in paths.values()])
-            except (ValueError, RuntimeError, OSError) as e:
-                reporter.error(str(e))
-                summary.errors.append(str(e))
+        if args.ray is not None:
+            from blazepose.runner.ray_runner import run_on_ray
+
+            outcomes = run_on_ray(inputs, settings, args.ray, args.workers, should_stop)
+        elif args.workers is not None and args.workers > 1:
+            from blazepose.runner.pool import run_in_processes
+
+            outcomes = run_in_processes(inputs, settings, args.workers, reporter.progress, should_stop)
+        else:
+            outcomes = run_sequentially(inputs, settings, reporter.progress, should_stop)
+        for outcome in outcomes:
+            _record(outcome, summary, reporter)
+    except (ValueError, RuntimeError) as e:  # the runner itself could not start (e.g. no Ray cluster there)
+        reporter.error(str(e))
+        summary.errors.append(str(e))
     finally:
         signal.signal(signal.SIGINT, previous)
     summary.interrupted = stop["requested"]
@@ -159,116 +211,14 @@ def run(args: argparse.Namespace) -> int:
     return 1 if summary.errors else 0
 
 
-def _output_paths(inp: Input, out: Path, formats: list[str], args) -> dict[str, Path]:
-    paths = {fmt: out / f"{inp.name}.landmarks.{fmt}" for fmt in formats}
-    video = inp.kind != "photo"
-    if not args.no_annotate:
-        suffix = ".mp4" if video else (Path(inp.location).suffix.lower() if inp.kind == "photo" else ".png")
-        paths["annotated"] = (
-            out / f"{inp.name}.annotated{suffix if suffix in ('.jpg', '.jpeg', '.png') or video else '.png'}"
-        )
-    if args.plot3d:
-        paths["plot3d"] = out / f"{inp.name}.world3d.{'mp4' if video else 'png'}"
-    return paths
-
-
-def _landmarker(args, mode):
-    from blazepose.tasks.pose_landmarker import BaseOptions, PoseLandmarker, PoseLandmarkerOptions
-
-    segmentation = args.segmentation or args.overlay != "none"
-    return PoseLandmarker.create_from_options(
-        PoseLandmarkerOptions(
-            base_options=BaseOptions(num_threads=args.threads),
-            running_mode=mode,
-            num_poses=args.num_poses,
-            model_complexity=MODELS[args.model],
-            min_pose_detection_confidence=args.min_detection_confidence,
-            min_pose_presence_confidence=args.min_presence_confidence,
-            min_tracking_confidence=args.min_tracking_confidence,
-            output_segmentation_masks=segmentation,
-            smooth_landmarks=not args.no_smoothing,
-        )
-    )
-
-
-def _count(summary: Summary, result) -> None:
-    summary.frames += 1
-    summary.poses += len(result)
-    summary.frames_with_pose += len(result) > 0
-
-
-def _process_photo(inp: Input, paths: dict[str, Path], formats, args, summary: Summary) -> None:
-    import cv2
-
-    from blazepose.draw.overlay import annotate_frame
-    from blazepose.draw.world_plot import world_plot
-    from blazepose.io.photos import read_photo
-    from blazepose.tasks.pose_landmarker import RunningMode
-
-    rgb = read_photo(inp.location)
-    with _landmarker(args, RunningMode.IMAGE) as landmarker:
-        result = landmarker.detect(rgb).result
-    _count(summary, result)
-    for fmt in formats:
-        writer = LandmarkWriter(paths[fmt], fmt)
-        writer.write(FrameRecord(0, None, result))
-        writer.close()
-    if "annotated" in paths and not cv2.imwrite(str(paths["annotated"]), annotate_frame(rgb, result, args.overlay)):
-        raise OSError(f"{paths['annotated']}: cannot be written")
-    if "plot3d" in paths:
-        cv2.imwrite(str(paths["plot3d"]), world_plot(result, azimuth=10))
-
-
-def _process_video(inp: Input, paths, formats, args, summary: Summary, reporter: Reporter, stop: dict) -> None:
-    from blazepose.draw.overlay import annotate_frame
-    from blazepose.draw.world_plot import world_plot
-    from blazepose.io.video import AnnotatedVideoWriter, CameraSource, VideoSource
-    from blazepose.tasks.pose_landmarker import RunningMode
-
-    source: CameraSource | VideoSource
-    if inp.kind == "camera":
-        source = CameraSource(int(inp.location), args.max_frames)
-    else:
-        source = VideoSource(inp.location, args.start, args.end, args.stride)
-    writers = [LandmarkWriter(paths[fmt], fmt) for fmt in formats]
-    video = plot = None
-    landmarker = _landmarker(args, RunningMode.VIDEO)
-    started = time.monotonic()
-    done = 0
-    first_ms = last_ms = None
-    try:
-        for frame in source.frames():
-            if stop["requested"]:
-                break
-            if first_ms is None:
-                first_ms = frame.timestamp_ms
-                height, width = frame.rgb.shape[:2]
-                if "annotated" in paths:
-                    video = AnnotatedVideoWriter(paths["annotated"], width, height, source.frame_rate, source.audio)
-                    source.audio_sink = video.write_audio
-                if "plot3d" in paths:
-                    plot = AnnotatedVideoWriter(paths["plot3d"], 480, 480, source.frame_rate)
-            # Frames with equal times (it happens in some files) are nudged apart by 1 microsecond.
-            ts = frame.timestamp_ms if last_ms is None else max(frame.timestamp_ms, last_ms + 0.001)
-            last_ms = ts
-            result = landmarker.detect_for_video(frame.rgb, ts).result
-            for w in writers:
-                w.write(FrameRecord(frame.index, frame.timestamp_ms, result))
-            if video is not None:
-                video.write(annotate_frame(frame.rgb, result, args.overlay), ts, first_ms)
-            if plot is not None:
-                plot.write(world_plot(result, azimuth=(ts - first_ms) / 1000 * 30), ts, first_ms)
-            _count(summary, result)
-            done += 1
-            reporter.progress(inp.name, done, source.expected_frames, started)
-    finally:
-        for w in writers:
-            w.close()
-        for v in (video, plot):
-            if v is not None:
-                v.close()
-        source.close()
-        landmarker.close()
-        reporter.progress(inp.name, done, source.expected_frames, started, final=True)
-    if done == 0 and not stop["requested"]:
-        raise ValueError(f"{inp.location}: no frame could be decoded")
+def _record(outcome: InputOutcome, summary: Summary, reporter: Reporter) -> None:
+    summary.inputs += 1
+    summary.frames += outcome.frames
+    summary.frames_with_pose += outcome.frames_with_pose
+    summary.poses += outcome.poses
+    if outcome.error is not None:
+        reporter.error(outcome.error)
+        summary.errors.append(outcome.error)
+        return
+    summary.outputs += outcome.outputs
+    reporter.event("input_done", input=outcome.input, outputs=outcome.outputs)
