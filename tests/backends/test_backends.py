@@ -91,3 +91,23 @@ def test_wrong_input_is_refused():
     model = load_model(verified_model_bytes("pose_detection.tflite"))
     with pytest.raises(ValueError, match="model input"):
         model.run(np.zeros((1, 10, 10, 3), np.float32))
+
+
+@pytest.mark.parametrize("name", ALL_MODELS[1:])
+def test_a_batch_gives_each_item_the_bits_it_gets_alone(name):
+    model = load_model(verified_model_bytes(name), num_threads=2)
+    batch = np.random.default_rng(1).uniform(0, 1, (3, 256, 256, 3)).astype(np.float32)
+    together = model.run_batch(batch, [0, 1])
+    assert together[0].shape[0] == 3 and together[2] is None
+    for i in range(3):
+        alone = model.run(batch[i : i + 1], [0, 1])
+        for k in (0, 1):
+            np.testing.assert_array_equal(together[k][i], alone[k][0], err_msg=f"{name} item {i} output {k}")
+
+
+def test_the_detector_refuses_a_batch():
+    model = load_model(verified_model_bytes("pose_detection.tflite"), num_threads=1)
+    with pytest.raises(ValueError, match="does not take a batch of 2"):
+        model.run_batch(np.zeros((2, 224, 224, 3), np.float32))
+    with pytest.raises(ValueError, match="batch must be float32"):
+        model.run_batch(np.zeros((2, 10, 10, 3), np.float32))

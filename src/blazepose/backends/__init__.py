@@ -37,6 +37,17 @@ class InferenceModel(Protocol):
         """
         ...
 
+    def run_batch(self, batch: np.ndarray, outputs: Sequence[int] | None = None) -> list[np.ndarray | None]:
+        """Runs the model on ``N`` inputs stacked on the first axis (``(N, *input_shape[1:])``).
+
+        Returns:
+            The outputs with ``N`` on their first axis, as :meth:`run`.
+
+        Raises:
+            ValueError: the model cannot take a batch of ``N``.
+        """
+        ...
+
     def close(self) -> None:
         """Frees the engine's resources."""
         ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -24,6 +25,38 @@ from blazepose.core.validation import (
     check_rgb_image,
 )
 from blazepose.models import DETECTOR_MODEL, landmark_model_name, verified_model_bytes
+
+
+@dataclass(frozen=True)
+class PoseEngines:
+    """The two loaded models of one model complexity, which several estimators may share.
+
+    The models hold no tracking state, so estimators in one thread can use
+    the same engines (:class:`blazepose.core.batch.StreamBatch` does, to
+    batch its streams' crops); the engines are not safe to use from two
+    threads at once.
+    """
+
+    model_complexity: int
+    detector: PersonDetector
+    landmarker: LandmarkModel
+
+    @classmethod
+    def load(
+        cls, model_complexity: int = 1, backend: str = DEFAULT_BACKEND, num_threads: int | None = None
+    ) -> PoseEngines:
+        """Loads the detector and the landmark model of ``model_complexity`` into the named engine."""
+        complexity = check_model_complexity(model_complexity)
+        return cls(
+            complexity,
+            PersonDetector(load_model(verified_model_bytes(DETECTOR_MODEL), backend, num_threads)),
+            LandmarkModel(load_model(verified_model_bytes(landmark_model_name(complexity)), backend, num_threads)),
+        )
+
+    def close(self) -> None:
+        """Frees both models."""
+        self.detector.close()
+        self.landmarker.close()
 
 
 class PoseEstimator:
@@ -73,6 +106,9 @@ class PoseEstimator:
             pose is lost and applies it to the next detected pose (see
             :meth:`PoseTrack.inherit_filters`). Off by default: a new
             detection starts with fresh filters.
+        engines: Loaded models to share with other estimators used from the
+            same thread (see :class:`PoseEngines`); None loads this
+            instance's own (``num_threads`` and ``backend`` then apply).
     """
 
     def __init__(
@@ -94,6 +130,7 @@ class PoseEstimator:
         backend: str = DEFAULT_BACKEND,
         fps: float = DEFAULT_FPS,
         carry_filters_over_loss: bool = False,
+        engines: PoseEngines | None = None,
     ) -> None:
         self.static_image_mode = bool(static_image_mode)
         self.model_complexity = check_model_complexity(model_complexity)
@@ -115,10 +152,16 @@ class PoseEstimator:
         if not (isinstance(fps, (int, float)) and fps > 0):
             raise ValueError(f"fps must be a number > 0, got {fps!r}")
         self.frame_step_us = round(1e6 / fps)
-        self._detector = PersonDetector(load_model(verified_model_bytes(DETECTOR_MODEL), backend, num_threads))
-        self._landmarker = LandmarkModel(
-            load_model(verified_model_bytes(landmark_model_name(self.model_complexity)), backend, num_threads)
-        )
+        self._owns_engines = engines is None
+        if engines is None:
+            engines = PoseEngines.load(self.model_complexity, backend, num_threads)
+        elif engines.model_complexity != self.model_complexity:
+            raise ValueError(
+                f"engines hold model_complexity {engines.model_complexity}, expected {self.model_complexity}"
+            )
+        self._engines = engines
+        self._detector = engines.detector
+        self._landmarker = engines.landmarker
         self.carry_filters_over_loss = bool(carry_filters_over_loss)
         self._book = TrackBook(self.overlap_iou, id_memory, self.carry_filters_over_loss)
         self._last_timestamp_us: int | None = None
@@ -138,8 +181,8 @@ class PoseEstimator:
     def close(self) -> None:
         """Frees the models. The instance cannot be used afterwards."""
         if not self._closed:
-            self._detector.close()
-            self._landmarker.close()
+            if self._owns_engines:
+                self._engines.close()
             self._book.reset()
             self._closed = True
 
@@ -271,13 +314,31 @@ class PoseEstimator:
         return new
 
     def _process_video_frame(self, image: np.ndarray, ts: int, boxes: np.ndarray | None) -> PoseResult:
-        h, w = image.shape[:2]
+        due = self._frame_regions(image, boxes)
+        raws = [self._run_landmarks(image, roi, threshold) for _, roi, threshold in due]
+        return self._finish_video_frame(image, ts, due, raws)
+
+    def _frame_regions(self, image: np.ndarray, boxes: np.ndarray | None) -> list[tuple[PoseTrack, NormRect, float]]:
+        """The first half of a video frame: the tracks to look for, each with its region and score threshold."""
         new = self._start_tracks(image, boxes)
-        observed: list[tuple[PoseTrack, RawPose]] = []
+        due = []
         for track in [*self._book.tracks, *new]:
             assert track.next_roi is not None
             threshold = self.min_presence_confidence if track.frames_tracked == 0 else self.min_tracking_confidence
-            raw = self._run_landmarks(image, track.next_roi, threshold)
+            due.append((track, track.next_roi, threshold))
+        return due
+
+    def _finish_video_frame(
+        self,
+        image: np.ndarray,
+        ts: int,
+        due: list[tuple[PoseTrack, NormRect, float]],
+        raws: Sequence[RawPose | None],
+    ) -> PoseResult:
+        """The second half of a video frame: the landmark model's answers (``raws``, one per region) applied."""
+        h, w = image.shape[:2]
+        observed: list[tuple[PoseTrack, RawPose]] = []
+        for (track, _, _), raw in zip(due, raws, strict=True):
             if raw is None:
                 self._book.lose(track, self.frames_processed)  # lost: the track and its filters go
             else:
