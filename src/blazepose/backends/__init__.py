@@ -14,7 +14,14 @@ from typing import Protocol
 import numpy as np
 
 DEFAULT_BACKEND = "litert"
-BACKENDS = ("litert",)
+MODEL_FORMATS = {
+    "litert": "tflite",
+    "onnxruntime": "onnx",
+    "onnxruntime-cuda": "onnx",
+    "onnxruntime-tensorrt": "onnx",
+}
+"""Engine name -> the model files it reads: the vendored ``.tflite`` or a converted format."""
+BACKENDS = tuple(MODEL_FORMATS)
 MAX_DEFAULT_THREADS = 4
 """Cap on the default thread count: beyond four threads these small models gain little."""
 
@@ -84,11 +91,22 @@ def resolve_num_threads(num_threads: int | None) -> int:
     return num_threads
 
 
+def model_format(backend: str) -> str:
+    """The model file format the named engine reads (``tflite``, ``onnx``).
+
+    Raises:
+        ValueError: unknown backend.
+    """
+    if backend not in MODEL_FORMATS:
+        raise ValueError(f"unknown inference backend {backend!r}; expected one of {BACKENDS}")
+    return MODEL_FORMATS[backend]
+
+
 def load_model(model: bytes, backend: str = DEFAULT_BACKEND, num_threads: int | None = None) -> InferenceModel:
-    """Loads a ``.tflite`` model into the named engine.
+    """Loads a model into the named engine.
 
     Args:
-        model: The model file's bytes.
+        model: The model file's bytes, in the engine's :func:`model_format`.
         backend: Engine name, one of :data:`BACKENDS`.
         num_threads: CPU threads for the engine; None: :func:`default_num_threads`.
 
@@ -100,4 +118,8 @@ def load_model(model: bytes, backend: str = DEFAULT_BACKEND, num_threads: int | 
         from blazepose.backends.litert import LiteRTModel
 
         return LiteRTModel(model, num_threads=threads)
+    if backend in MODEL_FORMATS and MODEL_FORMATS[backend] == "onnx":
+        from blazepose.backends.onnxruntime import OnnxRuntimeModel
+
+        return OnnxRuntimeModel(model, num_threads=threads, backend=backend)
     raise ValueError(f"unknown inference backend {backend!r}; expected one of {BACKENDS}")

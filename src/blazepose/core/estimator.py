@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from blazepose.backends import DEFAULT_BACKEND, load_model
+from blazepose.backends import DEFAULT_BACKEND, InferenceModel, load_model, model_format
 from blazepose.core.detector import PersonDetector
 from blazepose.core.landmarker import LandmarkModel, RawPose
 from blazepose.core.landmarks import AUX_SLICE
@@ -24,7 +24,7 @@ from blazepose.core.validation import (
     check_positive_int,
     check_rgb_image,
 )
-from blazepose.models import DETECTOR_MODEL, landmark_model_name, verified_model_bytes
+from blazepose.models import DETECTOR_MODEL, converted_model_bytes, landmark_model_name, verified_model_bytes
 
 
 @dataclass(frozen=True)
@@ -47,11 +47,18 @@ class PoseEngines:
     ) -> PoseEngines:
         """Loads the detector and the landmark model of ``model_complexity`` into the named engine."""
         complexity = check_model_complexity(model_complexity)
-        return cls(
-            complexity,
-            PersonDetector(load_model(verified_model_bytes(DETECTOR_MODEL), backend, num_threads)),
-            LandmarkModel(load_model(verified_model_bytes(landmark_model_name(complexity)), backend, num_threads)),
-        )
+        fmt = model_format(backend)
+
+        def engine(name: str) -> InferenceModel:
+            data = verified_model_bytes(name) if fmt == "tflite" else converted_model_bytes(name, fmt)
+            return load_model(data, backend, num_threads)
+
+        detector = PersonDetector(engine(DETECTOR_MODEL))
+        try:
+            return cls(complexity, detector, LandmarkModel(engine(landmark_model_name(complexity))))
+        except BaseException:
+            detector.close()
+            raise
 
     def close(self) -> None:
         """Frees both models."""
