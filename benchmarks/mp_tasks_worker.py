@@ -3,9 +3,9 @@
     .venv-mp122/bin/python benchmarks/mp_tasks_worker.py BUNDLE FRAMES.npy video|image
 
 Reads one command per line on stdin: ``INDEX TIMESTAMP_MS`` runs frame
-INDEX of FRAMES.npy (N, H, W, 3 uint8 RGB) and prints ``MS POSES`` (the
-time of building the ``mp.Image`` and the detect call, in ms, and the
-number of poses found); ``quit`` ends. Defaults otherwise, as a new user
+INDEX of FRAMES.npy (N, H, W, 3 uint8 RGB) and prints ``MS CPU_MS POSES``
+(the wall and CPU time of building the ``mp.Image`` and the detect call, in
+ms, and the number of poses found); ``quit`` ends. Defaults otherwise, as a new user
 gets them. Used by benchmarks/throughput.py, which interleaves it in time
 with the other contenders on the same frames.
 """
@@ -33,14 +33,15 @@ def main() -> int:
                 break
             index, ts = line.split()
             frame = np.ascontiguousarray(frames[int(index)])
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             image = mp.Image(image_format=mp.ImageFormat.SRGB, data=frame)
             if running is RunningMode.VIDEO:
                 result = landmarker.detect_for_video(image, int(float(ts)))
             else:
                 result = landmarker.detect(image)
             ms = (time.perf_counter() - start) * 1000
-            print(f"{ms:.4f} {len(result.pose_landmarks)}", flush=True)
+            cpu_ms = (time.process_time() - cpu_start) * 1000
+            print(f"{ms:.4f} {cpu_ms:.4f} {len(result.pose_landmarks)}", flush=True)
     return 0
 
 

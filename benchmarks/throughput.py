@@ -61,11 +61,12 @@ class TasksWorker:
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)  # fmt: skip
         assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == "ready"
 
-    def __call__(self, index: int, ts_ms: float) -> float:
+    def __call__(self, index: int, ts_ms: float) -> tuple[float, float]:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.proc.stdin.write(f"{index} {ts_ms}\n")
         self.proc.stdin.flush()
-        return float(self.proc.stdout.readline().split()[0])
+        wall, cpu, _ = self.proc.stdout.readline().split()
+        return float(wall), float(cpu)
 
     def close(self) -> None:
         assert self.proc.stdin is not None
@@ -74,34 +75,40 @@ class TasksWorker:
         self.proc.wait(timeout=60)
 
 
-Contender = Callable[[int, np.ndarray, float], float | None]
+Contender = Callable[[int, np.ndarray, float], tuple[float, float]]
+"""Runs one frame; returns its wall time and its process's CPU time (all threads), in ms."""
 
 
 def timed(fn: Callable[[np.ndarray, float], object]) -> Contender:
-    def run(i: int, frame: np.ndarray, ts: float) -> float:
-        start = time.perf_counter()
+    def run(i: int, frame: np.ndarray, ts: float) -> tuple[float, float]:
+        start, cpu_start = time.perf_counter(), time.process_time()
         fn(frame, ts)
-        return (time.perf_counter() - start) * 1000
+        return (time.perf_counter() - start) * 1000, (time.process_time() - cpu_start) * 1000
 
     return run
 
 
-def interleave(frames: list[np.ndarray], contenders: dict[str, Contender], block: int) -> dict[str, float]:
-    """Median ms per frame of each contender, taking turns in blocks of ``block`` frames (warm-up left out).
+def interleave(frames: list[np.ndarray], contenders: dict[str, Contender], block: int) -> dict[str, dict[str, float]]:
+    """Median wall and CPU ms per frame of each contender, taking turns in blocks of ``block`` frames.
 
     Every contender sees every frame, in order (tracking stays intact); the
     turns keep the machine's state alike for all. Blocks rather than single
     frames: an engine's worker threads keep spinning for a moment after each
-    inference, which would slow whichever contender comes next.
+    inference, which would slow whichever contender comes next. The first
+    frames are warm-up, left out.
     """
-    times: dict[str, list[float]] = {name: [] for name in contenders}
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in contenders}
     for first in range(0, len(frames), block):
         for name, fn in contenders.items():
             for i in range(first, min(first + block, len(frames))):
                 ms = fn(i, frames[i], 20.0 * i)
-                if i >= WARMUP and ms is not None:
+                if i >= WARMUP:
                     times[name].append(ms)
-    return {name: statistics.median(v) for name, v in times.items() if v}
+    return {
+        name: {"wall": statistics.median(w for w, _ in v), "cpu": statistics.median(c for _, c in v)}
+        for name, v in times.items()
+        if v
+    }
 
 
 def closers_keeper(closers: list) -> Callable:
@@ -262,17 +269,21 @@ def markdown(desc: str, args, per_frame: dict, batches: dict, files: dict, load:
         f"{args.block} frames, in one run.",
         f"Every API at its defaults (this library: {default_num_threads()} inference threads here, "
         f"the available cores up to 4). {args.frames} frames of `{args.video.name}` (1280x720) in video mode, "
-        f"{args.photos} of them in image mode. Medians in ms per frame; speed-up = their ms / ours.",
+        f"{args.photos} of them in image mode. Medians per frame; speed-up = their wall ms / PoseLandmarker's; "
+        "CPU ms = the process's CPU time over the call, all its threads (spinning included), less sensitive to "
+        "the other work on the machine than wall time; CPU ratio = theirs / PoseLandmarker's.",
         "",
     ]
     for name, modes in per_frame.items():
         for mode in ("video", "image"):
-            ms = modes[mode]
-            ours = ms["PoseLandmarker"]
-            lines += [f"## {name}, {mode} mode", "", "| contender | ms per frame | PoseLandmarker's speed-up over it |",
-                      "| --- | --- | --- |"]  # fmt: skip
+            ms = {who: v["wall"] for who, v in modes[mode].items()}
+            cpu = {who: v["cpu"] for who, v in modes[mode].items()}
+            ours, ours_cpu = ms["PoseLandmarker"], cpu["PoseLandmarker"]
+            lines += [f"## {name}, {mode} mode", "",
+                      "| contender | wall ms per frame | PoseLandmarker's speed-up | CPU ms per frame | CPU ratio |",
+                      "| --- | --- | --- | --- | --- |"]  # fmt: skip
             for who, v in ms.items():
-                lines.append(f"| {who} | {v:.2f} | {v / ours:.2f}x |")
+                lines.append(f"| {who} | {v:.2f} | {v / ours:.2f}x | {cpu[who]:.2f} | {cpu[who] / ours_cpu:.2f}x |")
             if mode == "video":
                 bare = ms["bare landmark model (LiteRT)"]
                 lines.append("")

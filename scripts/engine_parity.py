@@ -71,13 +71,12 @@ def main() -> int:
     rows = []
     for backend in args.backends.split(","):
         for k in (0, 1, 2):
-            for mode, frames in (("photos", photos), ("video", video)):
-                row = {
-                    "backend": backend,
-                    "model": NAMES[k],
-                    "input": mode,
-                    **distances(frames, k, mode == "video", backend),
-                }
+            for mode, frames, tracking in (
+                ("photos", photos, False),
+                ("video frames, image mode", video, False),
+                ("video, tracking", video, True),
+            ):
+                row = {"backend": backend, "model": NAMES[k], "input": mode, **distances(frames, k, tracking, backend)}
                 rows.append(row)
                 print(json.dumps(row), flush=True)
     args.out.write_text(json.dumps(rows, indent=1) + "\n")
