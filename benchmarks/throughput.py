@@ -155,6 +155,11 @@ def per_frame_tables(args, frames, frames_file, bundles) -> dict:
             video["PoseEstimator on ONNX Runtime"] = timed(lambda f, ts, m=ort_est: m.process(f, ts))
             ort_lm = ort_est._landmarker._model
             video["bare landmark model (ONNX Runtime)"] = timed(lambda f, ts, m=ort_lm, x=crop: m.run(x))
+        if importlib.util.find_spec("openvino") is not None:
+            ov_est = keep(PoseEstimator(model_complexity=k, backend="openvino"))
+            video["PoseEstimator on OpenVINO"] = timed(lambda f, ts, m=ov_est: m.process(f, ts))
+            ov_lm = ov_est._landmarker._model
+            video["bare landmark model (OpenVINO)"] = timed(lambda f, ts, m=ov_lm, x=crop: m.run(x))
         video_ms = interleave(frames, video, args.block)
         detector_share = estimator.detector_runs / max(estimator.frames_processed, 1)
         for obj in closers:
@@ -187,10 +192,12 @@ def batch_table(args) -> dict:
     engines = [("LiteRT", "litert")]
     if importlib.util.find_spec("onnxruntime") is not None:
         engines.append(("ONNX Runtime", "onnxruntime"))
+    if importlib.util.find_spec("openvino") is not None:
+        engines.append(("OpenVINO", "openvino"))
     for k in args.models:
         name = landmark_model_name(k)
         for label, backend in engines:
-            data = verified_model_bytes(name) if backend == "litert" else converted_model_bytes(name, "onnx")
+            data = converted_model_bytes(name, "onnx") if backend == "onnxruntime" else verified_model_bytes(name)
             model = load_model(data, backend)
             rng = np.random.default_rng(0)
             row = {}

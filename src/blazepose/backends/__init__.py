@@ -19,6 +19,7 @@ MODEL_FORMATS = {
     "onnxruntime": "onnx",
     "onnxruntime-cuda": "onnx",
     "onnxruntime-tensorrt": "onnx",
+    "openvino": "tflite",
 }
 """Engine name -> the model files it reads: the vendored ``.tflite`` or a converted format."""
 BACKENDS = tuple(MODEL_FORMATS)
@@ -118,6 +119,10 @@ def load_model(model: bytes, backend: str = DEFAULT_BACKEND, num_threads: int | 
         from blazepose.backends.litert import LiteRTModel
 
         return LiteRTModel(model, num_threads=threads)
+    if backend == "openvino":
+        from blazepose.backends.openvino import OpenVINOModel
+
+        return OpenVINOModel(model, num_threads=threads)
     if backend in MODEL_FORMATS and MODEL_FORMATS[backend] == "onnx":
         from blazepose.backends.onnxruntime import OnnxRuntimeModel
 
