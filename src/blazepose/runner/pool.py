@@ -33,19 +33,29 @@ def _init_worker(stop_event: Any, progress_queue: Any) -> None:
     _stop_event, _progress_queue = stop_event, progress_queue
 
 
-def _work(inp: Input, settings: RunSettings) -> InputOutcome:
+def _work(inp: Input, settings: RunSettings) -> tuple[InputOutcome, tuple | None]:
+    """Processes one input in a worker; returns its outcome and its final progress message.
+
+    The final message travels with the result, not through the queue: a
+    queue's messages can arrive after the result, or (at pool shutdown)
+    not at all.
+    """
     last = [0.0]
+    final_message: list[tuple] = []
 
     def progress(name: str, done: int, total: int | None, elapsed: float, final: bool) -> None:
         now = time.monotonic()
-        if final or now - last[0] >= PROGRESS_INTERVAL_S:
+        if final:
+            final_message.append((name, done, total, elapsed, True))
+        elif now - last[0] >= PROGRESS_INTERVAL_S:
             last[0] = now
-            _progress_queue.put((name, done, total, elapsed, final))
+            _progress_queue.put((name, done, total, elapsed, False))
 
     try:
-        return process_input(inp, settings, progress, _stop_event.is_set)
+        outcome = process_input(inp, settings, progress, _stop_event.is_set)
     except Exception as e:  # a bug, not a bad input: still reported per input, the pool goes on
-        return InputOutcome(inp.location, error=f"{inp.location}: {type(e).__name__}: {e}")
+        outcome = InputOutcome(inp.location, error=f"{inp.location}: {type(e).__name__}: {e}")
+    return outcome, final_message[-1] if final_message else None
 
 
 def default_threads_per_worker(workers: int) -> int:
@@ -89,14 +99,24 @@ def run_in_processes(
     stop_event = context.Event()
     progress_queue = context.Queue()
 
+    finished: set[str] = set()
+
     def drain() -> None:
         while True:
             try:
                 message = progress_queue.get_nowait()
             except queue.Empty:
                 return
-            if progress is not None:
+            if progress is not None and message[0] not in finished:  # none after an input's final line
                 progress(*message)
+
+    def done_with(future: Future, inp: Input) -> InputOutcome:
+        outcome, final = _outcome(future, inp)
+        if final is not None:
+            finished.add(final[0])
+            if progress is not None:
+                progress(*final)
+        return outcome
 
     with ProcessPoolExecutor(
         max_workers=min(workers, max(1, len(inputs))),
@@ -104,7 +124,7 @@ def run_in_processes(
         initializer=_init_worker,
         initargs=(stop_event, progress_queue),
     ) as pool:
-        tasks: dict[Future[InputOutcome], Input] = {pool.submit(_work, inp, settings): inp for inp in inputs}
+        tasks: dict[Future, Input] = {pool.submit(_work, inp, settings): inp for inp in inputs}
         pending = set(tasks)
         try:
             while pending:
@@ -112,7 +132,7 @@ def run_in_processes(
                 drain()
                 for future in done:
                     if not future.cancelled():
-                        yield _outcome(future, tasks[future])
+                        yield done_with(future, tasks[future])
                 if should_stop() and not stop_event.is_set():
                     stop_event.set()
                     for future in pending:
@@ -124,8 +144,8 @@ def run_in_processes(
         drain()
 
 
-def _outcome(future: Future[InputOutcome], inp: Input) -> InputOutcome:
+def _outcome(future: Future, inp: Input) -> tuple[InputOutcome, tuple | None]:
     try:
         return future.result()
     except Exception as e:  # the worker process died (killed, out of memory): that input failed
-        return InputOutcome(inp.location, error=f"{inp.location}: worker failed ({type(e).__name__}: {e})")
+        return InputOutcome(inp.location, error=f"{inp.location}: worker failed ({type(e).__name__}: {e})"), None
