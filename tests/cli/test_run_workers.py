@@ -93,3 +93,23 @@ def test_ctrl_c_stops_every_worker_and_keeps_what_was_done(tmp_path):
     lines = sum(len((tmp_path / "out" / f"{n}.landmarks.jsonl").read_text().splitlines()) for n in ("a", "b"))
     assert lines == summary["frames"]
     assert "Traceback" not in err
+
+
+def test_workers_name_same_stem_inputs_apart_and_leave_nothing_of_a_failed_input(corpus, tmp_path):
+    pytest.importorskip("scipy", reason="--accuracy high on video files smooths with scipy (the offline extra)")
+    for folder, clip in (("a", "clip_a.mp4"), ("b", "clip_b.mp4")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "clip.mp4").write_bytes((corpus / clip).read_bytes())
+    data = (corpus / "clip_a.mp4").read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(data[: len(data) // 20])  # opens, or not, but no frame decodes
+    out = tmp_path / "out"
+    run = blazepose("run", tmp_path / "a" / "clip.mp4", tmp_path / "b" / "clip.mp4", tmp_path / "cut.mp4",
+                    "--out", out, "--workers", "2", "--threads", "1", "--model", "lite", "--accuracy", "high",
+                    "--formats", "jsonl,npz", "--json")  # fmt: skip
+    assert run.returncode == 1, run.stderr
+    assert "Traceback" not in run.stderr
+    errors = [line for line in run.stderr.splitlines() if line.startswith("blazepose:")]
+    assert len(errors) == 1 and "cut.mp4" in errors[0], run.stderr
+    frames = {p.name: len(p.read_text().splitlines()) for p in out.glob("*.landmarks.jsonl")}
+    assert frames == {"clip_mp4.landmarks.jsonl": 6, "clip_mp4-2.landmarks.jsonl": 5}
+    assert not list(out.glob("cut*")), "a failed input's files are removed"

@@ -85,9 +85,10 @@ def test_callback_error_is_reported_on_the_next_call_and_the_stream_goes_on(astr
     with pytest.raises(CallbackError, match="KeyError") as err:
         landmarker.detect_async(astronaut, 33)
     assert isinstance(err.value.__cause__.__cause__, KeyError)
+    assert "frame at 33 ms given to this call was queued" in str(err.value)
     landmarker.detect_async(astronaut, 66)  # reported once; the stream goes on
     landmarker.close()
-    assert rec.timestamps == [0, 66]
+    assert rec.timestamps == [0, 33, 66]  # the frame of the call that raised is not lost
 
 
 def test_callback_error_on_the_last_frame_is_raised_by_close(astronaut):

@@ -22,16 +22,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--mpii", action="append", default=[], help="MPII annotations in the mmpose test format")
     ev.add_argument("--mpii-images", help="its image folder (default: its own folder)")
     ev.add_argument("--model-complexity", type=int, nargs="+", choices=(0, 1, 2), default=[0, 1, 2])
+    ev.add_argument(
+        "--accuracy",
+        nargs="+",
+        choices=("fast", "high"),
+        default=["fast"],
+        help="this library's mode(s): fast (MediaPipe's answers) and/or high (docs/accuracy.md)",
+    )
     ev.add_argument("--protocol", choices=("single", "image", "both"), default="both")
     ev.add_argument("--num-poses", type=int, default=20, help="poses per image in the image protocol")
     ev.add_argument("--min-keypoints", type=int, default=1, help="skip COCO people with fewer labelled keypoints")
     ev.add_argument("--mediapipe", choices=("auto", "yes", "no"), default="auto", help="also run MediaPipe 0.10.14")
     ev.add_argument("--out", default="out/eval", help="folder for eval.md, eval.json and pck.png")
     ev.add_argument("--quiet", action="store_true", help="no progress line")
+    ev.add_argument(
+        "--allow-missing", action="store_true", help="score the people whose image is there when some are missing"
+    )
     ev.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    import functools
     import importlib.util
     import platform
     import shlex
@@ -55,6 +66,23 @@ def run(args: argparse.Namespace) -> int:
     if with_mp == "yes" and not importlib.util.find_spec("mediapipe"):
         print("blazepose eval: --mediapipe yes needs mediapipe==0.10.14 installed", file=sys.stderr)
         return 2
+    sets = [("coco", Path(a), _coco_images(args, n, Path(a))) for n, a in enumerate(args.coco)]
+    sets += [("mpii", Path(a), Path(args.mpii_images or Path(a).parent)) for a in args.mpii]
+    for kind, ann, images in sets:
+        try:
+            skipped, files = evaluation.missing_images(ann, images, kind, args.min_keypoints)
+        except ValueError as e:
+            print(f"blazepose eval: {e}", file=sys.stderr)
+            return 2
+        if skipped:
+            message = (
+                f"{ann}: {skipped} annotated people skipped: {len(files)} image(s) missing from {images} "
+                f"(first: {files[0]})"
+            )
+            if not args.allow_missing:
+                print(f"blazepose eval: {message}; give --allow-missing to score the others", file=sys.stderr)
+                return 1
+            print(f"blazepose eval: {message}", file=sys.stderr)
     names = {0: "lite", 1: "full", 2: "heavy"}
     protocols = ["single", "image"] if args.protocol == "both" else [args.protocol]
 
@@ -64,16 +92,20 @@ def run(args: argparse.Namespace) -> int:
 
     results = []
     for k in args.model_complexity:
-        engines = [(f"blazepose {names[k]}", lambda k=k: evaluation.blazepose_runner(k, args.num_poses))]
+        engines = [
+            (
+                f"blazepose {names[k]}" + ("" if accuracy == "fast" else f" {accuracy}"),
+                functools.partial(evaluation.blazepose_runner, k, args.num_poses, accuracy),
+            )
+            for accuracy in args.accuracy
+        ]
         if with_mp == "yes":
-            engines.append((f"mediapipe {names[k]}", lambda k=k: evaluation.mediapipe_runner(k)))
+            engines.append((f"mediapipe {names[k]}", functools.partial(evaluation.mediapipe_runner, k)))
         for label, make in engines:
             runner, close = make()
             try:
                 for n, ann in enumerate(args.coco):
-                    images = Path(args.coco_images[n]) if n < len(args.coco_images) else Path(ann).parent / "images"
-                    if not images.is_dir():
-                        images = Path(ann).parent
+                    images = _coco_images(args, n, Path(ann))
                     for protocol in protocols:
                         results.append(
                             evaluation.evaluate_coco(
@@ -83,6 +115,9 @@ def run(args: argparse.Namespace) -> int:
                 for ann in args.mpii:
                     images = Path(args.mpii_images or Path(ann).parent)
                     results.append(evaluation.evaluate_mpii(runner, Path(ann), images, label, say))
+            except (ValueError, OSError) as e:  # an unreadable image, say: named, no traceback
+                print(f"\nblazepose eval: {e}", file=sys.stderr)
+                return 1
             finally:
                 close()
     if not args.quiet:
@@ -93,3 +128,9 @@ def run(args: argparse.Namespace) -> int:
     print(evaluation_report.markdown(results, command, machine))
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0
+
+
+def _coco_images(args: argparse.Namespace, n: int, annotations: Path) -> Path:
+    """The image folder of the n-th --coco file."""
+    images = Path(args.coco_images[n]) if n < len(args.coco_images) else annotations.parent / "images"
+    return images if images.is_dir() else annotations.parent

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import signal
 import sys
 import time
@@ -13,7 +15,7 @@ from pathlib import Path
 
 from blazepose.io.inputs import expand_inputs
 from blazepose.io.landmark_files import FORMATS
-from blazepose.runner.jobs import MODELS, InputOutcome, RunSettings, run_sequentially
+from blazepose.runner.jobs import MODELS, InputInterrupted, InputOutcome, RunSettings, StopFlag, run_sequentially
 
 
 def add_parser(sub) -> None:
@@ -22,7 +24,9 @@ def add_parser(sub) -> None:
         help="find poses in photos, folders, globs, videos, camera indices or stream URLs",
         description="Writes, per input, an annotated photo or H.264 MP4 (audio kept) and landmark files "
         "(JSON Lines by default; CSV and NPZ on request). Exit status: 0 when every input worked, "
-        "1 when some failed (the others are still processed), 130 when interrupted.",
+        "1 when some failed (the others are still processed), 2 for bad options, 130 when interrupted "
+        "(Ctrl-C, SIGINT), 143 when terminated (SIGTERM); interrupted or not, the outputs hold every "
+        "frame processed.",
     )
     p.add_argument("inputs", nargs="+", help="photo, folder, glob, video, camera index (0) or stream URL")
     p.add_argument("--out", default="out", help="output folder (default: out)")
@@ -31,6 +35,13 @@ def add_parser(sub) -> None:
     p.add_argument("--segmentation", action="store_true", help="compute masks (for --overlay)")
     p.add_argument("--overlay", choices=("none", "mask", "blur"), default="none", help="tint or blur the background")
     p.add_argument("--no-smoothing", action="store_true", help="no landmark smoothing in videos")
+    p.add_argument(
+        "--accuracy",
+        choices=("fast", "high"),
+        default="fast",
+        help="fast: MediaPipe's answers; high: more people found, refined landmarks, and on video files a "
+        "whole-clip pass (backward fill, zero-lag smoothing; no masks), several times slower (docs/accuracy.md)",
+    )
     p.add_argument("--min-detection-confidence", type=float, default=0.5)
     p.add_argument("--min-presence-confidence", type=float, default=0.5)
     p.add_argument("--min-tracking-confidence", type=float, default=0.5)
@@ -113,7 +124,7 @@ class Reporter:
 
 
 def settings_from_args(args: argparse.Namespace) -> RunSettings:
-    """The per-input settings that ``blazepose run``'s options describe."""
+    """The per-input settings that ``blazepose run``'s options describe (checked by :func:`check_options`)."""
     return RunSettings(
         out=Path(args.out),
         model=args.model,
@@ -121,12 +132,13 @@ def settings_from_args(args: argparse.Namespace) -> RunSettings:
         segmentation=args.segmentation,
         overlay=args.overlay,
         smoothing=not args.no_smoothing,
+        accuracy=args.accuracy,
         min_detection_confidence=args.min_detection_confidence,
         min_presence_confidence=args.min_presence_confidence,
         min_tracking_confidence=args.min_tracking_confidence,
         threads=args.threads,
         start=args.start,
-        end=args.end,
+        end=None if args.end is not None and math.isinf(args.end) else args.end,  # inf: to the end
         stride=args.stride,
         max_frames=args.max_frames,
         formats=tuple(f.strip() for f in args.formats.split(",") if f.strip()),
@@ -136,23 +148,47 @@ def settings_from_args(args: argparse.Namespace) -> RunSettings:
     )
 
 
-def _usage_error(args: argparse.Namespace) -> str | None:
-    bad = [f for f in settings_from_args(args).formats if f not in FORMATS]
-    if bad:
-        return f"unknown format(s) {bad}"
-    if args.stride < 1 or args.num_poses < 1:
-        return "--stride and --num-poses must be >= 1"
-    if args.workers is not None and args.workers < 1:
-        return f"--workers must be >= 1, got {args.workers}"
-    if args.threads is not None and args.threads < 1:
-        return f"--threads must be >= 1, got {args.threads}"
+def check_options(args: argparse.Namespace) -> str | None:
+    """What is wrong with the options (a one-line message), or None; checked
+    before anything is created."""
+    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        return (
+            f"--formats: unknown format(s) {bad}"
+            if bad
+            else (
+                f"--formats {args.formats!r} names no landmark format; expected a comma-separated list from "
+                f"{','.join(FORMATS)}"
+            )
+        )
+    for name in ("stride", "num_poses", "max_frames", "threads", "workers"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            return f"--{name.replace('_', '-')} must be >= 1, got {value}"
+    for name in ("min_detection_confidence", "min_presence_confidence", "min_tracking_confidence"):
+        value = getattr(args, name)
+        if not 0.0 <= value <= 1.0:  # NaN fails too
+            return f"--{name.replace('_', '-')} must be in [0, 1], got {value}"
+    if args.start is not None and not (math.isfinite(args.start) and args.start >= 0):
+        return f"--start must be a finite number of seconds >= 0, got {args.start}"
+    if args.end is not None and (math.isnan(args.end) or args.end <= (args.start or 0.0)):
+        return f"--end must be a number of seconds after --start ({args.start or 0.0}), got {args.end}"
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        return f"--out {out}: is a file; expected a folder (it is created when missing)"
+    parent = next((p for p in (out, *out.parents) if p.exists()), Path("."))
+    if not parent.is_dir():
+        return f"--out {out}: {parent} is a file; expected a folder"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"--out {out}: {parent} is not writable"
     return None
 
 
 def run(args: argparse.Namespace) -> int:
-    message = _usage_error(args)
-    if message:
-        print(f"blazepose run: {message}", file=sys.stderr)
+    problem = check_options(args)
+    if problem is not None:
+        print(f"blazepose run: {problem}", file=sys.stderr)
         return 2
     settings = settings_from_args(args)
     reporter = Reporter(args.quiet, args.json)
@@ -161,38 +197,46 @@ def run(args: argparse.Namespace) -> int:
     for e in errors:
         reporter.error(e)
         summary.errors.append(e)
-    settings.out.mkdir(parents=True, exist_ok=True)
-    stop = {"requested": False}
+    if inputs:
+        try:
+            settings.out.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            print(f"blazepose run: --out {settings.out}: cannot be created ({e.strerror or e})", file=sys.stderr)
+            return 2
+    stop = StopFlag()
 
-    def on_sigint(signum, frame):
-        if stop["requested"]:
+    def on_signal(signum, frame):
+        if stop.requested and not stop.closing:
             raise KeyboardInterrupt
-        stop["requested"] = True
+        stop.requested, stop.signal = True, signum
 
-    def should_stop() -> bool:
-        return stop["requested"]
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     started = time.monotonic()
     try:
         if args.ray is not None:
             from blazepose.runner.ray_runner import run_on_ray
 
-            outcomes = run_on_ray(inputs, settings, args.ray, args.workers, should_stop)
+            outcomes = run_on_ray(inputs, settings, args.ray, args.workers, stop)
         elif args.workers is not None and args.workers > 1:
             from blazepose.runner.pool import run_in_processes
 
-            outcomes = run_in_processes(inputs, settings, args.workers, reporter.progress, should_stop)
+            outcomes = run_in_processes(inputs, settings, args.workers, reporter.progress, stop)
         else:
-            outcomes = run_sequentially(inputs, settings, reporter.progress, should_stop)
+            outcomes = run_sequentially(inputs, settings, reporter.progress, stop)
         for outcome in outcomes:
             _record(outcome, summary, reporter)
+    except InputInterrupted as e:  # a second signal: the input's files were closed on the way out
+        _record(e.outcome, summary, reporter)
+        stop.requested, stop.signal = True, stop.signal or signal.SIGINT
+    except KeyboardInterrupt:  # a second signal while workers ran: they were told to stop
+        stop.requested, stop.signal = True, stop.signal or signal.SIGINT
     except (ValueError, RuntimeError) as e:  # the runner itself could not start (e.g. no Ray cluster there)
         reporter.error(str(e))
         summary.errors.append(str(e))
     finally:
-        signal.signal(signal.SIGINT, previous)
-    summary.interrupted = stop["requested"]
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    summary.interrupted = stop.requested
     seconds = time.monotonic() - started
     reporter.event(
         "summary", inputs=summary.inputs, frames=summary.frames, frames_with_pose=summary.frames_with_pose,
@@ -207,7 +251,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     if summary.interrupted:
-        return 130
+        return 128 + int(stop.signal or signal.SIGINT)
     return 1 if summary.errors else 0
 
 

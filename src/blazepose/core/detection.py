@@ -127,8 +127,12 @@ def weighted_nms(dets: Detections, iou_threshold: float = NMS_IOU_THRESHOLD) -> 
         # Score-weighted means, summed in float32 in score order.
         weights = scores[group]
         total = sequential_sum32(weights, axis=0)
-        out_boxes.append(sequential_sum32(boxes[group] * weights[:, None], axis=0) / total)
-        out_kps.append(sequential_sum32(kps[group] * weights[:, None, None], axis=0) / total)
+        if total > 0:
+            out_boxes.append(sequential_sum32(boxes[group] * weights[:, None], axis=0) / total)
+            out_kps.append(sequential_sum32(kps[group] * weights[:, None, None], axis=0) / total)
+        else:  # scores of 0 (min score 0): no weights to average with; 0 / 0 would give NaN boxes
+            out_boxes.append(boxes[top])
+            out_kps.append(kps[top])
         remaining = remaining[iou <= iou_threshold]
     return Detections(
         np.asarray(out_boxes, np.float32), np.asarray(out_kps, np.float32), np.asarray(out_scores, np.float32)

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from blazepose.backends import DEFAULT_BACKEND, InferenceModel, load_model, model_format
 from blazepose.core.detector import PersonDetector
+from blazepose.core.high_accuracy import HighAccuracy, HighAccuracySettings
 from blazepose.core.landmarker import LandmarkModel, RawPose
 from blazepose.core.landmarks import AUX_SLICE
 from blazepose.core.results import PoseResult
 from blazepose.core.roi import NormRect, rect_iou, roi_from_box, roi_from_points
 from blazepose.core.segmentation import mask_to_image
-from blazepose.core.timestamps import DEFAULT_FPS, next_timestamp_us
+from blazepose.core.single_caller import SingleCaller
+from blazepose.core.timestamps import DEFAULT_FPS, frame_step_us, next_timestamp_us
 from blazepose.core.tracking import PoseTrack, SmoothedPose, unsmoothed
 from blazepose.core.tracks import TrackBook
 from blazepose.core.validation import (
+    check_accuracy,
     check_boxes,
     check_confidence,
     check_model_complexity,
@@ -82,7 +85,9 @@ class PoseEstimator:
     twice. A track keeps its id while its pose stays found.
 
     An instance holds tracking state and its own inference engines: use one
-    instance per thread or process (separate instances share nothing).
+    instance per thread or process (separate instances share nothing); a
+    call made while another thread is inside a call of the same instance
+    raises ``RuntimeError``.
 
     Args:
         static_image_mode: Treat every image as unrelated (no tracking, no
@@ -116,6 +121,14 @@ class PoseEstimator:
         engines: Loaded models to share with other estimators used from the
             same thread (see :class:`PoseEngines`); None loads this
             instance's own (``num_threads`` and ``backend`` then apply).
+        accuracy: ``"fast"``: MediaPipe's pipeline and answers. ``"high"``:
+            photos get recall passes when fewer than ``max_poses`` people are
+            found (detector on turned, mirrored and tiled copies, candidates
+            verified by pose presence) and test-time augmentation of the
+            landmark model; video frames get the detector on tiles where it
+            runs anyway (see :mod:`blazepose.core.high_accuracy`; several
+            times slower, measured in docs/accuracy.md).
+        high_accuracy: The settings of ``accuracy="high"`` (None: defaults).
     """
 
     def __init__(
@@ -138,7 +151,10 @@ class PoseEstimator:
         fps: float = DEFAULT_FPS,
         carry_filters_over_loss: bool = False,
         engines: PoseEngines | None = None,
+        accuracy: str = "fast",
+        high_accuracy: HighAccuracySettings | None = None,
     ) -> None:
+        self.accuracy = check_accuracy(accuracy)
         self.static_image_mode = bool(static_image_mode)
         self.model_complexity = check_model_complexity(model_complexity)
         self.smooth_landmarks = bool(smooth_landmarks) and not self.static_image_mode
@@ -156,9 +172,7 @@ class PoseEstimator:
         self.overlap_iou = check_confidence("overlap_iou", overlap_iou)
         if isinstance(id_memory, bool) or not isinstance(id_memory, int) or id_memory < 0:
             raise ValueError(f"id_memory must be an int >= 0, got {id_memory!r}")
-        if not (isinstance(fps, (int, float)) and fps > 0):
-            raise ValueError(f"fps must be a number > 0, got {fps!r}")
-        self.frame_step_us = round(1e6 / fps)
+        self.frame_step_us = frame_step_us(fps)
         self._owns_engines = engines is None
         if engines is None:
             engines = PoseEngines.load(self.model_complexity, backend, num_threads)
@@ -170,28 +184,46 @@ class PoseEstimator:
         self._detector = engines.detector
         self._landmarker = engines.landmarker
         self.carry_filters_over_loss = bool(carry_filters_over_loss)
+        self._high = (
+            HighAccuracy(
+                self._detector,
+                self._landmarker,
+                high_accuracy or HighAccuracySettings(),
+                self.overlap_iou,
+                self.enable_segmentation,
+            )
+            if self.accuracy == "high"
+            else None
+        )
         self._book = TrackBook(self.overlap_iou, id_memory, self.carry_filters_over_loss)
         self._last_timestamp_us: int | None = None
         self.frames_processed = 0
         self.detector_runs = 0
         self._last_detection_frame: int | None = None
         self._closed = False
+        self.calls = SingleCaller(type(self).__name__)
 
     # Lifecycle -----------------------------------------------------------
 
     def reset(self) -> None:
         """Forgets every tracked pose and the clock, as if no frame had been seen."""
-        self._book.reset()
-        self._last_timestamp_us = None
-        self._last_detection_frame = None
+        with self.calls.call("reset"):
+            self._book.reset()
+            self._last_timestamp_us = None
+            self._last_detection_frame = None
 
     def close(self) -> None:
-        """Frees the models. The instance cannot be used afterwards."""
-        if not self._closed:
-            if self._owns_engines:
-                self._engines.close()
-            self._book.reset()
-            self._closed = True
+        """Frees the models (unless they were shared in). The instance cannot be used afterwards.
+
+        Raises:
+            RuntimeError: another thread is inside a call of this instance.
+        """
+        with self.calls.call("close"):
+            if not self._closed:
+                if self._owns_engines:
+                    self._engines.close()
+                self._book.reset()
+                self._closed = True
 
     def __enter__(self) -> PoseEstimator:
         return self
@@ -239,13 +271,27 @@ class PoseEstimator:
             TypeError, ValueError: bad image or timestamp; the instance stays
                 usable and its state is unchanged.
         """
-        self._check_open()
-        check_rgb_image(image)
-        boxes = check_boxes(boxes)
-        if self.static_image_mode:
-            return self._process(image, None, boxes)
-        ts = self.next_timestamp_us(timestamp_ms)
-        return self._process(image, ts, boxes)
+        with self.calls.call("process"):
+            self._check_open()
+            check_rgb_image(image)
+            boxes = check_boxes(boxes)
+            if self.static_image_mode:
+                return self._process(image, None, boxes)
+            ts = self.next_timestamp_us(timestamp_ms)
+            return self._process(image, ts, boxes)
+
+    def pose_in_region(self, image: np.ndarray, roi: NormRect, min_score: float = 0.0) -> RawPose | None:
+        """Runs the landmark model alone on one region; no tracking state is read or changed.
+
+        Args:
+            image: (H, W, 3) uint8 RGB.
+            roi: The region, normalized.
+            min_score: Pose presence below which None is returned.
+        """
+        with self.calls.call("pose_in_region"):
+            self._check_open()
+            check_rgb_image(image)
+            return self._run_landmarks(image, roi, min_score)
 
     def _check_open(self) -> None:
         if self._closed:
@@ -258,8 +304,9 @@ class PoseEstimator:
             return self._process_image(image, boxes)
         if timestamp_us is None:
             raise ValueError("video mode needs a timestamp")
-        self._last_timestamp_us = timestamp_us
-        return self._process_video_frame(image, timestamp_us, boxes)
+        result = self._process_video_frame(image, timestamp_us, boxes)
+        self._last_timestamp_us = timestamp_us  # used up only by a frame that went through
+        return result
 
     def _candidate_rois(self, image: np.ndarray, boxes: np.ndarray | None) -> list[NormRect]:
         """Regions of people to start from: the caller's boxes, else the detector's, best first."""
@@ -270,6 +317,12 @@ class PoseEstimator:
         dets = self._detector.detect(image, self.min_detection_confidence)
         return [roi_from_points(kps, w, h) for kps in dets.keypoints]
 
+    def _video_candidate_rois(self, image: np.ndarray, boxes: np.ndarray | None) -> Iterator[NormRect]:
+        """The candidates, then (high accuracy, detector only) the tiles' as they are asked for."""
+        yield from self._candidate_rois(image, boxes)
+        if self._high is not None and boxes is None:
+            yield from self._high.tile_regions(image, self.min_detection_confidence)
+
     def _overlaps(self, roi: NormRect, others: list[NormRect], image: np.ndarray) -> bool:
         h, w = image.shape[:2]
         return any(rect_iou(roi, other, w, h) >= self.overlap_iou for other in others)
@@ -279,10 +332,19 @@ class PoseEstimator:
 
     def _process_image(self, image: np.ndarray, boxes: np.ndarray | None) -> PoseResult:
         h, w = image.shape[:2]
-        found = []
+        if self._high is not None:
+            candidates = self._candidate_rois(image, boxes)
+            poses = self._high.image_poses(
+                image, candidates, self.max_poses, self.min_presence_confidence, recall=boxes is None
+            )
+            return self._result(image, [(self._book.new_id(), raw, unsmoothed(raw, w, h), None) for raw in poses], None)
+        found: list[tuple[int, RawPose, SmoothedPose, PoseTrack | None]] = []
         # No overlap test here: the detector's NMS (or the caller's detector)
         # already separated the people, and close people have overlapping regions.
-        for roi in self._candidate_rois(image, boxes)[: self.max_poses]:
+        candidates = self._candidate_rois(image, boxes)
+        for roi in candidates if boxes is not None else candidates[: self.max_poses]:
+            if len(found) == self.max_poses:
+                break
             raw = self._run_landmarks(image, roi, self.min_presence_confidence)
             if raw is not None and boxes is not None:
                 # A box says where a person is, not where the hips are nor how
@@ -290,6 +352,8 @@ class PoseEstimator:
                 # points gives the region the landmark model expects.
                 second = self._run_landmarks(image, roi_from_points(raw.landmarks[AUX_SLICE, :2], w, h), 0.0)
                 raw = second if second is not None and second.score >= raw.score else raw
+                if raw is not None and self._overlaps(raw.roi, [f[1].roi for f in found], image):
+                    continue  # a caller's box on someone already found (duplicate boxes)
             if raw is not None:
                 found.append((self._book.new_id(), raw, unsmoothed(raw, w, h), None))
         return self._result(image, found, None)
@@ -305,7 +369,7 @@ class PoseEstimator:
         self._last_detection_frame = self.frames_processed
         taken = [t.next_roi for t in tracks if t.next_roi is not None]
         new: list[PoseTrack] = []
-        for roi in self._candidate_rois(image, boxes):
+        for roi in self._video_candidate_rois(image, boxes):
             if len(new) == free:
                 break
             if self._overlaps(roi, taken, image):
@@ -380,8 +444,10 @@ class PoseEstimator:
             masks = np.empty((len(found), h, w), np.float32)
             for i, (_, raw, _, track) in enumerate(found):
                 assert raw.mask_logits is not None
-                mask = mask_to_image(raw.mask_logits, raw.crop.tensor_to_image(w, h), w, h)
-                masks[i] = mask if track is None else track.smooth_mask(mask)
+                # Written in place: a 10000 x 10000 frame's mask is 400 MB.
+                mask = mask_to_image(raw.mask_logits, raw.crop.tensor_to_image(w, h), w, h, out=masks[i])
+                if track is not None:
+                    track.smooth_mask(mask)
         poses = [pose for _, _, pose, _ in found]
         return PoseResult(
             landmarks=np.stack([p.landmarks for p in poses]).astype(np.float32),

@@ -109,10 +109,13 @@ class PoseTrack:
         return pose
 
     def smooth_mask(self, mask: np.ndarray) -> np.ndarray:
-        """Blends this frame's mask with the previous frame's smoothed one."""
+        """Blends this frame's mask with the previous frame's smoothed one, in place."""
         if not self.smooth_segmentation:
             return mask
-        if self._previous_mask is not None and self._previous_mask.shape == mask.shape:
-            mask = smooth_mask(mask, self._previous_mask)
-        self._previous_mask = mask
+        previous = self._previous_mask
+        if previous is not None and previous.shape == mask.shape:
+            smooth_mask(mask, previous, out=mask)
+            np.copyto(previous, mask)  # its own copy: the caller may change the returned mask
+        else:
+            self._previous_mask = mask.copy()
         return mask

@@ -7,14 +7,17 @@ import math
 import numpy as np
 
 RGB_SHAPE_MESSAGE = "Input image must contain three channel rgb data."
+# The crop kernels address source pixels with 16-bit integers (as OpenCV's remap).
+MAX_IMAGE_SIDE = 32767
 
 
 def check_rgb_image(image: object) -> np.ndarray:
-    """Checks that ``image`` is a non-empty HxWx3 uint8 array and returns it.
+    """Checks that ``image`` is a non-empty HxWx3 uint8 array with sides of at
+    most ``MAX_IMAGE_SIDE`` pixels, and returns it.
 
     Raises:
         TypeError: not a numpy array, or not uint8.
-        ValueError: not three channels (MediaPipe's message), or empty.
+        ValueError: not three channels (MediaPipe's message), empty, or too large.
     """
     if not isinstance(image, np.ndarray):
         raise TypeError(f"Input image must be a numpy.ndarray (HxWx3 uint8 RGB), got {type(image).__name__}.")
@@ -24,6 +27,11 @@ def check_rgb_image(image: object) -> np.ndarray:
         raise TypeError(f"Input image must be uint8 RGB (values 0..255), got dtype {image.dtype}.")
     if image.shape[0] == 0 or image.shape[1] == 0:
         raise ValueError(f"Input image must not be empty, got shape {image.shape}.")
+    if max(image.shape[:2]) > MAX_IMAGE_SIDE:
+        raise ValueError(
+            f"Input image sides must be at most {MAX_IMAGE_SIDE} pixels, got shape {image.shape}; "
+            "downscale it, or cut it into parts"
+        )
     return image
 
 
@@ -70,3 +78,13 @@ def check_boxes(boxes: object) -> np.ndarray | None:
             f"box {int(bad[0])} is empty or inverted: {array[bad[0]].tolist()} (expected x0 < x1, y0 < y1)"
         )
     return array
+
+
+ACCURACY_MODES = ("fast", "high")
+
+
+def check_accuracy(value: object) -> str:
+    """Checks that an accuracy mode is ``"fast"`` or ``"high"``."""
+    if not isinstance(value, str) or value not in ACCURACY_MODES:
+        raise ValueError(f"accuracy must be one of {ACCURACY_MODES}, got {value!r}")
+    return value

@@ -160,6 +160,7 @@ class Evaluation:
     pck: float
     pck_curve: list[float]
     coco: dict[str, float] | None = None
+    skipped: int = 0  # annotated people not scored: their image is missing
 
     def to_dict(self) -> dict:
         return self.__dict__.copy()
@@ -183,11 +184,8 @@ def evaluate_coco(
         raise ValueError(f"protocol must be 'single' or 'image', got {protocol!r}")
     data = json.loads(Path(annotation_file).read_text())
     ids = {img["file_name"]: img["id"] for img in data["images"]}
-    people = [
-        p
-        for p in load_people(annotation_file)
-        if p.num_keypoints >= min_keypoints and (image_dir / p.image_file).exists()
-    ]
+    wanted = [p for p in load_people(annotation_file) if p.num_keypoints >= min_keypoints]
+    people = [p for p in wanted if (image_dir / p.image_file).is_file()]
     if not people:
         raise ValueError(f"no annotated person of {annotation_file} has an image in {image_dir}")
     by_image: dict[str, list] = {}
@@ -228,6 +226,7 @@ def evaluate_coco(
         pck=overall,
         pck_curve=curve,
         coco=coco_ap(annotation_file, results, sorted({ids[n] for n in by_image}), min_keypoints),
+        skipped=len(wanted) - len(people),
     )
 
 
@@ -269,8 +268,12 @@ def evaluate_mpii(
 ) -> Evaluation:
     """PCKh@0.5 per joint on MPII annotations in the mmpose test format, one
     person per entry, single-person protocol (box from MPII's centre and
-    scale: a person of height ``200 * scale`` pixels)."""
-    entries = json.loads(Path(annotation_file).read_text())
+    scale: a person of height ``200 * scale`` pixels). People whose image is
+    missing are skipped and counted."""
+    every = json.loads(Path(annotation_file).read_text())
+    entries = [e for e in every if (image_dir / e["image"]).is_file()]
+    if not entries:
+        raise ValueError(f"no annotated person of {annotation_file} has an image in {image_dir}")
     joints_idx = [j for j, _, _ in MPII_JOINTS]
     predicted, annotated, labelled, scale = [], [], [], []
     for n, e in enumerate(entries):
@@ -296,17 +299,23 @@ def evaluate_mpii(
         pck_per_keypoint=dict(zip([name for _, name, _ in MPII_JOINTS], per.tolist(), strict=True)),
         pck=overall,
         pck_curve=curve,
+        skipped=len(every) - len(entries),
     )
 
 
 # Runners ---------------------------------------------------------------------
 
 
-def blazepose_runner(model_complexity: int, max_poses: int = 1) -> tuple[Runner, Callable[[], None]]:
-    """This library in static mode; returns the runner and a close function."""
+def blazepose_runner(
+    model_complexity: int, max_poses: int = 1, accuracy: str = "fast"
+) -> tuple[Runner, Callable[[], None]]:
+    """This library in static mode (``accuracy`` ``"fast"`` or ``"high"``);
+    returns the runner and a close function."""
     from blazepose.core.estimator import PoseEstimator
 
-    estimator = PoseEstimator(static_image_mode=True, model_complexity=model_complexity, max_poses=max_poses)
+    estimator = PoseEstimator(
+        static_image_mode=True, model_complexity=model_complexity, max_poses=max_poses, accuracy=accuracy
+    )
 
     def run(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         r = estimator.process(image)
@@ -331,3 +340,34 @@ def mediapipe_runner(model_complexity: int) -> tuple[Runner, Callable[[], None]]
         return lm[None], np.array([np.mean([p.visibility for p in r.pose_landmarks.landmark])])
 
     return run, pose.close
+
+
+# Checks before a run ---------------------------------------------------------
+
+
+def missing_images(annotation_file: Path, image_dir: Path, kind: str, min_keypoints: int = 1) -> tuple[int, list[str]]:
+    """People of an annotation file whose image is not in ``image_dir``.
+
+    Returns:
+        The number of such people (of those that would be scored), and the
+        missing image names, sorted.
+
+    Raises:
+        ValueError: the file is not a COCO person-keypoints file (``kind``
+            ``coco``) or an MPII file in the mmpose format (``mpii``).
+    """
+    try:
+        if kind == "coco":
+            files = [p.image_file for p in load_people(annotation_file) if p.num_keypoints >= min_keypoints]
+        else:
+            entries = json.loads(Path(annotation_file).read_text())
+            for e in entries:
+                _ = (e["center"][1], float(e["scale"]), e["joints"][15], e["joints_vis"][15])
+            files = [e["image"] for e in entries]
+    except (ValueError, KeyError, IndexError, TypeError) as e:
+        expected = "a COCO person-keypoints JSON" if kind == "coco" else "MPII annotations in the mmpose JSON format"
+        raise ValueError(f"{annotation_file}: not {expected} ({type(e).__name__}: {e})") from e
+    if not files:
+        raise ValueError(f"{annotation_file}: no annotated person to score")
+    missing = [f for f in files if not (image_dir / f).is_file()]
+    return len(missing), sorted(set(missing))

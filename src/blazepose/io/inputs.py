@@ -6,7 +6,8 @@ import glob
 from dataclasses import dataclass
 from pathlib import Path
 
-PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+# .gif: its first frame, in folders as when named (where OpenCV was built to decode GIF).
+PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv"}
 STREAM_PREFIXES = ("rtsp://", "rtmp://", "http://", "https://", "udp://", "tcp://")
 
@@ -52,6 +53,10 @@ def expand_inputs(items: list[str]) -> tuple[list[Input], list[str]]:
             inputs += [_file_input(p) for p in files]
         elif Path(item).is_file():
             inputs.append(_file_input(Path(item)))
+        elif Path(item).exists():  # a FIFO, socket or device: reading it could block for ever
+            errors.append(f"{item}: not a regular file (a FIFO, socket or device); expected a photo or video file")
+        elif Path(item).is_symlink():
+            errors.append(f"{item}: a link to nothing ({Path(item).readlink()} does not exist)")
         else:
             errors.append(f"{item}: no such file, folder, camera index or stream URL")
     return inputs, errors
@@ -59,3 +64,25 @@ def expand_inputs(items: list[str]) -> tuple[list[Input], list[str]]:
 
 def _file_input(path: Path) -> Input:
     return Input("video" if path.suffix.lower() in VIDEO_SUFFIXES else "photo", str(path))
+
+
+def output_names(inputs: list[Input]) -> list[str]:
+    """A distinct output name per input, so that no input's outputs overwrite another's.
+
+    An input's name is its stem (``clip`` for ``a/clip.mp4``); inputs that share
+    one get their suffix added (``p_bmp``, ``p_tiff``), and any left sharing
+    one (two ``clip.mp4`` in different folders) a count in input order
+    (``clip_mp4``, ``clip_mp4-2``).
+    """
+    names = [inp.name for inp in inputs]
+    clash = {n for n in names if names.count(n) > 1}
+    names = [
+        f"{n}_{Path(inp.location).suffix.lstrip('.').lower()}" if n in clash and Path(inp.location).suffix else n
+        for n, inp in zip(names, inputs, strict=True)
+    ]
+    seen: dict[str, int] = {}
+    unique = []
+    for n in names:
+        seen[n] = seen.get(n, 0) + 1
+        unique.append(n if seen[n] == 1 else f"{n}-{seen[n]}")
+    return unique

@@ -202,26 +202,45 @@ def save_npz(path: Path, records: list[FrameRecord]) -> None:
 def load_landmarks(path: str | Path) -> list[FrameRecord]:
     """Reads a landmark file written by ``blazepose run`` (any of the three formats).
 
+    Returns:
+        One :class:`FrameRecord` per frame, each holding a :class:`~blazepose.PoseResult`.
+
     Raises:
-        ValueError: the file is not one of them, or is malformed.
+        ValueError: the file is not one of them, or is malformed (the message
+            names the file).
+        OSError: the file cannot be opened.
     """
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix == ".jsonl":
-        with open(path, encoding="utf-8") as f:
-            return [record_from_dict(json.loads(line)) for line in f if line.strip()]
-    if suffix == ".csv":
-        return _load_csv(path)
-    if suffix == ".npz":
+    if suffix not in (".jsonl", ".csv", ".npz"):
+        raise ValueError(f"{path}: expected a .jsonl, .csv or .npz landmark file")
+    try:
+        if suffix == ".jsonl":
+            with open(path, encoding="utf-8") as f:
+                return [record_from_dict(json.loads(line)) for line in f if line.strip()]
+        if suffix == ".csv":
+            return _load_csv(path)
         return _load_npz(path)
-    raise ValueError(f"{path}: expected a .jsonl, .csv or .npz landmark file")
+    except (OSError, EOFError) as e:
+        if isinstance(e, (FileNotFoundError, IsADirectoryError, PermissionError)):
+            raise
+        raise ValueError(f"{path}: not a readable blazepose landmark {suffix[1:].upper()} file ({e})") from e
+    except ValueError as e:
+        if str(e).startswith(str(path)):
+            raise
+        raise ValueError(f"{path}: not a blazepose landmark {suffix[1:].upper()} file ({e})") from e
+    except (KeyError, IndexError, TypeError, AttributeError, StopIteration) as e:
+        raise ValueError(f"{path}: not a blazepose landmark {suffix[1:].upper()} file ({type(e).__name__}: {e})") from e
 
 
 def _load_csv(path: Path) -> list[FrameRecord]:
     frames: dict[int, list] = {}
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.reader(f)
-        if next(reader) != csv_header():
+        header = next(reader, None)
+        if header is None:
+            raise ValueError(f"{path}: empty file; expected a blazepose landmark CSV (a header, then rows)")
+        if header != csv_header():
             raise ValueError(f"{path}: not a blazepose landmark CSV (unexpected header)")
         for row in reader:
             frames.setdefault(int(row[0]), []).append(row)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -60,7 +60,19 @@ class VideoSource:
         self.frame_rate = Fraction(rate)
         self.time_base = self.stream.time_base or Fraction(1, round(float(rate)))
         self.width, self.height = self.stream.codec_context.width, self.stream.codec_context.height
+        if start_s is not None and self.duration_s is not None and start_s >= self.duration_s:
+            self.container.close()
+            raise ValueError(f"{location}: --start {start_s:g} s is past its end ({self.duration_s:.2f} s long)")
         self.audio_sink: Callable[[Any], None] | None = None  # gets each decoded audio frame of the kept range
+
+    @property
+    def duration_s(self) -> float | None:
+        """The video stream's length as its container states it (None when it does not)."""
+        if self.stream.duration and self.stream.time_base:
+            return float(self.stream.duration * self.stream.time_base)
+        if self.container.duration:
+            return self.container.duration / 1e6
+        return None
 
     @property
     def expected_frames(self) -> int | None:
@@ -70,31 +82,38 @@ class VideoSource:
             total = int(float(self.stream.duration * self.stream.time_base) * float(self.frame_rate))
         if not total:
             return None
-        first = int((self.start_s or 0) * float(self.frame_rate))
-        last = total if self.end_s is None else min(total, int(self.end_s * float(self.frame_rate)))
+        rate = float(self.frame_rate)
+        first = min(total, int((self.start_s or 0) * rate))
+        last = total if self.end_s is None or self.end_s * rate >= total else int(self.end_s * rate)
         return max(0, (last - first + self.stride - 1) // self.stride)
 
-    def frames(self) -> Iterator[Frame]:
+    def frames(self) -> Generator[Frame, None, None]:
         """The kept frames, decoded ahead in a thread (a few frames at most)
         so that decoding overlaps with the caller's work. Audio frames of the
         kept range go to ``audio_sink`` from the caller's thread."""
         pending: queue.Queue = queue.Queue(maxsize=PREFETCH_FRAMES)
         stop = threading.Event()
 
+        def hand_over(item: object) -> bool:
+            """Queues an item unless the caller has stopped listening (then False).
+            Every put goes through here: a put that waits for ever on a full
+            queue nobody reads would hang the caller's join below."""
+            while not stop.is_set():
+                try:
+                    pending.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
         def decode() -> None:
             try:
                 for item in self._decode():
-                    while not stop.is_set():
-                        try:
-                            pending.put(item, timeout=0.1)
-                            break
-                        except queue.Full:
-                            continue
-                    if stop.is_set():
+                    if not hand_over(item):
                         return
-                pending.put(_END)
+                hand_over(_END)
             except BaseException as error:  # handed to the caller's thread
-                pending.put(error)
+                hand_over(error)
 
         worker = threading.Thread(target=decode, name="blazepose-decode", daemon=True)
         worker.start()
@@ -117,10 +136,22 @@ class VideoSource:
         streams = [self.stream] + ([self.audio] if self.audio is not None else [])
         index = -1
         kept = 0
+        packets = 0  # video packets with data: each should give a frame
+        last_s = None
+        error = None  # the first packet that failed to decode: skipped, counted, reported at the end
         try:
             for packet in self.container.demux(*streams):
+                if packet.stream is self.stream and packet.size:
+                    packets += 1
+                try:
+                    decoded = list(packet.decode())
+                except Exception as e:
+                    if not type(e).__module__.startswith("av"):
+                        raise
+                    error = error or f"{e} after frame {index}"
+                    continue
                 frame: Any
-                for frame in packet.decode():
+                for frame in decoded:
                     seconds = float(frame.pts * frame.time_base) if frame.pts is not None else None
                     if packet.stream is self.audio:
                         if seconds is None or self._in_range(seconds):
@@ -129,6 +160,7 @@ class VideoSource:
                     index += 1
                     if seconds is None:
                         seconds = index / float(self.frame_rate)
+                    last_s = seconds
                     if not self._in_range(seconds):
                         if self.end_s is not None and seconds >= self.end_s:
                             return
@@ -140,6 +172,27 @@ class VideoSource:
             if type(e).__module__.startswith("av"):
                 raise ValueError(f"{self.location}: decoding failed after frame {index} ({e})") from e
             raise
+        self._check_complete(index + 1, packets, last_s, error)
+
+    def _check_complete(self, decoded: int, packets: int, last_s: float | None, error: str | None) -> None:
+        """Raises ValueError when the video ended before its container said it
+        would, or when some of its frames could not be decoded (after every
+        good frame was handed on)."""
+        stated = self.stream.frames
+        duration = self.duration_s
+        step = 1.0 / float(self.frame_rate)
+        if stated and decoded < stated:
+            why = f"{decoded} of the {stated} frames its container states"
+        elif duration is not None and (last_s is None or last_s + 2.5 * step < duration):
+            upto = "no frame" if last_s is None else f"frames up to {last_s:.2f} s"
+            why = f"{upto} of the {duration:.2f} s its container states"
+        elif decoded < packets or error is not None:
+            why = f"{decoded} frames of {packets} (the others could not be decoded{f': {error}' if error else ''})"
+        else:
+            return
+        if error is not None and "could not be decoded" not in why:
+            why += f" (a packet could not be decoded: {error})"
+        raise ValueError(f"{self.location}: truncated or corrupt video: decoded {why}; those were processed")
 
     def _in_range(self, seconds: float) -> bool:
         return (self.start_s is None or seconds >= self.start_s) and (self.end_s is None or seconds < self.end_s)
@@ -166,7 +219,7 @@ class CameraSource:
         self.audio_sink: Callable[[Any], None] | None = None
         self.expected_frames = max_frames
 
-    def frames(self) -> Iterator[Frame]:
+    def frames(self) -> Generator[Frame, None, None]:
         import cv2
 
         start = time.monotonic()

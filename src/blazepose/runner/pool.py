@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
-from blazepose.io.inputs import Input
+from blazepose.io.inputs import Input, output_names
 from blazepose.runner.jobs import InputOutcome, RunSettings, process_input
 
 PROGRESS_INTERVAL_S = 0.25
@@ -27,13 +27,17 @@ _progress_queue: Any = None
 
 
 def _init_worker(stop_event: Any, progress_queue: Any) -> None:
-    """Runs once in each worker: the parent handles Ctrl-C and tells workers through ``stop_event``."""
+    """Runs once in each worker: the parent handles Ctrl-C and tells workers through ``stop_event``.
+
+    SIGTERM keeps its default action here: the executor terminates the
+    workers of a broken pool with it and waits for them.
+    """
     global _stop_event, _progress_queue
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _stop_event, _progress_queue = stop_event, progress_queue
 
 
-def _work(inp: Input, settings: RunSettings) -> tuple[InputOutcome, tuple | None]:
+def _work(inp: Input, name: str, settings: RunSettings) -> tuple[InputOutcome, tuple | None]:
     """Processes one input in a worker; returns its outcome and its final progress message.
 
     The final message travels with the result, not through the queue: a
@@ -52,7 +56,7 @@ def _work(inp: Input, settings: RunSettings) -> tuple[InputOutcome, tuple | None
             _progress_queue.put((name, done, total, elapsed, False))
 
     try:
-        outcome = process_input(inp, settings, progress, _stop_event.is_set)
+        outcome = process_input(inp, settings, progress, _stop_event.is_set, name)
     except Exception as e:  # a bug, not a bad input: still reported per input, the pool goes on
         outcome = InputOutcome(inp.location, error=f"{inp.location}: {type(e).__name__}: {e}")
     return outcome, final_message[-1] if final_message else None
@@ -74,6 +78,8 @@ def run_in_processes(
     poll_s: float = 0.1,
 ) -> Iterator[InputOutcome]:
     """Processes ``inputs`` in ``workers`` processes and yields each outcome as it completes.
+
+    Outputs are named as in :func:`~blazepose.runner.jobs.run_sequentially`.
 
     Args:
         inputs: What to process; each input is one task.
@@ -124,7 +130,10 @@ def run_in_processes(
         initializer=_init_worker,
         initargs=(stop_event, progress_queue),
     ) as pool:
-        tasks: dict[Future, Input] = {pool.submit(_work, inp, settings): inp for inp in inputs}
+        tasks: dict[Future, Input] = {
+            pool.submit(_work, inp, name, settings): inp
+            for inp, name in zip(inputs, output_names(list(inputs)), strict=True)
+        }
         pending = set(tasks)
         try:
             while pending:

@@ -11,16 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from blazepose.io.inputs import Input
+from blazepose.io.inputs import Input, output_names
 from blazepose.runner.jobs import InputOutcome, RunSettings, process_input
 
 POLL_S = 0.2
 """How often the driver looks at finished tasks and the stop request."""
 
 
-def _process_remote(inp: Input, settings: RunSettings) -> InputOutcome:
+def _process_remote(inp: Input, name: str, settings: RunSettings) -> InputOutcome:
     try:
-        return process_input(inp, settings)
+        return process_input(inp, settings, name=name)
     except Exception as e:  # a bug, not a bad input: still reported per input
         return InputOutcome(inp.location, error=f"{inp.location}: {type(e).__name__}: {e}")
 
@@ -52,6 +52,8 @@ def run_on_ray(
 ) -> Iterator[InputOutcome]:
     """Processes ``inputs`` as Ray tasks and yields each outcome as it completes.
 
+    Outputs are named as in :func:`~blazepose.runner.jobs.run_sequentially`.
+
     Args:
         inputs: What to process; each input is one task.
         settings: As for :func:`~blazepose.runner.jobs.process_input`; each
@@ -70,14 +72,14 @@ def run_on_ray(
     settings = replace(settings, threads=threads, out=settings.out.resolve())
     ray = connect(address)
     task = ray.remote(num_cpus=threads, max_retries=0)(_process_remote)
-    waiting = list(inputs)
+    waiting = list(zip(inputs, output_names(list(inputs)), strict=True))
     running: dict[Any, Input] = {}
     limit = max_in_flight or len(waiting) or 1
     try:
         while waiting or running:
             while waiting and len(running) < limit:
-                inp = waiting.pop(0)
-                running[task.remote(inp, settings)] = inp
+                inp, name = waiting.pop(0)
+                running[task.remote(inp, name, settings)] = inp
             done, _ = ray.wait(list(running), num_returns=1, timeout=POLL_S)
             for ref in done:
                 inp = running.pop(ref)

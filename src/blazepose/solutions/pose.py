@@ -25,6 +25,7 @@ import numpy as np
 
 from blazepose.core.estimator import PoseEstimator
 from blazepose.core.results import PoseResult
+from blazepose.core.single_caller import SingleCaller
 from blazepose.core.topology import POSE_CONNECTIONS, PoseLandmark
 from blazepose.core.validation import RGB_SHAPE_MESSAGE, check_rgb_image
 from blazepose.solutions.landmark_list import (
@@ -108,6 +109,7 @@ class Pose:
             num_threads=num_threads,
         )
         self._timestamp_us = 0
+        self._calls = SingleCaller(type(self).__name__)
 
     def process(self, image: np.ndarray) -> PoseSolutionOutputs:
         """Finds the pose of the most prominent person in an RGB image.
@@ -124,26 +126,31 @@ class Pose:
             ValueError: the image is not three-channel (MediaPipe's message)
                 or is empty, or the instance is closed.
             TypeError: the image is not a uint8 numpy array.
+            RuntimeError: another thread is inside a call of this instance.
         """
-        if self._estimator is None:
-            raise ValueError("this Pose instance is closed; create a new one")
-        if isinstance(image, np.ndarray) and (image.ndim != 3 or image.shape[2] != 3):
-            raise ValueError(RGB_SHAPE_MESSAGE)
-        check_rgb_image(image)
-        self._timestamp_us += LEGACY_FRAME_STEP_US
-        return outputs_from_result(self._estimator._process(image, self._timestamp_us, None))
+        with self._calls.call("process"):
+            estimator = self._estimator
+            if estimator is None:
+                raise ValueError("this Pose instance is closed; create a new one")
+            if isinstance(image, np.ndarray) and (image.ndim != 3 or image.shape[2] != 3):
+                raise ValueError(RGB_SHAPE_MESSAGE)
+            check_rgb_image(image)
+            self._timestamp_us += LEGACY_FRAME_STEP_US
+            return outputs_from_result(estimator._process(image, self._timestamp_us, None))
 
     def reset(self) -> None:
         """Forgets the tracked pose and the filters' history."""
-        if self._estimator is not None:
-            self._estimator.reset()
+        with self._calls.call("reset"):
+            if self._estimator is not None:
+                self._estimator.reset()
 
     def close(self) -> None:
         """Frees the models. Closing twice raises, as in MediaPipe."""
-        if self._estimator is None:
-            raise ValueError("Closing SolutionBase._graph which is already None")
-        self._estimator.close()
-        self._estimator = None
+        with self._calls.call("close"):
+            if self._estimator is None:
+                raise ValueError("Closing SolutionBase._graph which is already None")
+            self._estimator.close()
+            self._estimator = None
 
     def __enter__(self) -> Pose:
         return self

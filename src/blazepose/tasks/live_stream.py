@@ -14,7 +14,8 @@ from blazepose.tasks.options import QueuePolicy
 
 logger = logging.getLogger(__name__)
 
-Frame = tuple[np.ndarray, int, Any]  # pixels, timestamp in microseconds, caller's boxes
+# pixels, timestamp in microseconds, caller's boxes, timestamp to report to the callback (ms)
+Frame = tuple[np.ndarray, int, Any, Any]
 
 
 class CallbackError(RuntimeError):
@@ -28,7 +29,7 @@ class LiveStream:
         process: Turns a frame (pixels, timestamp in µs, boxes) into a result;
             runs on the worker thread.
         deliver: Hands a result on (the user's callback) with the frame's
-            pixels and timestamp in µs; runs on the worker thread.
+            pixels and its reported timestamp; runs on the worker thread.
         max_size: Frames that may wait.
         policy: What :meth:`submit` does when the queue is full.
     """
@@ -36,7 +37,7 @@ class LiveStream:
     def __init__(
         self,
         process: Callable[[np.ndarray, int, Any], Any],
-        deliver: Callable[[Any, np.ndarray, int], None],
+        deliver: Callable[[Any, np.ndarray, Any], None],
         max_size: int,
         policy: QueuePolicy,
     ) -> None:
@@ -61,8 +62,14 @@ class LiveStream:
     def submit(self, frame: Frame) -> None:
         """Queues a frame, applying the queue policy when the queue is full.
 
+        With ``BLOCK``, a frame queued from the result callback itself (the
+        worker thread, which alone makes room) is queued beyond the limit
+        rather than waiting for ever.
+
         Raises:
             ValueError: the stream is closed.
+            RuntimeError: the worker thread is gone (cannot happen unless the
+                interpreter is shutting down).
         """
         ts = frame[1]
         with self._cond:
@@ -76,8 +83,10 @@ class LiveStream:
                 if self._policy is QueuePolicy.DROP_OLDEST:
                     self._queue.popleft()
                     self.dropped_frames += 1
-                else:
-                    self._cond.wait_for(lambda: len(self._queue) < self._max_size)
+                elif not self.on_worker_thread():
+                    self._cond.wait_for(lambda: len(self._queue) < self._max_size or not self._worker.is_alive())
+                    if not self._worker.is_alive():
+                        raise RuntimeError("the LIVE_STREAM worker thread has stopped; create a new PoseLandmarker")
             self._queue.append(frame)
             self.last_submitted_us = ts
             self._cond.notify_all()
@@ -91,11 +100,13 @@ class LiveStream:
             self._cond.notify_all()
         self._worker.join()
 
-    def raise_pending_error(self) -> None:
-        """Raises, once, the error of an earlier frame as :class:`CallbackError`."""
-        error, self._error = self._error, None
+    def raise_pending_error(self, note: str = "") -> None:
+        """Raises, once, the error of an earlier frame as :class:`CallbackError`
+        (``note`` is added to its message)."""
+        with self._cond:
+            error, self._error = self._error, None
         if error is not None:
-            raise CallbackError(f"a LIVE_STREAM frame failed: {error}") from error
+            raise CallbackError(f"a LIVE_STREAM frame failed: {error}{note}") from error
 
     def _serve(self) -> None:
         while True:
@@ -103,22 +114,25 @@ class LiveStream:
                 self._cond.wait_for(lambda: self._queue or self._stopping)
                 if not self._queue:
                     return
-                pixels, ts, boxes = self._queue.popleft()
+                pixels, ts, boxes, reported_ts = self._queue.popleft()
                 self._busy = True
                 self._cond.notify_all()
+            # BaseException too: a callback raising SystemExit or KeyboardInterrupt
+            # must not end the worker (later frames would never be served).
             try:
                 try:
                     result = self._process(pixels, ts, boxes)
-                except Exception as error:
-                    raise RuntimeError(f"processing the frame at {ts // 1000} ms raised {error!r}") from error
+                except BaseException as error:
+                    raise RuntimeError(f"processing the frame at {reported_ts} ms raised {error!r}") from error
                 try:
-                    self._deliver(result, pixels, ts)
-                except Exception as error:
-                    raise RuntimeError(f"the result callback raised {error!r} at {ts // 1000} ms") from error
+                    self._deliver(result, pixels, reported_ts)
+                except BaseException as error:
+                    raise RuntimeError(f"the result callback raised {error!r} at {reported_ts} ms") from error
             except Exception as error:  # reported on the next call, never swallowed
                 logger.error("%s", error)
-                if self._error is None:
-                    self._error = error
+                with self._cond:
+                    if self._error is None:
+                        self._error = error
             finally:
                 with self._cond:
                     self._busy = False

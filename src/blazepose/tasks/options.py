@@ -92,6 +92,9 @@ class PoseLandmarkerOptions:
         fps: Frame rate assumed when a timestamp is left out.
         max_queue_size: LIVE_STREAM frames waiting to be processed.
         queue_policy: What to do when that queue is full.
+        accuracy: ``"fast"`` (MediaPipe's answers) or ``"high"``: more
+            people found and steadier landmarks at several times the cost
+            (see :class:`~blazepose.core.estimator.PoseEstimator`).
     """
 
     base_options: BaseOptions = field(default_factory=BaseOptions)
@@ -109,3 +112,4 @@ class PoseLandmarkerOptions:
     fps: float = DEFAULT_FPS
     max_queue_size: int = 2
     queue_policy: QueuePolicy = QueuePolicy.DROP_OLDEST
+    accuracy: str = "fast"

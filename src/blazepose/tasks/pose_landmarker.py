@@ -17,13 +17,10 @@ stated drop policy, and callback errors are reported.
 
 from __future__ import annotations
 
-import contextlib
-import threading
-from collections.abc import Iterator
-
 import numpy as np
 
 from blazepose.core.estimator import PoseEstimator
+from blazepose.core.single_caller import SingleCaller
 from blazepose.core.timestamps import next_timestamp_us
 from blazepose.core.validation import check_boxes, check_positive_int, check_rgb_image
 from blazepose.tasks.image import Image, ImageFormat
@@ -61,6 +58,7 @@ class PoseLandmarker:
 
     def __init__(self, options: PoseLandmarkerOptions) -> None:
         mode = options.running_mode
+        check_positive_int("num_poses", options.num_poses)
         if not isinstance(mode, RunningMode):
             raise TypeError(f"running_mode must be a RunningMode, got {mode!r}")
         if mode is RunningMode.LIVE_STREAM and options.result_callback is None:
@@ -99,8 +97,9 @@ class PoseLandmarker:
             num_threads=options.base_options.num_threads,
             backend=options.base_options.backend,
             fps=options.fps,
+            accuracy=options.accuracy,
         )
-        self._call_lock = threading.Lock()
+        self._calls = SingleCaller(type(self).__name__)
         self._closed = False
         self._stream: LiveStream | None = None
         if mode is RunningMode.LIVE_STREAM:
@@ -145,7 +144,7 @@ class PoseLandmarker:
                 from another detector, used instead of this one's.
         """
         self._require(RunningMode.IMAGE, "image")
-        with self._single_caller("detect"):
+        with self._calls.call("detect"):
             return PoseLandmarkerResult.from_pose_result(self._estimator.process(_pixels(image), None, boxes))
 
     def detect_for_video(
@@ -162,7 +161,7 @@ class PoseLandmarker:
                 only people not yet tracked start new tracks from them.
         """
         self._require(RunningMode.VIDEO, "video")
-        with self._single_caller("detect_for_video"):
+        with self._calls.call("detect_for_video"):
             return PoseLandmarkerResult.from_pose_result(self._estimator.process(_pixels(image), timestamp_ms, boxes))
 
     def detect_async(
@@ -177,18 +176,22 @@ class PoseLandmarker:
 
         Raises:
             ValueError: bad image, or a timestamp that does not increase (the
-                frame is not queued; the landmarker stays usable).
+                frame is not queued, the timestamp not used up; the
+                landmarker stays usable).
             CallbackError: the callback raised on an earlier frame (raised
-                once, then the stream goes on).
+                once, after this call's frame was queued; the stream goes on).
         """
         self._require(RunningMode.LIVE_STREAM, "live stream")
         assert self._stream is not None
-        with self._single_caller("detect_async"):
-            self._stream.raise_pending_error()
+        with self._calls.call("detect_async"):
             pixels = check_rgb_image(_pixels(image))
             checked_boxes = check_boxes(boxes)
             ts = next_timestamp_us(self._stream.last_submitted_us, timestamp_ms, self._estimator.frame_step_us)
-            self._stream.submit((np.array(pixels, copy=True), ts, checked_boxes))
+            # The callback gets the caller's timestamp as given (MediaPipe's
+            # whole milliseconds stay whole; -1000.5 stays -1000.5).
+            reported = ts // 1000 if timestamp_ms is None else timestamp_ms
+            self._stream.submit((np.array(pixels, copy=True), ts, checked_boxes, reported))
+            self._stream.raise_pending_error(f" (the frame at {reported} ms given to this call was queued)")
 
     # Lifecycle -------------------------------------------------------------
 
@@ -200,14 +203,15 @@ class PoseLandmarker:
         """
         if self._stream is not None and self._stream.on_worker_thread():
             raise RuntimeError("close() cannot be called from the result callback (it waits for that callback)")
-        if self._closed:
-            return
-        self._closed = True
-        if self._stream is not None:
-            self._stream.close()
-        self._estimator.close()
-        if self._stream is not None:
-            self._stream.raise_pending_error()
+        with self._calls.call("close"):
+            if self._closed:
+                return
+            self._closed = True
+            if self._stream is not None:
+                self._stream.close()
+            self._estimator.close()
+            if self._stream is not None:
+                self._stream.raise_pending_error()
 
     def __enter__(self) -> PoseLandmarker:
         return self
@@ -223,25 +227,13 @@ class PoseLandmarker:
         if self._mode is not mode:
             raise ValueError(f"Task is not initialized with the {name} mode. Current running mode:{self._mode.name}")
 
-    @contextlib.contextmanager
-    def _single_caller(self, method: str) -> Iterator[None]:
-        if not self._call_lock.acquire(blocking=False):
-            raise RuntimeError(
-                f"PoseLandmarker.{method} was called while another thread was inside a call of the same "
-                "instance; use one PoseLandmarker per thread (or serialize the calls)"
-            )
-        try:
-            yield
-        finally:
-            self._call_lock.release()
-
     def _process_frame(self, pixels: np.ndarray, timestamp_us: int, boxes: np.ndarray | None) -> PoseLandmarkerResult:
         return PoseLandmarkerResult.from_pose_result(self._estimator._process(pixels, timestamp_us, boxes))
 
-    def _deliver(self, result: PoseLandmarkerResult, pixels: np.ndarray, timestamp_us: int) -> None:
+    def _deliver(self, result: PoseLandmarkerResult, pixels: np.ndarray, timestamp_ms: int) -> None:
         callback = self._options.result_callback
         assert callback is not None
-        callback(result, Image(ImageFormat.SRGB, pixels), timestamp_us // 1000)
+        callback(result, Image(ImageFormat.SRGB, pixels), timestamp_ms)
 
 
 def _pixels(image: Image | np.ndarray) -> np.ndarray:

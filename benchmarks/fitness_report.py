@@ -1,0 +1,199 @@
+"""Writes docs/fitness.md: repetition counts and exercise recognition on every clip of ../shared/data/exercise.
+
+Landmarks first (once), then the report:
+
+    PYTHONPATH=src python -m blazepose run ../shared/data/exercise/*/*.mp4 --out /tmp/fit_lm_full \\
+        --formats npz --no-annotate --quiet
+    PYTHONPATH=src python benchmarks/fitness_report.py /tmp/fit_lm_full full > docs/fitness.md
+
+and the same with ``--model lite``, ``/tmp/fit_lm_lite lite`` and ``docs/fitness_lite.md``.
+
+A clip's true count is the number of frames labelled 1 in its CSV (the frame where a repetition starts);
+their times are the video's times of those frames.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from blazepose.fitness.angles import joint_angles
+from blazepose.fitness.classifier import default_classifier
+from blazepose.fitness.recognition import recognise_exercise, sequence_features, side_mean
+from blazepose.fitness.session import MAIN_JOINT, PoseSequence, analyse, sequences_from_records
+from blazepose.io.landmark_files import load_landmarks
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "exercise"
+KINDS = {"squats": "squat", "push-ups": "push-up", "pull-ups": "pull-up", "dips": "dip"}
+
+
+def true_start_frames(csv_path: Path) -> list[int]:
+    """The frames labelled 1 (the CSVs' ``time`` column assumes 30 fps; some clips are not 30 fps)."""
+    with open(csv_path, newline="") as f:
+        return [int(r["frame"]) for r in csv.DictReader(f) if r["label"].strip() and float(r["label"]) == 1]
+
+
+def aigym_count(px: np.ndarray, image_size: tuple[int, int], joint: str, up: float = 145, down: float = 90) -> int:
+    """Ultralytics AIGym's rule on the 2D angle of ``joint``: a rep counts on falling below ``down`` after ``up``."""
+    angle = side_mean(joint_angles(px[..., :2] / np.array(image_size[::-1]), image_size), joint)
+    count, stage = 0, None
+    for a in angle:
+        if not np.isfinite(a):
+            continue
+        if a < down and stage == "up":
+            count, stage = count + 1, "down"
+        elif a > up:
+            stage = "up"
+    return count
+
+
+def start_errors(truth: list[float], found: list[float]) -> list[float]:
+    if not truth or not found:
+        return []
+    cost = np.abs(np.subtract.outer(truth, found))
+    rows, cols = linear_sum_assignment(cost)
+    return [float(found[c] - truth[r]) for r, c in zip(rows, cols, strict=True)]
+
+
+def main(landmark_dir: str, model: str) -> None:
+    rows, costs, update_costs, frames_total = [], [], [], 0
+    knn = default_classifier()
+    for csv_path in sorted(DATA.glob("*/*.csv")):
+        kind = KINDS[csv_path.parent.name]
+        records = load_landmarks(Path(landmark_dir) / f"{csv_path.stem}.landmarks.npz")
+        t0 = time.perf_counter()
+        sequences = sequences_from_records(records)  # RepTracker.update on every frame
+        update_costs.append(time.perf_counter() - t0)
+        sequence = max(sequences.values(), key=lambda s: np.isfinite(np.array(s.landmarks_px)[:, 0, 0]).sum())
+        t0 = time.perf_counter()
+        report = analyse(sequence)
+        costs.append(time.perf_counter() - t0)
+        frames_total += len(sequence)
+        given = analyse(sequence, kind)
+        knn_count = analyse(sequence, kind, classifier=knn).count if kind in ("squat", "push-up") else None
+        frame_times = {rec.frame: rec.timestamp_ms / 1000 for rec in records}
+        truth = [frame_times[f] for f in true_start_frames(csv_path) if f in frame_times]
+        _, px, world = sequence.arrays()
+        features = sequence_features(px, world)
+        rows.append({
+            "clip": csv_path.stem, "kind": kind, "true": len(truth), "count": report.count,
+            "recognised": report.exercise, "count_given": given.count, "knn": knn_count,
+            "aigym": aigym_count(px, records[0].result.image_size, MAIN_JOINT[kind]),
+            "errors": start_errors(truth, [r.start_s for r in report.reps]),
+            "end_errors": start_errors(truth, [r.end_s for r in report.reps]),
+            "features": features,
+        })  # fmt: skip
+    ms = (sum(costs) / frames_total * 1000, sum(update_costs) / frames_total * 1000, long_sequence_cost(sequence))
+    print_report(rows, ms, knn.leave_one_out_accuracy(), model)
+
+
+def long_sequence_cost(sequence: PoseSequence, frames: int = 18000) -> float:
+    """ms per frame of ``analyse`` on ``sequence`` repeated to ``frames`` frames (10 min at 30 fps)."""
+    times, px, world = sequence.arrays()
+    repeats = -(-frames // len(times))
+    long = PoseSequence()
+    step = float(np.median(np.diff(times)))
+    for k, (p, w) in enumerate(zip(np.tile(px, (repeats, 1, 1)), np.tile(world, (repeats, 1, 1)), strict=True)):
+        long.append(k * step, p, w)
+    t0 = time.perf_counter()
+    analyse(long)
+    return (time.perf_counter() - t0) / len(long) * 1000
+
+
+def summary(rows: list[dict], key: str) -> str:
+    exact = sum(r[key] == r["true"] for r in rows)
+    within = sum(abs(r[key] - r["true"]) <= 1 for r in rows)
+    error = sum(abs(r[key] - r["true"]) for r in rows)
+    total = sum(r["true"] for r in rows)
+    return (f"exact {exact}/{len(rows)} ({100 * exact / len(rows):.0f}%), within one {within}/{len(rows)}, "
+            f"total |error| {error}/{total} ({100 * error / max(total, 1):.0f}%), "
+            f"signed total {sum(r[key] for r in rows) - total:+d}")  # fmt: skip
+
+
+def print_report(rows: list[dict], ms_per_frame: tuple[float, float, float], loo: float, model: str) -> None:
+    print("# Fitness: repetition counting and exercise recognition on ../shared/data/exercise\n")
+    print("Made by `benchmarks/fitness_report.py` (its docstring has the two commands; landmarks from the")
+    print(f"`{model}` model). Counting is training-free (`blazepose.fitness.periodic`); the exercise is recognised")
+    print("by the rules of `blazepose.fitness.recognition`. True count = frames labelled 1 in the clip's CSV.\n")
+    print("## Summary\n")
+    print(f"- counted, exercise recognised (what `blazepose reps` does): {summary(rows, 'count')}")
+    print(f"- counted, exercise given: {summary(rows, 'count_given')}")
+    print(f"- AIGym baseline (2D angle, up 145, down 90): {summary(rows, 'aigym')}")
+    knn_rows = [dict(r, knn=r["knn"]) for r in rows if r["knn"] is not None]
+    print(
+        f"- k-NN counter (default ML Kit classifier, EMA 10/0.2, 6/4), squat and push-up clips only: "
+        f"{summary(knn_rows, 'knn')}"
+    )
+    good = sum(r["recognised"] == r["kind"] for r in rows)
+    print(f"- exercise recognised: {good}/{len(rows)} ({100 * good / len(rows):.0f}%)")
+    for kind in KINDS.values():
+        starts = [abs(e) for r in rows if r["kind"] == kind for e in r["errors"]]
+        ends = [abs(e) for r in rows if r["kind"] == kind for e in r["end_errors"]]
+        if starts:
+            print(f"- {kind}: |found start - labelled time| median {np.median(starts):.2f} s, 90th percentile "
+                  f"{np.percentile(starts, 90):.2f} s; |found end - labelled time| median {np.median(ends):.2f} s "
+                  f"({len(starts)} labels matched)")  # fmt: skip
+    labelled = [r for r in rows if r["true"] > 0]
+    print(f"- clips with at least one labelled repetition only: counted {summary(labelled, 'count')}; "
+          f"AIGym {summary(labelled, 'aigym')}")  # fmt: skip
+    print(
+        f"- cost of the fitness step per frame: {ms_per_frame[1]:.3f} ms to add a frame (RepTracker.update), "
+        f"{ms_per_frame[0]:.3f} ms for recognition and counting (a whole clip's analysis over its frames), "
+        f"{ms_per_frame[2]:.3f} ms for the analysis of a 10-minute sequence (the last clip repeated)"
+    )
+    print(f"- default classifier (ML Kit's 812 samples), leave-one-out accuracy: {loo:.4f}\n")
+    for kind in KINDS.values():
+        part = [r for r in rows if r["kind"] == kind]
+        print(f"- {kind} ({len(part)} clips): counted {summary(part, 'count')}; AIGym {summary(part, 'aigym')}")
+    print("\nRecognition with other thresholds (exercise recognised on how many clips), to show how much the")
+    print("default (50 degrees, 0.5) depends on them:\n")
+    print("| lying tilt \\ hanging fraction | 0.3 | 0.4 | 0.5 | 0.6 | 0.7 |")
+    print("|---|---|---|---|---|---|")
+    for tilt in (30, 40, 50, 60, 70):
+        cells = [sum(recognise_exercise(r["features"], True, tilt, hang) == r["kind"] for r in rows)
+                 for hang in (0.3, 0.4, 0.5, 0.6, 0.7)]  # fmt: skip
+        print(f"| {tilt} | " + " | ".join(f"{c}/{len(rows)}" for c in cells) + " |")
+    print(NOTES)
+    print("## Every clip\n")
+    print("| clip | true | counted | recognised | counted (exercise given) | k-NN | AIGym | start error per rep (s) "
+          "| end error per rep (s) |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        errs = " ".join(f"{e:+.2f}" for e in r["errors"]) + " | " + " ".join(f"{e:+.2f}" for e in r["end_errors"])
+        knn = "" if r["knn"] is None else r["knn"]
+        print(f"| {r['clip']} | {r['true']} | {r['count']} | {r['recognised']} | {r['count_given']} | {knn} "
+              f"| {r['aigym']} | {errs} |")  # fmt: skip
+
+
+NOTES = """
+## How to read this
+
+- **The labels.** 14 of the 34 push-up clips have no frame labelled 1 (true count 0), yet most of them
+  show full push-ups: push-up_40, for one, shows three (the shoulders go from y = 182 to 645 px and back
+  three times; frames 0, 33, 48 and 66 show top, bottom, top, bottom). Both counters count those, so
+  the summary also gives the clips with at least one labelled repetition. The labels also mark different
+  moments per folder: push-ups at the return to the top (the end of a repetition: see the end-error
+  column), pull-ups, squats and dips at the start; pull-up labels also mark a new start at the very end
+  of a clip (pull-up_8, pull-up_14) and some full pull-ups are unlabelled (pull-up_7 shows four, two
+  labelled). The CSVs' `time` column assumes 30 fps; 13 of the 60 clips are 23.976 or 25 fps (47 are
+  29.97), so the label times here are the video times of the labelled frames.
+- **What was chosen on these clips.** No parameter was fitted to them, but they were looked at: the
+  recognition rules (wrists above the shoulders: pull-up; torso lying in 3D: push-up; knee against elbow
+  range) were written after looking at their features, and a pull-up counts at the top (a trip counts
+  once it reaches the far side, even unfinished or with an unseen start, as a judge counts chin over
+  bar) after seeing that the push-up-style rule undercounted pull-ups (4/17 exact, -14 in all). A sweep
+  of the thresholds (away/back 0.25-0.4 / 0.6-0.75, smoothing 0.1-0.2 s, orientation by joint angle or
+  by clip start) moved the exact count by at most three clips and was not adopted. Expect lower numbers
+  on new clips, recognition especially.
+- **Targets** (count exact on 80% of clips, never off by more than one, total error under 5%, exercise
+  recognised on 90%): recognition is met here (but see above); the counts are not: see the summary.
+"""
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "/tmp/fit_lm_full", sys.argv[2] if len(sys.argv) > 2 else "full")

@@ -1,0 +1,273 @@
+"""``blazepose reps``: repetitions counted in videos, cameras and streams.
+
+Per input: an annotated MP4 (skeleton, exercise, running count, phase) and the
+repetitions of the main person as CSV and JSON. Video files are read twice
+(landmarks, then drawing with the final count); cameras and streams once, the
+count on screen re-estimated from the whole sequence every 15 frames, or every
+1% of the frames so far when that is more (so that the cost per frame stays
+bounded in long sessions; the final count is always the whole sequence's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+
+from blazepose.cli.run import Reporter
+from blazepose.io.inputs import Input, expand_inputs
+from blazepose.runner.jobs import MODELS, RunSettings, open_landmarker
+
+REANALYSE_EVERY = 15  # frames, live inputs
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "reps",
+        help="count exercise repetitions in videos, camera indices or stream URLs",
+        description="Writes, per input, NAME.reps.mp4 (annotated), NAME.reps.csv and NAME.reps.json (one row "
+        "per repetition of the main person: start, end, duration, range of the main joint's angle). Exit "
+        "status: 0 when every input worked, 1 when some failed, 2 on a usage error, 130 when interrupted.",
+    )
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        help="video, folder, glob, camera index (0), stream URL or landmark file (NAME.landmarks.npz)",
+    )
+    p.add_argument("--out", default="out", help="output folder (default: out)")
+    p.add_argument(
+        "--exercise",
+        default="auto",
+        help="auto (recognise squat, push-up, pull-up, dip) or a name (others: counted with no training)",
+    )
+    p.add_argument(
+        "--classifier",
+        default=None,
+        help="count with this k-NN classifier file (from `blazepose classifier fit`), or 'default'",
+    )
+    p.add_argument(
+        "--count-class", default=None, help="the classifier's class to count (default: the exercise's *_down class)"
+    )
+    p.add_argument("--model", choices=tuple(MODELS), default="full")
+    p.add_argument("--num-poses", type=int, default=1, help="people to follow (one count per track id)")
+    p.add_argument("--threads", type=int, default=None, help="inference threads")
+    p.add_argument("--no-annotate", action="store_true", help="write no annotated video")
+    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    p.add_argument("--quiet", action="store_true", help="no progress, only errors")
+    p.add_argument("--json", action="store_true", help="JSON lines on stdout; the last per input is its result")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from blazepose.fitness.classifier import PoseClassifier, default_classifier
+
+    if args.num_poses < 1 or not args.exercise.strip():
+        print("blazepose reps: --num-poses must be >= 1 and --exercise not empty", file=sys.stderr, flush=True)
+        return 2
+    classifier = None
+    if args.classifier:
+        try:
+            classifier = default_classifier() if args.classifier == "default" else PoseClassifier.load(args.classifier)
+            if args.count_class and args.count_class not in classifier.class_names:
+                raise ValueError(f"--count-class {args.count_class!r} is not one of {classifier.class_names}")
+        except (ValueError, OSError) as problem:
+            print(f"blazepose reps: {problem}", file=sys.stderr, flush=True)
+            return 2
+    reporter = Reporter(args.quiet, args.json)
+    inputs, errors = expand_inputs(args.inputs)
+    for e in errors:
+        reporter.error(e)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stop = {"requested": False}
+
+    def on_sigint(signum, frame):
+        if stop["requested"]:
+            raise KeyboardInterrupt
+        stop["requested"] = True
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        for inp in inputs:
+            if stop["requested"]:
+                break
+            try:
+                landmarks = inp.kind == "photo" and _is_landmark_file(inp.location)
+                if inp.kind == "photo" and not landmarks:
+                    raise ValueError(f"{inp.location}: a photo; repetitions need a video, camera or stream")
+                name = inp.name.removesuffix(".landmarks") if landmarks else inp.name
+                paths = {k: out / f"{name}.reps.{k}" for k in ("mp4", "csv", "json")}
+                if args.no_annotate or landmarks:
+                    del paths["mp4"]
+                existing = [str(p) for p in paths.values() if p.exists()]
+                if existing and not args.force:
+                    raise ValueError(f"{inp.location}: outputs exist ({', '.join(existing)}); use --force to overwrite")
+                if landmarks:
+                    summary = _process_landmark_file(inp, paths, args, classifier)
+                else:
+                    summary = _process(inp, paths, args, classifier, reporter, stop)
+                if args.json:
+                    print(json.dumps(summary), flush=True)
+                elif not args.quiet:
+                    print(f"{inp.location}: {summary['exercise']}, {summary['count']} repetition(s)", flush=True)
+            except (ValueError, RuntimeError, OSError, ImportError) as e:
+                reporter.error(str(e))
+                errors.append(str(e))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if stop["requested"]:
+        return 130
+    return 1 if errors else 0
+
+
+def _process(inp: Input, paths: dict[str, Path], args, classifier, reporter: Reporter, stop: dict) -> dict:
+    from blazepose.fitness.session import RepTracker
+
+    tracker = RepTracker(exercise=args.exercise.strip(), classifier=classifier, count_class=args.count_class)
+    live = inp.kind != "video"
+    source = _source(inp)
+    video = None
+    results = []
+    started = time.monotonic()
+    last_ms = first_ms = None
+    reports: dict = {}
+    try:
+        settings = RunSettings(out=Path(args.out), model=args.model, num_poses=args.num_poses, threads=args.threads)
+        with open_landmarker(settings, video=True) as landmarker:
+            for n, frame in enumerate(source.frames()):
+                if stop["requested"]:
+                    break
+                ts = frame.timestamp_ms if last_ms is None else max(frame.timestamp_ms, last_ms + 0.001)
+                first_ms = ts if first_ms is None else first_ms
+                last_ms = ts
+                result = landmarker.detect_for_video(frame.rgb, ts).result
+                tracker.update(result, ts / 1000)
+                if live and "mp4" in paths:
+                    if video is None:
+                        video = _writer(paths["mp4"], frame.rgb, source)
+                    if n % max(REANALYSE_EVERY, n // 100) == 0:
+                        reports = tracker.reports()
+                    video.write(_draw(frame.rgb, result, reports, ts / 1000), ts, first_ms)
+                else:
+                    results.append((frame.index, ts, result))
+                reporter.progress(inp.name, n + 1, source.expected_frames, time.monotonic() - started)
+    finally:
+        source.close()
+        if video is not None:
+            video.close()
+    if last_ms is None:
+        raise ValueError(f"{inp.location}: no frame could be decoded")
+    reports = tracker.reports()
+    if not live and "mp4" in paths:
+        _annotate_file(inp, paths["mp4"], results, reports, stop)
+    return _summarise(inp, paths, reports, tracker.sequences)
+
+
+def _is_landmark_file(location: str) -> bool:
+    return any(location.lower().endswith(f".landmarks.{fmt}") for fmt in ("jsonl", "csv", "npz"))
+
+
+def _process_landmark_file(inp: Input, paths: dict[str, Path], args, classifier) -> dict:
+    """A landmark file written by ``blazepose run``: counted per track id, tables only."""
+    from blazepose.fitness.session import analyse, sequences_from_records
+    from blazepose.io.landmark_files import load_landmarks
+
+    sequences = sequences_from_records(load_landmarks(inp.location))
+    reports = {t: analyse(s, args.exercise.strip(), None, classifier, args.count_class) for t, s in sequences.items()}
+    return _summarise(inp, paths, reports, sequences)
+
+
+def _summarise(inp: Input, paths: dict[str, Path], reports: dict, sequences: dict) -> dict:
+    """Writes the main person's tables; the summary printed with --json."""
+    # The main person: the track seen in most frames.
+    seen = {t: sum(bool(p[0, 0] == p[0, 0]) for p in sequences[t].landmarks_px) for t in reports}
+    main = max(seen, key=lambda t: seen[t], default=None)
+    empty = {"exercise": "none", "main_joint": "", "count": 0, "reps": []}
+    report = reports[main].as_dict() if main is not None else empty
+    _write_tables(paths, report)
+    tracks = {str(t): {"exercise": r.exercise, "count": r.count} for t, r in reports.items()}
+    return {"input": inp.location, **report, "track_id": main, "outputs": [str(p) for p in paths.values()],
+            "tracks": tracks}  # fmt: skip
+
+
+def _source(inp: Input):
+    from blazepose.io.video import CameraSource, VideoSource
+
+    return CameraSource(int(inp.location)) if inp.kind == "camera" else VideoSource(inp.location)
+
+
+def _writer(path: Path, rgb, source):
+    from blazepose.io.video import AnnotatedVideoWriter
+
+    height, width = rgb.shape[:2]
+    return AnnotatedVideoWriter(path, width, height, source.frame_rate)
+
+
+def _annotate_file(inp: Input, path: Path, results: list, reports: dict, stop: dict) -> None:
+    from blazepose.io.video import VideoSource
+
+    by_index = {index: (ts, result) for index, ts, result in results}
+    source = VideoSource(inp.location)
+    video = None
+    first_ms = results[0][1]
+    try:
+        for frame in source.frames():
+            if stop["requested"] or frame.index not in by_index:
+                continue
+            ts, result = by_index[frame.index]
+            video = video or _writer(path, frame.rgb, source)
+            video.write(_draw(frame.rgb, result, reports, ts / 1000), ts, first_ms)
+    finally:
+        source.close()
+        if video is not None:
+            video.close()
+
+
+def _phase_name(report, time_s: float) -> str:
+    import numpy as np
+
+    i = int(np.searchsorted(report.times_s, time_s, side="right")) - 1
+    if i < 0 or not np.isfinite(report.phase[i]):
+        return "-"
+    u = report.phase[i]
+    if u >= 2 / 3:
+        return "rest"
+    if u <= 1 / 3:
+        return "far point"
+    before = report.phase[max(i - 3, 0)]
+    return "returning" if np.isfinite(before) and u > before else "going"
+
+
+def _draw(rgb, result, reports: dict, time_s: float):
+    """The frame with skeletons and, top left, a line per person: exercise, count so far, phase."""
+    import cv2
+
+    from blazepose.draw.overlay import annotate_frame
+
+    bgr = annotate_frame(rgb, result, "none")
+    scale = max(bgr.shape[0] / 480, 0.6)
+    lines = []
+    for track in result.track_ids:
+        report = reports.get(int(track))
+        if report is not None:
+            who = f"#{int(track)} " if len(result) > 1 else ""
+            lines.append(f"{who}{report.exercise}  reps {report.count_at(time_s)}  {_phase_name(report, time_s)}")
+    for k, text in enumerate(lines):
+        org = (int(10 * scale), int((35 + 35 * k) * scale))
+        for color, width in (((0, 0, 0), 6), ((255, 255, 255), 2)):
+            cv2.putText(bgr, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, color, max(1, int(width * scale)), cv2.LINE_AA)
+    return bgr
+
+
+def _write_tables(paths: dict[str, Path], report: dict) -> None:
+    paths["json"].write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    with open(paths["csv"], "w", newline="", encoding="utf-8") as f:
+        columns = ["rep", "start_s", "end_s", "duration_s", "angle_min", "angle_max", "angle_range", "finished"]
+        writer = csv.writer(f)
+        writer.writerow(columns)
+        for n, row in enumerate(report["reps"], 1):
+            writer.writerow([n, *(row[c] for c in columns[1:])])

@@ -1,0 +1,59 @@
+"""``blazepose serve``: the JSON API and the live browser demo (the ``web`` extra)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "serve",
+        help="serve the JSON API and the live browser demo",
+        description="Serves the demo page at /, POST /v1/pose (a photo), POST /v1/pose/video (JSON Lines per "
+        "frame), the live WebSocket /v1/ws/pose, GET /healthz and the API docs at /docs. Needs the web extra: "
+        "pip install 'blazepose[web]'.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--max-connections", type=int, default=16, help="API requests and sockets at once (429 beyond)")
+    p.add_argument("--inference-threads", type=int, default=2, help="frames processed at once over all clients")
+    p.add_argument("--threads", type=int, default=None, help="inference threads per model")
+    p.add_argument("--max-upload-mb", type=float, default=20, help="largest photo upload (413 beyond)")
+    p.add_argument("--max-video-mb", type=float, default=500, help="largest video upload (413 beyond)")
+    p.add_argument("--max-frame-mb", type=float, default=4, help="largest WebSocket frame (closed with 1009 beyond)")
+    p.add_argument("--idle-timeout", type=float, default=120, help="seconds before a silent WebSocket is closed")
+    p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        from blazepose.web.app import serve
+        from blazepose.web.settings import MIB, ServeSettings
+    except ImportError as e:
+        print(
+            f"blazepose serve: needs the web extra ({e.name} is missing): pip install 'blazepose[web]'", file=sys.stderr
+        )
+        return 2
+    try:
+        settings = ServeSettings(
+            host=args.host,
+            port=args.port,
+            max_connections=args.max_connections,
+            inference_threads=args.inference_threads,
+            model_threads=args.threads,
+            max_image_bytes=round(args.max_upload_mb * MIB),
+            max_video_bytes=round(args.max_video_mb * MIB),
+            max_frame_bytes=round(args.max_frame_mb * MIB),
+            idle_timeout_s=args.idle_timeout,
+        )
+    except ValueError as e:
+        print(f"blazepose serve: {e}", file=sys.stderr)
+        return 2
+    if args.host not in LOCAL_HOSTS:
+        print(f"blazepose serve: listening on {args.host}: reachable from other machines", file=sys.stderr)
+    serve(settings, args.log_level)
+    return 0

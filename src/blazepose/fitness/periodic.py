@@ -1,0 +1,258 @@
+"""Counting repetitions with no training: the repeated motion found in the pose sequence itself.
+
+The pose of every frame becomes a scale-free vector (body landmarks relative
+to the hip centre, and the hip centre relative to its median, in torso
+lengths). The sequence is smoothed, and its main principal component, the
+direction in which the body moves most, gives a 1-D phase signal. The
+signal is oriented so that its high side is the rest position (given by
+a signal that is high at rest, or where the clip starts) and scaled
+to [0, 1] between robust extremes over a sliding window of several periods
+(so that reps growing shallower in a long set still count). A repetition is
+a trip from rest to the far side (below 1/3 of the range) and back (above
+2/3); an unfinished trip
+counts only if ``count_unfinished``. Frames without a pose break the signal:
+a trip interrupted by a gap longer than ``max_gap_s`` is dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from blazepose.core.topology import PoseLandmark as L
+
+BODY_LANDMARKS = (
+    L.NOSE, L.LEFT_SHOULDER, L.RIGHT_SHOULDER, L.LEFT_ELBOW, L.RIGHT_ELBOW, L.LEFT_WRIST, L.RIGHT_WRIST,
+    L.LEFT_HIP, L.RIGHT_HIP, L.LEFT_KNEE, L.RIGHT_KNEE, L.LEFT_ANKLE, L.RIGHT_ANKLE,
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CountingConfig:
+    """Parameters of the training-free counter (all in seconds or fractions of the motion's range).
+
+    Attributes:
+        smoothing_s: Standard deviation of the Gaussian smoothing of the pose signal.
+        away: A trip starts counting once the phase falls below this (0 = far side, 1 = rest).
+        back: ... and ends when it comes back above this.
+        robust_percentile: The range of the phase is taken between this percentile and its complement.
+        min_range_torso: Smallest motion (torso lengths along the main component) that counts at all.
+        max_gap_s: A gap without pose longer than this interrupts the trip in progress.
+        count_unfinished: Also count a trip that reached the far side but the clip ended before it came back.
+        count_unstarted: Also count a trip whose start was not seen (the sequence, or the person's
+            return after a gap, begins on the far side).
+        window_periods: The range is measured over a sliding window of this many periods...
+        min_window_s: ... and at least this long (seconds).
+        min_local_range: Smallest local range, as a share of the whole sequence's.
+    """
+
+    smoothing_s: float = 0.1
+    away: float = 1 / 3
+    back: float = 2 / 3
+    robust_percentile: float = 5.0
+    min_range_torso: float = 0.3
+    max_gap_s: float = 1.0
+    count_unfinished: bool = False
+    count_unstarted: bool = False
+    window_periods: float = 6.0
+    min_window_s: float = 10.0
+    min_local_range: float = 0.5
+
+
+@dataclass(frozen=True)
+class Repetition:
+    """One repetition: when it started and ended (seconds), and the frames between."""
+
+    start_s: float
+    end_s: float
+    start_frame: int
+    end_frame: int
+    finished: bool = True
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+@dataclass(frozen=True)
+class PhaseAnalysis:
+    """The phase signal of a sequence and the repetitions found in it.
+
+    Attributes:
+        phase: (T,) in [0, 1], 1 at rest; NaN where there was no pose.
+        repetitions: The repetitions, in time order.
+        range_torso: The motion's range along the main component, in torso lengths.
+        period_s: The dominant period from the phase's autocorrelation (None if none).
+    """
+
+    phase: np.ndarray
+    repetitions: list[Repetition]
+    range_torso: float
+    period_s: float | None
+
+
+def pose_features(landmarks_px: np.ndarray) -> np.ndarray:
+    """(T, 33, >=2) pixel landmarks (NaN where no pose) -> (T, 28) features in torso lengths."""
+    p = np.asarray(landmarks_px, np.float64)[..., :2]
+    if p.ndim != 3 or p.shape[1] != 33:
+        raise ValueError(f"expected landmarks of shape (T, 33, 2 or 3), got {np.shape(landmarks_px)}")
+    hips = (p[:, L.LEFT_HIP] + p[:, L.RIGHT_HIP]) / 2
+    shoulders = (p[:, L.LEFT_SHOULDER] + p[:, L.RIGHT_SHOULDER]) / 2
+    lengths = np.linalg.norm(shoulders - hips, axis=1)
+    torso = np.nanmedian(lengths) if np.any(np.isfinite(lengths)) else np.nan
+    if not torso > 0:
+        torso = 1.0
+    relative = (p[:, list(BODY_LANDMARKS)] - hips[:, None]) / torso
+    hip_track = (hips - np.nanmedian(hips, axis=0)) / torso if np.any(np.isfinite(hips)) else hips
+    return np.concatenate([relative.reshape(len(p), -1), hip_track], axis=1)
+
+
+def _fill_and_smooth(x: np.ndarray, valid: np.ndarray, sigma_frames: float) -> np.ndarray:
+    try:
+        from scipy.ndimage import gaussian_filter1d
+    except ImportError as e:
+        raise ImportError("repetition counting needs scipy: pip install 'blazepose[fitness]'") from e
+
+    index = np.flatnonzero(valid)
+    frames = np.arange(len(x))
+    filled = np.stack([np.interp(frames, index, x[index, j]) for j in range(x.shape[1])], axis=1)
+    return gaussian_filter1d(filled, sigma_frames, axis=0, mode="nearest") if sigma_frames > 0 else filled
+
+
+def dominant_period(signal: np.ndarray, frame_s: float, min_s: float = 0.5) -> float | None:
+    """The lag (seconds) of the highest autocorrelation peak after the first zero crossing, or None."""
+    x = np.asarray(signal, np.float64) - np.mean(signal)
+    if len(x) < 4 or not np.any(x):
+        return None
+    n = len(x)
+    spectrum = np.fft.rfft(x, 2 * n)
+    auto = np.fft.irfft(spectrum * np.conj(spectrum))[:n]
+    auto = auto / auto[0] * n / np.maximum(n - np.arange(n), 1)  # unbiased
+    negative = np.flatnonzero(auto < 0)
+    if not len(negative):
+        return None
+    lo = max(int(negative[0]), int(min_s / frame_s))
+    hi = max(lo + 1, int(n * 0.75))
+    if lo >= hi or lo >= n:
+        return None
+    lag = lo + int(np.argmax(auto[lo:hi]))
+    return lag * frame_s if auto[lag] > 0 else None
+
+
+def analyse_sequence(
+    landmarks_px: np.ndarray,
+    times_s: np.ndarray,
+    rest_signal: np.ndarray | None = None,
+    config: CountingConfig | None = None,
+) -> PhaseAnalysis:
+    """Counts the repetitions of a pose sequence.
+
+    Args:
+        landmarks_px: (T, 33, 2 or 3) landmarks in pixels, NaN in frames without a pose.
+        times_s: (T,) increasing frame times in seconds.
+        rest_signal: (T,) a signal that is high at rest (e.g. the main joint's angle); it orients
+            the phase. None: the rest position is where the sequence starts.
+        config: Counting parameters (defaults: :class:`CountingConfig`).
+
+    Returns:
+        The phase and the repetitions found.
+    """
+    config = config or CountingConfig()
+    times = np.asarray(times_s, np.float64)
+    features = pose_features(landmarks_px)
+    if len(times) != len(features):
+        raise ValueError(f"expected one time per frame ({len(features)}), got {len(times)}")
+    valid = np.all(np.isfinite(features), axis=1)
+    empty = PhaseAnalysis(np.full(len(times), np.nan), [], 0.0, None)
+    if valid.sum() < 3:
+        return empty
+    frame_s = float(np.median(np.diff(times))) if len(times) > 1 else 1 / 30
+    smooth = _fill_and_smooth(features, valid, config.smoothing_s / max(frame_s, 1e-6))
+    centred = smooth - np.median(smooth[valid], axis=0)
+    _, _, vt = np.linalg.svd(centred[valid], full_matrices=False)
+    signal = centred @ vt[0]
+    if rest_signal is not None:
+        rest = np.asarray(rest_signal, np.float64)
+        both = valid & np.isfinite(rest)
+        if both.sum() > 2 and np.corrcoef(signal[both], rest[both])[0, 1] < 0:
+            signal = -signal
+    else:
+        first = signal[valid][: max(3, int(0.5 / frame_s))]
+        if np.median(first) < np.median(signal[valid]):
+            signal = -signal
+    lo, hi = np.percentile(signal[valid], [config.robust_percentile, 100 - config.robust_percentile])
+    span = float(hi - lo)
+    period = dominant_period(signal[valid], frame_s)
+    phase = _local_phase(signal, span, period, frame_s, config) if span > 0 else np.zeros_like(signal)
+    phase[~valid] = np.nan
+    if span < config.min_range_torso:
+        return PhaseAnalysis(phase, [], span, period)
+    reps = _trips(phase, times, valid, config)
+    return PhaseAnalysis(phase, reps, span, period)
+
+
+def _local_phase(signal: np.ndarray, span: float, period: float | None, frame_s: float, config) -> np.ndarray:
+    """The signal scaled to [0, 1] between its robust extremes over a sliding window.
+
+    The window spans ``window_periods`` periods (at least ``min_window_s``), so that reps that grow
+    shallower in a long set, or a rest level that drifts, still cross the thresholds. Where the
+    local range is under ``min_local_range`` of the whole range (a long pause) it is widened to
+    that around its middle, so that noise cannot cross them.
+    """
+    from scipy.ndimage import percentile_filter
+
+    window = max(config.min_window_s, config.window_periods * (period or 0.0))
+    size = max(3, round(window / frame_s) | 1)
+    if size >= len(signal):
+        lo = np.full_like(signal, np.percentile(signal, config.robust_percentile))
+        hi = np.full_like(signal, np.percentile(signal, 100 - config.robust_percentile))
+    else:
+        lo = percentile_filter(signal, config.robust_percentile, size=size, mode="nearest")
+        hi = percentile_filter(signal, 100 - config.robust_percentile, size=size, mode="nearest")
+    local = np.maximum(hi - lo, config.min_local_range * span)
+    return np.clip(0.5 + (signal - (hi + lo) / 2) / local, 0.0, 1.0)
+
+
+def _trips(phase: np.ndarray, times: np.ndarray, valid: np.ndarray, config: CountingConfig) -> list[Repetition]:
+    """Rest -> far side -> rest trips of the phase, with their start and end frames."""
+    reps: list[Repetition] = []
+    state = "unknown"  # "rest" once seen above `back`, "away" once fallen below `away` from rest
+    away_at = rest_since = -1
+    last_valid_t = None
+    for i in range(len(phase)):
+        if not valid[i]:
+            continue
+        if last_valid_t is not None and times[i] - last_valid_t > config.max_gap_s:
+            state = "unknown"
+        last_valid_t = times[i]
+        u = phase[i]
+        if state != "away" and u >= config.back:
+            if state != "rest":
+                rest_since = i
+            state = "rest"
+        elif state == "unknown" and u <= config.away and config.count_unstarted:
+            state, away_at, rest_since = "away", i, i
+        elif state == "rest" and u <= config.away:
+            state, away_at = "away", i
+        elif state == "away" and u >= config.back:
+            reps.append(_bounds(phase, times, valid, rest_since, away_at, i, True))
+            state, rest_since = "rest", i
+    if state == "away" and config.count_unfinished:
+        reps.append(_bounds(phase, times, valid, rest_since, away_at, len(phase) - 1, False))
+    return reps
+
+
+def _bounds(phase, times, valid, rest_from: int, away_at: int, back_at: int, finished: bool) -> Repetition:
+    """Start: the last frame near the rest level before leaving; end: the first near it after returning."""
+    before = [i for i in range(rest_from, away_at + 1) if valid[i]]
+    level = max(phase[i] for i in before)
+    start = max(i for i in before if phase[i] >= level - 0.1)
+    end = back_at
+    if finished:
+        after = [i for i in range(back_at, len(phase)) if valid[i]]
+        stop = next((k for k, i in enumerate(after) if phase[i] <= 1 / 3), len(after))
+        after = after[:stop] or [back_at]
+        top = max(phase[i] for i in after)
+        end = min(i for i in after if phase[i] >= top - 0.1)
+    return Repetition(float(times[start]), float(times[end]), int(start), int(end), finished)

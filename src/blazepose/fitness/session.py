@@ -1,0 +1,261 @@
+"""Repetitions of whole pose sequences: per track id, from live results or from landmark files.
+
+:func:`analyse` recognises the exercise (unless given), counts its
+repetitions with :mod:`~blazepose.fitness.periodic` (or with a k-NN pose
+classifier) and measures the main joint's angle range in each.
+:class:`RepTracker` feeds it from :class:`~blazepose.PoseResult` objects of a
+video, one sequence per track id, forgetting tracks gone for longer than
+``id_memory`` frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from blazepose.core.topology import PoseLandmark as L
+from blazepose.fitness.angles import joint_angles
+from blazepose.fitness.classifier import PoseClassifier
+from blazepose.fitness.counter import RepetitionCounter
+from blazepose.fitness.periodic import CountingConfig, Repetition, analyse_sequence
+from blazepose.fitness.recognition import EXERCISE_NAMES, recognise_exercise, sequence_features, side_mean
+from blazepose.fitness.smoothing import EMAVoteSmoothing
+
+# The joint whose angle is reported per repetition, and is straight at rest.
+MAIN_JOINT = {"squat": "knee", "push-up": "elbow", "pull-up": "elbow", "dip": "elbow"}
+# Where a repetition counts: back at rest (standing up, arms locked out) by default; a pull-up counts
+# at the top (chin over the bar), so a trip counts once it reaches the far side, even one whose start
+# was not seen or that has not come back.
+COUNTING = {"pull-up": CountingConfig(count_unfinished=True, count_unstarted=True)}
+
+
+@dataclass
+class PoseSequence:
+    """One person's poses over time; frames where they were not seen hold NaN."""
+
+    times_s: list[float] = field(default_factory=list)
+    landmarks_px: list[np.ndarray] = field(default_factory=list)
+    world_landmarks: list[np.ndarray] = field(default_factory=list)
+
+    def append(self, time_s: float, landmarks_px: np.ndarray | None, world_landmarks: np.ndarray | None) -> None:
+        missing = np.full((33, 3), np.nan)
+        self.times_s.append(float(time_s))
+        self.landmarks_px.append(missing if landmarks_px is None else np.asarray(landmarks_px, np.float64))
+        self.world_landmarks.append(missing if world_landmarks is None else np.asarray(world_landmarks, np.float64))
+
+    def __len__(self) -> int:
+        return len(self.times_s)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(times (T,), landmarks_px (T, 33, 3), world_landmarks (T, 33, 3))``."""
+        if not self.times_s:
+            return np.zeros(0), np.zeros((0, 33, 3)), np.zeros((0, 33, 3))
+        return np.array(self.times_s), np.stack(self.landmarks_px), np.stack(self.world_landmarks)
+
+
+@dataclass(frozen=True)
+class RepRow:
+    """One repetition in a report; angles in degrees."""
+
+    start_s: float
+    end_s: float
+    duration_s: float
+    angle_min: float
+    angle_max: float
+    angle_range: float
+    finished: bool = True
+
+
+@dataclass(frozen=True)
+class RepReport:
+    """The repetitions of one sequence.
+
+    Attributes:
+        exercise: The exercise (given or recognised), ``"none"`` if nothing was recognised.
+        main_joint: The joint measured in ``reps`` (``knee`` or ``elbow``; for other exercises the
+            one that moved most).
+        reps: The repetitions, in time order.
+        times_s: (T,) frame times.
+        phase: (T,) 1 at rest, 0 at the far side, NaN without pose (k-NN counting: the smoothed
+            votes of the counted class, inverted and scaled to [0, 1]).
+        angle: (T,) the main joint's angle (mean of both sides).
+    """
+
+    exercise: str
+    main_joint: str
+    reps: list[RepRow]
+    times_s: np.ndarray
+    phase: np.ndarray
+    angle: np.ndarray
+
+    @property
+    def count(self) -> int:
+        return len(self.reps)
+
+    def count_at(self, time_s: float) -> int:
+        """Repetitions finished by ``time_s``."""
+        return sum(r.end_s <= time_s for r in self.reps)
+
+    def as_dict(self) -> dict:
+        rows = [{k: round(v, 3) if isinstance(v, float) else v for k, v in vars(r).items()} for r in self.reps]
+        return {"exercise": self.exercise, "main_joint": self.main_joint, "count": self.count, "reps": rows}
+
+
+def analyse(
+    sequence: PoseSequence,
+    exercise: str = "auto",
+    config: CountingConfig | None = None,
+    classifier: PoseClassifier | None = None,
+    count_class: str | None = None,
+) -> RepReport:
+    """Recognises (if ``exercise == "auto"``) and counts the repetitions of one sequence.
+
+    Args:
+        sequence: The poses.
+        exercise: ``auto``, one of squat, push-up, pull-up, dip, or any other name (counted with no
+            training; its main joint is the one that moves most).
+        config: Training-free counting parameters (default: :data:`COUNTING` of the exercise).
+        classifier: Count with this k-NN classifier instead (MediaPipe's method: EMA-smoothed votes
+            of ``count_class`` entering above 6 and leaving below 4 of 10).
+        count_class: The class of the far position; default the ``*_down`` class whose name starts
+            with the exercise's (``squats_down`` for squat), else the first ``*_down`` class.
+    """
+    times, px, world = sequence.arrays()
+    angles = joint_angles(world) if len(times) else {}
+    recognised = exercise == "auto"
+    if recognised:
+        exercise = recognise_exercise(sequence_features(px, world)) if len(times) else "none"
+    joint = MAIN_JOINT.get(exercise) or _most_moving_joint(angles)
+    angle = side_mean(angles, joint) if angles else np.zeros(0)
+    if exercise == "none":
+        return RepReport("none", joint, [], times, np.full(len(times), np.nan), angle)
+    if classifier is not None:
+        phase, reps = _count_with_classifier(classifier, count_class or _far_class(classifier, exercise), times, px)
+    else:
+        config = config or COUNTING.get(exercise, CountingConfig())
+        result = analyse_sequence(px, times, rest_signal(exercise, px), config)
+        phase, reps = result.phase, result.repetitions
+        if recognised and result.range_torso < config.min_range_torso:
+            exercise = "none"  # too little motion to be an exercise
+    return RepReport(exercise, joint, [_row(r, angle) for r in reps], times, phase, angle)
+
+
+def _far_class(classifier: PoseClassifier, exercise: str) -> str | None:
+    """The classifier's ``*_down`` class named after the exercise (``pushups_down`` for push-up), else the first."""
+    down = [c for c in classifier.class_names if c.endswith("_down")]
+    key = exercise.replace("-", "").replace("_", "").lower()
+    return next((c for c in down if c.replace("_", "").lower().startswith(key)), down[0] if down else None)
+
+
+def rest_signal(exercise: str, landmarks_px: np.ndarray) -> np.ndarray | None:
+    """A signal that is largest at the exercise's rest position, None for exercises not known.
+
+    At rest the body is farthest from what holds it: the hips from the feet (squat), the
+    shoulders from the hands (push-up, pull-up, dip), measured vertically in the image.
+    """
+    p = np.asarray(landmarks_px, np.float64)
+    if exercise == "squat":
+        return (p[:, L.LEFT_ANKLE, 1] + p[:, L.RIGHT_ANKLE, 1] - p[:, L.LEFT_HIP, 1] - p[:, L.RIGHT_HIP, 1]) / 2
+    if exercise in ("push-up", "pull-up", "dip"):
+        wrists = (p[:, L.LEFT_WRIST, 1] + p[:, L.RIGHT_WRIST, 1]) / 2
+        return np.abs(wrists - (p[:, L.LEFT_SHOULDER, 1] + p[:, L.RIGHT_SHOULDER, 1]) / 2)
+    return None
+
+
+def _most_moving_joint(angles: dict[str, np.ndarray]) -> str:
+    if not angles:
+        return "knee"
+    spread = {j: np.nanstd(side_mean(angles, j)) if np.any(np.isfinite(side_mean(angles, j))) else 0.0
+              for j in ("elbow", "shoulder", "hip", "knee")}  # fmt: skip
+    return max(spread, key=lambda j: spread[j])
+
+
+def _row(rep: Repetition, angle: np.ndarray) -> RepRow:
+    part = angle[rep.start_frame : rep.end_frame + 1]
+    part = part[np.isfinite(part)]
+    lo, hi = (float(part.min()), float(part.max())) if len(part) else (float("nan"), float("nan"))
+    return RepRow(rep.start_s, rep.end_s, rep.duration_s, lo, hi, hi - lo, rep.finished)
+
+
+def _count_with_classifier(classifier: PoseClassifier, count_class: str | None, times: np.ndarray, px: np.ndarray):
+    name = count_class
+    if name is None or name not in classifier.class_names:
+        raise ValueError(f"expected a count class among {classifier.class_names}, got {count_class!r}")
+    smoothing, counter = EMAVoteSmoothing(), RepetitionCounter(name)
+    phase = np.full(len(times), np.nan)
+    reps: list[Repetition] = []
+    start = 0
+    for i, pose in enumerate(px):
+        if not np.all(np.isfinite(pose)):
+            continue
+        votes = smoothing({k: float(v) for k, v in classifier.votes(pose).items()})
+        was_in, before = counter.in_pose, counter.count
+        counter(votes)
+        phase[i] = 1 - min(votes.get(name, 0.0) / classifier.top_by_mean, 1.0)
+        if counter.in_pose and not was_in:
+            start = i
+        if counter.count > before:
+            reps.append(Repetition(float(times[start]), float(times[i]), start, i))
+    return phase, reps
+
+
+class RepTracker:
+    """Keeps a :class:`PoseSequence` per track id from a video's results and reports their repetitions.
+
+    Args:
+        id_memory: Frames after which a track not seen any more is forgotten (its report dropped).
+        exercise, config, classifier, count_class: As in :func:`analyse`.
+    """
+
+    def __init__(self, id_memory: int = 30, exercise: str = "auto", config: CountingConfig | None = None,
+                 classifier: PoseClassifier | None = None, count_class: str | None = None) -> None:  # fmt: skip
+        if exercise != "auto" and not exercise:
+            raise ValueError(f"expected 'auto' or an exercise name such as {EXERCISE_NAMES}, got {exercise!r}")
+        self.id_memory = id_memory
+        self.exercise, self.config, self.classifier, self.count_class = exercise, config, classifier, count_class
+        self.sequences: dict[int, PoseSequence] = {}
+        self._last_seen: dict[int, int] = {}
+        self._times: list[float] = []
+        self._frame = -1
+
+    def update(self, result, time_s: float) -> None:
+        """Adds one frame: a :class:`~blazepose.PoseResult` (or a PoseLandmarkerResult, via ``.result``)."""
+        result = getattr(result, "result", result)
+        self._frame += 1
+        px, world = result.landmarks_px, result.world_landmarks
+        seen = {int(t): k for k, t in enumerate(result.track_ids)}
+        for track in seen:
+            if track not in self.sequences:
+                self.sequences[track] = PoseSequence()
+                for t in self._times[: self._frame]:
+                    self.sequences[track].append(t, None, None)
+            self._last_seen[track] = self._frame
+        self._times.append(float(time_s))
+        for track, sequence in list(self.sequences.items()):
+            if self._frame - self._last_seen[track] > self.id_memory:
+                del self.sequences[track], self._last_seen[track]
+                continue
+            if track in seen:
+                sequence.append(time_s, px[seen[track]], world[seen[track]])
+            else:
+                sequence.append(time_s, None, None)
+
+    def reports(self) -> dict[int, RepReport]:
+        """Track id -> the report of its sequence so far."""
+        return {
+            track: analyse(seq, self.exercise, self.config, self.classifier, self.count_class)
+            for track, seq in self.sequences.items()
+        }
+
+
+def sequences_from_records(records) -> dict[int, PoseSequence]:
+    """Landmark file records (:func:`blazepose.io.landmark_files.load_landmarks`) -> a sequence per track id.
+
+    Records without a time (photos) are taken 1/30 s apart.
+    """
+    tracker = RepTracker(id_memory=10**9)
+    for n, record in enumerate(records):
+        time_s = record.timestamp_ms / 1000 if record.timestamp_ms is not None else n / 30
+        tracker.update(record.result, time_s)
+    return tracker.sequences

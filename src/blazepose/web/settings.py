@@ -1,0 +1,53 @@
+"""The server's settings: address, limits and timeouts (no web library imported here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """What ``blazepose serve`` binds to and what it accepts.
+
+    Attributes:
+        host: Address to bind; 127.0.0.1 (this machine only) unless told otherwise.
+        port: TCP port.
+        max_image_bytes: Largest photo body for ``POST /v1/pose`` (413 beyond).
+        max_video_bytes: Largest video body for ``POST /v1/pose/video`` (413 beyond).
+        max_frame_bytes: Largest WebSocket message (the socket is closed with 1009 beyond).
+        max_image_pixels: Largest decoded photo or frame, width times height (413 beyond).
+        max_connections: API requests and WebSockets open at once; beyond it HTTP
+            answers 429 and a WebSocket is closed with 1013 ("try again later").
+        inference_threads: Frames processed at once over all clients; others wait their turn.
+        model_threads: Inference threads per model (None: the engine's default).
+        request_timeout_s: A photo's processing time limit (504 beyond).
+        idle_timeout_s: A WebSocket that sends nothing for this long is closed.
+        max_poses: Largest ``num_poses`` a client may ask for.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_image_bytes: int = 20 * MIB
+    max_video_bytes: int = 500 * MIB
+    max_frame_bytes: int = 4 * MIB
+    max_image_pixels: int = 40_000_000
+    max_connections: int = 16
+    inference_threads: int = 2
+    model_threads: int | None = None
+    request_timeout_s: float = 60.0
+    idle_timeout_s: float = 120.0
+    max_poses: int = 8
+
+    def __post_init__(self) -> None:
+        for name in ("max_image_bytes", "max_video_bytes", "max_frame_bytes", "max_image_pixels",
+                     "max_connections", "inference_threads", "max_poses"):  # fmt: skip
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+        for name in ("request_timeout_s", "idle_timeout_s"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0 seconds, got {getattr(self, name)!r}")
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port must be in 0..65535, got {self.port}")

@@ -1,0 +1,90 @@
+"""Training-free counting on synthetic squats: sinusoidal motion with pauses, noise, a late start and gaps."""
+
+import numpy as np
+import pytest
+
+from blazepose.fitness.periodic import CountingConfig, analyse_sequence, dominant_period
+from blazepose.fitness.session import rest_signal
+from fitness_poses import squat_sequence, standing_pose
+
+FPS = 30
+
+
+def _reps(n: int, period_s: float) -> np.ndarray:
+    """Depth of ``n`` squats, each 0 -> 1 -> 0 over ``period_s``."""
+    t = np.arange(int(n * period_s * FPS)) / FPS
+    return 0.5 - 0.5 * np.cos(2 * np.pi * t / period_s)
+
+
+def _still(seconds: float, depth: float = 0.0) -> np.ndarray:
+    return np.full(int(seconds * FPS), depth)
+
+
+def _count(depths: np.ndarray, noise_px: float = 3.0, **config) -> list:
+    poses = squat_sequence(depths, noise_px=noise_px)
+    times = np.arange(len(depths)) / FPS
+    return analyse_sequence(poses, times, config=CountingConfig(**config)).repetitions
+
+
+def test_counts_sinusoidal_squats_with_pauses_and_noise():
+    depths = np.concatenate([_still(2), _reps(4, 2.0), _still(3), _reps(3, 1.5), _still(1), _reps(5, 2.5), _still(1)])
+    reps = _count(depths, noise_px=4.0)
+    assert len(reps) == 12
+    first = reps[0]
+    assert first.start_s == pytest.approx(2.0, abs=0.3) and first.end_s == pytest.approx(4.0, abs=0.3)
+    assert reps[4].start_s == pytest.approx(2 + 8 + 3, abs=0.3)  # after the 3 s pause
+    assert all(r.finished for r in reps)
+
+
+def test_late_start_and_unfinished_last_rep():
+    depths = np.concatenate([_still(5), _reps(3, 2.0), _reps(1, 2.0)[:30]])  # the 4th stops at its bottom
+    assert len(_count(depths)) == 3
+    reps = _count(depths, count_unfinished=True)
+    assert len(reps) == 4 and not reps[-1].finished
+
+
+def test_leaving_the_frame_drops_the_rep_in_progress():
+    depths = np.concatenate([_still(1), _reps(2, 2.0), _reps(1, 2.0)[:30], np.full(60, np.nan), _still(1),
+                             _reps(2, 2.0), _still(1)])  # fmt: skip
+    assert len(_count(depths)) == 4  # the third went down, the person left for 2 s, came back standing
+
+
+def test_no_motion_counts_nothing():
+    assert _count(_still(6), noise_px=3.0) == []
+    assert _count(np.full(90, np.nan)) == []
+
+
+def test_dominant_period():
+    t = np.arange(300) / FPS
+    assert dominant_period(np.sin(2 * np.pi * t / 1.6), 1 / FPS) == pytest.approx(1.6, abs=1 / FPS)
+    assert dominant_period(np.zeros(50), 1 / FPS) is None
+
+
+def test_a_long_set_with_uneven_reps_pauses_drift_and_zoom():
+    """25 squats of random period (1.5-3.5 s) and depth, random pauses, the person drifting sideways
+    by half a body height and growing 30% (walking towards the camera)."""
+    rng = np.random.default_rng(7)
+    parts = [_still(2)]
+    for _ in range(25):
+        parts.append(rng.uniform(0.6, 1.0) * _reps(1, rng.uniform(1.5, 3.5)))
+        if rng.random() < 0.2:
+            parts.append(_still(rng.uniform(1, 5)))
+    depths = np.concatenate(parts)
+    drift = np.linspace(0, 1, len(depths))
+    poses = np.stack(
+        [standing_pose(d, x0=300 + 150 * s, scale=1 + 0.3 * s) for d, s in zip(depths, drift, strict=True)]
+    )
+    poses[..., :2] += rng.normal(0, 4, poses[..., :2].shape)
+    times = np.arange(len(depths)) / FPS
+    reps = analyse_sequence(poses, times, rest_signal("squat", poses)).repetitions
+    assert len(reps) == 25
+
+
+def test_reps_growing_shallower_and_long_pauses_in_a_long_set():
+    """Depth falling from 1 to 0.4 over 25 reps (fatigue): the range is measured over a sliding window,
+    so the last reps still count; 40 s pauses at rest (longer than the window) add none."""
+    rng = np.random.default_rng(3)
+    shallower = np.concatenate([_still(2)] + [a * _reps(1, rng.uniform(1.5, 3.0)) for a in np.linspace(1, 0.4, 25)])
+    assert len(_count(shallower, noise_px=3.0)) == 25
+    paused = np.concatenate([_still(2), _reps(10, 2.0), _still(40), _reps(10, 2.5), _still(40), _reps(5, 1.8)])
+    assert len(_count(paused, noise_px=8.0)) == 25

@@ -1,0 +1,38 @@
+"""Synthetic people for the fitness tests: a stick figure whose squat depth is given per frame."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from blazepose.core.topology import PoseLandmark as L
+
+
+def standing_pose(depth: float = 0.0, x0: float = 300.0, scale: float = 1.0) -> np.ndarray:
+    """(33, 3) pixel landmarks of a person facing the camera; ``depth`` 0 standing .. 1 deep squat."""
+    p = np.zeros((33, 3))
+    hip_y = 400 + 120 * depth
+    knee_y, ankle_y = 500 + 30 * depth, 600
+    for side, dx in ((0, -20), (1, 20)):  # 0: left, 1: right
+        p[[L.LEFT_HIP, L.RIGHT_HIP][side]] = (x0 + dx, hip_y, 0)
+        p[[L.LEFT_KNEE, L.RIGHT_KNEE][side]] = (x0 + dx * 1.2, knee_y, -60 * depth)
+        p[[L.LEFT_ANKLE, L.RIGHT_ANKLE][side]] = (x0 + dx, ankle_y, 0)
+        p[[L.LEFT_HEEL, L.RIGHT_HEEL][side]] = (x0 + dx, ankle_y + 5, 10)
+        p[[L.LEFT_FOOT_INDEX, L.RIGHT_FOOT_INDEX][side]] = (x0 + dx, ankle_y + 5, -30)
+        p[[L.LEFT_SHOULDER, L.RIGHT_SHOULDER][side]] = (x0 + dx * 1.5, hip_y - 160, 0)
+        p[[L.LEFT_ELBOW, L.RIGHT_ELBOW][side]] = (x0 + dx * 1.6, hip_y - 80, -40 * depth)
+        p[[L.LEFT_WRIST, L.RIGHT_WRIST][side]] = (x0 + dx * 1.5, hip_y - 10, -80 * depth)
+        for hand in ((L.LEFT_PINKY, L.LEFT_INDEX, L.LEFT_THUMB), (L.RIGHT_PINKY, L.RIGHT_INDEX, L.RIGHT_THUMB))[side]:
+            p[hand] = p[[L.LEFT_WRIST, L.RIGHT_WRIST][side]] + (0, 10, 0)
+    for face in range(11):
+        p[face] = (x0 + (face % 3 - 1) * 5, hip_y - 200 - face % 2 * 5, 0)
+    return (p - (x0, 0, 0)) * scale + (x0, 0, 0)
+
+
+def squat_sequence(depths: np.ndarray, noise_px: float = 0.0, seed: int = 0) -> np.ndarray:
+    """(T, 33, 3) poses following ``depths`` (NaN depth: no pose that frame), with Gaussian pixel noise."""
+    rng = np.random.default_rng(seed)
+    out = np.full((len(depths), 33, 3), np.nan)
+    for i, d in enumerate(depths):
+        if np.isfinite(d):
+            out[i] = standing_pose(float(d)) + rng.normal(0, noise_px, (33, 3)) * (1, 1, 0)
+    return out
