@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -212,6 +213,7 @@ def run(args: argparse.Namespace) -> int:
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     started = time.monotonic()
+    outcomes: Iterator[InputOutcome] | None = None
     try:
         if args.ray is not None:
             from blazepose.runner.ray_runner import run_on_ray
@@ -234,6 +236,8 @@ def run(args: argparse.Namespace) -> int:
         reporter.error(str(e))
         summary.errors.append(str(e))
     finally:
+        if isinstance(outcomes, Generator):
+            outcomes.close()  # workers told to stop and waited for, whatever ended the loop
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     summary.interrupted = stop.requested
