@@ -30,6 +30,7 @@ def test_thread_count_does_not_change_a_bit(name):
 
 
 def test_default_threads_follow_the_available_cores_with_a_cap(monkeypatch):
+    monkeypatch.delenv("BLAZEPOSE_NUM_THREADS", raising=False)
     monkeypatch.setattr(backends.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
     assert backends.available_cores() == 3
     assert backends.default_num_threads() == 3
@@ -37,7 +38,19 @@ def test_default_threads_follow_the_available_cores_with_a_cap(monkeypatch):
     assert backends.default_num_threads() == backends.MAX_DEFAULT_THREADS == 4
 
 
+def test_environment_variable_sets_the_default(monkeypatch):
+    monkeypatch.setattr(backends.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    monkeypatch.setenv("BLAZEPOSE_NUM_THREADS", "1")
+    assert backends.default_num_threads() == 1
+    monkeypatch.setenv("BLAZEPOSE_NUM_THREADS", "6")
+    assert backends.default_num_threads() == 6
+    monkeypatch.setenv("BLAZEPOSE_NUM_THREADS", "zero")
+    with pytest.raises(ValueError, match="BLAZEPOSE_NUM_THREADS must be a positive integer, got 'zero'"):
+        backends.default_num_threads()
+
+
 def test_default_threads_without_affinity_use_the_cpu_count(monkeypatch):
+    monkeypatch.delenv("BLAZEPOSE_NUM_THREADS", raising=False)
     monkeypatch.delattr(backends.os, "sched_getaffinity", raising=False)
     monkeypatch.setattr(backends.os, "cpu_count", lambda: None)
     assert backends.default_num_threads() == 1

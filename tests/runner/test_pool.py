@@ -79,5 +79,8 @@ def test_bad_worker_count_is_refused(workers, tmp_path):
 
 
 def test_threads_are_shared_out_between_workers(monkeypatch):
+    monkeypatch.delenv("BLAZEPOSE_NUM_THREADS", raising=False)
     monkeypatch.setattr("blazepose.backends.available_cores", lambda: 8)
     assert [default_threads_per_worker(n) for n in (1, 2, 3, 8, 16)] == [4, 4, 2, 1, 1]
+    monkeypatch.setenv("BLAZEPOSE_NUM_THREADS", "1")
+    assert default_threads_per_worker(1) == 1

@@ -69,13 +69,29 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+THREADS_VARIABLE = "BLAZEPOSE_NUM_THREADS"
+"""Environment variable that sets the default thread count (for example 1 on a machine shared with other work)."""
+
+
 def default_num_threads() -> int:
-    """Inference threads used when the caller gives none: the available cores, at most :data:`MAX_DEFAULT_THREADS`.
+    """Inference threads used when the caller gives none.
+
+    ``$BLAZEPOSE_NUM_THREADS`` when set, else the available cores, at most
+    :data:`MAX_DEFAULT_THREADS`. On cores busy with other work, more threads
+    can be slower than one (each waits for the others).
+
+    Raises:
+        ValueError: ``$BLAZEPOSE_NUM_THREADS`` is not a positive integer.
 
     XNNPACK splits each layer's outputs between threads without changing
     the order of any sum, so every thread count gives the same bits
     (tests/backends/test_backends.py checks it on all four models).
     """
+    value = os.environ.get(THREADS_VARIABLE, "").strip()
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise ValueError(f"{THREADS_VARIABLE} must be a positive integer, got {value!r}")
+        return int(value)
     return min(available_cores(), MAX_DEFAULT_THREADS)
 
 

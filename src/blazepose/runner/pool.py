@@ -63,9 +63,14 @@ def _work(inp: Input, name: str, settings: RunSettings) -> tuple[InputOutcome, t
 
 
 def default_threads_per_worker(workers: int) -> int:
-    """The available cores shared out between ``workers`` processes (at least 1 each, at most 4)."""
-    from blazepose.backends import available_cores
+    """``$BLAZEPOSE_NUM_THREADS`` when set, else the available cores shared out between ``workers``
+    processes (at least 1 each, at most 4)."""
+    import os
 
+    from blazepose.backends import THREADS_VARIABLE, available_cores, default_num_threads
+
+    if os.environ.get(THREADS_VARIABLE, "").strip():
+        return default_num_threads()
     return max(1, min(4, available_cores() // workers))
 
 
