@@ -80,3 +80,31 @@ def test_bad_calls_are_refused_and_change_nothing(astronaut):
         StreamBatch(0)
     with pytest.raises(ValueError, match="static_image_mode"):
         StreamBatch(2, static_image_mode=True)
+
+
+def test_a_second_thread_calling_in_meanwhile_gets_a_clear_error(astronaut):
+    import threading
+
+    with StreamBatch(2, model_complexity=0) as batch:
+        inside, release = threading.Event(), threading.Event()
+        real = batch._process
+
+        def blocking(*args):
+            inside.set()
+            release.wait(30)
+            return real(*args)
+
+        batch._process = blocking  # type: ignore[method-assign]
+        first = threading.Thread(target=lambda: batch.process([astronaut, None]), daemon=True)
+        first.start()
+        try:
+            assert inside.wait(30)
+            for call in (lambda: batch.process([None, astronaut]), batch.close):
+                with pytest.raises(RuntimeError, match="another thread was inside a call of the same instance"):
+                    call()
+        finally:
+            release.set()
+            first.join(30)
+        assert not first.is_alive()
+        batch._process = real  # type: ignore[method-assign]
+        assert [len(r) for r in batch.process([astronaut, astronaut])] == [1, 1]  # usable afterwards

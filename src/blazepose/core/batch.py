@@ -11,6 +11,7 @@ from blazepose.backends import DEFAULT_BACKEND
 from blazepose.core.estimator import PoseEngines, PoseEstimator
 from blazepose.core.landmarker import RawPose
 from blazepose.core.results import PoseResult
+from blazepose.core.single_caller import SingleCaller
 from blazepose.core.validation import check_positive_int, check_rgb_image
 
 
@@ -67,6 +68,7 @@ class StreamBatch:
             self._engines.close()
             raise
         self._closed = False
+        self.calls = SingleCaller(type(self).__name__)
 
     def __len__(self) -> int:
         return len(self._streams)
@@ -93,7 +95,14 @@ class StreamBatch:
         Raises:
             TypeError, ValueError: wrong number of frames or timestamps, a
                 bad image or timestamp; no stream's state is changed then.
+            RuntimeError: another thread is inside a call of this instance.
         """
+        with self.calls.call("process"):
+            return self._process(frames, timestamps_ms)
+
+    def _process(
+        self, frames: Sequence[np.ndarray | None], timestamps_ms: Sequence[float | None] | None
+    ) -> list[PoseResult | None]:
         if self._closed:
             raise ValueError("this StreamBatch is closed; create a new one")
         n = len(self._streams)
@@ -134,7 +143,15 @@ class StreamBatch:
             stream.reset()
 
     def close(self) -> None:
-        """Frees the engines. The instance cannot be used afterwards."""
+        """Frees the engines. The instance cannot be used afterwards.
+
+        Raises:
+            RuntimeError: another thread is inside a call of this instance.
+        """
+        with self.calls.call("close"):
+            self._close()
+
+    def _close(self) -> None:
         if not self._closed:
             for stream in self._streams:
                 stream.close()
