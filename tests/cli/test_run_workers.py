@@ -113,3 +113,13 @@ def test_workers_name_same_stem_inputs_apart_and_leave_nothing_of_a_failed_input
     frames = {p.name: len(p.read_text().splitlines()) for p in out.glob("*.landmarks.jsonl")}
     assert frames == {"clip_mp4.landmarks.jsonl": 6, "clip_mp4-2.landmarks.jsonl": 5}
     assert not list(out.glob("cut*")), "a failed input's files are removed"
+
+
+def test_a_bad_thread_count_in_the_environment_is_a_usage_error_before_any_output(corpus, tmp_path):
+    env = dict(os.environ, BLAZEPOSE_NUM_THREADS="many")
+    run = subprocess.run([sys.executable, "-m", "blazepose", "run", str(corpus / "photo_c.png"), "--out",
+                          str(tmp_path / "o"), "--workers", "2"], capture_output=True, text=True, env=env,
+                         timeout=120)  # fmt: skip
+    assert run.returncode == 2 and "BLAZEPOSE_NUM_THREADS must be a positive integer" in run.stderr, run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()

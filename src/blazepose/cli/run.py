@@ -175,6 +175,13 @@ def check_options(args: argparse.Namespace) -> str | None:
         return f"--start must be a finite number of seconds >= 0, got {args.start}"
     if args.end is not None and (math.isnan(args.end) or args.end <= (args.start or 0.0)):
         return f"--end must be a number of seconds after --start ({args.start or 0.0}), got {args.end}"
+    if args.threads is None:
+        from blazepose.backends import default_num_threads
+
+        try:
+            default_num_threads()  # $BLAZEPOSE_NUM_THREADS, when set, must be a count
+        except ValueError as e:
+            return str(e)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         return f"--out {out}: is a file; expected a folder (it is created when missing)"
