@@ -22,6 +22,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "PoseEstimator": ("blazepose.core.estimator", "PoseEstimator"),
+    "StreamBatch": ("blazepose.core.batch", "StreamBatch"),
     "PoseResult": ("blazepose.core.results", "PoseResult"),
     "PoseLandmark": ("blazepose.core.topology", "PoseLandmark"),
     "POSE_CONNECTIONS": ("blazepose.core.topology", "POSE_CONNECTIONS"),
@@ -56,6 +57,7 @@ __all__ = [
     "PoseResult",
     "QueuePolicy",
     "RunningMode",
+    "StreamBatch",
     "__version__",
     "draw_result",
     "solutions",
@@ -63,6 +65,7 @@ __all__ = [
 
 if TYPE_CHECKING:  # pragma: no cover
     from blazepose import solutions
+    from blazepose.core.batch import StreamBatch
     from blazepose.core.estimator import PoseEstimator
     from blazepose.core.results import PoseResult
     from blazepose.core.topology import LANDMARK_NAMES, POSE_CONNECTIONS, PoseLandmark

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from blazepose import backends
 from blazepose.backends import load_model
 from blazepose.models import verified_model_bytes
 
@@ -14,13 +15,78 @@ def test_litert_loads_detector_and_reports_shapes():
     model.close()
 
 
-def test_thread_count_does_not_change_the_answer():
-    data = verified_model_bytes("pose_landmark_lite.tflite")
-    x = np.random.default_rng(0).random((1, 256, 256, 3), dtype=np.float32)
-    one = load_model(data, num_threads=1).run(x)
-    two = load_model(data, num_threads=2).run(x)
-    for a, b in zip(one, two, strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+ALL_MODELS = ["pose_detection.tflite"] + [f"pose_landmark_{m}.tflite" for m in ("lite", "full", "heavy")]
+
+
+@pytest.mark.parametrize("name", ALL_MODELS)
+def test_thread_count_does_not_change_a_bit(name):
+    data = verified_model_bytes(name)
+    one = load_model(data, num_threads=1)
+    x = np.random.default_rng(0).uniform(-1, 1, one.input_shape).astype(np.float32)
+    expected = one.run(x)
+    for threads in (2, 3):
+        for a, b in zip(expected, load_model(data, num_threads=threads).run(x), strict=True):
+            np.testing.assert_array_equal(a, b, err_msg=f"{name}, {threads} threads")
+
+
+def test_default_threads_follow_the_available_cores_with_a_cap(monkeypatch):
+    monkeypatch.delenv("BLAZEPOSE_NUM_THREADS", raising=False)
+    monkeypatch.setattr(backends.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    assert backends.available_cores() == 3
+    assert backends.default_num_threads() == 3
+    monkeypatch.setattr(backends.os, "sched_getaffinity", lambda pid: set(range(64)), raising=False)
+    assert backends.default_num_threads() == backends.MAX_DEFAULT_THREADS == 4
+
+
+def test_environment_variable_sets_the_default(monkeypatch):
+    monkeypatch.setattr(backends.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    monkeypatch.setenv("BLAZEPOSE_NUM_THREADS", "1")
+    assert backends.default_num_threads() == 1
+    monkeypatch.setenv("BLAZEPOSE_NUM_THREADS", "6")
+    assert backends.default_num_threads() == 6
+    monkeypatch.setenv("BLAZEPOSE_NUM_THREADS", "zero")
+    with pytest.raises(ValueError, match="BLAZEPOSE_NUM_THREADS must be a positive integer, got 'zero'"):
+        backends.default_num_threads()
+
+
+def test_default_threads_without_affinity_use_the_cpu_count(monkeypatch):
+    monkeypatch.delenv("BLAZEPOSE_NUM_THREADS", raising=False)
+    monkeypatch.delattr(backends.os, "sched_getaffinity", raising=False)
+    monkeypatch.setattr(backends.os, "cpu_count", lambda: None)
+    assert backends.default_num_threads() == 1
+    monkeypatch.setattr(backends.os, "cpu_count", lambda: 2)
+    assert backends.default_num_threads() == 2
+
+
+def test_engine_gets_the_default_unless_told(monkeypatch):
+    monkeypatch.setattr(backends, "default_num_threads", lambda: 3)
+    data = verified_model_bytes("pose_detection.tflite")
+    assert load_model(data).num_threads == 3
+    assert load_model(data, num_threads=1).num_threads == 1
+
+
+def test_every_api_passes_the_default_to_its_engines(monkeypatch):
+    from blazepose import PoseEstimator
+    from blazepose.solutions.pose import Pose
+    from blazepose.tasks import BaseOptions, PoseLandmarker, PoseLandmarkerOptions
+
+    seen = []
+    real = backends.load_model
+
+    def spy(model, backend="litert", num_threads=None):
+        engine = real(model, backend, num_threads)
+        seen.append(engine.num_threads)
+        return engine
+
+    monkeypatch.setattr("blazepose.core.estimator.load_model", spy)
+    monkeypatch.setattr(backends, "default_num_threads", lambda: 3)
+    PoseEstimator(model_complexity=0).close()
+    Pose(model_complexity=0).close()
+    PoseLandmarker.create_from_options(PoseLandmarkerOptions(base_options=BaseOptions(model_asset_path="lite"))).close()
+    assert seen == [3] * 6
+    seen.clear()
+    Pose(model_complexity=0, num_threads=1).close()
+    assert seen == [1, 1]
 
 
 @pytest.mark.parametrize("threads", [0, -2, 1.5, True])
@@ -38,3 +104,23 @@ def test_wrong_input_is_refused():
     model = load_model(verified_model_bytes("pose_detection.tflite"))
     with pytest.raises(ValueError, match="model input"):
         model.run(np.zeros((1, 10, 10, 3), np.float32))
+
+
+@pytest.mark.parametrize("name", ALL_MODELS[1:])
+def test_a_batch_gives_each_item_the_bits_it_gets_alone(name):
+    model = load_model(verified_model_bytes(name), num_threads=2)
+    batch = np.random.default_rng(1).uniform(0, 1, (3, 256, 256, 3)).astype(np.float32)
+    together = model.run_batch(batch, [0, 1])
+    assert together[0].shape[0] == 3 and together[2] is None
+    for i in range(3):
+        alone = model.run(batch[i : i + 1], [0, 1])
+        for k in (0, 1):
+            np.testing.assert_array_equal(together[k][i], alone[k][0], err_msg=f"{name} item {i} output {k}")
+
+
+def test_the_detector_refuses_a_batch():
+    model = load_model(verified_model_bytes("pose_detection.tflite"), num_threads=1)
+    with pytest.raises(ValueError, match="does not take a batch of 2"):
+        model.run_batch(np.zeros((2, 224, 224, 3), np.float32))
+    with pytest.raises(ValueError, match="batch must be float32"):
+        model.run_batch(np.zeros((2, 10, 10, 3), np.float32))

@@ -7,13 +7,24 @@ imported only when chosen.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
 
 DEFAULT_BACKEND = "litert"
-BACKENDS = ("litert",)
+MODEL_FORMATS = {
+    "litert": "tflite",
+    "onnxruntime": "onnx",
+    "onnxruntime-cuda": "onnx",
+    "onnxruntime-tensorrt": "onnx",
+    "openvino": "tflite",
+}
+"""Engine name -> the model files it reads: the vendored ``.tflite`` or a converted format."""
+BACKENDS = tuple(MODEL_FORMATS)
+MAX_DEFAULT_THREADS = 4
+"""Cap on the default thread count: beyond four threads these small models gain little."""
 
 
 class InferenceModel(Protocol):
@@ -34,28 +45,102 @@ class InferenceModel(Protocol):
         """
         ...
 
+    def run_batch(self, batch: np.ndarray, outputs: Sequence[int] | None = None) -> list[np.ndarray | None]:
+        """Runs the model on ``N`` inputs stacked on the first axis (``(N, *input_shape[1:])``).
+
+        Returns:
+            The outputs with ``N`` on their first axis, as :meth:`run`.
+
+        Raises:
+            ValueError: the model cannot take a batch of ``N``.
+        """
+        ...
+
     def close(self) -> None:
         """Frees the engine's resources."""
         ...
 
 
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity where the OS tells it, else the machine's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # macOS and Windows have no sched_getaffinity
+        return max(1, os.cpu_count() or 1)
+
+
+THREADS_VARIABLE = "BLAZEPOSE_NUM_THREADS"
+"""Environment variable that sets the default thread count (for example 1 on a machine shared with other work)."""
+
+
+def default_num_threads() -> int:
+    """Inference threads used when the caller gives none.
+
+    ``$BLAZEPOSE_NUM_THREADS`` when set, else the available cores, at most
+    :data:`MAX_DEFAULT_THREADS`. On cores busy with other work, more threads
+    can be slower than one (each waits for the others).
+
+    Raises:
+        ValueError: ``$BLAZEPOSE_NUM_THREADS`` is not a positive integer.
+
+    XNNPACK splits each layer's outputs between threads without changing
+    the order of any sum, so every thread count gives the same bits
+    (tests/backends/test_backends.py checks it on all four models).
+    """
+    value = os.environ.get(THREADS_VARIABLE, "").strip()
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise ValueError(f"{THREADS_VARIABLE} must be a positive integer, got {value!r}")
+        return int(value)
+    return min(available_cores(), MAX_DEFAULT_THREADS)
+
+
+def resolve_num_threads(num_threads: int | None) -> int:
+    """The thread count to use: ``num_threads`` when given (checked), else :func:`default_num_threads`.
+
+    Raises:
+        ValueError: ``num_threads`` is not a positive int or None.
+    """
+    if num_threads is None:
+        return default_num_threads()
+    if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
+        raise ValueError(f"num_threads must be a positive int or None, got {num_threads!r}")
+    return num_threads
+
+
+def model_format(backend: str) -> str:
+    """The model file format the named engine reads (``tflite``, ``onnx``).
+
+    Raises:
+        ValueError: unknown backend.
+    """
+    if backend not in MODEL_FORMATS:
+        raise ValueError(f"unknown inference backend {backend!r}; expected one of {BACKENDS}")
+    return MODEL_FORMATS[backend]
+
+
 def load_model(model: bytes, backend: str = DEFAULT_BACKEND, num_threads: int | None = None) -> InferenceModel:
-    """Loads a ``.tflite`` model into the named engine.
+    """Loads a model into the named engine.
 
     Args:
-        model: The model file's bytes.
+        model: The model file's bytes, in the engine's :func:`model_format`.
         backend: Engine name, one of :data:`BACKENDS`.
-        num_threads: CPU threads for the engine; None lets it choose.
+        num_threads: CPU threads for the engine; None: :func:`default_num_threads`.
 
     Raises:
         ValueError: unknown backend or bad thread count.
     """
-    if num_threads is not None and (
-        isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1
-    ):
-        raise ValueError(f"num_threads must be a positive int or None, got {num_threads!r}")
+    threads = resolve_num_threads(num_threads)
     if backend == "litert":
         from blazepose.backends.litert import LiteRTModel
 
-        return LiteRTModel(model, num_threads=num_threads)
+        return LiteRTModel(model, num_threads=threads)
+    if backend == "openvino":
+        from blazepose.backends.openvino import OpenVINOModel
+
+        return OpenVINOModel(model, num_threads=threads)
+    if backend in MODEL_FORMATS and MODEL_FORMATS[backend] == "onnx":
+        from blazepose.backends.onnxruntime import OnnxRuntimeModel
+
+        return OnnxRuntimeModel(model, num_threads=threads, backend=backend)
     raise ValueError(f"unknown inference backend {backend!r}; expected one of {BACKENDS}")

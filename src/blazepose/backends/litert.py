@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -13,6 +14,10 @@ class LiteRTModel:
     def __init__(self, model: bytes, num_threads: int | None = None) -> None:
         from ai_edge_litert.interpreter import Interpreter
 
+        self.num_threads = num_threads
+        """Threads given to the interpreter (None: LiteRT's own choice)."""
+        self._model = model
+        self._batched: dict[int, Any] = {}
         self._interpreter = Interpreter(model_content=model, num_threads=num_threads)
         self._interpreter.allocate_tensors()
         (inp,) = self._interpreter.get_input_details()
@@ -35,5 +40,49 @@ class LiteRTModel:
             result[k] = self._interpreter.get_tensor(self._output_indices[k])
         return result
 
+    def run_batch(self, batch: np.ndarray, outputs: Sequence[int] | None = None) -> list[np.ndarray | None]:
+        """Runs the model on ``N`` inputs stacked on the first axis, in one invocation.
+
+        A second interpreter with its input resized to ``N`` is made the
+        first time each ``N`` is seen (and kept). Each item's outputs are
+        the same bits as :meth:`run` on that item alone (XNNPACK computes
+        the items independently; tests/backends checks it).
+
+        Raises:
+            ValueError: wrong input shape or dtype, or a model whose graph
+                fixes the batch size (such as the person detector).
+        """
+        one = self.input_shape[1:]
+        if batch.ndim != len(self.input_shape) or batch.shape[1:] != one or batch.dtype != np.float32:
+            raise ValueError(f"batch must be float32 (N, {', '.join(map(str, one))}), got {batch.dtype} {batch.shape}")
+        n = batch.shape[0]
+        if n == 1:
+            return self.run(batch, outputs)
+        interpreter = self._batched.get(n)
+        if interpreter is None:
+            interpreter = self._batched[n] = self._resized(n)
+        interpreter.set_tensor(self._input_index, batch)
+        interpreter.invoke()
+        wanted = range(len(self._output_indices)) if outputs is None else outputs
+        result: list[np.ndarray | None] = [None] * len(self._output_indices)
+        for k in wanted:
+            result[k] = interpreter.get_tensor(self._output_indices[k])
+        return result
+
+    def _resized(self, n: int) -> Any:
+        from ai_edge_litert.interpreter import Interpreter
+
+        interpreter = Interpreter(model_content=self._model, num_threads=self.num_threads)
+        interpreter.resize_tensor_input(self._input_index, [n, *self.input_shape[1:]])
+        try:
+            interpreter.allocate_tensors()
+        except (RuntimeError, ValueError) as e:
+            raise ValueError(f"this model does not take a batch of {n}: {e}") from None
+        shapes = [tuple(int(d) for d in o["shape"]) for o in interpreter.get_output_details()]
+        if any(s[0] != n or s[1:] != one[1:] for s, one in zip(shapes, self.output_shapes, strict=True)):
+            raise ValueError(f"this model does not take a batch of {n}: its outputs would be {shapes}")
+        return interpreter
+
     def close(self) -> None:
         self._interpreter = None
+        self._batched.clear()

@@ -19,8 +19,9 @@ import time
 import zipfile
 from pathlib import Path
 
-from blazepose.cli.run import MODELS, Reporter, _landmarker
+from blazepose.cli.run import Reporter
 from blazepose.io.inputs import Input, expand_inputs
+from blazepose.runner.jobs import MODELS, RunSettings, open_landmarker
 
 REANALYSE_EVERY = 15  # frames, live inputs
 
@@ -60,8 +61,7 @@ def add_parser(sub) -> None:
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     p.add_argument("--quiet", action="store_true", help="no progress, only errors")
     p.add_argument("--json", action="store_true", help="JSON lines on stdout; the last per input is its result")
-    p.set_defaults(func=run, segmentation=False, overlay="none", no_smoothing=False, min_detection_confidence=0.5,
-                   min_presence_confidence=0.5, min_tracking_confidence=0.5, accuracy="fast")  # fmt: skip
+    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -160,7 +160,6 @@ def _one_input(inp: Input, out: Path, args, classifier, reporter: Reporter, stop
 
 def _process(inp: Input, paths: dict[str, Path], args, classifier, reporter: Reporter, stop: dict) -> dict:
     from blazepose.fitness.session import RepTracker
-    from blazepose.tasks.pose_landmarker import RunningMode
 
     tracker = RepTracker(exercise=args.exercise.strip(), classifier=classifier, count_class=args.count_class)
     live = inp.kind != "video"
@@ -171,7 +170,8 @@ def _process(inp: Input, paths: dict[str, Path], args, classifier, reporter: Rep
     last_ms = first_ms = None
     reports: dict = {}
     try:
-        with _landmarker(args, RunningMode.VIDEO) as landmarker:
+        settings = RunSettings(out=Path(args.out), model=args.model, num_poses=args.num_poses, threads=args.threads)
+        with open_landmarker(settings, video=True) as landmarker:
             for n, frame in enumerate(source.frames()):
                 if stop["requested"]:
                     break
@@ -188,7 +188,7 @@ def _process(inp: Input, paths: dict[str, Path], args, classifier, reporter: Rep
                     video.write(_draw(frame.rgb, result, reports, ts / 1000), ts, first_ms)
                 else:
                     results.append((frame.index, ts, result))
-                reporter.progress(inp.name, n + 1, source.expected_frames, started)
+                reporter.progress(inp.name, n + 1, source.expected_frames, time.monotonic() - started)
     finally:
         source.close()
         if video is not None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from blazepose.backends import DEFAULT_BACKEND, load_model
+from blazepose.backends import DEFAULT_BACKEND, InferenceModel, load_model, model_format
 from blazepose.core.detector import PersonDetector
 from blazepose.core.high_accuracy import HighAccuracy, HighAccuracySettings
 from blazepose.core.landmarker import LandmarkModel, RawPose
@@ -26,7 +27,46 @@ from blazepose.core.validation import (
     check_positive_int,
     check_rgb_image,
 )
-from blazepose.models import DETECTOR_MODEL, landmark_model_name, verified_model_bytes
+from blazepose.models import DETECTOR_MODEL, converted_model_bytes, landmark_model_name, verified_model_bytes
+
+
+@dataclass(frozen=True)
+class PoseEngines:
+    """The two loaded models of one model complexity, which several estimators may share.
+
+    The models hold no tracking state, so estimators in one thread can use
+    the same engines (:class:`blazepose.core.batch.StreamBatch` does, to
+    batch its streams' crops); the engines are not safe to use from two
+    threads at once.
+    """
+
+    model_complexity: int
+    detector: PersonDetector
+    landmarker: LandmarkModel
+
+    @classmethod
+    def load(
+        cls, model_complexity: int = 1, backend: str = DEFAULT_BACKEND, num_threads: int | None = None
+    ) -> PoseEngines:
+        """Loads the detector and the landmark model of ``model_complexity`` into the named engine."""
+        complexity = check_model_complexity(model_complexity)
+        fmt = model_format(backend)
+
+        def engine(name: str) -> InferenceModel:
+            data = verified_model_bytes(name) if fmt == "tflite" else converted_model_bytes(name, fmt)
+            return load_model(data, backend, num_threads)
+
+        detector = PersonDetector(engine(DETECTOR_MODEL))
+        try:
+            return cls(complexity, detector, LandmarkModel(engine(landmark_model_name(complexity))))
+        except BaseException:
+            detector.close()
+            raise
+
+    def close(self) -> None:
+        """Frees both models."""
+        self.detector.close()
+        self.landmarker.close()
 
 
 class PoseEstimator:
@@ -69,7 +109,8 @@ class PoseEstimator:
         id_memory: A pose found again within this many frames of being lost,
             where it was lost (region IoU >= ``overlap_iou``), gets its old
             track id back (0: never).
-        num_threads: Inference threads (None: the engine's default).
+        num_threads: Inference threads (None: the available cores, at most 4;
+            every count gives the same answers).
         backend: Inference engine name.
         fps: Frame rate assumed for video frames given without a timestamp.
         carry_filters_over_loss: Reproduce MediaPipe's legacy graph, which
@@ -77,6 +118,9 @@ class PoseEstimator:
             pose is lost and applies it to the next detected pose (see
             :meth:`PoseTrack.inherit_filters`). Off by default: a new
             detection starts with fresh filters.
+        engines: Loaded models to share with other estimators used from the
+            same thread (see :class:`PoseEngines`); None loads this
+            instance's own (``num_threads`` and ``backend`` then apply).
         accuracy: ``"fast"``: MediaPipe's pipeline and answers. ``"high"``:
             photos get recall passes when fewer than ``max_poses`` people are
             found (detector on turned, mirrored and tiled copies, candidates
@@ -106,6 +150,7 @@ class PoseEstimator:
         backend: str = DEFAULT_BACKEND,
         fps: float = DEFAULT_FPS,
         carry_filters_over_loss: bool = False,
+        engines: PoseEngines | None = None,
         accuracy: str = "fast",
         high_accuracy: HighAccuracySettings | None = None,
     ) -> None:
@@ -128,10 +173,16 @@ class PoseEstimator:
         if isinstance(id_memory, bool) or not isinstance(id_memory, int) or id_memory < 0:
             raise ValueError(f"id_memory must be an int >= 0, got {id_memory!r}")
         self.frame_step_us = frame_step_us(fps)
-        self._detector = PersonDetector(load_model(verified_model_bytes(DETECTOR_MODEL), backend, num_threads))
-        self._landmarker = LandmarkModel(
-            load_model(verified_model_bytes(landmark_model_name(self.model_complexity)), backend, num_threads)
-        )
+        self._owns_engines = engines is None
+        if engines is None:
+            engines = PoseEngines.load(self.model_complexity, backend, num_threads)
+        elif engines.model_complexity != self.model_complexity:
+            raise ValueError(
+                f"engines hold model_complexity {engines.model_complexity}, expected {self.model_complexity}"
+            )
+        self._engines = engines
+        self._detector = engines.detector
+        self._landmarker = engines.landmarker
         self.carry_filters_over_loss = bool(carry_filters_over_loss)
         self._high = (
             HighAccuracy(
@@ -162,15 +213,15 @@ class PoseEstimator:
             self._last_detection_frame = None
 
     def close(self) -> None:
-        """Frees the models. The instance cannot be used afterwards.
+        """Frees the models (unless they were shared in). The instance cannot be used afterwards.
 
         Raises:
             RuntimeError: another thread is inside a call of this instance.
         """
         with self.calls.call("close"):
             if not self._closed:
-                self._detector.close()
-                self._landmarker.close()
+                if self._owns_engines:
+                    self._engines.close()
                 self._book.reset()
                 self._closed = True
 
@@ -334,13 +385,31 @@ class PoseEstimator:
         return new
 
     def _process_video_frame(self, image: np.ndarray, ts: int, boxes: np.ndarray | None) -> PoseResult:
-        h, w = image.shape[:2]
+        due = self._frame_regions(image, boxes)
+        raws = [self._run_landmarks(image, roi, threshold) for _, roi, threshold in due]
+        return self._finish_video_frame(image, ts, due, raws)
+
+    def _frame_regions(self, image: np.ndarray, boxes: np.ndarray | None) -> list[tuple[PoseTrack, NormRect, float]]:
+        """The first half of a video frame: the tracks to look for, each with its region and score threshold."""
         new = self._start_tracks(image, boxes)
-        observed: list[tuple[PoseTrack, RawPose]] = []
+        due = []
         for track in [*self._book.tracks, *new]:
             assert track.next_roi is not None
             threshold = self.min_presence_confidence if track.frames_tracked == 0 else self.min_tracking_confidence
-            raw = self._run_landmarks(image, track.next_roi, threshold)
+            due.append((track, track.next_roi, threshold))
+        return due
+
+    def _finish_video_frame(
+        self,
+        image: np.ndarray,
+        ts: int,
+        due: list[tuple[PoseTrack, NormRect, float]],
+        raws: Sequence[RawPose | None],
+    ) -> PoseResult:
+        """The second half of a video frame: the landmark model's answers (``raws``, one per region) applied."""
+        h, w = image.shape[:2]
+        observed: list[tuple[PoseTrack, RawPose]] = []
+        for (track, _, _), raw in zip(due, raws, strict=True):
             if raw is None:
                 self._book.lose(track, self.frames_processed)  # lost: the track and its filters go
             else:

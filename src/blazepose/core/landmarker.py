@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,6 +70,14 @@ class LandmarkModel:
         except ValueError:
             raise ValueError(f"unexpected landmark model outputs {shapes}") from None
 
+    def _needed(self, with_mask: bool) -> list[int]:
+        names = (
+            ("landmarks", "score", "heatmap", "world", "mask")
+            if with_mask
+            else ("landmarks", "score", "heatmap", "world")
+        )
+        return [self._out[name] for name in names]
+
     def run(self, image: np.ndarray, roi: NormRect, min_score: float, with_mask: bool) -> RawPose | None:
         """Runs the model on one region.
 
@@ -77,26 +86,64 @@ class LandmarkModel:
         """
         h, w = image.shape[:2]
         tensor, crop = self._cropper(image, roi.to_pixels(w, h))
-        needed = (
-            ("landmarks", "score", "heatmap", "world", "mask")
-            if with_mask
-            else ("landmarks", "score", "heatmap", "world")
-        )
-        out = self._model.run(tensor, [self._out[name] for name in needed])
+        out = self._model.run(tensor, self._needed(with_mask))
+        return self._decode(out, 0, roi, crop, min_score, with_mask)
 
+    def run_many(
+        self, regions: Sequence[tuple[np.ndarray, NormRect, float]], with_mask: bool, batched: bool = True
+    ) -> list[RawPose | None]:
+        """Runs the model on several regions (of one image or of several), in one batch when ``batched``.
+
+        Args:
+            regions: ``(image, roi, min_score)`` per region.
+            with_mask: Also decode the segmentation mask.
+            batched: One engine invocation for all regions (the engine's
+                ``run_batch``); False runs them one by one.
+
+        Returns:
+            One :meth:`run` answer per region, in order (the same bits with
+            LiteRT: its batched items are computed independently).
+        """
+        if not regions:
+            return []
+        if not batched or len(regions) == 1:
+            return [self.run(image, roi, score, with_mask) for image, roi, score in regions]
+        size = LANDMARK_INPUT_SIZE
+        batch = np.empty((len(regions), size, size, 3), np.float32)
+        crops = []
+        for i, (image, roi, _) in enumerate(regions):
+            h, w = image.shape[:2]
+            tensor, crop = self._cropper(image, roi.to_pixels(w, h))
+            batch[i] = tensor[0]
+            crops.append(crop)
+        out = self._model.run_batch(batch, self._needed(with_mask))
+        return [
+            self._decode(out, i, roi, crop, score, with_mask)
+            for i, ((_, roi, score), crop) in enumerate(zip(regions, crops, strict=True))
+        ]
+
+    def _decode(
+        self,
+        out: list[np.ndarray | None],
+        item: int,
+        roi: NormRect,
+        crop: CropRegion,
+        min_score: float,
+        with_mask: bool,
+    ) -> RawPose | None:
         def output(name: str) -> np.ndarray:
             value = out[self._out[name]]
             assert value is not None
-            return value
+            return value[item]
 
         score = float(output("score").reshape(()))
         if score < min_score:
             return None
-        lm = decode_landmarks(output("landmarks")[0], LANDMARK_INPUT_SIZE)
-        lm = refine_with_heatmap(lm, output("heatmap")[0])
+        lm = decode_landmarks(output("landmarks"), LANDMARK_INPUT_SIZE)
+        lm = refine_with_heatmap(lm, output("heatmap"))
         lm = project_to_image(remove_letterbox(lm, crop.padding), roi)
-        world = decode_world_landmarks(output("world")[0], roi.rotation)
-        mask = output("mask")[0, :, :, 0] if with_mask else None
+        world = decode_world_landmarks(output("world"), roi.rotation)
+        mask = output("mask")[:, :, 0] if with_mask else None
         return RawPose(lm, world, score, roi, crop, mask)
 
     def close(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -68,3 +69,46 @@ def landmark_model_name(model_complexity: int) -> str:
     if not valid or int(model_complexity) not in LANDMARK_MODELS:  # 1.0 and "1" name no model either
         raise ValueError(f"model_complexity must be 0 (lite), 1 (full) or 2 (heavy), got {model_complexity!r}")
     return LANDMARK_MODELS[int(model_complexity)]
+
+
+CONVERTED_FORMATS = ("onnx",)
+"""Formats the vendored models are converted to (by scripts/convert_onnx.py), each in its own folder here."""
+
+
+def converted_model_bytes(name: str, fmt: str, models_dir: Path | None = None) -> bytes:
+    """Reads a vendored model's converted file after checking it against the sha256 in its folder's manifest.
+
+    Args:
+        name: The vendored file's name, one of ``MODEL_SHA256`` (``pose_landmark_full.tflite``).
+        fmt: One of :data:`CONVERTED_FORMATS`; the file is ``<fmt>/<stem>.<fmt>``.
+        models_dir: Folder to read from (the package's own by default).
+
+    Raises:
+        KeyError: unknown model or format.
+        FileNotFoundError: the converted file or its manifest is missing.
+        ModelFileError: the file's sha256 differs from the manifest's, or the
+            manifest says it was made from another file than the vendored one.
+    """
+    if name not in MODEL_SHA256 or fmt not in CONVERTED_FORMATS:
+        raise KeyError(
+            f"no converted {fmt!r} file for {name!r}; formats: {CONVERTED_FORMATS}, models: {sorted(MODEL_SHA256)}"
+        )
+    folder = (models_dir or MODELS_DIR) / fmt
+    file_name = f"{Path(name).stem}.{fmt}"
+    manifest_path = folder / "MANIFEST.json"
+    path = folder / file_name
+    if not path.is_file() or not manifest_path.is_file():
+        raise FileNotFoundError(
+            f"converted model {fmt}/{file_name} or its manifest is missing under {folder}; "
+            f"make it with scripts/convert_{fmt}.py (see models/{fmt}/README.md)"
+        )
+    entry = json.loads(manifest_path.read_text())["files"].get(file_name)
+    if entry is None:
+        raise ModelFileError(f"{manifest_path} does not list {file_name}")
+    if entry["source_sha256"] != MODEL_SHA256[name]:
+        raise ModelFileError(f"{fmt}/{file_name} was made from another file than the vendored {name}")
+    data = path.read_bytes()
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != entry["sha256"]:
+        raise ModelFileError(f"converted model {path} is corrupt: sha256 {actual}, manifest says {entry['sha256']}")
+    return data

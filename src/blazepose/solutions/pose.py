@@ -77,6 +77,9 @@ class Pose:
         min_detection_confidence: Minimum person detection score, in [0, 1].
         min_tracking_confidence: Minimum pose presence score for the
             landmarks to count as found (and tracked), in [0, 1].
+        num_threads: Inference threads, keyword only (not in MediaPipe's
+            API). None: the available cores, at most 4; every count gives
+            the same answers.
 
     Raises:
         ValueError: a parameter is out of range.
@@ -91,6 +94,8 @@ class Pose:
         smooth_segmentation: bool = True,
         min_detection_confidence: float = 0.5,
         min_tracking_confidence: float = 0.5,
+        *,
+        num_threads: int | None = None,
     ) -> None:
         self._estimator: PoseEstimator | None = PoseEstimator(
             static_image_mode=static_image_mode,
@@ -101,6 +106,7 @@ class Pose:
             min_detection_confidence=min_detection_confidence,
             min_tracking_confidence=min_tracking_confidence,
             carry_filters_over_loss=True,
+            num_threads=num_threads,
         )
         self._timestamp_us = 0
         self._calls = SingleCaller(type(self).__name__)

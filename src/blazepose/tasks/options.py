@@ -40,7 +40,8 @@ class BaseOptions:
             (``pose_landmarker_lite.task``, ``..._full.task``,
             ``..._heavy.task``) or just ``lite``/``full``/``heavy``; the
             vendored models are used. None: ``model_complexity`` decides.
-        num_threads: Inference threads (None: the engine's default).
+        num_threads: Inference threads (None: the available cores, at most 4;
+            every count gives the same answers).
         backend: Inference engine name.
     """
 

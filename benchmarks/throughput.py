@@ -1,0 +1,360 @@
+"""Throughput beside MediaPipe 0.10.14 and MediaPipe Tasks 1.2.2: every API, engines, batches, files per hour.
+
+    PYTHONPATH=src .venv/bin/python benchmarks/throughput.py [--frames 205] [--mp122 .venv-mp122/bin/python]
+
+One run, same frames, contenders taking turns in blocks of 10 frames
+(each contender sees every frame, in order), so that a busy machine slows
+all alike and the ratios compare like with like:
+1. video mode (tracking): this library's PoseLandmarker, PoseEstimator and
+   solutions.pose.Pose at defaults (and PoseLandmarker at one thread),
+   MediaPipe 0.10.14's solutions Pose in this process, MediaPipe Tasks
+   1.2.2's PoseLandmarker in a worker process of its own virtual
+   environment fed the same frames (it times its own calls), the bare
+   landmark model (LiteRT, default threads) and this library on ONNX
+   Runtime with its bare model;
+2. image mode (the detector on every frame): PoseLandmarker beside both
+   MediaPipes;
+3. batched landmark inference: crops per second against batch size;
+4. files per hour: ``blazepose run``'s runners (sequential, 2 workers, Ray
+   with 1 and 2 CPUs) on the same clips, in alternating rounds.
+Writes benchmarks/results/throughput.md and .json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from blazepose import PoseEstimator
+from blazepose.backends import default_num_threads
+from blazepose.evaluation.parity import mediapipe_pose, read_frames
+from blazepose.solutions.pose import Pose
+from blazepose.tasks import BaseOptions, PoseLandmarker, PoseLandmarkerOptions, RunningMode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import machine
+
+ROOT = Path(__file__).resolve().parent.parent
+VIDEO = ROOT.parent / "shared" / "data" / "video" / "dance_720p.avi"
+BUNDLE_TOOL = ROOT.parent / "shared" / "tools" / "mp_tasks_bundles.py"
+NAMES = {0: "lite", 1: "full", 2: "heavy"}
+WARMUP = 5
+
+
+class TasksWorker:
+    """MediaPipe Tasks 1.2.2 in its own process; :meth:`__call__` runs one frame there and returns its own timing."""
+
+    def __init__(self, python: str, bundle: Path, frames_file: Path, mode: str) -> None:
+        worker = ROOT / "benchmarks" / "mp_tasks_worker.py"
+        self.proc = subprocess.Popen([python, str(worker), str(bundle), str(frames_file), mode], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)  # fmt: skip
+        assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == "ready"
+
+    def __call__(self, index: int, ts_ms: float) -> tuple[float, float]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(f"{index} {ts_ms}\n")
+        self.proc.stdin.flush()
+        wall, cpu, _ = self.proc.stdout.readline().split()
+        return float(wall), float(cpu)
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("quit\n")
+        self.proc.stdin.flush()
+        self.proc.wait(timeout=60)
+
+
+Contender = Callable[[int, np.ndarray, float], tuple[float, float]]
+"""Runs one frame; returns its wall time and its process's CPU time (all threads), in ms."""
+
+
+def timed(fn: Callable[[np.ndarray, float], object]) -> Contender:
+    def run(i: int, frame: np.ndarray, ts: float) -> tuple[float, float]:
+        start, cpu_start = time.perf_counter(), time.process_time()
+        fn(frame, ts)
+        return (time.perf_counter() - start) * 1000, (time.process_time() - cpu_start) * 1000
+
+    return run
+
+
+def interleave(frames: list[np.ndarray], contenders: dict[str, Contender], block: int) -> dict[str, dict[str, float]]:
+    """Median wall and CPU ms per frame of each contender, taking turns in blocks of ``block`` frames.
+
+    Every contender sees every frame, in order (tracking stays intact); the
+    turns keep the machine's state alike for all. Blocks rather than single
+    frames: an engine's worker threads keep spinning for a moment after each
+    inference, which would slow whichever contender comes next. The first
+    frames are warm-up, left out.
+    """
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in contenders}
+    for first in range(0, len(frames), block):
+        for name, fn in contenders.items():
+            for i in range(first, min(first + block, len(frames))):
+                ms = fn(i, frames[i], 20.0 * i)
+                if i >= WARMUP:
+                    times[name].append(ms)
+    return {
+        name: {"wall": statistics.median(w for w, _ in v), "cpu": statistics.median(c for _, c in v)}
+        for name, v in times.items()
+        if v
+    }
+
+
+def closers_keeper(closers: list) -> Callable:
+    def keep(obj):
+        closers.append(obj)
+        return obj
+
+    return keep
+
+
+def per_frame_tables(args, frames, frames_file, bundles) -> dict:
+    with_mp = importlib.util.find_spec("mediapipe") is not None
+    with_ort = importlib.util.find_spec("onnxruntime") is not None
+    results = {}
+    for k in args.models:
+        name = NAMES[k]
+        print(f"per frame, {name} ...", file=sys.stderr, flush=True)
+        closers: list = []
+        keep = closers_keeper(closers)
+
+        video: dict[str, Contender] = {}
+        landmarker = keep(PoseLandmarker.create_from_options(PoseLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=name), running_mode=RunningMode.VIDEO)))  # fmt: skip
+        one_thread = keep(PoseLandmarker.create_from_options(PoseLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=name, num_threads=1),
+            running_mode=RunningMode.VIDEO)))  # fmt: skip
+        estimator = keep(PoseEstimator(model_complexity=k))
+        legacy = keep(Pose(model_complexity=k))
+        video["PoseLandmarker"] = timed(lambda f, ts, m=landmarker: m.detect_for_video(f, ts))
+        video["PoseLandmarker, 1 thread"] = timed(lambda f, ts, m=one_thread: m.detect_for_video(f, ts))
+        video["PoseEstimator"] = timed(lambda f, ts, m=estimator: m.process(f, ts))
+        video["solutions.pose.Pose"] = timed(lambda f, ts, m=legacy: m.process(f))
+        if with_mp:
+            mp_legacy = keep(mediapipe_pose(model_complexity=k))
+            video["MediaPipe 0.10.14 solutions Pose"] = timed(lambda f, ts, m=mp_legacy: m.process(f))
+        if bundles:
+            tasks = keep(TasksWorker(args.mp122, bundles / f"pose_landmarker_{name}.task", frames_file, "video"))
+            video["MediaPipe Tasks 1.2.2 PoseLandmarker"] = lambda i, f, ts, w=tasks: w(i, ts)
+        lm = estimator._landmarker._model
+        crop = np.random.default_rng(0).random(lm.input_shape, dtype=np.float32)
+        video["bare landmark model (LiteRT)"] = timed(lambda f, ts, m=lm, x=crop: m.run(x))
+        if with_ort:
+            ort_est = keep(PoseEstimator(model_complexity=k, backend="onnxruntime"))
+            video["PoseEstimator on ONNX Runtime"] = timed(lambda f, ts, m=ort_est: m.process(f, ts))
+            ort_lm = ort_est._landmarker._model
+            video["bare landmark model (ONNX Runtime)"] = timed(lambda f, ts, m=ort_lm, x=crop: m.run(x))
+        if importlib.util.find_spec("openvino") is not None:
+            ov_est = keep(PoseEstimator(model_complexity=k, backend="openvino"))
+            video["PoseEstimator on OpenVINO"] = timed(lambda f, ts, m=ov_est: m.process(f, ts))
+            ov_lm = ov_est._landmarker._model
+            video["bare landmark model (OpenVINO)"] = timed(lambda f, ts, m=ov_lm, x=crop: m.run(x))
+        video_ms = interleave(frames, video, args.block)
+        detector_share = estimator.detector_runs / max(estimator.frames_processed, 1)
+        for obj in closers:
+            obj.close()
+        closers.clear()
+        photos = frames[: args.photos + WARMUP]
+        image: dict[str, Contender] = {}
+        still = keep(PoseLandmarker.create_from_options(PoseLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=name), running_mode=RunningMode.IMAGE)))  # fmt: skip
+        image["PoseLandmarker"] = timed(lambda f, ts, m=still: m.detect(f))
+        if with_mp:
+            mp_still = keep(mediapipe_pose(static_image_mode=True, model_complexity=k))
+            image["MediaPipe 0.10.14 solutions Pose"] = timed(lambda f, ts, m=mp_still: m.process(f))
+        if bundles:
+            tasks_still = keep(TasksWorker(args.mp122, bundles / f"pose_landmarker_{name}.task", frames_file, "image"))
+            image["MediaPipe Tasks 1.2.2 PoseLandmarker"] = lambda i, f, ts, w=tasks_still: w(i, ts)
+        image_ms = interleave(photos, image, args.block)
+        for obj in closers:
+            obj.close()
+        results[name] = {"video": video_ms, "image": image_ms, "detector_share": detector_share}
+    return results
+
+
+def batch_table(args) -> dict:
+    """Landmark crops per second through the engine's batched call, per batch size."""
+    from blazepose.backends import load_model
+    from blazepose.models import converted_model_bytes, landmark_model_name, verified_model_bytes
+
+    table: dict = {}
+    engines = [("LiteRT", "litert")]
+    if importlib.util.find_spec("onnxruntime") is not None:
+        engines.append(("ONNX Runtime", "onnxruntime"))
+    if importlib.util.find_spec("openvino") is not None:
+        engines.append(("OpenVINO", "openvino"))
+    for k in args.models:
+        name = landmark_model_name(k)
+        for label, backend in engines:
+            data = converted_model_bytes(name, "onnx") if backend == "onnxruntime" else verified_model_bytes(name)
+            model = load_model(data, backend)
+            rng = np.random.default_rng(0)
+            row = {}
+            for n in (1, 2, 4, 8):
+                batch = rng.random((n, 256, 256, 3), dtype=np.float32)
+                model.run_batch(batch)
+                rounds = max(3, 24 // n)
+                start = time.perf_counter()
+                for _ in range(rounds):
+                    model.run_batch(batch)
+                row[n] = n * rounds / (time.perf_counter() - start)
+            table[f"{NAMES[k]}, {label}"] = row
+            model.close()
+    return table
+
+
+def files_per_hour(args) -> dict:
+    """Clips per hour for each runner, in alternating rounds on the same clips."""
+    from blazepose.io.inputs import expand_inputs
+    from blazepose.runner.jobs import RunSettings, run_sequentially
+    from blazepose.runner.pool import run_in_processes
+
+    clips = Path(tempfile.mkdtemp(prefix="bp-clips-"))
+    for i in range(args.clips):
+        os.symlink(args.video, clips / f"clip{i}.avi")
+    inputs, _ = expand_inputs([str(clips)])
+    out = Path(tempfile.mkdtemp(prefix="bp-out-"))
+
+    def settings(threads: int | None) -> RunSettings:
+        return RunSettings(out=out, model="lite", end=args.clip_seconds, annotate=False, threads=threads, force=True)
+
+    runners: dict[str, Callable[[], list]] = {
+        "sequential, default threads": lambda: list(run_sequentially(inputs, settings(None))),
+        "--workers 1, 1 thread": lambda: list(run_sequentially(inputs, settings(1))),
+        "--workers 2, 1 thread each": lambda: list(run_in_processes(inputs, settings(1), 2)),
+    }
+    ray = None
+    if importlib.util.find_spec("ray") is not None:
+        import ray
+
+        from blazepose.runner.ray_runner import run_on_ray
+
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        runners["Ray, 1 task at a time"] = lambda: list(run_on_ray(inputs, settings(1), "local", 1))
+        runners["Ray, 2 tasks at a time"] = lambda: list(run_on_ray(inputs, settings(1), "local", 2))
+    seconds: dict[str, list[float]] = {name: [] for name in runners}
+    frames = {}
+    for _ in range(args.rounds):
+        for name, go in runners.items():
+            start = time.perf_counter()
+            outcomes = go()
+            seconds[name].append(time.perf_counter() - start)
+            assert not any(o.error for o in outcomes), [o.error for o in outcomes]
+            frames[name] = sum(o.frames for o in outcomes)
+    if ray is not None:
+        ray.shutdown()
+    return {
+        name: {
+            "clips": len(inputs),
+            "frames": frames[name],
+            "seconds": statistics.median(s),
+            "files_per_hour": len(inputs) * 3600 / statistics.median(s),
+            "fps": frames[name] / statistics.median(s),
+        }
+        for name, s in seconds.items()
+    }
+
+
+def markdown(desc: str, args, per_frame: dict, batches: dict, files: dict, load: tuple) -> str:
+    lines = [
+        "# Throughput beside MediaPipe 0.10.14 and MediaPipe Tasks 1.2.2",
+        "",
+        f"Made by `benchmarks/throughput.py` on {desc}. The machine was shared with other engineers' work "
+        f"(load average {load[0]:.1f} at the start, {load[1]:.1f} at the end, on {os.cpu_count()} cores): absolute "
+        "times are noisy; the ratios compare contenders measured side by side, taking turns every "
+        f"{args.block} frames, in one run.",
+        f"Every API at its defaults (this library: {default_num_threads()} inference threads here, "
+        f"the available cores up to 4). {args.frames} frames of `{args.video.name}` (1280x720) in video mode, "
+        f"{args.photos} of them in image mode. Medians per frame; speed-up = their wall ms / PoseLandmarker's; "
+        "CPU ms = the process's CPU time over the call, all its threads (spinning included), less sensitive to "
+        "the other work on the machine than wall time; CPU ratio = theirs / PoseLandmarker's.",
+        "",
+    ]
+    for name, modes in per_frame.items():
+        for mode in ("video", "image"):
+            ms = {who: v["wall"] for who, v in modes[mode].items()}
+            cpu = {who: v["cpu"] for who, v in modes[mode].items()}
+            ours, ours_cpu = ms["PoseLandmarker"], cpu["PoseLandmarker"]
+            lines += [f"## {name}, {mode} mode", "",
+                      "| contender | wall ms per frame | PoseLandmarker's speed-up | CPU ms per frame | CPU ratio |",
+                      "| --- | --- | --- | --- | --- |"]  # fmt: skip
+            for who, v in ms.items():
+                lines.append(f"| {who} | {v:.2f} | {v / ours:.2f}x | {cpu[who]:.2f} | {cpu[who] / ours_cpu:.2f}x |")
+            if mode == "video":
+                bare = ms["bare landmark model (LiteRT)"]
+                lines.append("")
+                lines.append(
+                    f"Beyond the model: PoseEstimator {ms['PoseEstimator']:.2f} ms - bare model {bare:.2f} ms = "
+                    f"{ms['PoseEstimator'] - bare:.2f} ms per frame (tracking; the detector ran on "
+                    f"{modes['detector_share']:.1%} of the frames)."
+                )
+            lines.append("")
+    lines += ["## Batched landmark inference: crops per second", "", "| model, engine | " +
+              " | ".join(f"batch {n}" for n in (1, 2, 4, 8)) + " |", "| --- |" + " --- |" * 4]  # fmt: skip
+    for label, row in batches.items():
+        lines.append(f"| {label} | " + " | ".join(f"{row[n]:.0f}" for n in (1, 2, 4, 8)) + " |")
+    lines += ["", "## Files per hour (`blazepose run`'s runners, lite, landmarks only, no annotated video)", "",
+              f"{next(iter(files.values()))['clips']} clips of {args.clip_seconds} s (720p, decoding included), "
+              f"median of {args.rounds} alternating rounds; Ray on a local cluster of 2 CPUs started beforehand.", "",
+              "| runner | seconds | frames per second | files per hour |", "| --- | --- | --- | --- |"]  # fmt: skip
+    for label, row in files.items():
+        lines.append(f"| {label} | {row['seconds']:.1f} | {row['fps']:.0f} | {row['files_per_hour']:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--video", type=Path, default=VIDEO)
+    parser.add_argument("--frames", type=int, default=205)
+    parser.add_argument("--photos", type=int, default=40)
+    parser.add_argument("--models", type=int, nargs="+", default=[0, 1, 2], choices=(0, 1, 2))
+    parser.add_argument("--mp122", default=str(ROOT / ".venv-mp122" / "bin" / "python"),
+                        help="python of a virtual environment with mediapipe==1.2.2 (skipped when absent)")  # fmt: skip
+    parser.add_argument("--block", type=int, default=10, help="frames per turn when contenders take turns")
+    parser.add_argument("--clips", type=int, default=4)
+    parser.add_argument("--clip-seconds", type=float, default=4.1)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--skip", nargs="*", default=[], choices=("frames", "batches", "files"))
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    args = parser.parse_args()
+    if not args.video.exists():
+        print(f"no video at {args.video}", file=sys.stderr)
+        return 2
+    load_start = os.getloadavg()[0]
+    frames = [f for _, f in zip(range(args.frames + WARMUP), read_frames(args.video), strict=False)]
+    work = Path(tempfile.mkdtemp(prefix="bp-bench-"))
+    frames_file = work / "frames.npy"
+    np.save(frames_file, np.stack(frames))
+    bundles = None
+    if Path(args.mp122).exists():
+        bundles = work / "bundles"
+        subprocess.run([args.mp122, str(BUNDLE_TOOL), str(ROOT / "src" / "blazepose" / "models"), str(bundles)],
+                       check=True, capture_output=True)  # fmt: skip
+    per_frame = {} if "frames" in args.skip else per_frame_tables(args, frames, frames_file, bundles)
+    batches = {} if "batches" in args.skip else batch_table(args)
+    files = {} if "files" in args.skip else files_per_hour(args)
+    load = (load_start, os.getloadavg()[0])
+    desc = machine()
+    text = markdown(desc, args, per_frame, batches, files, load) if per_frame and files else json.dumps(files)
+    print(text)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "throughput.md").write_text(text)
+    record = {"machine": desc, "load_average": load, "threads": default_num_threads(), "per_frame": per_frame,
+              "batched_crops_per_second": batches, "files": files}  # fmt: skip
+    (args.out / "throughput.json").write_text(json.dumps(record, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

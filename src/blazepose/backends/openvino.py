@@ -1,0 +1,80 @@
+"""OpenVINO engine (the ``openvino`` extra), reading the vendored ``.tflite`` files directly."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+class OpenVINOModel:
+    """A ``.tflite`` model compiled by OpenVINO for the CPU, in float32.
+
+    OpenVINO would otherwise compute in bfloat16 on CPUs that have it, far
+    from LiteRT's answers; ``INFERENCE_PRECISION_HINT`` keeps float32.
+
+    Args:
+        model: The ``.tflite`` file's bytes.
+        num_threads: Inference threads (None: OpenVINO's choice).
+
+    Raises:
+        RuntimeError: openvino is not installed.
+    """
+
+    def __init__(self, model: bytes, num_threads: int | None = None) -> None:
+        try:
+            import openvino as ov
+        except ImportError as e:
+            raise RuntimeError("backend 'openvino' needs OpenVINO: pip install 'blazepose[openvino]'") from e
+        self._core = ov.Core()
+        with tempfile.TemporaryDirectory() as folder:  # OpenVINO reads .tflite models from files only
+            path = Path(folder) / "model.tflite"
+            path.write_bytes(model)
+            self._model = self._core.read_model(str(path))
+        self.num_threads = num_threads
+        self._config: dict[str, Any] = {"INFERENCE_PRECISION_HINT": "f32"}
+        if num_threads is not None:
+            self._config["INFERENCE_NUM_THREADS"] = num_threads
+        self.input_shape = tuple(int(d) for d in self._model.inputs[0].get_shape())
+        self.output_shapes = tuple(tuple(int(d) for d in o.get_shape()) for o in self._model.outputs)
+        self._requests: dict[int, Any] = {1: self._compile(self._model)}
+
+    def _compile(self, model: Any) -> Any:
+        return self._core.compile_model(model, "CPU", self._config).create_infer_request()
+
+    def run(self, tensor: np.ndarray, outputs: Sequence[int] | None = None) -> list[np.ndarray | None]:
+        if tensor.shape != self.input_shape or tensor.dtype != np.float32:
+            raise ValueError(f"model input must be float32 {self.input_shape}, got {tensor.dtype} {tensor.shape}")
+        return self._run(self._requests[1], tensor, outputs)
+
+    def run_batch(self, batch: np.ndarray, outputs: Sequence[int] | None = None) -> list[np.ndarray | None]:
+        one = self.input_shape[1:]
+        if batch.ndim != len(self.input_shape) or batch.shape[1:] != one or batch.dtype != np.float32:
+            raise ValueError(f"batch must be float32 (N, {', '.join(map(str, one))}), got {batch.dtype} {batch.shape}")
+        n = batch.shape[0]
+        request = self._requests.get(n)
+        if request is None:
+            model = self._model.clone()
+            try:
+                model.reshape({model.inputs[0]: [n, *one]})
+            except RuntimeError as e:
+                raise ValueError(f"this model does not take a batch of {n}: {e}") from None
+            shapes = [tuple(int(d) for d in o.get_shape()) for o in model.outputs]
+            if any(s[0] != n or s[1:] != o[1:] for s, o in zip(shapes, self.output_shapes, strict=True)):
+                raise ValueError(f"this model does not take a batch of {n}: its outputs would be {shapes}")
+            request = self._requests[n] = self._compile(model)
+        return self._run(request, batch, outputs)
+
+    def _run(self, request: Any, tensor: np.ndarray, outputs: Sequence[int] | None) -> list[np.ndarray | None]:
+        request.infer({0: tensor})
+        wanted = range(len(self.output_shapes)) if outputs is None else outputs
+        result: list[np.ndarray | None] = [None] * len(self.output_shapes)
+        for k in wanted:
+            result[k] = np.array(request.get_output_tensor(k).data, np.float32, copy=True)
+        return result
+
+    def close(self) -> None:
+        self._requests.clear()

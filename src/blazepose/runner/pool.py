@@ -1,0 +1,165 @@
+"""Inputs spread over worker processes, one input (one tracker) per task.
+
+Workers are started with the ``spawn`` method (no state inherited from the
+parent, and the same on every OS), ignore Ctrl-C themselves, and stop their
+current video when the parent sets the shared stop event; their progress
+comes back through a queue that the parent drains while it waits.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+import signal
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any
+
+from blazepose.io.inputs import Input, output_names
+from blazepose.runner.jobs import InputOutcome, RunSettings, process_input
+
+PROGRESS_INTERVAL_S = 0.25
+"""Smallest time between two progress messages from one worker."""
+
+_stop_event: Any = None
+_progress_queue: Any = None
+
+
+def _init_worker(stop_event: Any, progress_queue: Any) -> None:
+    """Runs once in each worker: the parent handles Ctrl-C and tells workers through ``stop_event``.
+
+    SIGTERM keeps its default action here: the executor terminates the
+    workers of a broken pool with it and waits for them.
+    """
+    global _stop_event, _progress_queue
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _stop_event, _progress_queue = stop_event, progress_queue
+
+
+def _work(inp: Input, name: str, settings: RunSettings) -> tuple[InputOutcome, tuple | None]:
+    """Processes one input in a worker; returns its outcome and its final progress message.
+
+    The final message travels with the result, not through the queue: a
+    queue's messages can arrive after the result, or (at pool shutdown)
+    not at all.
+    """
+    last = [0.0]
+    final_message: list[tuple] = []
+
+    def progress(name: str, done: int, total: int | None, elapsed: float, final: bool) -> None:
+        now = time.monotonic()
+        if final:
+            final_message.append((name, done, total, elapsed, True))
+        elif now - last[0] >= PROGRESS_INTERVAL_S:
+            last[0] = now
+            _progress_queue.put((name, done, total, elapsed, False))
+
+    try:
+        outcome = process_input(inp, settings, progress, _stop_event.is_set, name)
+    except Exception as e:  # a bug, not a bad input: still reported per input, the pool goes on
+        outcome = InputOutcome(inp.location, error=f"{inp.location}: {type(e).__name__}: {e}")
+    return outcome, final_message[-1] if final_message else None
+
+
+def default_threads_per_worker(workers: int) -> int:
+    """``$BLAZEPOSE_NUM_THREADS`` when set, else the available cores shared out between ``workers``
+    processes (at least 1 each, at most 4)."""
+    import os
+
+    from blazepose.backends import THREADS_VARIABLE, available_cores, default_num_threads
+
+    if os.environ.get(THREADS_VARIABLE, "").strip():
+        return default_num_threads()
+    return max(1, min(4, available_cores() // workers))
+
+
+def run_in_processes(
+    inputs: Sequence[Input],
+    settings: RunSettings,
+    workers: int,
+    progress: Callable[[str, int, int | None, float, bool], None] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+    poll_s: float = 0.1,
+) -> Iterator[InputOutcome]:
+    """Processes ``inputs`` in ``workers`` processes and yields each outcome as it completes.
+
+    Outputs are named as in :func:`~blazepose.runner.jobs.run_sequentially`.
+
+    Args:
+        inputs: What to process; each input is one task.
+        settings: As for :func:`process_input`; ``threads`` None gives each
+            worker :func:`default_threads_per_worker`.
+        workers: Number of processes (>= 1).
+        progress: Receives the workers' progress messages, in the parent.
+        should_stop: Polled in the parent; once True, inputs not started are
+            dropped and the running ones stop at their next frame (their
+            outcomes, marked ``stopped``, are still yielded).
+        poll_s: How often the parent looks at progress and ``should_stop``.
+
+    Raises:
+        ValueError: ``workers`` < 1.
+    """
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be an int >= 1, got {workers!r}")
+    if settings.threads is None:
+        from dataclasses import replace
+
+        settings = replace(settings, threads=default_threads_per_worker(workers))
+    context = multiprocessing.get_context("spawn")
+    stop_event = context.Event()
+    progress_queue = context.Queue()
+
+    finished: set[str] = set()
+
+    def drain() -> None:
+        while True:
+            try:
+                message = progress_queue.get_nowait()
+            except queue.Empty:
+                return
+            if progress is not None and message[0] not in finished:  # none after an input's final line
+                progress(*message)
+
+    def done_with(future: Future, inp: Input) -> InputOutcome:
+        outcome, final = _outcome(future, inp)
+        if final is not None:
+            finished.add(final[0])
+            if progress is not None:
+                progress(*final)
+        return outcome
+
+    with ProcessPoolExecutor(
+        max_workers=min(workers, max(1, len(inputs))),
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(stop_event, progress_queue),
+    ) as pool:
+        tasks: dict[Future, Input] = {
+            pool.submit(_work, inp, name, settings): inp
+            for inp, name in zip(inputs, output_names(list(inputs)), strict=True)
+        }
+        pending = set(tasks)
+        try:
+            while pending:
+                done, pending = wait(pending, timeout=poll_s, return_when=FIRST_COMPLETED)
+                drain()
+                for future in done:
+                    if not future.cancelled():
+                        yield done_with(future, tasks[future])
+                if should_stop() and not stop_event.is_set():
+                    stop_event.set()
+                    for future in pending:
+                        future.cancel()
+        finally:
+            stop_event.set()  # also when the caller stops iterating or a second Ctrl-C raises
+            for future in pending:
+                future.cancel()
+        drain()
+
+
+def _outcome(future: Future, inp: Input) -> tuple[InputOutcome, tuple | None]:
+    try:
+        return future.result()
+    except Exception as e:  # the worker process died (killed, out of memory): that input failed
+        return InputOutcome(inp.location, error=f"{inp.location}: worker failed ({type(e).__name__}: {e})"), None

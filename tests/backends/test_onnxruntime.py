@@ -1,0 +1,101 @@
+"""The ONNX Runtime engine on the converted models: provenance, agreement with LiteRT, batches."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+from blazepose.backends import load_model
+from blazepose.models import MODEL_SHA256, MODELS_DIR, ModelFileError, converted_model_bytes, verified_model_bytes
+
+pytest.importorskip("onnxruntime", reason="the onnxruntime backend needs onnxruntime (the onnxruntime extra)")
+
+MANIFEST = json.loads((MODELS_DIR / "onnx" / "MANIFEST.json").read_text())
+
+
+def test_each_converted_file_matches_its_manifest_and_names_its_source():
+    assert MANIFEST["made_by"] == "scripts/convert_onnx.py" and "tf2onnx" in MANIFEST["converter"]
+    assert {entry["source"] for entry in MANIFEST["files"].values()} == set(MODEL_SHA256)
+    for file_name, entry in MANIFEST["files"].items():
+        data = (MODELS_DIR / "onnx" / file_name).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"], file_name
+        assert entry["source_sha256"] == MODEL_SHA256[entry["source"]]
+        assert entry["max_relative_difference_vs_tflite"] < 1e-3
+
+
+def test_a_changed_converted_file_is_refused(tmp_path):
+    folder = tmp_path / "onnx"
+    folder.mkdir()
+    (folder / "MANIFEST.json").write_text(json.dumps(MANIFEST))
+    good = converted_model_bytes("pose_landmark_lite.tflite", "onnx")
+    (folder / "pose_landmark_lite.onnx").write_bytes(good[:-1] + bytes([good[-1] ^ 1]))
+    with pytest.raises(ModelFileError, match="corrupt"):
+        converted_model_bytes("pose_landmark_lite.tflite", "onnx", tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"scripts/convert_onnx\.py"):
+        converted_model_bytes("pose_detection.tflite", "onnx", tmp_path)
+
+
+@pytest.mark.parametrize("name", ["pose_detection.tflite", "pose_landmark_lite.tflite"])
+def test_outputs_agree_with_litert(name):
+    litert = load_model(verified_model_bytes(name), num_threads=1)
+    onnx = load_model(converted_model_bytes(name, "onnx"), "onnxruntime", num_threads=1)
+    assert onnx.input_shape == litert.input_shape
+    assert sorted(onnx.output_shapes) == sorted(litert.output_shapes)
+    x = np.random.default_rng(2).uniform(0, 1, litert.input_shape).astype(np.float32)
+    want = litert.run(x)
+    got = {o.shape: o for o in onnx.run(x)}
+    for w in want:
+        np.testing.assert_allclose(got[w.shape], w, atol=1e-3 * max(float(np.ptp(w)), 1.0))
+
+
+def test_landmark_model_takes_a_batch_and_the_detector_does_not():
+    lite = load_model(converted_model_bytes("pose_landmark_lite.tflite", "onnx"), "onnxruntime", num_threads=1)
+    x = np.random.default_rng(3).uniform(0, 1, (3, 256, 256, 3)).astype(np.float32)
+    together = lite.run_batch(x)
+    for i in range(3):
+        for t, alone in zip(together, lite.run(x[i : i + 1]), strict=True):
+            np.testing.assert_allclose(t[i], alone[0], rtol=1e-5, atol=1e-5)
+    detector = load_model(converted_model_bytes("pose_detection.tflite", "onnx"), "onnxruntime", num_threads=1)
+    with pytest.raises(ValueError, match="does not take a batch of 2"):
+        detector.run_batch(np.zeros((2, 224, 224, 3), np.float32))
+
+
+def test_an_absent_execution_provider_is_named():
+    import onnxruntime
+
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        pytest.skip("CUDA is available here")
+    with pytest.raises(ValueError, match="CUDAExecutionProvider"):
+        load_model(converted_model_bytes("pose_detection.tflite", "onnx"), "onnxruntime-cuda")
+
+
+def test_pose_estimator_on_onnxruntime_finds_the_same_pose(astronaut):
+    from blazepose import PoseEstimator
+
+    with PoseEstimator(static_image_mode=True, model_complexity=0, num_threads=1) as litert:
+        want = litert.process(astronaut)
+    with PoseEstimator(static_image_mode=True, model_complexity=0, num_threads=1, backend="onnxruntime") as onnx:
+        got = onnx.process(astronaut)
+    assert len(got) == len(want) == 1
+    pixels = np.abs(got.landmarks[..., :2] - want.landmarks[..., :2]) * 512
+    assert pixels.max() < 0.5, pixels.max()
+
+
+def test_stream_batch_on_onnxruntime_answers_as_each_stream_alone(astronaut):
+    from blazepose import PoseEstimator, StreamBatch
+
+    frames = [[np.roll(astronaut, s * 5 * i, axis=1) for i in range(4)] for s in (1, -1)]
+    alone = []
+    for stream in frames:
+        with PoseEstimator(model_complexity=0, num_threads=1, backend="onnxruntime") as est:
+            alone.append([est.process(f, 40.0 * i) for i, f in enumerate(stream)])
+    with StreamBatch(2, model_complexity=0, num_threads=1, backend="onnxruntime") as batch:
+        together = [batch.process([s[i] for s in frames], [40.0 * i] * 2) for i in range(4)]
+    for k in range(2):
+        for i in range(4):
+            a, b = together[i][k], alone[k][i]
+            assert len(a) == len(b) == 1
+            np.testing.assert_allclose(a.landmarks, b.landmarks, atol=1e-4)

@@ -1,0 +1,110 @@
+"""StreamBatch: each stream's answers are its own PoseEstimator's, bit for bit, with one batched inference per step."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from blazepose.core.batch import StreamBatch
+from blazepose.core.estimator import PoseEstimator
+
+FIELDS = ("landmarks", "world_landmarks", "visibility", "presence", "pose_scores", "rois", "track_ids", "timestamp_us")
+
+
+def streams(astronaut: np.ndarray, steps: int) -> list[list[np.ndarray | None]]:
+    """Three streams: a person moving right, a mirrored person moving left with gaps, two people with a blank frame."""
+    blank = np.zeros((240, 320, 3), np.uint8)
+    pair = np.concatenate([astronaut, astronaut[:, ::-1]], axis=1)
+    return [
+        [np.roll(astronaut, 6 * i, axis=1) for i in range(steps)],
+        [None if i % 4 == 2 else np.roll(astronaut[:, ::-1], -5 * i, axis=1) for i in range(steps)],
+        [blank if i == 3 else np.roll(pair, 4 * i, axis=0) for i in range(steps)],
+    ]
+
+
+def assert_same(a, b, where: str) -> None:
+    assert (a is None) == (b is None), where
+    if a is None:
+        return
+    assert len(a) == len(b), where
+    for name in FIELDS:
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=f"{where}: {name}")
+    if a.segmentation_masks is not None or b.segmentation_masks is not None:
+        np.testing.assert_array_equal(a.segmentation_masks, b.segmentation_masks, err_msg=f"{where}: masks")
+
+
+@pytest.mark.parametrize(
+    "options", [{"model_complexity": 0, "max_poses": 2}, {"model_complexity": 0, "enable_segmentation": True}]
+)
+@pytest.mark.parametrize("batched", [True, False])
+def test_each_stream_answers_as_its_own_estimator(astronaut, options, batched):
+    steps = 8
+    inputs = streams(astronaut, steps)
+    alone = []
+    for frames in inputs:
+        with PoseEstimator(num_threads=1, **options) as estimator:
+            alone.append([None if f is None else estimator.process(f, 40.0 * i) for i, f in enumerate(frames)])
+    with StreamBatch(len(inputs), batched=batched, num_threads=1, **options) as batch:
+        together = [batch.process([s[i] for s in inputs], [40.0 * i] * len(inputs)) for i in range(steps)]
+        assert batch.stream(2).frames_processed == steps and batch.stream(1).frames_processed == steps - 2
+    for k in range(len(inputs)):
+        for i in range(steps):
+            assert_same(together[i][k], alone[k][i], f"stream {k}, step {i}")
+    assert sum(len(r) for r in together[0] if r is not None) >= 3, "the test streams must hold people"
+
+
+def test_crops_of_several_streams_go_to_the_engine_as_one_batch(astronaut, monkeypatch):
+    with StreamBatch(3, model_complexity=0, num_threads=1) as batch:
+        engine = batch._engines.landmarker._model
+        sizes = []
+        real = engine.run_batch
+        monkeypatch.setattr(engine, "run_batch", lambda b, o=None: (sizes.append(len(b)), real(b, o))[1])
+        for i in range(3):
+            batch.process([np.roll(astronaut, 3 * i, axis=1)] * 3)
+    assert sizes == [3, 3, 3]
+
+
+def test_bad_calls_are_refused_and_change_nothing(astronaut):
+    with StreamBatch(2, model_complexity=0, num_threads=1) as batch:
+        with pytest.raises(ValueError, match="expected 2 frames"):
+            batch.process([astronaut])
+        with pytest.raises(TypeError):
+            batch.process([astronaut, astronaut.astype(np.float32)])
+        batch.process([astronaut, astronaut], [100.0, 100.0])
+        with pytest.raises(ValueError):
+            batch.process([astronaut, astronaut], [200.0, 50.0])  # stream 1 goes back in time
+        assert [batch.stream(k).frames_processed for k in (0, 1)] == [1, 1]
+    with pytest.raises(ValueError, match="closed"):
+        batch.process([astronaut, astronaut])
+    with pytest.raises(ValueError, match="num_streams"):
+        StreamBatch(0)
+    with pytest.raises(ValueError, match="static_image_mode"):
+        StreamBatch(2, static_image_mode=True)
+
+
+def test_a_second_thread_calling_in_meanwhile_gets_a_clear_error(astronaut):
+    import threading
+
+    with StreamBatch(2, model_complexity=0) as batch:
+        inside, release = threading.Event(), threading.Event()
+        real = batch._process
+
+        def blocking(*args):
+            inside.set()
+            release.wait(30)
+            return real(*args)
+
+        batch._process = blocking  # type: ignore[method-assign]
+        first = threading.Thread(target=lambda: batch.process([astronaut, None]), daemon=True)
+        first.start()
+        try:
+            assert inside.wait(30)
+            for call in (lambda: batch.process([None, astronaut]), batch.close):
+                with pytest.raises(RuntimeError, match="another thread was inside a call of the same instance"):
+                    call()
+        finally:
+            release.set()
+            first.join(30)
+        assert not first.is_alive()
+        batch._process = real  # type: ignore[method-assign]
+        assert [len(r) for r in batch.process([astronaut, astronaut])] == [1, 1]  # usable afterwards

@@ -1,0 +1,86 @@
+"""Worker processes give the same files as one process, report per input, and stop when told."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from blazepose.io.inputs import expand_inputs
+from blazepose.runner.jobs import RunSettings, run_sequentially
+from blazepose.runner.pool import default_threads_per_worker, run_in_processes
+from media_corpus import make_corpus, output_files
+
+DEADLINE_S = 300
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory, astronaut) -> Path:
+    return make_corpus(tmp_path_factory.mktemp("corpus"), astronaut)
+
+
+def deadline(seconds: float = DEADLINE_S):
+    """A should_stop that fires after ``seconds``: the pool's own timeout (its outcomes then say stopped)."""
+    end = time.monotonic() + seconds
+    return lambda: time.monotonic() > end
+
+
+def test_two_workers_write_the_same_files_as_one_process(corpus, tmp_path):
+    inputs, errors = expand_inputs([str(corpus)])
+    assert not errors and len(inputs) == 4
+    formats = ("jsonl", "npz")
+    one = RunSettings(out=tmp_path / "one", model="lite", formats=formats, threads=1)
+    two = RunSettings(out=tmp_path / "two", model="lite", formats=formats, threads=1)
+    for settings in (one, two):
+        settings.out.mkdir()
+    sequential = list(run_sequentially(inputs, one))
+    progress = []
+    parallel = list(run_in_processes(inputs, two, 2, lambda *m: progress.append(m), deadline()))
+    assert not any(o.error or o.stopped for o in sequential + parallel)
+    assert sorted(o.input for o in parallel) == sorted(o.input for o in sequential)
+    by_input = {o.input: o for o in parallel}
+    for o in sequential:
+        assert (by_input[o.input].frames, by_input[o.input].poses) == (o.frames, o.poses)
+    assert sum(o.frames for o in parallel) == 6 + 5 + 1 + 1
+    first, second = output_files(one.out), output_files(two.out)
+    assert len(first) == 4 * 3  # jsonl, npz and the annotated photo or MP4 per input
+    assert first.keys() == second.keys()
+    for name in first:
+        assert first[name] == second[name], f"{name} differs between one process and two workers"
+    finals = {m[0]: m[1] for m in progress if m[4]}
+    assert finals == {"clip_a": 6, "clip_b": 5}, "each video's final progress comes back from its worker"
+
+
+def test_a_bad_input_is_reported_and_the_others_done(corpus, tmp_path):
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 8)
+    inputs, _ = expand_inputs([str(broken), str(corpus / "photo_c.png"), str(tmp_path / "gone.jpg")])
+    settings = RunSettings(out=tmp_path / "out", model="lite", annotate=False, threads=1)
+    settings.out.mkdir()
+    outcomes = {Path(o.input).name: o for o in run_in_processes(inputs, settings, 2, None, deadline())}
+    assert outcomes.keys() == {"broken.mp4", "photo_c.png"}  # gone.jpg never became an input
+    assert "broken.mp4" in (outcomes["broken.mp4"].error or "")
+    assert outcomes["photo_c.png"].error is None and outcomes["photo_c.png"].poses == 1
+    assert (settings.out / "photo_c.landmarks.jsonl").exists()
+
+
+def test_stop_cancels_what_has_not_started(corpus, tmp_path):
+    inputs, _ = expand_inputs([str(corpus)])
+    settings = RunSettings(out=tmp_path, model="lite", annotate=False, threads=1)
+    outcomes = list(run_in_processes(inputs * 3, settings, 1, None, lambda: True, poll_s=0.01))
+    assert len(outcomes) < len(inputs) * 3
+
+
+@pytest.mark.parametrize("workers", [0, -1, 1.5, True])
+def test_bad_worker_count_is_refused(workers, tmp_path):
+    with pytest.raises(ValueError, match="workers must be an int >= 1"):
+        next(run_in_processes([], RunSettings(out=tmp_path), workers))
+
+
+def test_threads_are_shared_out_between_workers(monkeypatch):
+    monkeypatch.delenv("BLAZEPOSE_NUM_THREADS", raising=False)
+    monkeypatch.setattr("blazepose.backends.available_cores", lambda: 8)
+    assert [default_threads_per_worker(n) for n in (1, 2, 3, 8, 16)] == [4, 4, 2, 1, 1]
+    monkeypatch.setenv("BLAZEPOSE_NUM_THREADS", "1")
+    assert default_threads_per_worker(1) == 1

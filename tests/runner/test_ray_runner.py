@@ -1,0 +1,65 @@
+"""The Ray path on a local cluster started by the test: same files as one process, errors per input."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from blazepose.io.inputs import expand_inputs
+from blazepose.runner.jobs import RunSettings, run_sequentially
+from media_corpus import make_corpus, output_files
+
+ray = pytest.importorskip("ray", reason="the Ray path needs ray (the ray extra)")
+
+from blazepose.runner.ray_runner import run_on_ray  # noqa: E402
+
+DEADLINE_S = 300
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory, astronaut) -> Path:
+    return make_corpus(tmp_path_factory.mktemp("corpus"), astronaut)
+
+
+@pytest.fixture(scope="module")
+def local_cluster():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield
+    ray.shutdown()
+
+
+def deadline(seconds: float = DEADLINE_S):
+    end = time.monotonic() + seconds
+    return lambda: time.monotonic() > end
+
+
+def test_ray_tasks_write_the_same_files_as_one_process(local_cluster, corpus, tmp_path):
+    inputs, _ = expand_inputs([str(corpus)])
+    one = RunSettings(out=tmp_path / "one", model="lite", formats=("jsonl", "csv"), threads=1)
+    on_ray = RunSettings(out=tmp_path / "ray", model="lite", formats=("jsonl", "csv"), threads=1)
+    for settings in (one, on_ray):
+        settings.out.mkdir()
+    sequential = list(run_sequentially(inputs, one))
+    started = time.monotonic()
+    outcomes = list(run_on_ray(inputs, on_ray, "local", should_stop=deadline()))
+    assert time.monotonic() - started < DEADLINE_S
+    assert sorted(o.input for o in outcomes) == sorted(o.input for o in sequential)
+    assert not any(o.error for o in outcomes), [o.error for o in outcomes]
+    assert sum(o.frames for o in outcomes) == sum(o.frames for o in sequential) == 13
+    first, second = output_files(one.out), output_files(on_ray.out)
+    assert first.keys() == second.keys() and len(first) == 12
+    for name in first:
+        assert first[name] == second[name], f"{name} differs between one process and Ray"
+
+
+def test_ray_reports_a_bad_input_and_does_the_rest(local_cluster, corpus, tmp_path):
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 8)
+    inputs, _ = expand_inputs([str(broken), str(corpus / "photo_d.jpg")])
+    settings = RunSettings(out=tmp_path / "out", model="lite", annotate=False)
+    settings.out.mkdir()
+    outcomes = {Path(o.input).name: o for o in run_on_ray(inputs, settings, "local", 1, deadline())}
+    assert "broken.mp4" in (outcomes["broken.mp4"].error or "")
+    assert outcomes["photo_d.jpg"].error is None and outcomes["photo_d.jpg"].poses == 1
