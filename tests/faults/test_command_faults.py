@@ -93,6 +93,20 @@ def test_bad_files_are_named_one_line_each_and_the_good_ones_processed(tmp_path,
     assert summary["frames"] == sum(counts.values())
 
 
+def _wait_until_signals_are_caught(proc: subprocess.Popen, timeout_s: float = 60.0) -> None:
+    """Waits until the child catches SIGTERM (its ``__main__`` has run): a signal
+    that arrives while the interpreter itself is still starting gets the
+    system's default action, which no Python code can change. Linux only
+    (reads /proc); elsewhere it returns at once."""
+    status = Path(f"/proc/{proc.pid}/status")
+    deadline = time.monotonic() + timeout_s
+    while proc.poll() is None and status.exists() and time.monotonic() < deadline:
+        caught = next((line.split()[1] for line in status.read_text().splitlines() if line.startswith("SigCgt:")), "0")
+        if int(caught, 16) & (1 << (signal.SIGTERM - 1)):
+            return
+        time.sleep(0.005)
+
+
 def _signal_run(tmp_path: Path, clip: Path, sig: int, delay_s: float) -> tuple[int | None, str, str]:
     out = tmp_path / f"out_{sig}_{delay_s:.2f}"
     proc = subprocess.Popen(
@@ -101,6 +115,7 @@ def _signal_run(tmp_path: Path, clip: Path, sig: int, delay_s: float) -> tuple[i
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
+        _wait_until_signals_are_caught(proc)
         time.sleep(delay_s)
         proc.send_signal(sig)
         stdout, stderr = proc.communicate(timeout=120)
