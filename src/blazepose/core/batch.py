@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 
 from blazepose.backends import DEFAULT_BACKEND
-from blazepose.core.estimator import PoseEngines, PoseEstimator
+from blazepose.core.engines import PoseEngines
+from blazepose.core.estimator import PoseEstimator
 from blazepose.core.landmarker import RawPose
 from blazepose.core.results import PoseResult
 from blazepose.core.single_caller import SingleCaller

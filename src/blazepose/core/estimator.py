@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
-from blazepose.backends import DEFAULT_BACKEND, InferenceModel, load_model, model_format
-from blazepose.core.detector import PersonDetector
+from blazepose.backends import DEFAULT_BACKEND
+from blazepose.core.assembly import assemble_result
+from blazepose.core.engines import PoseEngines
 from blazepose.core.high_accuracy import HighAccuracy, HighAccuracySettings
-from blazepose.core.landmarker import LandmarkModel, RawPose
+from blazepose.core.landmarker import RawPose
 from blazepose.core.landmarks import AUX_SLICE
 from blazepose.core.results import PoseResult
 from blazepose.core.roi import NormRect, rect_iou, roi_from_box, roi_from_points
-from blazepose.core.segmentation import mask_to_image
 from blazepose.core.single_caller import SingleCaller
 from blazepose.core.timestamps import DEFAULT_FPS, frame_step_us, next_timestamp_us
 from blazepose.core.tracking import PoseTrack, SmoothedPose, unsmoothed
@@ -27,46 +26,6 @@ from blazepose.core.validation import (
     check_positive_int,
     check_rgb_image,
 )
-from blazepose.models import DETECTOR_MODEL, converted_model_bytes, landmark_model_name, verified_model_bytes
-
-
-@dataclass(frozen=True)
-class PoseEngines:
-    """The two loaded models of one model complexity, which several estimators may share.
-
-    The models hold no tracking state, so estimators in one thread can use
-    the same engines (:class:`blazepose.core.batch.StreamBatch` does, to
-    batch its streams' crops); the engines are not safe to use from two
-    threads at once.
-    """
-
-    model_complexity: int
-    detector: PersonDetector
-    landmarker: LandmarkModel
-
-    @classmethod
-    def load(
-        cls, model_complexity: int = 1, backend: str = DEFAULT_BACKEND, num_threads: int | None = None
-    ) -> PoseEngines:
-        """Loads the detector and the landmark model of ``model_complexity`` into the named engine."""
-        complexity = check_model_complexity(model_complexity)
-        fmt = model_format(backend)
-
-        def engine(name: str) -> InferenceModel:
-            data = verified_model_bytes(name) if fmt == "tflite" else converted_model_bytes(name, fmt)
-            return load_model(data, backend, num_threads)
-
-        detector = PersonDetector(engine(DETECTOR_MODEL))
-        try:
-            return cls(complexity, detector, LandmarkModel(engine(landmark_model_name(complexity))))
-        except BaseException:
-            detector.close()
-            raise
-
-    def close(self) -> None:
-        """Frees both models."""
-        self.detector.close()
-        self.landmarker.close()
 
 
 class PoseEstimator:
@@ -337,7 +296,8 @@ class PoseEstimator:
             poses = self._high.image_poses(
                 image, candidates, self.max_poses, self.min_presence_confidence, recall=boxes is None
             )
-            return self._result(image, [(self._book.new_id(), raw, unsmoothed(raw, w, h), None) for raw in poses], None)
+            refined = [(self._book.new_id(), raw, unsmoothed(raw, w, h), None) for raw in poses]
+            return assemble_result(image, refined, self.enable_segmentation, None)
         found: list[tuple[int, RawPose, SmoothedPose, PoseTrack | None]] = []
         # No overlap test here: the detector's NMS (or the caller's detector)
         # already separated the people, and close people have overlapping regions.
@@ -356,7 +316,7 @@ class PoseEstimator:
                     continue  # a caller's box on someone already found (duplicate boxes)
             if raw is not None:
                 found.append((self._book.new_id(), raw, unsmoothed(raw, w, h), None))
-        return self._result(image, found, None)
+        return assemble_result(image, found, self.enable_segmentation, None)
 
     def _start_tracks(self, image: np.ndarray, boxes: np.ndarray | None) -> list[PoseTrack]:
         """New tracks for people not tracked yet, when detection is due."""
@@ -428,36 +388,4 @@ class PoseEstimator:
             if track.track_id in kept_ids
         ]
         self._book.keep([track for track, _ in observed if track.track_id in kept_ids], self.max_poses)
-        return self._result(image, found, ts)
-
-    def _result(
-        self,
-        image: np.ndarray,
-        found: Sequence[tuple[int, RawPose, SmoothedPose, PoseTrack | None]],
-        ts: int | None,
-    ) -> PoseResult:
-        h, w = image.shape[:2]
-        if not found:
-            return PoseResult.empty((h, w), self.enable_segmentation, ts)
-        masks = None
-        if self.enable_segmentation:
-            masks = np.empty((len(found), h, w), np.float32)
-            for i, (_, raw, _, track) in enumerate(found):
-                assert raw.mask_logits is not None
-                # Written in place: a 10000 x 10000 frame's mask is 400 MB.
-                mask = mask_to_image(raw.mask_logits, raw.crop.tensor_to_image(w, h), w, h, out=masks[i])
-                if track is not None:
-                    track.smooth_mask(mask)
-        poses = [pose for _, _, pose, _ in found]
-        return PoseResult(
-            landmarks=np.stack([p.landmarks for p in poses]).astype(np.float32),
-            world_landmarks=np.stack([p.world for p in poses]).astype(np.float32),
-            visibility=np.stack([p.visibility for p in poses]).astype(np.float32),
-            presence=np.stack([p.presence for p in poses]).astype(np.float32),
-            pose_scores=np.array([raw.score for _, raw, _, _ in found], np.float32),
-            rois=np.array([tuple(raw.roi) for _, raw, _, _ in found], np.float32),
-            image_size=(h, w),
-            segmentation_masks=masks,
-            track_ids=np.array([tid for tid, _, _, _ in found], np.int64),
-            timestamp_us=ts,
-        )
+        return assemble_result(image, found, self.enable_segmentation, ts)

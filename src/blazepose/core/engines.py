@@ -1,0 +1,50 @@
+"""The loaded models of one model complexity: the person detector and the landmark model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from blazepose.backends import DEFAULT_BACKEND, InferenceModel, load_model, model_format
+from blazepose.core.detector import PersonDetector
+from blazepose.core.landmarker import LandmarkModel
+from blazepose.core.validation import check_model_complexity
+from blazepose.models import DETECTOR_MODEL, converted_model_bytes, landmark_model_name, verified_model_bytes
+
+
+@dataclass(frozen=True)
+class PoseEngines:
+    """The two loaded models of one model complexity, which several estimators may share.
+
+    The models hold no tracking state, so estimators in one thread can use
+    the same engines (:class:`blazepose.core.batch.StreamBatch` does, to
+    batch its streams' crops); the engines are not safe to use from two
+    threads at once.
+    """
+
+    model_complexity: int
+    detector: PersonDetector
+    landmarker: LandmarkModel
+
+    @classmethod
+    def load(
+        cls, model_complexity: int = 1, backend: str = DEFAULT_BACKEND, num_threads: int | None = None
+    ) -> PoseEngines:
+        """Loads the detector and the landmark model of ``model_complexity`` into the named engine."""
+        complexity = check_model_complexity(model_complexity)
+        fmt = model_format(backend)
+
+        def engine(name: str) -> InferenceModel:
+            data = verified_model_bytes(name) if fmt == "tflite" else converted_model_bytes(name, fmt)
+            return load_model(data, backend, num_threads)
+
+        detector = PersonDetector(engine(DETECTOR_MODEL))
+        try:
+            return cls(complexity, detector, LandmarkModel(engine(landmark_model_name(complexity))))
+        except BaseException:
+            detector.close()
+            raise
+
+    def close(self) -> None:
+        """Frees both models."""
+        self.detector.close()
+        self.landmarker.close()
