@@ -26,9 +26,11 @@ from typing import ClassVar
 
 import numpy as np
 
+import blazepose.core.assembly as assembly_module
 import blazepose.core.crop as crop_module
-import blazepose.core.estimator as estimator_module
+import blazepose.core.detector as detector_module
 import blazepose.core.landmarker as landmarker_module
+import blazepose.core.tracking as tracking_module
 from blazepose import PoseEstimator
 from blazepose.evaluation.parity import mediapipe_pose, read_frames
 
@@ -62,14 +64,14 @@ class StageTimes:
     """Wraps pipeline functions to add up the time spent in each stage."""
 
     PATCHES: ClassVar[dict[str, tuple[object, str]]] = {
-        "detection": (estimator_module.PersonDetector, "detect"),
+        "detection": (detector_module.PersonDetector, "detect"),
         "crop": (crop_module.Cropper, "__call__"),
         "decoding": (landmarker_module, "decode_landmarks"),
         "heatmap refinement": (landmarker_module, "refine_with_heatmap"),
         "projection": (landmarker_module, "project_to_image"),
         "world landmarks": (landmarker_module, "decode_world_landmarks"),
-        "filters and next region": (estimator_module.PoseTrack, "update"),
-        "mask warp": (estimator_module, "mask_to_image"),
+        "filters and next region": (tracking_module.PoseTrack, "update"),
+        "mask warp": (assembly_module, "mask_to_image"),
     }
 
     def __init__(self) -> None:

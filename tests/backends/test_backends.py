@@ -78,7 +78,7 @@ def test_every_api_passes_the_default_to_its_engines(monkeypatch):
         seen.append(engine.num_threads)
         return engine
 
-    monkeypatch.setattr("blazepose.core.estimator.load_model", spy)
+    monkeypatch.setattr("blazepose.core.engines.load_model", spy)
     monkeypatch.setattr(backends, "default_num_threads", lambda: 3)
     PoseEstimator(model_complexity=0).close()
     Pose(model_complexity=0).close()
