@@ -9,4 +9,10 @@ try:
 except KeyboardInterrupt:
     sys.exit(130)
 
-sys.exit(main())
+status = main()
+# The run is over and its files are closed: a signal from here on must not turn
+# it into a killed process (interpreter shutdown gives handled signals their
+# default action back, but leaves ignored ones ignored).
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+sys.exit(status)

@@ -182,3 +182,30 @@ def test_version_and_gif_in_folders_as_when_named(tmp_path, small):
     run = blazepose("run", folder, "--out", tmp_path / "o", "--model", "lite", "--quiet", timeout=60)
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "o" / "g.landmarks.jsonl").exists() and (tmp_path / "o" / "g.annotated.png").exists()
+
+
+def test_a_signal_after_the_run_is_over_does_not_turn_it_into_a_failure(tmp_path, small):
+    """SIGTERM once the summary is out (the command closing down) leaves exit status 0."""
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, 4, small)
+    codes = []
+    for attempt in range(3):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "blazepose", "run", str(clip), "--out", str(tmp_path / f"o{attempt}"),
+             "--model", "lite", "--json", "--no-annotate"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                if json.loads(line)["event"] == "summary":
+                    proc.send_signal(signal.SIGTERM)
+                    break
+            _, stderr = proc.communicate(timeout=120)
+        finally:
+            proc.kill()
+            proc.wait(10)
+        assert "Traceback" not in stderr
+        codes.append(proc.returncode)
+        assert len(load_landmarks(tmp_path / f"o{attempt}" / "clip.landmarks.jsonl")) == 4
+    assert codes == [0, 0, 0]

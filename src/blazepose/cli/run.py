@@ -245,9 +245,16 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if isinstance(outcomes, Generator):
             outcomes.close()  # workers told to stop and waited for, whatever ended the loop
+    summary.interrupted = stop.requested
+    try:
+        return _finish(args, summary, reporter, stop, started)
+    finally:  # (a signal that comes while the summary is written changes nothing any more)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    summary.interrupted = stop.requested
+
+
+def _finish(args: argparse.Namespace, summary: Summary, reporter: Reporter, stop: StopFlag, started: float) -> int:
+    """Reports the summary; the exit status."""
     seconds = time.monotonic() - started
     reporter.event(
         "summary", inputs=summary.inputs, frames=summary.frames, frames_with_pose=summary.frames_with_pose,
