@@ -51,3 +51,10 @@ def next_timestamp_us(last_us: int | None, timestamp_ms: float | None, step_us: 
     if last_us is not None and ts <= last_us:
         raise ValueError(f"timestamps must increase: got {timestamp_ms} ms after {last_us / 1000.0} ms")
     return ts
+
+
+def after_previous_ms(timestamp_ms: float, last_ms: float | None) -> float:
+    """A decoded frame's time, nudged 1 microsecond past the previous frame's when
+    it is not after it (some files repeat container times; video mode needs them
+    to increase)."""
+    return timestamp_ms if last_ms is None else max(timestamp_ms, last_ms + 0.001)

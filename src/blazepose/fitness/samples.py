@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from blazepose.core.timestamps import after_previous_ms
 from blazepose.io.inputs import PHOTO_SUFFIXES
 
 Labelled = tuple[str, str, np.ndarray]  # (sample name, class, (33, 3) pixel landmarks)
@@ -67,7 +68,7 @@ def poses_from_labelled_video(video: str | Path, labels: dict[int, str], model_c
     try:
         with _landmarker(True, model_complexity) as landmarker:
             for frame in source.frames():
-                ts = frame.timestamp_ms if last_ms is None else max(frame.timestamp_ms, last_ms + 0.001)
+                ts = after_previous_ms(frame.timestamp_ms, last_ms)
                 last_ms = ts
                 result = landmarker.detect_for_video(frame.rgb, ts).result
                 if frame.index in labels and len(result):

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from blazepose.core.timestamps import after_previous_ms
 from blazepose.io.inputs import Input, output_names
 from blazepose.io.landmark_files import FrameRecord, LandmarkWriter
 
@@ -281,8 +282,7 @@ def _process_video(
                     source.audio_sink = video.write_audio
                 if "plot3d" in paths:
                     plot = AnnotatedVideoWriter(paths["plot3d"], 480, 480, source.frame_rate)
-            # Frames with equal times (it happens in some files) are nudged apart by 1 microsecond.
-            ts = frame.timestamp_ms if last_ms is None else max(frame.timestamp_ms, last_ms + 0.001)
+            ts = after_previous_ms(frame.timestamp_ms, last_ms)
             last_ms = ts
             if offline is not None:
                 result = next(offline, None)
@@ -345,7 +345,7 @@ def _offline_results(
             for frame in source.frames():
                 if should_stop():
                     return
-                ts = frame.timestamp_ms if last_ms is None else max(frame.timestamp_ms, last_ms + 0.001)
+                ts = after_previous_ms(frame.timestamp_ms, last_ms)
                 last_ms = ts
                 yield frame.rgb, ts
                 done += 1

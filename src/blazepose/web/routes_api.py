@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.datastructures import UploadFile
 
+from blazepose.core.timestamps import after_previous_ms
 from blazepose.core.topology import LANDMARK_NAMES, LEFT_LANDMARKS, POSE_CONNECTIONS, RIGHT_LANDMARKS
 from blazepose.io.landmark_files import SCHEMA_VERSION, FrameRecord, record_to_dict
 from blazepose.web.inference import PoseOptions
@@ -224,8 +225,7 @@ class VideoLines:
         except ValueError as e:  # the file breaks off part way
             self._done = True
             return json.dumps({"error": str(e)}) + "\n"
-        # Frames with equal times (some files have them) are nudged apart by 1 microsecond, as `blazepose run` does.
-        ts = frame.timestamp_ms if self._last_ms is None else max(frame.timestamp_ms, self._last_ms + 0.001)
+        ts = after_previous_ms(frame.timestamp_ms, self._last_ms)
         self._last_ms = ts
         result = self.landmarker.detect_for_video(frame.rgb, ts).result
         assert result is not None
