@@ -9,10 +9,4 @@ try:
 except KeyboardInterrupt:
     sys.exit(130)
 
-status = main()
-# The run is over and its files are closed: a signal from here on must not turn
-# it into a killed process (interpreter shutdown gives handled signals their
-# default action back, but leaves ignored ones ignored).
-signal.signal(signal.SIGINT, signal.SIG_IGN)
-signal.signal(signal.SIGTERM, signal.SIG_IGN)
-sys.exit(status)
+sys.exit(main())  # main() leaves the signals ignored once the command is over

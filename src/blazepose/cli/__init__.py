@@ -23,26 +23,41 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Runs the command; Ctrl-C or SIGTERM before a command installs its own
-    handling end it quietly with 130 or 143 (nothing was written yet)."""
+    """Runs the command (a command that handles SIGINT/SIGTERM itself sets
+    ``args.signal_state.handles_signals``); Ctrl-C or SIGTERM before a command installs its own
+    handling end it quietly with 130 or 143 (nothing was written yet).
+
+    Called as the program (no ``argv``), it leaves SIGINT and SIGTERM ignored
+    once the command has returned: its files are closed, and a late signal
+    must not turn a finished run into a failed or killed process (interpreter
+    shutdown gives handled signals their default action back, not ignored
+    ones)."""
     in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm) if in_main_thread else None
+    state = argparse.Namespace(finished=False, handles_signals=False)
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        # A command that handled signals itself (handles_signals) has already
+        # answered any signal that came while it ran; one pending as it gave
+        # the handlers back must not turn its finished work into a failure.
+        if not (state.finished or state.handles_signals):
+            sys.exit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm) if in_main_thread else None
+    as_program = argv is None
     try:
         argv = sys.argv[1:] if argv is None else argv
         args = build_parser().parse_args(argv)
         args.argv = argv
-        return args.func(args)
+        args.signal_state = state
+        status = args.func(args)
+        state.finished = True
+        return status
     except KeyboardInterrupt:  # before a command's own handling, or a second Ctrl-C
         print("blazepose: interrupted", file=sys.stderr)
         return 130
     finally:
-        if previous is not None:
+        if as_program and in_main_thread:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        elif previous is not None:
             signal.signal(signal.SIGTERM, previous)
-
-
-def _exit_on_sigterm(signum: int, frame: object) -> None:
-    sys.exit(128 + signum)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

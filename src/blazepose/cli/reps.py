@@ -20,6 +20,7 @@ import zipfile
 from pathlib import Path
 
 from blazepose.cli.run import Reporter
+from blazepose.core.timestamps import after_previous_ms
 from blazepose.io.inputs import Input, expand_inputs
 from blazepose.runner.jobs import MODELS, RunSettings, open_landmarker
 
@@ -101,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
             raise KeyboardInterrupt
         stop["requested"], stop["signal"] = True, signum
 
+    if hasattr(args, "signal_state"):  # (set by blazepose.cli.main)
+        args.signal_state.handles_signals = True
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         for inp in inputs:
@@ -175,7 +178,7 @@ def _process(inp: Input, paths: dict[str, Path], args, classifier, reporter: Rep
             for n, frame in enumerate(source.frames()):
                 if stop["requested"]:
                     break
-                ts = frame.timestamp_ms if last_ms is None else max(frame.timestamp_ms, last_ms + 0.001)
+                ts = after_previous_ms(frame.timestamp_ms, last_ms)
                 first_ms = ts if first_ms is None else first_ms
                 last_ms = ts
                 result = landmarker.detect_for_video(frame.rgb, ts).result

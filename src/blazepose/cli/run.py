@@ -218,6 +218,8 @@ def run(args: argparse.Namespace) -> int:
             raise KeyboardInterrupt
         stop.requested, stop.signal = True, signum
 
+    if hasattr(args, "signal_state"):  # (set by blazepose.cli.main)
+        args.signal_state.handles_signals = True
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     started = time.monotonic()
     outcomes: Iterator[InputOutcome] | None = None
