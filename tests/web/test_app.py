@@ -64,3 +64,27 @@ def test_a_photo_over_the_time_limit_gets_504(astronaut):
     with TestClient(create_app(ServeSettings(request_timeout_s=0.001))) as client:
         answer = client.post("/v1/pose", content=jpeg)
     assert answer.status_code == 504 and "longer than 0.001 s" in answer.json()["detail"]
+
+
+def test_a_video_whose_landmarker_cannot_be_made_is_closed(monkeypatch, tmp_path):
+    from blazepose.io import video
+    from blazepose.tasks.pose_landmarker import PoseLandmarker
+    from blazepose.web.routes_api import VideoLines
+
+    closed = []
+
+    class Source:
+        def __init__(self, path: str) -> None:
+            self.path = path
+
+        def close(self) -> None:
+            closed.append(self.path)
+
+    def refuse(options):
+        raise RuntimeError("no engine here")
+
+    monkeypatch.setattr(video, "VideoSource", Source)
+    monkeypatch.setattr(PoseLandmarker, "create_from_options", staticmethod(refuse))
+    with pytest.raises(RuntimeError, match="no engine here"):
+        VideoLines(tmp_path / "clip.mp4", PoseOptions(), model_threads=1)
+    assert closed == [str(tmp_path / "clip.mp4")]

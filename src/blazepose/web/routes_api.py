@@ -207,9 +207,13 @@ class VideoLines:
 
         self.path = path
         self.source = VideoSource(str(path))  # ValueError when it is not a video
-        self.landmarker = PoseLandmarker.create_from_options(
-            options.landmarker_options(RunningMode.VIDEO, model_threads)
-        )
+        try:
+            self.landmarker = PoseLandmarker.create_from_options(
+                options.landmarker_options(RunningMode.VIDEO, model_threads)
+            )
+        except BaseException:
+            self.source.close()
+            raise
         self._frames: Iterator = self.source.frames()
         self._last_ms: float | None = None
         self._done = False
