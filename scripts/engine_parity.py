@@ -1,4 +1,4 @@
-"""Compares each other engine with LiteRT on the shared photos and video; writes docs/engines.md's parity table.
+"""Compares each other engine with LiteRT on the shared photos and video; the parity table of docs/throughput.md.
 
     PYTHONPATH=src python scripts/engine_parity.py [--backends onnxruntime] [--frames 205]
 
@@ -10,7 +10,10 @@ landmark distance per frame (x, y in pixels, over the 33 landmarks) over the
 frames where both found a pose. In video mode each frame's region comes from
 the previous frame's landmarks, and the heatmap refinement jumps when a
 landmark crosses a heatmap cell border, so two engines' tracks drift apart
-over time even when each frame on its own agrees closely.
+over time even when each frame on its own agrees closely. To show how much
+of that is the tracker's own sensitivity, each model also gets a control
+row: LiteRT against LiteRT on the same frames with 0.1% of their values
+moved by one grey level (engine "litert, frames +-1").
 """
 
 from __future__ import annotations
@@ -31,15 +34,25 @@ DATA = ROOT.parent / "shared" / "data"
 NAMES = {0: "lite", 1: "full", 2: "heavy"}
 
 
-def distances(frames: list[np.ndarray], complexity: int, video: bool, backend: str) -> dict:
+def nudged(frame: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The frame with 0.1% of its values moved up or down by one grey level."""
+    out = frame.copy()
+    flat = out.reshape(-1)
+    index = rng.integers(0, flat.size, flat.size // 1000)
+    flat[index] = np.clip(flat[index].astype(np.int16) + rng.choice([-1, 1], index.size), 0, 255)
+    return out
+
+
+def distances(frames: list[np.ndarray], complexity: int, video: bool, backend: str, noise: bool = False) -> dict:
     per_frame, mismatched = [], 0
+    rng = np.random.default_rng(0)
     with (
         PoseEstimator(static_image_mode=not video, model_complexity=complexity) as litert,
         PoseEstimator(static_image_mode=not video, model_complexity=complexity, backend=backend) as other,
     ):
         for i, frame in enumerate(frames):
             a = litert.process(frame, 20.0 * i if video else None)
-            b = other.process(frame, 20.0 * i if video else None)
+            b = other.process(nudged(frame, rng) if noise else frame, 20.0 * i if video else None)
             if len(a) != len(b):
                 mismatched += 1
             elif len(a):
@@ -69,6 +82,10 @@ def main() -> int:
     video = [f.rgb for _, f in zip(range(args.frames), source.frames(), strict=False)]
     source.close()
     rows = []
+    for k in (0, 1, 2):
+        row = {"backend": "litert, frames +-1", "model": NAMES[k], "input": "video, tracking"}
+        rows.append({**row, **distances(video, k, True, "litert", noise=True)})
+        print(json.dumps(rows[-1]), flush=True)
     for backend in args.backends.split(","):
         for k in (0, 1, 2):
             for mode, frames, tracking in (
