@@ -300,6 +300,29 @@ def find_more_people(
     return new
 
 
+def verified_window(
+    run_window: Callable[[NormRect, float], RawPose | None],
+    window: NormRect,
+    image_width: int,
+    image_height: int,
+    found: PeopleFound,
+    settings: RecallSettings,
+) -> tuple[RawPose, NormRect] | None:
+    """A new person in ``window``: its pose passes the presence threshold on the
+    window and again on the region from its own landmarks, and is no one found."""
+    presence = settings.window_min_presence
+    first = run_window(window, presence)
+    if first is None:
+        return None
+    own = pose_region(first, image_width, image_height)
+    if found.overlaps(own, settings.verify_iou):
+        return None
+    raw = run_window(own, presence)
+    if raw is None or found.has(raw):
+        return None
+    return raw, own
+
+
 def people_in_windows(
     run_window: Callable[[NormRect, float], RawPose | None],
     image_width: int,
@@ -315,22 +338,14 @@ def people_in_windows(
     own alignment landmarks (centred on the hips, scaled to the body), which
     must pass the same threshold and not coincide with a person found."""
     new: list[RawPose] = []
-    presence = settings.window_min_presence
     for side in settings.window_sides:
         for window in window_regions(image_width, image_height, side, settings.window_stride):
             if len(new) >= wanted:
                 return new
             if found.overlaps(window, settings.verify_iou):
                 continue
-            first = run_window(window, presence)
-            if first is None:
-                continue
-            own = pose_region(first, image_width, image_height)
-            if found.overlaps(own, settings.verify_iou):
-                continue
-            raw = run_window(own, presence)
-            if raw is None or found.has(raw):
-                continue
-            found.add(raw, window, own)
-            new.append(raw)
+            hit = verified_window(run_window, window, image_width, image_height, found, settings)
+            if hit is not None:
+                found.add(hit[0], window, hit[1])
+                new.append(hit[0])
     return new
