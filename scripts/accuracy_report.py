@@ -22,8 +22,9 @@ inference thread on the machine the command ran on.
   frames for every mode) and on all frames. Live (``detect_for_video``) for both modes, and
   offline (``blazepose.core.offline.track_clip``) for "high".
 - ``coco``: COCO keypoint AP on one half of ``coco_mini`` (whole images,
-  up to 20 poses, scored by mean visibility as ``blazepose eval`` does;
-  "AP pv": the same answers scored by pose presence times mean visibility).
+  up to 20 poses, ranked as ``blazepose eval`` does: by mean visibility in
+  "fast", times the pose score in "high"; "AP vis": the same answers ranked
+  by mean visibility alone).
 - ``synthetic``: clips made from annotated LSP photos by a virtual camera
   (a known affine per frame: slow pan, zoom and turn, keypoints moved with
   it; a plain grey border): PCK@0.2 per frame and jitter (second difference
@@ -336,12 +337,12 @@ def run_synthetic(args: argparse.Namespace) -> dict:
 def run_coco(args: argparse.Namespace) -> dict:
     """COCO keypoint AP (whole images, up to 20 poses) on one half of coco_mini,
     by sorted file name: ``dev`` (the first half, where settings were chosen)
-    or ``test`` (the second). Poses are ranked by mean visibility, as
-    ``blazepose eval`` does ("AP"), and, from the same answers, by pose
-    presence times mean visibility ("AP pv")."""
+    or ``test`` (the second). Poses are ranked as ``blazepose eval`` does
+    ("AP", :func:`~blazepose.evaluation.accuracy.pose_ranking_scores`), and,
+    from the same answers, by mean visibility alone ("AP vis")."""
     import tempfile
 
-    from blazepose.evaluation.accuracy import evaluate_coco
+    from blazepose.evaluation.accuracy import evaluate_coco, pose_ranking_scores
 
     source = DATA / "coco_mini" / "images"
     names = sorted(p.name for p in source.iterdir())
@@ -357,23 +358,24 @@ def run_coco(args: argparse.Namespace) -> dict:
                 timed: list[float] = []
                 with estimator(model, accuracy, True, max_poses=20) as est:
 
-                    def run(image: np.ndarray, est=est, answers=answers, timed=timed) -> tuple[np.ndarray, np.ndarray]:
+                    def run(
+                        image: np.ndarray, est=est, answers=answers, timed=timed, accuracy=accuracy
+                    ) -> tuple[np.ndarray, np.ndarray]:
                         started = time.perf_counter()
                         r = est.process(image)
                         timed.append(time.perf_counter() - started)
                         answers.append(r)
-                        return r.landmarks_px[:, :, :2].astype(float), r.visibility.mean(axis=1).astype(float)
+                        return r.landmarks_px[:, :, :2].astype(float), pose_ranking_scores(r, accuracy)
 
                     ev = evaluate_coco(run, annotations, Path(folder), "image", model)
                 replay = iter(answers)  # evaluate_coco visits the photos in the same order
 
-                def presence_times_visibility(image: np.ndarray, replay=replay) -> tuple[np.ndarray, np.ndarray]:
+                def mean_visibility(image: np.ndarray, replay=replay) -> tuple[np.ndarray, np.ndarray]:
                     r = next(replay)
-                    score = r.pose_scores * r.visibility.mean(axis=1)
-                    return r.landmarks_px[:, :, :2].astype(float), score.astype(float)
+                    return r.landmarks_px[:, :, :2].astype(float), r.visibility.mean(axis=1).astype(float)
 
-                pv = evaluate_coco(presence_times_visibility, annotations, Path(folder), "image", model)
-                assert ev.coco is not None and pv.coco is not None
+                vis = evaluate_coco(mean_visibility, annotations, Path(folder), "image", model)
+                assert ev.coco is not None and vis.coco is not None
                 rows[f"{model} {accuracy}"] = {
                     "model": model,
                     "accuracy": accuracy,
@@ -382,7 +384,7 @@ def run_coco(args: argparse.Namespace) -> dict:
                     "AP": ev.coco["AP"],
                     "AP50": ev.coco["AP50"],
                     "AR": ev.coco["AR"],
-                    "AP pv": pv.coco["AP"],
+                    "AP vis": vis.coco["AP"],
                     "pck@0.2": ev.pck,
                     "ms_per_photo": 1000 * float(np.mean(timed)),
                 }

@@ -9,6 +9,7 @@ on tiles (small people). What each costs is measured in ``docs/accuracy.md``.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -47,6 +48,11 @@ class HighAccuracySettings:
             (:func:`~blazepose.core.refine.spread`, a fraction of its
             region's width) is dropped, unless it is the photo's most
             consistent pose (a photo where someone was found keeps one).
+        score_spread: A kept pose's score is its presence times
+            :func:`consistency` of its runs' spread with this scale: 1 when
+            they agree exactly, 0.5 at half this spread (the default is twice
+            ``max_spread``, so a pose at the limit scores half); None: the
+            presence alone.
     """
 
     recall: RecallSettings = field(default_factory=RecallSettings)
@@ -54,6 +60,13 @@ class HighAccuracySettings:
     video_tile_side: int = 640
     duplicate_iou: float | None = 0.8
     max_spread: float = 0.03
+    score_spread: float | None = 0.06
+
+
+def consistency(spread: float, scale: float) -> float:
+    """How much a pose's refinement runs agree, as a factor of its score:
+    ``1 - spread / scale``, at least 0.01 (so that scores still rank)."""
+    return max(0.01, 1.0 - spread / scale)
 
 
 class HighAccuracy:
@@ -86,7 +99,8 @@ class HighAccuracy:
     ) -> list[RawPose]:
         """The poses of one photo: candidates verified, recall passes while
         people are missing (when ``recall``), every pose refined, duplicates and
-        poses whose refinement runs disagree dropped."""
+        poses whose refinement runs disagree dropped; each pose's score is its
+        presence times how well its runs agree (``score_spread``)."""
         h, w = image.shape[:2]
         found = PeopleFound(w, h, self.overlap_iou)
         poses: list[RawPose] = []
@@ -113,6 +127,7 @@ class HighAccuracy:
                 found,
                 max_poses - len(poses),
                 self.settings.recall,
+                lambda roi, presence: self.landmarker.run(image, roi, presence, self.with_mask),
             )
         mirrored = functools.cache(lambda: np.ascontiguousarray(image[:, ::-1]))
 
@@ -122,6 +137,10 @@ class HighAccuracy:
         refined = [refine_pose(run, image, raw, self.settings.refine, mirrored) for raw in poses]
         steadiest = min((spread for _, spread in refined), default=0.0)
         refined = [(raw, s) for raw, s in refined if s <= max(self.settings.max_spread, steadiest)]
+        scale = self.settings.score_spread
+        if scale is not None:
+            # Runs that disagree mean the model is unsure: rank such a pose lower.
+            refined = [(dataclasses.replace(raw, score=raw.score * consistency(s, scale)), s) for raw, s in refined]
         duplicate_iou = self.settings.duplicate_iou
         kept = PeopleFound(w, h, self.overlap_iou if duplicate_iou is None else duplicate_iou)
         for raw, _ in refined:

@@ -67,6 +67,13 @@ class RecallSettings:
             found by at least this rotated-region IoU is that person and is
             not run; below it, the landmark model decides (None: the
             estimator's ``overlap_iou``).
+        window_sides: Last, without the detector: square windows of these
+            sides (fractions of the image's shorter side) slid over the
+            image (:func:`window_regions`), each given to the landmark
+            model as a region; () for none.
+        window_stride: Step between windows, as a fraction of their side.
+        window_min_presence: Pose presence a window's pose must reach, on
+            the window and again on the region from its own landmarks.
     """
 
     min_detection_score: float = 0.3
@@ -78,6 +85,9 @@ class RecallSettings:
     tile_overlap: float = 0.25
     tile_min_detection_score: float = 0.5
     verify_iou: float | None = 0.8
+    window_sides: tuple[float, ...] = ()
+    window_stride: float = 1 / 3
+    window_min_presence: float = 0.9
 
 
 def turned(image: np.ndarray, quarter_turns: int) -> tuple[np.ndarray, ToOriginal]:
@@ -152,6 +162,32 @@ def views(
             yield view, back, settings.tile_min_detection_score
 
 
+def window_regions(image_width: int, image_height: int, side: float, stride: float) -> list[NormRect]:
+    """Upright square regions of ``side`` times the image's shorter side,
+    slid over the image ``stride`` of their side apart (evenly spread so that
+    the first and last touch the image's edges), row by row from the top left.
+
+    Args:
+        image_width: Pixels.
+        image_height: Pixels.
+        side: Window side as a fraction of ``min(image_width, image_height)``, in (0, 1].
+        stride: Largest step between neighbouring windows as a fraction of their side, > 0.
+    """
+    if not 0 < side <= 1 or stride <= 0:
+        raise ValueError(f"window side must be in (0, 1] and stride > 0, got side={side}, stride={stride}")
+    pixels = side * min(image_width, image_height)
+
+    def centres(length: int) -> np.ndarray:
+        steps = math.ceil((length - pixels) / (stride * pixels) - 1e-9)
+        return np.linspace(pixels / 2, length - pixels / 2, steps + 1)
+
+    return [
+        NormRect(float(x / image_width), float(y / image_height), pixels / image_width, pixels / image_height, 0.0)
+        for y in centres(image_height)
+        for x in centres(image_width)
+    ]
+
+
 def candidate_regions(
     detector: PersonDetector, image: np.ndarray, view_list: Iterator[tuple[np.ndarray, ToOriginal, float]]
 ) -> Iterator[NormRect]:
@@ -224,6 +260,7 @@ def find_more_people(
     found: PeopleFound,
     wanted: int,
     settings: RecallSettings,
+    run_window: Callable[[NormRect, float], RawPose | None] | None = None,
 ) -> list[RawPose]:
     """Up to ``wanted`` people not yet in ``found``, from the recall passes.
 
@@ -235,6 +272,9 @@ def find_more_people(
         found: The people already found; the new ones are added.
         wanted: How many more people to look for.
         settings: The passes to run.
+        run_window: Runs the landmark model on a region with a presence
+            threshold (None when below it); needed for the sliding windows
+            (``settings.window_sides``), which are skipped without it.
 
     Returns:
         The new poses, in the order found.
@@ -254,5 +294,58 @@ def find_more_people(
         found.add(raw, roi, pose_region(raw, w, h))
         new.append(raw)
         if len(new) == wanted:
-            break
+            return new
+    if run_window is not None:
+        new += people_in_windows(run_window, w, h, found, wanted - len(new), settings)
+    return new
+
+
+def verified_window(
+    run_window: Callable[[NormRect, float], RawPose | None],
+    window: NormRect,
+    image_width: int,
+    image_height: int,
+    found: PeopleFound,
+    settings: RecallSettings,
+) -> tuple[RawPose, NormRect] | None:
+    """A new person in ``window``: its pose passes the presence threshold on the
+    window and again on the region from its own landmarks, and is no one found."""
+    presence = settings.window_min_presence
+    first = run_window(window, presence)
+    if first is None:
+        return None
+    own = pose_region(first, image_width, image_height)
+    if found.overlaps(own, settings.verify_iou):
+        return None
+    raw = run_window(own, presence)
+    if raw is None or found.has(raw):
+        return None
+    return raw, own
+
+
+def people_in_windows(
+    run_window: Callable[[NormRect, float], RawPose | None],
+    image_width: int,
+    image_height: int,
+    found: PeopleFound,
+    wanted: int,
+    settings: RecallSettings,
+) -> list[RawPose]:
+    """Up to ``wanted`` people not yet in ``found`` from sliding windows
+    (largest first), without the detector: the landmark model, trained on
+    crops around a person, says with its presence score whether a window
+    holds one; a window that does is run again on the region from its pose's
+    own alignment landmarks (centred on the hips, scaled to the body), which
+    must pass the same threshold and not coincide with a person found."""
+    new: list[RawPose] = []
+    for side in settings.window_sides:
+        for window in window_regions(image_width, image_height, side, settings.window_stride):
+            if len(new) >= wanted:
+                return new
+            if found.overlaps(window, settings.verify_iou):
+                continue
+            hit = verified_window(run_window, window, image_width, image_height, found, settings)
+            if hit is not None:
+                found.add(hit[0], window, hit[1])
+                new.append(hit[0])
     return new

@@ -33,7 +33,9 @@ class PoseResult:
             (not occluded).
         presence: (N, 33) float32, probability that the landmark is in the
             frame.
-        pose_scores: (N,) float32, the landmark model's pose presence score.
+        pose_scores: (N,) float32, the landmark model's pose presence score (with
+            ``accuracy="high"`` on photos, times how well its refinement runs
+            agree: :func:`blazepose.core.high_accuracy.consistency`).
         rois: (N, 5) float32 ``x_center, y_center, width, height, rotation``:
             the region each pose's landmarks came from (normalized, radians).
         image_size: ``(height, width)`` of the image in pixels.

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from blazepose.core.results import PoseResult
 from blazepose.core.topology import PoseLandmark as L
 from blazepose.evaluation.coco import COCO_FROM_POSE, load_people, match_by_oks
 from blazepose.io.photos import read_photo
@@ -306,6 +307,15 @@ def evaluate_mpii(
 # Runners ---------------------------------------------------------------------
 
 
+def pose_ranking_scores(result: PoseResult, accuracy: str) -> np.ndarray:
+    """(P,) the scores that rank a photo's poses for COCO AP: the mean
+    visibility, as MediaPipe's runner (which has no presence score), times,
+    in high accuracy, the pose score (presence times how well the
+    refinement runs agree, :func:`blazepose.core.high_accuracy.consistency`)."""
+    visibility = result.visibility.mean(axis=1).astype(float)
+    return visibility * result.pose_scores.astype(float) if accuracy == "high" else visibility
+
+
 def blazepose_runner(
     model_complexity: int, max_poses: int = 1, accuracy: str = "fast"
 ) -> tuple[Runner, Callable[[], None]]:
@@ -319,8 +329,7 @@ def blazepose_runner(
 
     def run(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         r = estimator.process(image)
-        # Scored by mean visibility, as MediaPipe's runner (which has no presence score).
-        return r.landmarks_px[:, :, :2].astype(float), r.visibility.mean(axis=1).astype(float)
+        return r.landmarks_px[:, :, :2].astype(float), pose_ranking_scores(r, accuracy)
 
     return run, estimator.close
 
