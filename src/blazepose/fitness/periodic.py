@@ -193,10 +193,47 @@ def analyse_sequence(
         The phase and the repetitions found.
     """
     config = config or CountingConfig()
-    features = pose_features(landmarks_px)
+    landmarks = np.asarray(landmarks_px, np.float64)
+    features = pose_features(landmarks)
     times = check_times(times_s, len(features))
     if rest_signal is not None and np.shape(rest_signal) != times.shape:
         raise ValueError(f"expected a rest signal of shape {times.shape}, got {np.shape(rest_signal)}")
+    rest = None if rest_signal is None else np.asarray(rest_signal, np.float64)
+    phase = np.full(len(times), np.nan)
+    reps: list[Repetition] = []
+    ranges, periods = [], []
+    for lo, hi in bouts(np.all(np.isfinite(features), axis=1), times, config.max_gap_s):
+        part = _analyse_bout(landmarks[lo:hi], times[lo:hi], None if rest is None else rest[lo:hi], config)
+        phase[lo:hi] = part.phase
+        reps += [_shifted(r, lo) for r in part.repetitions]
+        ranges.append((hi - lo, part.range_torso))
+        periods.append((hi - lo, part.period_s))
+    longest = max(ranges, default=(0, 0.0))[1]
+    period = max(periods, key=lambda p: p[0] if p[1] is not None else -1, default=(0, None))[1]
+    return PhaseAnalysis(phase, reps, longest, period)
+
+
+def bouts(valid: np.ndarray, times: np.ndarray, max_gap_s: float) -> list[tuple[int, int]]:
+    """``[start, stop)`` frame ranges of the bouts of a sequence: runs of frames with a pose, split where
+    none was seen for longer than ``max_gap_s`` (the person left, or the camera lost them)."""
+    index = np.flatnonzero(valid)
+    if not len(index):
+        return []
+    gaps = np.flatnonzero(np.diff(times[index]) > max_gap_s)
+    starts = np.concatenate([[index[0]], index[gaps + 1]])
+    stops = np.concatenate([index[gaps] + 1, [index[-1] + 1]])
+    return [(int(a), int(b)) for a, b in zip(starts, stops, strict=True)]
+
+
+def _shifted(rep: Repetition, frames: int) -> Repetition:
+    return Repetition(rep.start_s, rep.end_s, rep.start_frame + frames, rep.end_frame + frames, rep.finished)
+
+
+def _analyse_bout(
+    landmarks_px: np.ndarray, times: np.ndarray, rest: np.ndarray | None, config: CountingConfig
+) -> PhaseAnalysis:
+    """:func:`analyse_sequence` on one bout: its own scale, main direction, orientation and range."""
+    features = pose_features(landmarks_px)
     valid = np.all(np.isfinite(features), axis=1)
     empty = PhaseAnalysis(np.full(len(times), np.nan), [], 0.0, None)
     if valid.sum() < 3:
@@ -206,8 +243,7 @@ def analyse_sequence(
     centred = smooth - np.median(smooth[valid], axis=0)
     _, _, vt = np.linalg.svd(centred[valid], full_matrices=False)
     signal = centred @ vt[0]
-    if rest_signal is not None:
-        rest = np.asarray(rest_signal, np.float64)
+    if rest is not None:
         both = valid & np.isfinite(rest)
         if both.sum() > 2 and np.corrcoef(signal[both], rest[both])[0, 1] < 0:
             signal = -signal
