@@ -1,17 +1,20 @@
 """Counting repetitions with no training: the repeated motion found in the pose sequence itself.
 
-The pose of every frame becomes a scale-free vector (body landmarks relative
-to the hip centre, and the hip centre relative to its median, in torso
-lengths). The sequence is smoothed, and its main principal component, the
-direction in which the body moves most, gives a 1-D phase signal. The
-signal is oriented so that its high side is the rest position (given by
-a signal that is high at rest, or where the clip starts) and scaled
-to [0, 1] between robust extremes over a sliding window of several periods
-(so that reps growing shallower in a long set still count). A repetition is
-a trip from rest to the far side (below 1/3 of the range) and back (above
-2/3); an unfinished trip
-counts only if ``count_unfinished``. Frames without a pose break the signal:
-a trip interrupted by a gap longer than ``max_gap_s`` is dropped.
+The sequence is cut into bouts: runs of frames with a pose, split where none
+was seen for longer than ``max_gap_s`` (the person left the frame, or the
+camera lost them). Each bout is analysed on its own, since a person who comes
+back may stand elsewhere, nearer or farther: the pose of every frame becomes a
+scale-free vector (body landmarks relative to the hip centre, and the hip
+centre relative to its median, in the bout's torso lengths). The bout's
+vectors are smoothed, and their main principal component, the direction in
+which the body moves most, gives a 1-D phase signal. The signal is oriented
+so that its high side is the rest position (given by a signal that is high at
+rest, or where the bout starts) and scaled to [0, 1] between robust extremes
+over a sliding window of several periods (so that reps growing shallower in a
+long set still count). A repetition is a trip from rest to the far side
+(below ``away`` of the range) and back (above ``back``); an unfinished trip
+(the bout ends on the far side) counts only if ``count_unfinished``, one whose
+start was not seen only if ``count_unstarted``.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ class CountingConfig:
     """
 
     smoothing_s: float = 0.1
-    away: float = 1 / 3
+    away: float = 0.4
     back: float = 2 / 3
     robust_percentile: float = 5.0
     min_range_torso: float = 0.3
