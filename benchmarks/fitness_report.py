@@ -93,7 +93,9 @@ def main(landmark_dir: str, model: str) -> None:
     ms = (sum(costs) / frames_total * 1000, sum(update_costs) / frames_total * 1000, long_sequence_cost(sequence))
     print_report(rows, ms, knn.leave_one_out_accuracy(), model)
     print_halves_and_sweep(rows)
-    print_long(list(long_rows(rows, tuple(KINDS.values()))))
+    long = list(long_rows(rows, tuple(KINDS.values())))
+    print_long(long)
+    print_targets(rows, long, ms)
     print_clips(rows)
 
 
@@ -211,6 +213,28 @@ def print_halves_and_sweep(rows: list[dict]) -> None:
         print(f"| {away:.2f} | {back:.2f} | {smoothing} | {cells[0]} | {cells[1]} |")
 
 
+def print_targets(rows: list[dict], long: list[dict], ms_per_frame: tuple[float, float, float]) -> None:
+    """The issue's targets, each met or not, on the clips, the labelled clips and the long sequences."""
+    labelled = [r for r in rows if r["true"] > 0]
+    absent = [r for r in long if r["how"] == "joined, 2 s absence"]
+    print("\n## Targets\n")
+    print("| target | all 60 clips | labelled clips | half A | half B | long, 2 s absence |")
+    print("|---|---|---|---|---|---|")
+    sets = [rows, labelled, *halves(rows), absent]
+    checks = [
+        ("count exact on >= 80%", lambda part: sum(r["count"] == r["true"] for r in part) / len(part) >= 0.8),
+        ("never off by more than one", lambda part: all(abs(r["count"] - r["true"]) <= 1 for r in part)),
+        ("total count error < 5%", lambda part: sum(abs(r["count"] - r["true"]) for r in part)
+         < 0.05 * sum(r["true"] for r in part)),
+    ]  # fmt: skip
+    for name, check in checks:
+        print(f"| {name} | " + " | ".join("met" if check(part) else "not met" for part in sets) + " |")
+    good = sum(r["recognised"] == r["kind"] for r in rows) / len(rows)
+    print(f"| exercise recognised on >= 90% | {'met' if good >= 0.9 else 'not met'} ({100 * good:.0f}%) | | | | |")
+    worst = max(ms_per_frame[0], ms_per_frame[2]) + ms_per_frame[1]
+    print(f"| fitness step < 1 ms per frame | {'met' if worst < 1 else 'not met'} ({worst:.3f} ms) | | | | |")
+
+
 def print_long(long: list[dict]) -> None:
     print("\n## Long sequences (20-30 repetitions)\n")
     print('Made by `benchmarks/fitness_long.py` from the labelled clips (see its docstring). "clips alone" is')
@@ -234,23 +258,43 @@ NOTES = """
 
 - **The labels.** 14 of the 34 push-up clips have no frame labelled 1 (true count 0), yet most of them
   show full push-ups: push-up_40, for one, shows three (the shoulders go from y = 182 to 645 px and back
-  three times; frames 0, 33, 48 and 66 show top, bottom, top, bottom). Both counters count those, so
-  the summary also gives the clips with at least one labelled repetition. The labels also mark different
-  moments per folder: push-ups at the return to the top (the end of a repetition: see the end-error
-  column), pull-ups, squats and dips at the start; pull-up labels also mark a new start at the very end
-  of a clip (pull-up_8, pull-up_14) and some full pull-ups are unlabelled (pull-up_7 shows four, two
-  labelled). The CSVs' `time` column assumes 30 fps; 13 of the 60 clips are 23.976 or 25 fps (47 are
-  29.97), so the label times here are the video times of the labelled frames.
-- **What was chosen on these clips.** No parameter was fitted to them, but they were looked at: the
-  recognition rules (wrists above the shoulders: pull-up; torso lying in 3D: push-up; knee against elbow
-  range) were written after looking at their features, and a pull-up counts at the top (a trip counts
-  once it reaches the far side, even unfinished or with an unseen start, as a judge counts chin over
-  bar) after seeing that the push-up-style rule undercounted pull-ups (4/17 exact, -14 in all). A sweep
-  of the thresholds (away/back 0.25-0.4 / 0.6-0.75, smoothing 0.1-0.2 s, orientation by joint angle or
-  by clip start) moved the exact count by at most three clips and was not adopted. Expect lower numbers
-  on new clips, recognition especially.
-- **Targets** (count exact on 80% of clips, never off by more than one, total error under 5%, exercise
-  recognised on 90%): recognition is met here (but see above); the counts are not: see the summary.
+  three times; frames 0, 33, 48 and 66 show top, bottom, top, bottom). Every counter counts those, so
+  the summary also gives the clips with at least one labelled repetition, and the halves and the long
+  sequences use only those. The labels mark the rest position before a repetition (push-ups: the return
+  to the top, see the end-error column). The CSVs' `time` column assumes 30 fps; 13 of the 60 clips are
+  23.976 or 25 fps (47 are 29.97), so the label times here are the video times of the labelled frames.
+- **Why the 11 labelled clips still wrong are wrong** (exercise given; looked at on plots of the phase
+  with the labels, and on frames):
+  - a label in the last frames of a clip at rest, with no motion after it (a new start the clip cuts
+    off): pull-up_5 and pull-up_8 (the person hangs still, frame 135 of 140), squat_11 (stands still for
+    the last 1.2 s), squat_7; 4 clips, one short each. Nothing in the poses says a repetition starts.
+  - repetitions seen but not labelled, or labelled in one clip and not in another: pull-up_7 (four
+    pull-ups, two labelled; off by two, the only clip off by more than one), dips_8 (two full dips, one
+    labelled), push-up_10 (three descents, the first and last unlabelled), pull-up_17 (starts at the top
+    of a pull-up: unlabelled here, labelled in pull-up_19, 25 and 26, which start the same way).
+  - a last repetition cut off at the far side: labelled in dips_13 and push-up_12, unlabelled in
+    push-up_1, 4, 11, 41, 44 and 48, which end the same way; a squat, push-up or dip counts back at rest
+    (so 2 of these 8 are one short), a pull-up at the top.
+  - tracking: pull-up_16 (no pose for most of its first second, where its first label is).
+- **What changed today, and what was tried.** The sequence is now cut into bouts at absences longer
+  than `max_gap_s` (1 s), each analysed on its own: before, one absence in a long sequence made the count
+  collapse (the long sequences below: 0, 0, 4, 8 and 0 counted for 24, 28, 20, 26 and 20). `away` went
+  from 1/3 to 0.4, chosen on half A (see the sweep), which counts pull-up_14's last start (the clip ends
+  at 40% of the way up); half B is unchanged. Tried and not kept: every exercise counting unfinished
+  and/or unstarted trips as pull-ups do (23 to 30 of the 44 labelled clips exact, against 32); a
+  repetition counted only once the return stops rising (right on push-up_10 and dips_8, wrong on
+  push-up_6, 9, 21 and squat_13: 30/44); centring the pose vectors over a 10 s window for hard cuts (no
+  gain). The recognition rules were written after looking at these clips' features; expect lower
+  recognition on new clips.
+- **Long sequences.** With an absence between clips the count equals the sum of the clips counted
+  alone (5/5); against the labels it is off only where the clips are (the squat run is 3 copies of the
+  7 squat clips, 2 of which disagree with their labels). With hard cuts between different people and
+  cameras it collapses: a bout has one main direction and one scale, and clip-to-clip offsets outweigh
+  the motion; a set filmed in one take has no cuts, but a camera moved mid-set without losing the person
+  would do the same. Looped clips multiply each clip's disagreement with its labels by the number of
+  copies, and their seams are cuts: a clip that ends at the bottom joined to its own start at the top
+  makes one more trip per seam (push-up_41: 39 for 20). With `away` 1/3 the looped clips gave exact 26/44,
+  total |error| 175/891 (20%).
 """
 
 
