@@ -6,8 +6,12 @@ Three ways, on the clips with at least one labelled repetition:
   between them (one person leaves the frame, the next comes in); the folder repeated until it holds at
   least 20 labels, then cut into runs of 20-30 labels. Truth: the sum of their labels.
 - **joined, hard cuts**: the same with no frame between them (a cut from one person and camera to another).
-- **looped**: one clip repeated back to back (its times re-based) until it holds 20 labels or more.
-  Truth: copies x its labels; the seams are cuts too (the last pose jumps to the first).
+- **looped from label to label**: a clip with two labels or more, from its first labelled frame to the
+  frame before its last, repeated back to back until it holds 20 repetitions or more, every other copy
+  played 1.3 times slower (its times re-based). Each copy holds exactly (labels - 1) repetitions, by the
+  label definition (a repetition runs from one labelled start to the next), so the truth does not
+  depend on how a clip's first and last, cut-off, repetitions are labelled; the seams join a rest pose
+  to the same person's rest pose.
 """
 
 from __future__ import annotations
@@ -65,14 +69,27 @@ def long_rows(rows: list[dict], kinds: tuple[str, ...]) -> Iterator[dict]:
                 truth, alone = sum(r["true"] for r in run), sum(r["count_given"] for r in run)
                 yield _row(how, kind, len(run), sequence, truth, alone)
     for r in rows:
-        if r["true"] > 0:
-            copies = -(-20 // r["true"])
-            sequence = joined([r["sequence"]] * copies, 0.0)
-            truth, alone = copies * r["true"], copies * r["count_given"]
-            yield _row(f"{r['clip']} looped", r["kind"], copies, sequence, truth, alone)
+        if r["true"] > 1:
+            copies = -(-20 // (r["true"] - 1))
+            sequence = looped(r["sequence"], r["truth_times"][0], r["truth_times"][-1], copies)
+            yield _row(f"{r['clip']} looped", r["kind"], copies, sequence, copies * (r["true"] - 1), None)
 
 
-def _row(how: str, kind: str, clips: int, sequence: PoseSequence, truth: int, clips_count: int) -> dict:
+def looped(sequence: PoseSequence, from_s: float, to_s: float, copies: int, slower: float = 1.3) -> PoseSequence:
+    """The frames of ``sequence`` in ``[from_s, to_s)``, ``copies`` times, every other copy ``slower``."""
+    times, px, world = sequence.arrays()
+    step = float(np.median(np.diff(times)))
+    part = (times >= from_s - 1e-6) & (times < to_s - 1e-6)
+    out = PoseSequence()
+    t = 0.0
+    for k in range(copies):
+        for p, w in zip(px[part], world[part], strict=True):
+            out.append(t, p, w)
+            t += step * (slower if k % 2 else 1.0)
+    return out
+
+
+def _row(how: str, kind: str, clips: int, sequence: PoseSequence, truth: int, clips_count: int | None) -> dict:
     given, auto = analyse(sequence, kind), analyse(sequence)
     return {"how": how, "kind": kind, "clips": clips, "seconds": sequence.times_s[-1] - sequence.times_s[0],
             "true": truth, "count_given": given.count, "count": auto.count, "recognised": auto.exercise,
