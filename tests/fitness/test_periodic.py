@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from blazepose.fitness.periodic import CountingConfig, analyse_sequence, bouts, dominant_period
-from blazepose.fitness.session import rest_signal
+from blazepose.fitness.session import PoseSequence, analyse, rest_signal
 from fitness_poses import squat_sequence, standing_pose
 
 FPS = 30
@@ -123,3 +123,30 @@ def test_bouts_split_at_gaps_longer_than_max_gap():
     assert bouts(valid, times, max_gap_s=1.0) == [(1, 6), (9, 11)]
     assert bouts(valid, times, max_gap_s=0.5) == [(1, 3), (4, 6), (9, 11)]
     assert bouts(np.zeros(4, bool), np.arange(4.0), 1.0) == []
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_tracking_glitches_in_a_long_set(seed):
+    """25 squats where 5% of the frames hold a pose thrown about one torso length at random (whole-pose
+    tracking errors): the 3-frame median removes them before smoothing (with none, seed 2 counts 26)."""
+    rng = np.random.default_rng(seed)
+    reps = [rng.uniform(0.6, 1) * _reps(1, rng.uniform(1.2, 3)) for _ in range(25)]
+    depth = np.concatenate([_still(2), *reps, _still(1)])
+    poses = squat_sequence(depth, noise_px=3, seed=seed)
+    glitch = rng.random(len(poses)) < 0.05
+    poses[glitch, :, :2] += rng.normal(0, 160, (glitch.sum(), 33, 2))
+    times = np.arange(len(poses)) / FPS
+    assert len(analyse_sequence(poses, times, rest_signal("squat", poses)).repetitions) == 25
+
+
+def test_a_long_set_with_an_absence_through_analyse():
+    """The same set as a PoseSequence with no pose while the person is away (what `blazepose reps` and
+    RepTracker build), exercise recognised."""
+    poses, times = _long_set_with_an_absence(np.random.default_rng(5))
+    sequence = PoseSequence()
+    for t, p in zip(times, poses, strict=True):
+        seen = bool(np.all(np.isfinite(p)))
+        world = (p - p[23:25].mean(axis=0)) / 300 if seen else None  # hips at the origin, about metres
+        sequence.append(t, p if seen else None, world)
+    report = analyse(sequence)
+    assert (report.exercise, report.count) == ("squat", 25)

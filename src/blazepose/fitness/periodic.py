@@ -6,7 +6,7 @@ camera lost them). Each bout is analysed on its own, since a person who comes
 back may stand elsewhere, nearer or farther: the pose of every frame becomes a
 scale-free vector (body landmarks relative to the hip centre, and the hip
 centre relative to its median, in the bout's torso lengths). The bout's
-vectors are smoothed, and their main principal component, the direction in
+vectors are smoothed (a 3-frame median, then a Gaussian), and their main principal component, the direction in
 which the body moves most, gives a 1-D phase signal. The signal is oriented
 so that its high side is the rest position (given by a signal that is high at
 rest, or where the bout starts) and scaled to [0, 1] between robust extremes
@@ -37,6 +37,8 @@ class CountingConfig:
 
     Attributes:
         smoothing_s: Standard deviation of the Gaussian smoothing of the pose signal.
+        median_frames: Before it, a running median over this many frames (odd; 1: none), so that a pose
+            wrong in one isolated frame (a tracking glitch) moves nothing.
         away: A trip starts counting once the phase falls below this (0 = far side, 1 = rest).
         back: ... and ends when it comes back above this.
         robust_percentile: The range of the phase is taken between this percentile and its complement.
@@ -51,6 +53,7 @@ class CountingConfig:
     """
 
     smoothing_s: float = 0.1
+    median_frames: int = 3
     away: float = 0.4
     back: float = 2 / 3
     robust_percentile: float = 5.0
@@ -65,6 +68,8 @@ class CountingConfig:
     def __post_init__(self) -> None:
         if not 0 <= self.away < self.back <= 1:
             raise ValueError(f"expected 0 <= away < back <= 1, got away={self.away}, back={self.back}")
+        if not (isinstance(self.median_frames, int) and self.median_frames >= 1 and self.median_frames % 2):
+            raise ValueError(f"expected an odd median_frames >= 1, got {self.median_frames!r}")
         if not 0 <= self.robust_percentile < 50:
             raise ValueError(f"expected 0 <= robust_percentile < 50, got {self.robust_percentile}")
         lengths = {"smoothing_s": self.smoothing_s, "min_range_torso": self.min_range_torso,
@@ -145,15 +150,17 @@ def pose_features(landmarks_px: np.ndarray) -> np.ndarray:
     return np.concatenate([relative.reshape(len(p), -1), hip_track], axis=1)
 
 
-def _fill_and_smooth(x: np.ndarray, valid: np.ndarray, sigma_frames: float) -> np.ndarray:
+def _fill_and_smooth(x: np.ndarray, valid: np.ndarray, sigma_frames: float, median_frames: int = 1) -> np.ndarray:
     try:
-        from scipy.ndimage import gaussian_filter1d
+        from scipy.ndimage import gaussian_filter1d, median_filter
     except ImportError as e:
         raise ImportError("repetition counting needs scipy: pip install 'blazepose[fitness]'") from e
 
     index = np.flatnonzero(valid)
     frames = np.arange(len(x))
     filled = np.stack([np.interp(frames, index, x[index, j]) for j in range(x.shape[1])], axis=1)
+    if median_frames > 1:
+        filled = median_filter(filled, size=(median_frames, 1), mode="nearest")
     return gaussian_filter1d(filled, sigma_frames, axis=0, mode="nearest") if sigma_frames > 0 else filled
 
 
@@ -242,7 +249,7 @@ def _analyse_bout(
     if valid.sum() < 3:
         return empty
     frame_s = float(np.median(np.diff(times))) if len(times) > 1 else 1 / 30
-    smooth = _fill_and_smooth(features, valid, config.smoothing_s / max(frame_s, 1e-6))
+    smooth = _fill_and_smooth(features, valid, config.smoothing_s / max(frame_s, 1e-6), config.median_frames)
     centred = smooth - np.median(smooth[valid], axis=0)
     _, _, vt = np.linalg.svd(centred[valid], full_matrices=False)
     signal = centred @ vt[0]
