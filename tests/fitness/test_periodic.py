@@ -150,3 +150,18 @@ def test_a_long_set_with_an_absence_through_analyse():
         sequence.append(t, p if seen else None, world)
     report = analyse(sequence)
     assert (report.exercise, report.count) == ("squat", 25)
+
+
+def test_walking_into_the_frame_before_a_long_set_and_out_after():
+    """3 s walking 600 px (almost four torso lengths) in, 25 squats, 3 s walking out: the main direction
+    is found around a running median, so the walk does not outweigh the squats (found along it, none)."""
+    rng = np.random.default_rng(4)
+    depth = np.concatenate([_still(4), *[rng.uniform(0.6, 1) * _reps(1, rng.uniform(1.2, 3)) for _ in range(25)],
+                            _still(4)])  # fmt: skip
+    walk = 3 * FPS
+    x = np.full(len(depth), 300.0)
+    x[:walk], x[-walk:] = np.linspace(-300, 300, walk), np.linspace(300, 900, walk)
+    poses = np.stack([standing_pose(d, x0=x0) for d, x0 in zip(depth, x, strict=True)])
+    poses[..., :2] += rng.normal(0, 3, poses[..., :2].shape)
+    times = np.arange(len(depth)) / FPS
+    assert len(analyse_sequence(poses, times, rest_signal("squat", poses)).repetitions) == 25

@@ -1,20 +1,17 @@
 """Counting repetitions with no training: the repeated motion found in the pose sequence itself.
 
-The sequence is cut into bouts: runs of frames with a pose, split where none
-was seen for longer than ``max_gap_s`` (the person left the frame, or the
-camera lost them). Each bout is analysed on its own, since a person who comes
-back may stand elsewhere, nearer or farther: the pose of every frame becomes a
-scale-free vector (body landmarks relative to the hip centre, and the hip
-centre relative to its median, in the bout's torso lengths). The bout's
-vectors are smoothed (a 3-frame median, then a Gaussian), and their main principal component, the direction in
-which the body moves most, gives a 1-D phase signal. The signal is oriented
-so that its high side is the rest position (given by a signal that is high at
-rest, or where the bout starts) and scaled to [0, 1] between robust extremes
-over a sliding window of several periods (so that reps growing shallower in a
-long set still count). A repetition is a trip from rest to the far side
-(below ``away`` of the range) and back (above ``back``); an unfinished trip
-(the bout ends on the far side) counts only if ``count_unfinished``, one whose
-start was not seen only if ``count_unstarted``.
+The sequence is cut into bouts: runs of frames with a pose, split where none was seen for longer than
+``max_gap_s`` (the person left the frame, or the camera lost them). Each bout is analysed on its own,
+since a person who comes back may stand elsewhere, nearer or farther: the pose of every frame becomes a
+scale-free vector (body landmarks relative to the hip centre, and the hip centre relative to its median,
+in the bout's torso lengths). The bout's vectors are smoothed (a 3-frame median, then a Gaussian); their
+main principal direction of motion around a running median (the direction in which the body moves most,
+not counting slow moves such as walking into the frame) gives a 1-D phase signal. The signal is oriented
+so that its high side is the rest position (given by a signal that is high at rest, or where the bout
+starts) and scaled to [0, 1] between robust extremes over a sliding window of several periods (so that
+reps growing shallower in a long set still count). A repetition is a trip from rest to the far side
+(below ``away`` of the range) and back (above ``back``); an unfinished trip (the bout ends on the far
+side) counts only if ``count_unfinished``, one whose start was not seen only if ``count_unstarted``.
 """
 
 from __future__ import annotations
@@ -48,7 +45,8 @@ class CountingConfig:
         count_unstarted: Also count a trip whose start was not seen (the sequence, or the person's
             return after a gap, begins on the far side).
         window_periods: The range is measured over a sliding window of this many periods...
-        min_window_s: ... and at least this long (seconds).
+        min_window_s: ... and at least this long (seconds); the main direction of motion is found
+            around a running median over this long.
         min_local_range: Smallest local range, as a share of the whole sequence's.
     """
 
@@ -251,8 +249,7 @@ def _analyse_bout(
     frame_s = float(np.median(np.diff(times))) if len(times) > 1 else 1 / 30
     smooth = _fill_and_smooth(features, valid, config.smoothing_s / max(frame_s, 1e-6), config.median_frames)
     centred = smooth - np.median(smooth[valid], axis=0)
-    _, _, vt = np.linalg.svd(centred[valid], full_matrices=False)
-    signal = centred @ vt[0]
+    signal = centred @ _main_direction(smooth, valid, round(config.min_window_s / frame_s))
     if rest is not None:
         both = valid & np.isfinite(rest)
         if both.sum() > 2 and np.corrcoef(signal[both], rest[both])[0, 1] < 0:
@@ -270,6 +267,21 @@ def _analyse_bout(
         return PhaseAnalysis(phase, [], span, period)
     reps = _trips(phase, times, valid, config)
     return PhaseAnalysis(phase, reps, span, period)
+
+
+def _main_direction(smooth: np.ndarray, valid: np.ndarray, window_frames: int) -> np.ndarray:
+    """The main principal direction of the pose vectors' motion around their running median over
+    ``window_frames`` (the bout's median if the bout is shorter): slow moves such as walking into the
+    frame, or drifting along a long set, do not outweigh the repeated one."""
+    from scipy.ndimage import median_filter
+
+    size = max(3, window_frames | 1)
+    if size < len(smooth):
+        around = smooth - median_filter(smooth, size=(size, 1), mode="nearest")
+    else:
+        around = smooth - np.median(smooth[valid], axis=0)
+    _, _, vt = np.linalg.svd(around[valid], full_matrices=False)
+    return vt[0]
 
 
 def _local_phase(signal: np.ndarray, span: float, period: float | None, frame_s: float, config) -> np.ndarray:
