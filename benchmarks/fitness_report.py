@@ -267,8 +267,8 @@ NOTES = """
   sequences use only those. A label marks the rest position before a repetition (for push-ups, the
   return to the top: see the end-error column). The CSVs' `time` column assumes 30 fps; 13 of the 60
   clips are 23.976 or 25 fps (47 are 29.97), so the label times here are the video times of the frames.
-- **Why the 10 labelled clips still wrong are wrong** (looked at on plots of the phase with the labels,
-  and on frames):
+- **Why the 10 labelled clips still wrong with the `full` model are wrong** (looked at on plots of
+  the phase with the labels, and on frames):
   - a label in the last frames of a clip at rest, with no motion after it (a new start the clip cuts
     off): pull-up_5 and pull-up_8 (the person hangs still, frame 135 of 140), squat_11 (stands still for
     the last 1.2 s), squat_7; 4 clips, one short each. Nothing in the poses says a repetition starts.
