@@ -272,16 +272,25 @@ def _analyse_bout(
 def _main_direction(smooth: np.ndarray, valid: np.ndarray, window_frames: int) -> np.ndarray:
     """The main principal direction of the pose vectors' motion around their running median over
     ``window_frames`` (the bout's median if the bout is shorter): slow moves such as walking into the
-    frame, or drifting along a long set, do not outweigh the repeated one."""
+    frame, or drifting along a long set, do not outweigh the repeated one.
+
+    The running median is taken on every ``window_frames // 31``-th frame and interpolated between
+    (a slow curve either way), which keeps its cost per frame small on long sequences.
+    """
     from scipy.ndimage import median_filter
 
     size = max(3, window_frames | 1)
     if size < len(smooth):
-        around = smooth - median_filter(smooth, size=(size, 1), mode="nearest")
+        step = max(1, size // 31)
+        frames = np.arange(len(smooth))
+        coarse = median_filter(smooth[::step], size=(max(3, (size // step) | 1), 1), mode="nearest")
+        level = np.stack([np.interp(frames, frames[::step], c) for c in coarse.T], axis=1)
+        around = smooth - level
     else:
         around = smooth - np.median(smooth[valid], axis=0)
-    _, _, vt = np.linalg.svd(around[valid], full_matrices=False)
-    return vt[0]
+    x = around[valid]
+    _, vectors = np.linalg.eigh(x.T @ x)  # eigenvalues ascending: the last vector is the main direction
+    return vectors[:, -1]
 
 
 def _local_phase(signal: np.ndarray, span: float, period: float | None, frame_s: float, config) -> np.ndarray:
