@@ -100,8 +100,8 @@ class PhaseAnalysis:
     Attributes:
         phase: (T,) in [0, 1], 1 at rest; NaN where there was no pose.
         repetitions: The repetitions, in time order.
-        range_torso: The motion's range along the main component, in torso lengths.
-        period_s: The dominant period from the phase's autocorrelation (None if none).
+        range_torso: The motion's range along the main direction, in torso lengths (of the longest bout).
+        period_s: The dominant period from the signal's autocorrelation (the longest bout's that has one, or None).
     """
 
     phase: np.ndarray
