@@ -302,7 +302,8 @@ NOTES = """
 - **Long sequences.** Looped from label to label, where the truth does not depend on how cut-off
   repetitions are labelled, 23 of 24 are exact and the total error is 1/482. Joined with an absence,
   the count equals the sum of the clips counted alone; against the labels it is off only where those
-  clips are (the squat run is 3 copies of the 7 squat clips, 2 of which disagree with their labels).
+  clips are (the squat run is 3 copies of the 6 labelled squat clips, 2 of which, squat_7 and squat_11,
+  disagree with their labels).
   **Joined with hard cuts it collapses** (not fixed): a bout has one main direction and one scale, and
   the joined clips come from different people filmed from different sides, so after a cut the motion no
   longer lies along that direction and the levels jump. A set filmed in one take has no cuts, but a
