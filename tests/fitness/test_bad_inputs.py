@@ -43,7 +43,7 @@ def test_a_rest_signal_of_the_wrong_length_is_refused():
 @pytest.mark.parametrize(
     "settings",
     [{"away": 0.9, "back": 0.1}, {"back": 1.5}, {"smoothing_s": -1.0}, {"max_gap_s": float("nan")},
-     {"robust_percentile": 60.0}],
+     {"robust_percentile": 60.0}, {"median_frames": 2}, {"median_frames": 0}, {"median_frames": 3.0}],
 )  # fmt: skip
 def test_counting_config_refuses_values_that_cannot_count(settings):
     with pytest.raises(ValueError, match="expected"):

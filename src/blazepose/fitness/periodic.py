@@ -1,17 +1,17 @@
 """Counting repetitions with no training: the repeated motion found in the pose sequence itself.
 
-The pose of every frame becomes a scale-free vector (body landmarks relative
-to the hip centre, and the hip centre relative to its median, in torso
-lengths). The sequence is smoothed, and its main principal component, the
-direction in which the body moves most, gives a 1-D phase signal. The
-signal is oriented so that its high side is the rest position (given by
-a signal that is high at rest, or where the clip starts) and scaled
-to [0, 1] between robust extremes over a sliding window of several periods
-(so that reps growing shallower in a long set still count). A repetition is
-a trip from rest to the far side (below 1/3 of the range) and back (above
-2/3); an unfinished trip
-counts only if ``count_unfinished``. Frames without a pose break the signal:
-a trip interrupted by a gap longer than ``max_gap_s`` is dropped.
+The sequence is cut into bouts: runs of frames with a pose, split where none was seen for longer than
+``max_gap_s`` (the person left the frame, or the camera lost them). Each bout is analysed on its own,
+since a person who comes back may stand elsewhere, nearer or farther: the pose of every frame becomes a
+scale-free vector (body landmarks relative to the hip centre, and the hip centre relative to its median,
+in the bout's torso lengths). The bout's vectors are smoothed (a 3-frame median, then a Gaussian); their
+main principal direction of motion around a running median (the direction in which the body moves most,
+not counting slow moves such as walking into the frame) gives a 1-D phase signal. The signal is oriented
+so that its high side is the rest position (given by a signal that is high at rest, or where the bout
+starts) and scaled to [0, 1] between robust extremes over a sliding window of several periods (so that
+reps growing shallower in a long set still count). A repetition is a trip from rest to the far side
+(below ``away`` of the range) and back (above ``back``); an unfinished trip (the bout ends on the far
+side) counts only if ``count_unfinished``, one whose start was not seen only if ``count_unstarted``.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ class CountingConfig:
 
     Attributes:
         smoothing_s: Standard deviation of the Gaussian smoothing of the pose signal.
+        median_frames: Before it, a running median over this many frames (odd; 1: none), so that a pose
+            wrong in one isolated frame (a tracking glitch) moves nothing.
         away: A trip starts counting once the phase falls below this (0 = far side, 1 = rest).
         back: ... and ends when it comes back above this.
         robust_percentile: The range of the phase is taken between this percentile and its complement.
@@ -43,12 +45,14 @@ class CountingConfig:
         count_unstarted: Also count a trip whose start was not seen (the sequence, or the person's
             return after a gap, begins on the far side).
         window_periods: The range is measured over a sliding window of this many periods...
-        min_window_s: ... and at least this long (seconds).
+        min_window_s: ... and at least this long (seconds); the main direction of motion is found
+            around a running median over this long.
         min_local_range: Smallest local range, as a share of the whole sequence's.
     """
 
     smoothing_s: float = 0.1
-    away: float = 1 / 3
+    median_frames: int = 3
+    away: float = 0.4
     back: float = 2 / 3
     robust_percentile: float = 5.0
     min_range_torso: float = 0.3
@@ -62,6 +66,8 @@ class CountingConfig:
     def __post_init__(self) -> None:
         if not 0 <= self.away < self.back <= 1:
             raise ValueError(f"expected 0 <= away < back <= 1, got away={self.away}, back={self.back}")
+        if not (isinstance(self.median_frames, int) and self.median_frames >= 1 and self.median_frames % 2):
+            raise ValueError(f"expected an odd median_frames >= 1, got {self.median_frames!r}")
         if not 0 <= self.robust_percentile < 50:
             raise ValueError(f"expected 0 <= robust_percentile < 50, got {self.robust_percentile}")
         lengths = {"smoothing_s": self.smoothing_s, "min_range_torso": self.min_range_torso,
@@ -94,8 +100,8 @@ class PhaseAnalysis:
     Attributes:
         phase: (T,) in [0, 1], 1 at rest; NaN where there was no pose.
         repetitions: The repetitions, in time order.
-        range_torso: The motion's range along the main component, in torso lengths.
-        period_s: The dominant period from the phase's autocorrelation (None if none).
+        range_torso: The motion's range along the main direction, in torso lengths (of the longest bout).
+        period_s: The dominant period from the signal's autocorrelation (the longest bout's that has one, or None).
     """
 
     phase: np.ndarray
@@ -142,15 +148,17 @@ def pose_features(landmarks_px: np.ndarray) -> np.ndarray:
     return np.concatenate([relative.reshape(len(p), -1), hip_track], axis=1)
 
 
-def _fill_and_smooth(x: np.ndarray, valid: np.ndarray, sigma_frames: float) -> np.ndarray:
+def _fill_and_smooth(x: np.ndarray, valid: np.ndarray, sigma_frames: float, median_frames: int = 1) -> np.ndarray:
     try:
-        from scipy.ndimage import gaussian_filter1d
+        from scipy.ndimage import gaussian_filter1d, median_filter
     except ImportError as e:
         raise ImportError("repetition counting needs scipy: pip install 'blazepose[fitness]'") from e
 
     index = np.flatnonzero(valid)
     frames = np.arange(len(x))
     filled = np.stack([np.interp(frames, index, x[index, j]) for j in range(x.shape[1])], axis=1)
+    if median_frames > 1:
+        filled = median_filter(filled, size=(median_frames, 1), mode="nearest")
     return gaussian_filter1d(filled, sigma_frames, axis=0, mode="nearest") if sigma_frames > 0 else filled
 
 
@@ -193,21 +201,56 @@ def analyse_sequence(
         The phase and the repetitions found.
     """
     config = config or CountingConfig()
-    features = pose_features(landmarks_px)
+    landmarks = np.asarray(landmarks_px, np.float64)
+    features = pose_features(landmarks)
     times = check_times(times_s, len(features))
     if rest_signal is not None and np.shape(rest_signal) != times.shape:
         raise ValueError(f"expected a rest signal of shape {times.shape}, got {np.shape(rest_signal)}")
+    rest = None if rest_signal is None else np.asarray(rest_signal, np.float64)
+    phase = np.full(len(times), np.nan)
+    reps: list[Repetition] = []
+    ranges, periods = [], []
+    for lo, hi in bouts(np.all(np.isfinite(features), axis=1), times, config.max_gap_s):
+        part = _analyse_bout(landmarks[lo:hi], times[lo:hi], None if rest is None else rest[lo:hi], config)
+        phase[lo:hi] = part.phase
+        reps += [_shifted(r, lo) for r in part.repetitions]
+        ranges.append((hi - lo, part.range_torso))
+        periods.append((hi - lo, part.period_s))
+    longest = max(ranges, default=(0, 0.0))[1]
+    period = max(periods, key=lambda p: p[0] if p[1] is not None else -1, default=(0, None))[1]
+    return PhaseAnalysis(phase, reps, longest, period)
+
+
+def bouts(valid: np.ndarray, times: np.ndarray, max_gap_s: float) -> list[tuple[int, int]]:
+    """``[start, stop)`` frame ranges of the bouts of a sequence: runs of frames with a pose, split where
+    none was seen for longer than ``max_gap_s`` (the person left, or the camera lost them)."""
+    index = np.flatnonzero(valid)
+    if not len(index):
+        return []
+    gaps = np.flatnonzero(np.diff(times[index]) > max_gap_s)
+    starts = np.concatenate([[index[0]], index[gaps + 1]])
+    stops = np.concatenate([index[gaps] + 1, [index[-1] + 1]])
+    return [(int(a), int(b)) for a, b in zip(starts, stops, strict=True)]
+
+
+def _shifted(rep: Repetition, frames: int) -> Repetition:
+    return Repetition(rep.start_s, rep.end_s, rep.start_frame + frames, rep.end_frame + frames, rep.finished)
+
+
+def _analyse_bout(
+    landmarks_px: np.ndarray, times: np.ndarray, rest: np.ndarray | None, config: CountingConfig
+) -> PhaseAnalysis:
+    """:func:`analyse_sequence` on one bout: its own scale, main direction, orientation and range."""
+    features = pose_features(landmarks_px)
     valid = np.all(np.isfinite(features), axis=1)
     empty = PhaseAnalysis(np.full(len(times), np.nan), [], 0.0, None)
     if valid.sum() < 3:
         return empty
     frame_s = float(np.median(np.diff(times))) if len(times) > 1 else 1 / 30
-    smooth = _fill_and_smooth(features, valid, config.smoothing_s / max(frame_s, 1e-6))
+    smooth = _fill_and_smooth(features, valid, config.smoothing_s / max(frame_s, 1e-6), config.median_frames)
     centred = smooth - np.median(smooth[valid], axis=0)
-    _, _, vt = np.linalg.svd(centred[valid], full_matrices=False)
-    signal = centred @ vt[0]
-    if rest_signal is not None:
-        rest = np.asarray(rest_signal, np.float64)
+    signal = centred @ _main_direction(smooth, valid, round(config.min_window_s / frame_s))
+    if rest is not None:
         both = valid & np.isfinite(rest)
         if both.sum() > 2 and np.corrcoef(signal[both], rest[both])[0, 1] < 0:
             signal = -signal
@@ -224,6 +267,30 @@ def analyse_sequence(
         return PhaseAnalysis(phase, [], span, period)
     reps = _trips(phase, times, valid, config)
     return PhaseAnalysis(phase, reps, span, period)
+
+
+def _main_direction(smooth: np.ndarray, valid: np.ndarray, window_frames: int) -> np.ndarray:
+    """The main principal direction of the pose vectors' motion around their running median over
+    ``window_frames`` (the bout's median if the bout is shorter): slow moves such as walking into the
+    frame, or drifting along a long set, do not outweigh the repeated one.
+
+    The running median is taken on every ``window_frames // 31``-th frame and interpolated between
+    (a slow curve either way), which keeps its cost per frame small on long sequences.
+    """
+    from scipy.ndimage import median_filter
+
+    size = max(3, window_frames | 1)
+    if size < len(smooth):
+        step = max(1, size // 31)
+        frames = np.arange(len(smooth))
+        coarse = median_filter(smooth[::step], size=(max(3, (size // step) | 1), 1), mode="nearest")
+        level = np.stack([np.interp(frames, frames[::step], c) for c in coarse.T], axis=1)
+        around = smooth - level
+    else:
+        around = smooth - np.median(smooth[valid], axis=0)
+    x = around[valid]
+    _, vectors = np.linalg.eigh(x.T @ x)  # eigenvalues ascending: the last vector is the main direction
+    return vectors[:, -1]
 
 
 def _local_phase(signal: np.ndarray, span: float, period: float | None, frame_s: float, config) -> np.ndarray:
