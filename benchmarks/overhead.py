@@ -1,0 +1,211 @@
+"""Per-frame overhead beyond the model on the tracking path, split into stages.
+
+    PYTHONPATH=src .venv/bin/python benchmarks/overhead.py [--models 0 1 2] [--rounds 3] [--frames 205]
+
+Runs ``PoseEstimator`` and ``PoseLandmarker`` (VIDEO mode), one inference
+thread each, over the frames of ../shared/data/video/dance_720p.avi (1280x720,
+one dancer), taking turns in blocks of 10 frames; every contender sees every
+frame in order, and the whole pass is repeated ``--rounds`` times from a fresh
+tracker, so that load on a shared machine shows as the spread between rounds.
+Only frames on the tracking path (the detector not run) enter the medians.
+
+Each stage is timed by wrapping the function that does it (a few hundred
+nanoseconds per wrapped call):
+
+- model: the interpreter's ``invoke`` (the bare model);
+- engine I/O: the interpreter's ``set_tensor`` and ``get_tensor`` copies;
+- crop: the crop into the model's input (``Cropper``);
+- decoding: landmark decoding, heatmap refinement, projection (``LandmarkModel._decode``);
+- filters + ROI: the track's filters and next region (``PoseTrack.update``);
+- assembly: ``PoseResult`` assembly;
+- wrapping: ``PoseLandmarkerResult`` from the ``PoseResult`` (PoseLandmarker only);
+- detector: the person detector (0 on tracking frames);
+- rest: the call's wall time minus all of the above.
+
+"Overhead" is the call's wall time minus the model's. Prints a markdown table
+of medians (and the spread of the per-round medians) and writes
+benchmarks/results/overhead.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import blazepose.core.estimator as estimator_module
+from blazepose import PoseEstimator
+from blazepose.core.crop import Cropper
+from blazepose.core.detector import PersonDetector
+from blazepose.core.landmarker import LandmarkModel
+from blazepose.core.tracking import PoseTrack
+from blazepose.evaluation.parity import read_frames
+from blazepose.tasks import BaseOptions, PoseLandmarker, PoseLandmarkerOptions, RunningMode
+from blazepose.tasks.result import PoseLandmarkerResult
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import machine
+
+ROOT = Path(__file__).resolve().parent.parent
+VIDEO = ROOT.parent / "shared" / "data" / "video" / "dance_720p.avi"
+NAMES = {0: "lite", 1: "full", 2: "heavy"}
+STAGES = ("model", "engine I/O", "crop", "decoding", "filters + ROI", "assembly", "wrapping", "detector")
+WARMUP = 5
+ROUND_GAP_MS = 100_000.0
+
+_frame_ns: dict[str, int] = dict.fromkeys(STAGES, 0)
+
+
+def _timed(stage: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter_ns()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _frame_ns[stage] += time.perf_counter_ns() - start
+
+    return wrapper
+
+
+def instrument_classes() -> None:
+    """Wraps the stage functions shared by every instance (whichever of them this version of the code has)."""
+    for owner, name, stage in (
+        (Cropper, "__call__", "crop"),
+        (Cropper, "crop_into", "crop"),
+        (LandmarkModel, "_decode", "decoding"),
+        (PoseTrack, "update", "filters + ROI"),
+        (PersonDetector, "detect", "detector"),
+    ):
+        if name in vars(owner):
+            setattr(owner, name, _timed(stage, vars(owner)[name]))
+    estimator_module.assemble_result = _timed("assembly", estimator_module.assemble_result)
+    wrap = vars(PoseLandmarkerResult)["from_pose_result"].__func__
+    PoseLandmarkerResult.from_pose_result = staticmethod(_timed("wrapping", wrap))  # type: ignore[method-assign]
+
+
+def instrument_engine(estimator: PoseEstimator) -> None:
+    """Wraps one estimator's landmark interpreter (LiteRT): invoke, and its input and output copies."""
+    interpreter = estimator._landmarker._model._interpreter  # type: ignore[attr-defined]
+    interpreter.invoke = _timed("model", interpreter.invoke)
+    for name in ("set_tensor", "get_tensor"):
+        setattr(interpreter, name, _timed("engine I/O", getattr(interpreter, name)))
+
+
+class Contender:
+    """One API under test: runs a frame and records its wall and CPU time and its stages."""
+
+    def __init__(self, name: str, model_complexity: int) -> None:
+        self.name = name
+        self.model_complexity = model_complexity
+        self.rows: list[list[dict[str, float]]] = []  # per round, per tracking frame
+        self.detector_frames = 0
+        self._open()
+
+    def _open(self) -> None:
+        k = self.model_complexity
+        if self.name == "PoseEstimator":
+            self.api: Any = PoseEstimator(model_complexity=k, num_threads=1)
+            self.estimator = self.api
+            self.call = self.api.process
+        else:
+            options = PoseLandmarkerOptions(
+                base_options=BaseOptions(model_asset_path=NAMES[k], num_threads=1), running_mode=RunningMode.VIDEO
+            )
+            self.api = PoseLandmarker.create_from_options(options)
+            self.estimator = self.api._estimator
+            self.call = self.api.detect_for_video
+        instrument_engine(self.estimator)
+
+    def new_round(self) -> None:
+        self.rows.append([])
+        self.api.close()
+        self._open()
+
+    def __call__(self, index: int, frame: np.ndarray, ts_ms: float) -> None:
+        for stage in STAGES:
+            _frame_ns[stage] = 0
+        runs = self.estimator.detector_runs
+        start, cpu = time.perf_counter_ns(), time.process_time_ns()
+        self.call(frame, ts_ms)
+        wall, cpu = time.perf_counter_ns() - start, time.process_time_ns() - cpu
+        if index < WARMUP:
+            return
+        if self.estimator.detector_runs != runs:
+            self.detector_frames += 1
+            return
+        row = {stage: ns / 1e6 for stage, ns in _frame_ns.items()}
+        row["wall"], row["cpu"] = wall / 1e6, cpu / 1e6
+        row["rest"] = row["wall"] - sum(row[s] for s in STAGES)
+        row["overhead"] = row["wall"] - row["model"]
+        self.rows[-1].append(row)
+
+    def summary(self) -> dict[str, Any]:
+        keys = ("wall", "cpu", *STAGES, "rest", "overhead")
+        per_round = [{k: statistics.median(r[k] for r in rows) for k in keys} for rows in self.rows if rows]
+        every = list(itertools.chain.from_iterable(self.rows))
+        return {
+            "median": {k: statistics.median(r[k] for r in every) for k in keys},
+            "round_medians": per_round,
+            "frames": len(every),
+            "detector_frames": self.detector_frames,
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--models", type=int, nargs="+", default=[0, 1, 2], choices=[0, 1, 2])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--frames", type=int, default=205)
+    parser.add_argument("--block", type=int, default=10)
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "overhead.json")
+    args = parser.parse_args()
+    if not VIDEO.exists():
+        sys.exit(f"the benchmark needs {VIDEO}")
+    frames = list(itertools.islice(read_frames(VIDEO), args.frames))
+    instrument_classes()
+    results: dict[str, Any] = {"machine": machine(), "frames": len(frames), "rounds": args.rounds, "models": {}}
+    for k in args.models:
+        print(f"{NAMES[k]} ...", file=sys.stderr, flush=True)
+        contenders = [Contender("PoseEstimator", k), Contender("PoseLandmarker", k)]
+        for r in range(args.rounds):
+            for c in contenders:
+                c.new_round()
+            for first in range(0, len(frames), args.block):
+                for c in contenders:
+                    for i in range(first, min(first + args.block, len(frames))):
+                        c(i, frames[i], r * ROUND_GAP_MS + 33.0 * i)
+        results["models"][NAMES[k]] = {c.name: c.summary() for c in contenders}
+        for c in contenders:
+            c.api.close()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1) + "\n")
+    print(table(results))
+
+
+def table(results: dict[str, Any]) -> str:
+    """Markdown: one row per model and API, median ms per tracking frame; overhead's round medians as min-max."""
+    cols = ("wall", "cpu", *STAGES, "rest", "overhead")
+    lines = [
+        f"{results['machine']}; {results['frames']} frames x {results['rounds']} rounds, 1 inference thread",
+        "",
+        "| model | API | " + " | ".join(cols) + " | overhead, round medians |",
+        "|---|---|" + "---:|" * (len(cols) + 1),
+    ]
+    for model, apis in results["models"].items():
+        for api, s in apis.items():
+            over = [r["overhead"] for r in s["round_medians"]]
+            cells = " | ".join(f"{s['median'][c]:.3f}" for c in cols)
+            lines.append(f"| {model} | {api} | {cells} | {min(over):.3f}-{max(over):.3f} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
