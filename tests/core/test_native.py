@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from blazepose.core.crop import REPLICATE, ZERO, Cropper, FixedPointMaps, value_table
-from blazepose.core.landmarks import refine_with_heatmap
+from blazepose.core.landmarks import decode_pose, refine_with_heatmap
 from blazepose.core.native import native_kernels
-from blazepose.core.roi import PixelRect
+from blazepose.core.roi import NormRect, PixelRect
 
 kernels = native_kernels()
 needs_kernels = pytest.mark.skipif(kernels is None, reason="blazepose.core._native was not built (no C compiler)")
@@ -58,6 +58,25 @@ def test_native_refinement_equals_numpy_refinement():
         np.testing.assert_array_equal(ours, reference, err_msg=f"case {i}")
     # Both moved the landmarks, so the comparison compared refinements.
     assert not np.array_equal(ours[:, :2], landmarks[:, :2])
+
+
+@needs_kernels
+def test_native_pose_decoding_equals_numpy_decoding():
+    rng = np.random.default_rng(9)
+    for i in range(300):
+        raw = rng.normal(128, 80, 195).astype(np.float32)
+        raw.reshape(39, 5)[:, 3:] = rng.normal(0, 12, (39, 2))  # logits, some far beyond expf's range
+        if i % 5 == 0:
+            raw.reshape(39, 5)[:, 3:] *= 20
+        heatmap = rng.normal(rng.uniform(-8, 3), rng.uniform(0.5, 6), (64, 64, 39)).astype(np.float32)
+        world = rng.normal(0, 0.4, 117).astype(np.float32)
+        roi = NormRect(*rng.uniform(-0.5, 1.5, 2), *rng.uniform(0.01, 3, 2), rng.uniform(-7, 7))
+        padding = (0.0, 0.0, 0.0, 0.0) if i % 4 else (0.0, 0.125, 0.0, 0.125)
+        ours = decode_pose(raw, heatmap, world, roi, padding, native=True)
+        reference = decode_pose(raw, heatmap, world, roi, padding, native=False)
+        for a, b in zip(ours, reference, strict=True):
+            assert a.dtype == b.dtype == np.float32 and a.shape == b.shape
+            assert a.tobytes() == b.tobytes(), f"case {i}"
 
 
 @needs_kernels

@@ -11,7 +11,8 @@
  * equal bit for bit.
  *
  * refine_with_heatmap, for blazepose.core.landmarks: the heatmap refinement in
- * float arithmetic with the C library's expf, equal to the numpy code.
+ * float arithmetic with the C library's expf, equal to the numpy code; and
+ * decode_pose, all of landmarks.decode_pose in one call.
  *
  * On x86-64 CPUs with AVX2 (checked at run time) warp_to_tensor computes
  * four source positions and samples eight pixels at a time (warp_avx2): the
@@ -475,12 +476,12 @@ done:
 }
 
 /* Heatmap refinement of landmarks.refine_with_heatmap, in float arithmetic. */
-static void refine(float *restrict xy, Py_ssize_t n, const float *restrict heatmap, int height, int width,
-                   int kernel, float min_confidence)
+static void refine(float *restrict xy, Py_ssize_t stride, Py_ssize_t n, const float *restrict heatmap, int height,
+                   int width, int kernel, float min_confidence)
 {
     const int half = (kernel - 1) / 2;
     for (Py_ssize_t i = 0; i < n; i++) {
-        const float fc = xy[2 * i] * (float)width, fr = xy[2 * i + 1] * (float)height;
+        const float fc = xy[stride * i] * (float)width, fr = xy[stride * i + 1] * (float)height;
         if (!(fc > -1.0f && fc < (float)width && fr > -1.0f && fr < (float)height))
             continue; /* truncated toward zero, these fall outside the heatmap */
         const int col = (int)fc, row = (int)fr;
@@ -498,8 +499,8 @@ static void refine(float *restrict xy, Py_ssize_t n, const float *restrict heatm
             }
         }
         if (best >= min_confidence && total > 0.0f) {
-            xy[2 * i] = sum_col / (float)width / total;
-            xy[2 * i + 1] = sum_row / (float)height / total;
+            xy[stride * i] = sum_col / (float)width / total;
+            xy[stride * i + 1] = sum_row / (float)height / total;
         }
     }
 }
@@ -529,7 +530,7 @@ static PyObject *refine_with_heatmap(PyObject *self, PyObject *args)
         const Py_ssize_t n = heatmap.shape[2];
         const int height = (int)heatmap.shape[0], width = (int)heatmap.shape[1];
         Py_BEGIN_ALLOW_THREADS
-        refine(p, n, h, height, width, kernel, min_confidence);
+        refine(p, 2, n, h, height, width, kernel, min_confidence);
         Py_END_ALLOW_THREADS
     }
     result = Py_NewRef(Py_None);
@@ -541,11 +542,105 @@ done:
     return result;
 }
 
+/* decode_pose: landmarks.decode_pose's numpy stages in one pass, in float
+ * arithmetic in the same order (the tests hold the two equal bit for bit):
+ * decode (x, y, z over the input side, visibility and presence through
+ * 1 / (1 + expf(-v))), heatmap refinement, projection into the image by the
+ * region's cosine and sine (computed by the caller) and size, and the world
+ * landmarks turned by the same rotation. */
+static void decode(const float *restrict raw, const float *restrict raw_world, Py_ssize_t n, float input_size,
+                   const float *restrict heatmap, int height, int width, int kernel, float min_confidence,
+                   const float *restrict region, float *restrict out, float *restrict world)
+{
+    const float c = region[0], s = region[1], x_center = region[2], y_center = region[3];
+    const float rect_width = region[4], rect_height = region[5];
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const float *r = raw + 5 * i;
+        float *o = out + 5 * i;
+        o[0] = r[0] / input_size;
+        o[1] = r[1] / input_size;
+        o[2] = r[2] / input_size;
+        o[3] = 1.0f / (1.0f + expf(-r[3]));
+        o[4] = 1.0f / (1.0f + expf(-r[4]));
+    }
+    refine(out, 5, n, heatmap, height, width, kernel, min_confidence);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        float *o = out + 5 * i;
+        const float x = o[0] - 0.5f, y = o[1] - 0.5f;
+        const float cx = c * x, sy = s * y, sx = s * x, cy = c * y;
+        o[0] = (cx - sy) * rect_width + x_center;
+        o[1] = (sx + cy) * rect_height + y_center;
+        o[2] = o[2] * rect_width;
+        const float *w = raw_world + 3 * i;
+        const float wcx = c * w[0], wsy = s * w[1], wsx = s * w[0], wcy = c * w[1];
+        world[3 * i] = wcx - wsy;
+        world[3 * i + 1] = wsx + wcy;
+        world[3 * i + 2] = w[2];
+    }
+}
+
+static PyObject *decode_pose(PyObject *self, PyObject *args)
+{
+    Py_buffer raw = {0}, raw_world = {0}, heatmap = {0}, region = {0}, out = {0}, world = {0};
+    PyObject *raw_obj, *raw_world_obj, *heatmap_obj, *region_obj, *out_obj, *world_obj, *result = NULL;
+    int kernel;
+    float min_confidence, input_size;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOOfifOOO", &raw_obj, &raw_world_obj, &heatmap_obj, &input_size, &kernel,
+                          &min_confidence, &region_obj, &out_obj, &world_obj))
+        return NULL;
+    if (PyObject_GetBuffer(raw_obj, &raw, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0 ||
+        PyObject_GetBuffer(raw_world_obj, &raw_world, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0 ||
+        PyObject_GetBuffer(heatmap_obj, &heatmap, PyBUF_RECORDS_RO | PyBUF_C_CONTIGUOUS) < 0 ||
+        PyObject_GetBuffer(region_obj, &region, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0 ||
+        PyObject_GetBuffer(out_obj, &out, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0 ||
+        PyObject_GetBuffer(world_obj, &world, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0)
+        goto done;
+    if (check_buffer(&raw, "raw", "f", 4) || check_buffer(&raw_world, "raw_world", "f", 4) ||
+        check_buffer(&heatmap, "heatmap", "f", 4) || check_buffer(&region, "region", "f", 4) ||
+        check_buffer(&out, "out", "f", 4) || check_buffer(&world, "world", "f", 4))
+        goto done;
+    if (heatmap.ndim != 3 || heatmap.shape[0] > INT_MAX / 2 || heatmap.shape[1] > INT_MAX / 2 || kernel < 1 ||
+        raw.len != heatmap.shape[2] * 5 * 4 || out.len != raw.len || raw_world.len != heatmap.shape[2] * 3 * 4 ||
+        world.len != raw_world.len || region.len != 6 * 4) {
+        PyErr_SetString(PyExc_ValueError, "expected N x 5 raw landmarks and out, N x 3 raw world and world, "
+                                          "an (H, W, N) heatmap, 6 region floats and a positive kernel");
+        goto done;
+    }
+    {
+        const Py_ssize_t n = heatmap.shape[2];
+        const int height = (int)heatmap.shape[0], width = (int)heatmap.shape[1];
+        Py_BEGIN_ALLOW_THREADS
+        decode(raw.buf, raw_world.buf, n, input_size, heatmap.buf, height, width, kernel, min_confidence, region.buf,
+               out.buf, world.buf);
+        Py_END_ALLOW_THREADS
+    }
+    result = Py_NewRef(Py_None);
+done:
+    if (raw.obj)
+        PyBuffer_Release(&raw);
+    if (raw_world.obj)
+        PyBuffer_Release(&raw_world);
+    if (heatmap.obj)
+        PyBuffer_Release(&heatmap);
+    if (region.obj)
+        PyBuffer_Release(&region);
+    if (out.obj)
+        PyBuffer_Release(&out);
+    if (world.obj)
+        PyBuffer_Release(&world);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"warp_to_tensor", warp_to_tensor, METH_VARARGS, warp_doc},
     {"simd_path", simd_path, METH_NOARGS, "simd_path(): the vector code warp_to_tensor uses here ('avx2' or 'scalar')"},
     {"refine_with_heatmap", refine_with_heatmap, METH_VARARGS,
      "refine_with_heatmap(xy, heatmap, kernel, min_confidence): refines (N, 2) float32 xy in place"},
+    {"decode_pose", decode_pose, METH_VARARGS,
+     "decode_pose(raw, raw_world, heatmap, input_size, kernel, min_confidence, region, out, world): "
+     "landmarks.decode_pose without letterbox padding; region is float32 cos, sin, x_center, y_center, "
+     "width, height"},
     {NULL, NULL, 0, NULL},
 };
 

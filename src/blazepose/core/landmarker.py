@@ -9,14 +9,7 @@ import numpy as np
 
 from blazepose.backends import InferenceModel
 from blazepose.core.crop import REPLICATE, Cropper, CropRegion
-from blazepose.core.landmarks import (
-    NUM_MODEL_LANDMARKS,
-    decode_landmarks,
-    decode_world_landmarks,
-    project_to_image,
-    refine_with_heatmap,
-    remove_letterbox,
-)
+from blazepose.core.landmarks import NUM_MODEL_LANDMARKS, decode_pose
 from blazepose.core.roi import NormRect
 
 LANDMARK_INPUT_SIZE = 256
@@ -139,10 +132,9 @@ class LandmarkModel:
         score = float(output("score").reshape(()))
         if score < min_score:
             return None
-        lm = decode_landmarks(output("landmarks"), LANDMARK_INPUT_SIZE)
-        lm = refine_with_heatmap(lm, output("heatmap"))
-        lm = project_to_image(remove_letterbox(lm, crop.padding), roi)
-        world = decode_world_landmarks(output("world"), roi.rotation)
+        lm, world = decode_pose(
+            output("landmarks"), output("heatmap"), output("world"), roi, crop.padding, LANDMARK_INPUT_SIZE
+        )
         mask = output("mask")[:, :, 0] if with_mask else None
         return RawPose(lm, world, score, roi, crop, mask)
 
