@@ -10,10 +10,10 @@ tracker, so that load on a shared machine shows as the spread between rounds.
 Only frames on the tracking path (the detector not run) enter the medians.
 
 Each stage is timed by wrapping the function that does it (a few hundred
-nanoseconds per wrapped call):
+nanoseconds per wrapped call), less the stages timed inside it:
 
 - model: the interpreter's ``invoke`` (the bare model);
-- engine I/O: the interpreter's ``set_tensor`` and ``get_tensor`` copies;
+- engine I/O: the engine's call around ``invoke`` (input and output copies, or views);
 - crop: the crop into the model's input (``Cropper``);
 - decoding: landmark decoding, heatmap refinement, projection (``LandmarkModel._decode``);
 - filters + ROI: the track's filters and next region (``PoseTrack.update``);
@@ -62,24 +62,31 @@ WARMUP = 5
 ROUND_GAP_MS = 100_000.0
 
 _frame_ns: dict[str, int] = dict.fromkeys(STAGES, 0)
+_open_stages: list[int] = []  # per stage being timed: the time of the stages timed inside it
 
 
 def _timed(stage: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn``, adding its time to ``stage``, less that of the stages timed inside it."""
+
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _open_stages.append(0)
         start = time.perf_counter_ns()
         try:
             return fn(*args, **kwargs)
         finally:
-            _frame_ns[stage] += time.perf_counter_ns() - start
+            elapsed = time.perf_counter_ns() - start
+            _frame_ns[stage] += elapsed - _open_stages.pop()
+            if _open_stages:
+                _open_stages[-1] += elapsed
 
     return wrapper
 
 
 def instrument_classes() -> None:
     """Wraps the stage functions shared by every instance (whichever of them this version of the code has)."""
+    crop = "crop_into" if "crop_into" in vars(Cropper) else "__call__"  # __call__ calls crop_into where both are
     for owner, name, stage in (
-        (Cropper, "__call__", "crop"),
-        (Cropper, "crop_into", "crop"),
+        (Cropper, crop, "crop"),
         (LandmarkModel, "_decode", "decoding"),
         (PoseTrack, "update", "filters + ROI"),
         (PersonDetector, "detect", "detector"),
@@ -92,11 +99,13 @@ def instrument_classes() -> None:
 
 
 def instrument_engine(estimator: PoseEstimator) -> None:
-    """Wraps one estimator's landmark interpreter (LiteRT): invoke, and its input and output copies."""
-    interpreter = estimator._landmarker._model._interpreter  # type: ignore[attr-defined]
-    interpreter.invoke = _timed("model", interpreter.invoke)
-    for name in ("set_tensor", "get_tensor"):
-        setattr(interpreter, name, _timed("engine I/O", getattr(interpreter, name)))
+    """Wraps one estimator's landmark engine (LiteRT): its interpreter's invoke, and the engine call around it
+    (the input and output copies or views), whichever entry this version of the code uses."""
+    model = estimator._landmarker._model
+    model._interpreter.invoke = _timed("model", model._interpreter.invoke)  # type: ignore[attr-defined]
+    for name in ("run", "run_in_place"):
+        if hasattr(model, name):
+            setattr(model, name, _timed("engine I/O", getattr(model, name)))
 
 
 class Contender:

@@ -153,3 +153,38 @@ def test_pipeline_gives_the_same_poses_without_kernels(astronaut, monkeypatch):
         np.testing.assert_array_equal(a.landmarks, b.landmarks)
         np.testing.assert_array_equal(a.world_landmarks, b.world_landmarks)
         np.testing.assert_array_equal(a.segmentation_mask, b.segmentation_mask)
+
+
+class _CopyingOnly:
+    """An engine without ``run_in_place``: the landmark model must copy its input and outputs."""
+
+    def __init__(self, model):
+        self._model = model
+        self.input_shape = model.input_shape
+        self.output_shapes = model.output_shapes
+
+    def run(self, tensor, outputs=None):
+        return self._model.run(tensor, outputs)
+
+    def close(self):
+        self._model.close()
+
+
+def test_in_place_and_copying_engines_give_the_same_poses(astronaut):
+    from blazepose.backends import load_model
+    from blazepose.core.landmarker import LandmarkModel
+    from blazepose.models import verified_model_bytes
+
+    data = verified_model_bytes("pose_landmark_full.tflite")
+    in_place = LandmarkModel(load_model(data, num_threads=1))
+    copying = LandmarkModel(_CopyingOnly(load_model(data, num_threads=1)))
+    assert in_place._in_place is not None and copying._in_place is None
+    rng = np.random.default_rng(4)
+    for i in range(6):
+        roi = NormRect(*rng.uniform(0.3, 0.7, 2), *rng.uniform(0.5, 1.2, 2), rng.uniform(-1, 1))
+        a = in_place.run(astronaut, roi, 0.0, with_mask=True)
+        b = copying.run(astronaut, roi, 0.0, with_mask=True)
+        assert a is not None and b is not None
+        for field in ("landmarks", "world", "mask_logits"):
+            assert getattr(a, field).tobytes() == getattr(b, field).tobytes(), f"region {i}: {field}"
+        assert a.score == b.score and a.crop == b.crop
