@@ -22,8 +22,11 @@ nanoseconds per wrapped call), less the stages timed inside it:
 - detector: the person detector (0 on tracking frames);
 - rest: the call's wall time minus all of the above.
 
-"Overhead" is the call's wall time minus the model's. Prints a markdown table
-of medians (and the spread of the per-round medians) and writes
+"Overhead" is the call's time minus the model's. Every stage is measured
+twice: in wall time, and in the calling thread's CPU time (with one
+inference thread the model runs on the calling thread too), which leaves out
+the waits for a core on a busy machine. Prints markdown tables of medians
+(and the spread of the per-round medians) and writes
 benchmarks/results/overhead.json.
 """
 
@@ -61,23 +64,27 @@ STAGES = ("model", "engine I/O", "crop", "decoding", "filters + ROI", "assembly"
 WARMUP = 5
 ROUND_GAP_MS = 100_000.0
 
-_frame_ns: dict[str, int] = dict.fromkeys(STAGES, 0)
-_open_stages: list[int] = []  # per stage being timed: the time of the stages timed inside it
+_frame_ns: dict[str, int] = dict.fromkeys(STAGES, 0)  # wall time per stage
+_frame_cpu_ns: dict[str, int] = dict.fromkeys(STAGES, 0)  # this thread's CPU time per stage
+_open_stages: list[list[int]] = []  # per stage being timed: the wall and CPU time of the stages timed inside it
 
 
 def _timed(stage: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``fn``, adding its time to ``stage``, less that of the stages timed inside it."""
+    """``fn``, adding its wall and CPU time to ``stage``, less those of the stages timed inside it."""
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        _open_stages.append(0)
-        start = time.perf_counter_ns()
+        _open_stages.append([0, 0])
+        start, cpu = time.perf_counter_ns(), time.thread_time_ns()
         try:
             return fn(*args, **kwargs)
         finally:
-            elapsed = time.perf_counter_ns() - start
-            _frame_ns[stage] += elapsed - _open_stages.pop()
+            elapsed, elapsed_cpu = time.perf_counter_ns() - start, time.thread_time_ns() - cpu
+            inner, inner_cpu = _open_stages.pop()
+            _frame_ns[stage] += elapsed - inner
+            _frame_cpu_ns[stage] += elapsed_cpu - inner_cpu
             if _open_stages:
-                _open_stages[-1] += elapsed
+                _open_stages[-1][0] += elapsed
+                _open_stages[-1][1] += elapsed_cpu
 
     return wrapper
 
@@ -140,11 +147,12 @@ class Contender:
 
     def __call__(self, index: int, frame: np.ndarray, ts_ms: float) -> None:
         for stage in STAGES:
-            _frame_ns[stage] = 0
+            _frame_ns[stage] = _frame_cpu_ns[stage] = 0
         runs = self.estimator.detector_runs
-        start, cpu = time.perf_counter_ns(), time.process_time_ns()
+        start, cpu, thread = time.perf_counter_ns(), time.process_time_ns(), time.thread_time_ns()
         self.call(frame, ts_ms)
         wall, cpu = time.perf_counter_ns() - start, time.process_time_ns() - cpu
+        thread = time.thread_time_ns() - thread
         if index < WARMUP:
             return
         if self.estimator.detector_runs != runs:
@@ -154,10 +162,16 @@ class Contender:
         row["wall"], row["cpu"] = wall / 1e6, cpu / 1e6
         row["rest"] = row["wall"] - sum(row[s] for s in STAGES)
         row["overhead"] = row["wall"] - row["model"]
+        # The same split in this thread's CPU time (one inference thread: the model runs on it too),
+        # which leaves out the time the thread waited for a core on a busy machine.
+        row.update({f"{stage} cpu": ns / 1e6 for stage, ns in _frame_cpu_ns.items()})
+        row["thread cpu"] = thread / 1e6
+        row["rest cpu"] = row["thread cpu"] - sum(row[f"{s} cpu"] for s in STAGES)
+        row["overhead cpu"] = row["thread cpu"] - row["model cpu"]
         self.rows[-1].append(row)
 
     def summary(self) -> dict[str, Any]:
-        keys = ("wall", "cpu", *STAGES, "rest", "overhead")
+        keys = tuple(self.rows[0][0]) if self.rows and self.rows[0] else ()
         per_round = [{k: statistics.median(r[k] for r in rows) for k in keys} for rows in self.rows if rows]
         every = list(itertools.chain.from_iterable(self.rows))
         return {
@@ -200,19 +214,23 @@ def main() -> None:
 
 
 def table(results: dict[str, Any]) -> str:
-    """Markdown: one row per model and API, median ms per tracking frame; overhead's round medians as min-max."""
-    cols = ("wall", "cpu", *STAGES, "rest", "overhead")
-    lines = [
-        f"{results['machine']}; {results['frames']} frames x {results['rounds']} rounds, 1 inference thread",
-        "",
-        "| model | API | " + " | ".join(cols) + " | overhead, round medians |",
-        "|---|---|" + "---:|" * (len(cols) + 1),
-    ]
-    for model, apis in results["models"].items():
-        for api, s in apis.items():
-            over = [r["overhead"] for r in s["round_medians"]]
-            cells = " | ".join(f"{s['median'][c]:.3f}" for c in cols)
-            lines.append(f"| {model} | {api} | {cells} | {min(over):.3f}-{max(over):.3f} |")
+    """Markdown: per model and API, median ms per tracking frame in wall time and in the thread's CPU time;
+    the overhead's per-round medians as min-max."""
+    lines = [f"{results['machine']}; {results['frames']} frames x {results['rounds']} rounds, 1 inference thread"]
+    for clock, total, suffix in (("wall time", "wall", ""), ("CPU time of the calling thread", "thread cpu", " cpu")):
+        cols = (*STAGES, "rest", "overhead")
+        lines += [
+            "",
+            f"{clock}, ms per frame (median):",
+            "",
+            "| model | API | total | " + " | ".join(cols) + " | overhead, round medians |",
+            "|---|---|" + "---:|" * (len(cols) + 2),
+        ]
+        for model, apis in results["models"].items():
+            for api, s in apis.items():
+                over = [r[f"overhead{suffix}"] for r in s["round_medians"]]
+                cells = " | ".join(f"{s['median'][c + suffix]:.3f}" for c in cols)
+                lines.append(f"| {model} | {api} | {s['median'][total]:.3f} | {cells} | {min(over):.3f}-{max(over):.3f} |")
     return "\n".join(lines)
 
 

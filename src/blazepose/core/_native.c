@@ -252,13 +252,24 @@ __attribute__((target("avx2"))) static inline __m256 level8(const Source *src, _
 
 /* The two neighbours in a row of eight pixels as 4-byte words: the first
  * pixel's bytes 0..3 and bytes 2..5 (the second pixel's channels at bytes
- * 1..3), never reading past the second pixel. (One 8-byte read per pixel
- * was no faster here, and reads past it at the image's end.) */
+ * 1..3), never reading past the second pixel. Plain loads rather than AVX2
+ * gathers: on a frame that is not in cache they overlap their misses far
+ * better (measured 0.34 against 0.59 ms per 256x256 crop of a 720p frame,
+ * and no slower in cache). */
 __attribute__((target("avx2"))) static inline void neighbours8(const uint8_t *row, __m256i at, __m256i *first,
                                                                 __m256i *second)
 {
-    *first = _mm256_i32gather_epi32((const int *)row, at, 1);
-    *second = _mm256_i32gather_epi32((const int *)(row + 2), at, 1);
+    int offsets[8];
+    uint32_t word[8], next[8];
+    _mm256_storeu_si256((__m256i *)offsets, at);
+    for (int j = 0; j < 8; j++) {
+        memcpy(&word[j], row + offsets[j], 4);
+        memcpy(&next[j], row + offsets[j] + 2, 4);
+    }
+    *first = _mm256_setr_epi32((int)word[0], (int)word[1], (int)word[2], (int)word[3], (int)word[4], (int)word[5],
+                               (int)word[6], (int)word[7]);
+    *second = _mm256_setr_epi32((int)next[0], (int)next[1], (int)next[2], (int)next[3], (int)next[4], (int)next[5],
+                                (int)next[6], (int)next[7]);
 }
 
 /* Stores eight pixels' channels interleaved (r0 g0 b0 r1 ...): output float
