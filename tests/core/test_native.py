@@ -188,3 +188,23 @@ def test_in_place_and_copying_engines_give_the_same_poses(astronaut):
         for field in ("landmarks", "world", "mask_logits"):
             assert getattr(a, field).tobytes() == getattr(b, field).tobytes(), f"region {i}: {field}"
         assert a.score == b.score and a.crop == b.crop
+
+
+@needs_kernels
+@pytest.mark.parametrize("params", [(0.05, 80.0, 1.0), (0.01, 10.0, 1.0), (0.1, 40.0, 1.0), (1.7, 0.0, 0.3)])
+def test_native_one_euro_filter_equals_numpy_filter(params):
+    from blazepose.core.filters import OneEuroFilter
+
+    rng = np.random.default_rng(int(params[1]))
+    native, reference = OneEuroFilter(*params, native=True), OneEuroFilter(*params, native=False)
+    assert native._kernels is not None and reference._kernels is None
+    t = 0
+    for i in range(400):
+        if i == 200:
+            native.reset(), reference.reset()
+        t += int(rng.choice([33_333, 16_667, 1, 250_000, 0 if i % 50 == 7 else 40_000]))
+        x = (rng.normal(0, 1, (33, 3)) * rng.choice([1e-3, 1.0, 500.0])).astype(np.float32)
+        scale = float(rng.choice([1.0, 1 / 37.0, 1 / 900.0]))
+        a, b = native.apply(x, t, scale), reference.apply(x, t, scale)
+        assert a.dtype == b.dtype == np.float32 and a.tobytes() == b.tobytes(), f"step {i}"
+    assert native.frequency == reference.frequency

@@ -643,11 +643,67 @@ done:
     return result;
 }
 
+/* one_euro_step, for filters.OneEuroFilter once it has a previous value: the
+ * speed, its low-pass, the cutoff and the value's low-pass per element, in
+ * the numpy code's double and float steps (tests hold the two equal). */
+static void one_euro(const float *restrict x, const float *restrict raw, const float *restrict value,
+                     const float *restrict speed_value, Py_ssize_t n, double value_scale, double frequency,
+                     double min_cutoff, double beta, double derivate_cutoff, float *restrict speed,
+                     float *restrict speed_out, float *restrict out)
+{
+    const double pi = 3.14159265358979323846, te = 1.0 / frequency;
+    const float speed_alpha = (float)(1.0 / (1.0 + (1.0 / (2 * pi * derivate_cutoff)) / te));
+    for (Py_ssize_t i = 0; i < n; i++) {
+        speed[i] = (float)(((double)x[i] - (double)raw[i]) * value_scale * frequency);
+        const float smoothed = (float)((double)(speed_alpha * speed[i]) + (1.0 - (double)speed_alpha) * speed_value[i]);
+        speed_out[i] = smoothed;
+        const double cutoff = min_cutoff + beta * fabs((double)smoothed);
+        const float alpha = (float)(1.0 / (1.0 + (1.0 / (2 * pi * cutoff)) / te));
+        out[i] = (float)((double)(alpha * x[i]) + (1.0 - (double)alpha) * (double)value[i]);
+    }
+}
+
+static PyObject *one_euro_step(PyObject *self, PyObject *args)
+{
+    enum { N_BUFFERS = 7 };
+    static const char *names[N_BUFFERS] = {"x", "raw", "value", "speed_value", "speed", "speed_out", "out"};
+    PyObject *objs[N_BUFFERS], *result = NULL;
+    Py_buffer b[N_BUFFERS] = {{0}};
+    double value_scale, frequency, min_cutoff, beta, derivate_cutoff;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOOOdddddOOO", &objs[0], &objs[1], &objs[2], &objs[3], &value_scale, &frequency,
+                          &min_cutoff, &beta, &derivate_cutoff, &objs[4], &objs[5], &objs[6]))
+        return NULL;
+    for (int k = 0; k < N_BUFFERS; k++) {
+        const int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (k >= 4 ? PyBUF_WRITABLE : 0);
+        if (PyObject_GetBuffer(objs[k], &b[k], flags) < 0 || check_buffer(&b[k], names[k], "f", 4))
+            goto done;
+        if (b[k].len != b[0].len) {
+            PyErr_Format(PyExc_ValueError, "%s: expected %zd float32 like x, got %zd", names[k], b[0].len / 4,
+                         b[k].len / 4);
+            goto done;
+        }
+    }
+    Py_BEGIN_ALLOW_THREADS
+    one_euro(b[0].buf, b[1].buf, b[2].buf, b[3].buf, b[0].len / 4, value_scale, frequency, min_cutoff, beta,
+             derivate_cutoff, b[4].buf, b[5].buf, b[6].buf);
+    Py_END_ALLOW_THREADS
+    result = Py_NewRef(Py_None);
+done:
+    for (int k = 0; k < N_BUFFERS; k++)
+        if (b[k].obj)
+            PyBuffer_Release(&b[k]);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"warp_to_tensor", warp_to_tensor, METH_VARARGS, warp_doc},
     {"simd_path", simd_path, METH_NOARGS, "simd_path(): the vector code warp_to_tensor uses here ('avx2' or 'scalar')"},
     {"refine_with_heatmap", refine_with_heatmap, METH_VARARGS,
      "refine_with_heatmap(xy, heatmap, kernel, min_confidence): refines (N, 2) float32 xy in place"},
+    {"one_euro_step", one_euro_step, METH_VARARGS,
+     "one_euro_step(x, raw, value, speed_value, value_scale, frequency, min_cutoff, beta, derivate_cutoff, "
+     "speed, speed_out, out): one step of filters.OneEuroFilter with a previous value"},
     {"decode_pose", decode_pose, METH_VARARGS,
      "decode_pose(raw, raw_world, heatmap, input_size, kernel, min_confidence, region, out, world): "
      "landmarks.decode_pose without letterbox padding; region is float32 cos, sin, x_center, y_center, "
