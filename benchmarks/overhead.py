@@ -230,7 +230,8 @@ def table(results: dict[str, Any]) -> str:
             for api, s in apis.items():
                 over = [r[f"overhead{suffix}"] for r in s["round_medians"]]
                 cells = " | ".join(f"{s['median'][c + suffix]:.3f}" for c in cols)
-                lines.append(f"| {model} | {api} | {s['median'][total]:.3f} | {cells} | {min(over):.3f}-{max(over):.3f} |")
+                spread = f"{min(over):.3f}-{max(over):.3f}"
+                lines.append(f"| {model} | {api} | {s['median'][total]:.3f} | {cells} | {spread} |")
     return "\n".join(lines)
 
 
