@@ -14,11 +14,15 @@
  * float arithmetic with the C library's expf, equal to the numpy code; and
  * decode_pose, all of landmarks.decode_pose in one call.
  *
+ * one_euro_step, for blazepose.core.filters: a One Euro filter step in the
+ * numpy code's double and float steps.
+ *
  * On x86-64 CPUs with AVX2 (checked at run time) warp_to_tensor computes
  * four source positions and samples eight pixels at a time (warp_avx2): the
  * same IEEE double operations in the same order, the same integer sums, so
  * the same bits as the scalar code, which stays for other CPUs and for the
- * pixels near the image's border.
+ * pixels near the image's border. The float and double steps of every
+ * kernel are written one operation at a time, in the numpy code's order.
  *
  * Built with -ffp-contract=off: a fused multiply-add would round the
  * position sums differently (and the AVX2 code asks for no FMA).
