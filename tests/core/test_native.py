@@ -208,3 +208,39 @@ def test_native_one_euro_filter_equals_numpy_filter(params):
         a, b = native.apply(x, t, scale), reference.apply(x, t, scale)
         assert a.dtype == b.dtype == np.float32 and a.tobytes() == b.tobytes(), f"step {i}"
     assert native.frequency == reference.frequency
+
+
+@needs_kernels
+def test_native_region_geometry_equals_numpy_geometry(monkeypatch):
+    import struct
+
+    from blazepose.core import roi
+
+    rng = np.random.default_rng(10)
+    cases = []
+    for i in range(2000):
+        points = rng.uniform(-0.5, 1.5, (2, 2))
+        if i % 4 == 0:
+            points = points.astype(np.float32)  # as the landmarks come
+        if i % 97 == 0:
+            points[1] = points[0]  # coincident points: a region of size 0
+        if i % 13 == 0:
+            points[1, 0] = points[0, 0]  # exactly vertical, where atan2 is at its branch
+        w, h = int(rng.integers(1, 5000)), int(rng.integers(1, 5000))
+        cases.append((points, w, h))
+
+    def answers():
+        return [
+            (roi.rect_from_alignment_points(p[0], p[1], w, h), roi.roi_from_points(p, w, h), roi.object_scale(p, w, h))
+            for p, w, h in cases
+        ]
+
+    native = answers()
+    monkeypatch.setattr(roi, "native_kernels", lambda: None)
+    reference = answers()
+    bits = struct.Struct("d").pack
+    for i, (a, b) in enumerate(zip(native, reference, strict=True)):
+        flat_a = [*a[0], *a[1], a[2]]
+        flat_b = [*b[0], *b[1], b[2]]
+        assert all(type(x) is float for x in flat_a + flat_b)
+        assert [bits(x) for x in flat_a] == [bits(x) for x in flat_b], f"case {i}: {cases[i]}"

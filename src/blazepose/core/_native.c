@@ -15,7 +15,7 @@
  * decode_pose, all of landmarks.decode_pose in one call.
  *
  * one_euro_step, for blazepose.core.filters: a One Euro filter step in the
- * numpy code's double and float steps.
+ * numpy code's double and float steps; alignment_rect, for blazepose.core.roi.
  *
  * On x86-64 CPUs with AVX2 (checked at run time) warp_to_tensor computes
  * four source positions and samples eight pixels at a time (warp_avx2): the
@@ -700,6 +700,34 @@ done:
     return result;
 }
 
+/* alignment_rect, for blazepose.core.roi: the region of two alignment points
+ * in roi.py's float steps (atan2f and sqrtf as there; the angle wrapped in
+ * double), with the enlarged region's size and the object scale. */
+static PyObject *alignment_rect(PyObject *self, PyObject *args)
+{
+    float cx, cy, px, py, scale;
+    int image_width, image_height;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "ffffiif", &cx, &cy, &px, &py, &image_width, &image_height, &scale))
+        return NULL;
+    const double pi = 3.14159265358979323846;
+    const float w = (float)image_width, h = (float)image_height;
+    const float x0 = cx * w, y0 = cy * h, x1 = px * w, y1 = py * h;
+    const float dx = x1 - x0, dy = y1 - y0;
+    const float dx2 = dx * dx, dy2 = dy * dy;
+    const float side = sqrtf(dx2 + dy2) * 2.0f;
+    const float angle = (float)(pi / 2) - atan2f(-dy, dx);
+    const double a = angle;
+    const float rotation = (float)(a - 2 * pi * floor((a - (-pi)) / (2 * pi)));
+    const float width = side / w, height = side / h;
+    const float wide = width * w, tall = height * h;
+    const float long_side = tall > wide ? tall : wide;
+    const float object_scale = (wide + tall) / 2.0f;
+    return Py_BuildValue("dddddddd", (double)(x0 / w), (double)(y0 / h), (double)width, (double)height,
+                         (double)rotation, (double)(long_side / w * scale), (double)(long_side / h * scale),
+                         (double)object_scale);
+}
+
 static PyMethodDef methods[] = {
     {"warp_to_tensor", warp_to_tensor, METH_VARARGS, warp_doc},
     {"simd_path", simd_path, METH_NOARGS, "simd_path(): the vector code warp_to_tensor uses here ('avx2' or 'scalar')"},
@@ -708,6 +736,9 @@ static PyMethodDef methods[] = {
     {"one_euro_step", one_euro_step, METH_VARARGS,
      "one_euro_step(x, raw, value, speed_value, value_scale, frequency, min_cutoff, beta, derivate_cutoff, "
      "speed, speed_out, out): one step of filters.OneEuroFilter with a previous value"},
+    {"alignment_rect", alignment_rect, METH_VARARGS,
+     "alignment_rect(cx, cy, px, py, image_width, image_height, scale): x_center, y_center, width, height, "
+     "rotation of roi.rect_from_alignment_points, the width and height enlarge_rect gives it, object_scale"},
     {"decode_pose", decode_pose, METH_VARARGS,
      "decode_pose(raw, raw_world, heatmap, input_size, kernel, min_confidence, region, out, world): "
      "landmarks.decode_pose without letterbox padding; region is float32 cos, sin, x_center, y_center, "
