@@ -106,3 +106,22 @@ def test_vector_crop_on_a_large_frame_matches_the_numpy_path():
             reference, reference_region = Cropper(size, value_range, border, native=False)(image, rect)
             assert ours.tobytes() == reference.tobytes(), f"{shape} case {case}: {rect}"
             assert region == reference_region
+
+
+@pytest.mark.parametrize("native", [None, False])
+def test_crop_into_a_buffer_writes_what_the_cropper_returns(native):
+    if native is None and kernels is None:
+        pytest.skip("blazepose.core._native was not built (no C compiler)")
+    rng = np.random.default_rng(5)
+    image = _image(rng, 90, 160)
+    rect = PixelRect(70.0, 40.0, 80.0, 60.0, 0.4)
+    cropper = Cropper(64, (0.0, 1.0), REPLICATE, native=native)
+    tensor, region = cropper(image, rect)
+    for shape in ((1, 64, 64, 3), (64, 64, 3)):
+        out = np.full(shape, np.nan, np.float32)
+        assert cropper.crop_into(image, rect, out) == region
+        assert out.tobytes() == tensor.tobytes()
+    with pytest.raises(ValueError, match="C-contiguous float32 of 64x64x3"):
+        cropper.crop_into(image, rect, np.empty((64, 64, 3), np.float64))
+    with pytest.raises(ValueError, match="C-contiguous float32 of 64x64x3"):
+        cropper.crop_into(image, rect, np.empty((64, 64, 6), np.float32)[:, :, :3])

@@ -57,8 +57,10 @@ class LiteRTModel:
         """
         interpreter = self._interpreter
         view = interpreter.tensor(self._input_index)()
-        fill(view)
-        del view  # LiteRT invokes only when no view of its memory is left
+        try:
+            fill(view)
+        finally:
+            del view  # LiteRT invokes only when no view of its memory is left
         interpreter.invoke()
         views: list[np.ndarray | None] = [None] * len(self._output_indices)
         for k in outputs:
