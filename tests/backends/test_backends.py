@@ -124,3 +124,31 @@ def test_the_detector_refuses_a_batch():
         model.run_batch(np.zeros((2, 224, 224, 3), np.float32))
     with pytest.raises(ValueError, match="batch must be float32"):
         model.run_batch(np.zeros((2, 10, 10, 3), np.float32))
+
+
+def test_in_place_run_gives_the_copying_runs_bits():
+    model = load_model(verified_model_bytes("pose_landmark_lite.tflite"), num_threads=1)
+    tensor = np.random.default_rng(2).uniform(0, 1, (1, 256, 256, 3)).astype(np.float32)
+    copied = model.run(tensor, [0, 1, 3])
+    # Another input first, so that the in-place run cannot pass on what it left behind.
+    model.run(np.zeros_like(tensor))
+
+    def fill(buffer: np.ndarray) -> None:
+        assert buffer.shape == (1, 256, 256, 3) and buffer.dtype == np.float32
+        buffer[...] = tensor
+
+    seen = model.run_in_place(fill, lambda out: [None if o is None else o.copy() for o in out], [0, 1, 3])
+    for k in range(len(copied)):
+        if copied[k] is None:
+            assert seen[k] is None
+        else:
+            np.testing.assert_array_equal(seen[k], copied[k], err_msg=f"output {k}")
+
+
+def test_in_place_run_refuses_to_overwrite_a_kept_output():
+    model = load_model(verified_model_bytes("pose_landmark_lite.tflite"), num_threads=1)
+    kept = model.run_in_place(lambda buffer: buffer.fill(0.5), lambda out: out[0], [0])
+    with pytest.raises(RuntimeError, match="reference"):
+        model.run_in_place(lambda buffer: buffer.fill(0.5), lambda out: None, [0])
+    del kept
+    assert model.run_in_place(lambda buffer: buffer.fill(0.5), lambda out: float(out[0].sum()), [0]) is not None

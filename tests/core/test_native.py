@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from blazepose.core.crop import REPLICATE, ZERO, Cropper, FixedPointMaps, value_table
-from blazepose.core.landmarks import refine_with_heatmap
+from blazepose.core.landmarks import decode_pose, refine_with_heatmap
 from blazepose.core.native import native_kernels
-from blazepose.core.roi import PixelRect
+from blazepose.core.roi import NormRect, PixelRect
 
 kernels = native_kernels()
 needs_kernels = pytest.mark.skipif(kernels is None, reason="blazepose.core._native was not built (no C compiler)")
@@ -58,6 +58,25 @@ def test_native_refinement_equals_numpy_refinement():
         np.testing.assert_array_equal(ours, reference, err_msg=f"case {i}")
     # Both moved the landmarks, so the comparison compared refinements.
     assert not np.array_equal(ours[:, :2], landmarks[:, :2])
+
+
+@needs_kernels
+def test_native_pose_decoding_equals_numpy_decoding():
+    rng = np.random.default_rng(9)
+    for i in range(300):
+        raw = rng.normal(128, 80, 195).astype(np.float32)
+        raw.reshape(39, 5)[:, 3:] = rng.normal(0, 12, (39, 2))  # logits, some far beyond expf's range
+        if i % 5 == 0:
+            raw.reshape(39, 5)[:, 3:] *= 20
+        heatmap = rng.normal(rng.uniform(-8, 3), rng.uniform(0.5, 6), (64, 64, 39)).astype(np.float32)
+        world = rng.normal(0, 0.4, 117).astype(np.float32)
+        roi = NormRect(*rng.uniform(-0.5, 1.5, 2), *rng.uniform(0.01, 3, 2), rng.uniform(-7, 7))
+        padding = (0.0, 0.0, 0.0, 0.0) if i % 4 else (0.0, 0.125, 0.0, 0.125)
+        ours = decode_pose(raw, heatmap, world, roi, padding, native=True)
+        reference = decode_pose(raw, heatmap, world, roi, padding, native=False)
+        for a, b in zip(ours, reference, strict=True):
+            assert a.dtype == b.dtype == np.float32 and a.shape == b.shape
+            assert a.tobytes() == b.tobytes(), f"case {i}"
 
 
 @needs_kernels
@@ -134,3 +153,94 @@ def test_pipeline_gives_the_same_poses_without_kernels(astronaut, monkeypatch):
         np.testing.assert_array_equal(a.landmarks, b.landmarks)
         np.testing.assert_array_equal(a.world_landmarks, b.world_landmarks)
         np.testing.assert_array_equal(a.segmentation_mask, b.segmentation_mask)
+
+
+class _CopyingOnly:
+    """An engine without ``run_in_place``: the landmark model must copy its input and outputs."""
+
+    def __init__(self, model):
+        self._model = model
+        self.input_shape = model.input_shape
+        self.output_shapes = model.output_shapes
+
+    def run(self, tensor, outputs=None):
+        return self._model.run(tensor, outputs)
+
+    def close(self):
+        self._model.close()
+
+
+def test_in_place_and_copying_engines_give_the_same_poses(astronaut):
+    from blazepose.backends import load_model
+    from blazepose.core.landmarker import LandmarkModel
+    from blazepose.models import verified_model_bytes
+
+    data = verified_model_bytes("pose_landmark_full.tflite")
+    in_place = LandmarkModel(load_model(data, num_threads=1))
+    copying = LandmarkModel(_CopyingOnly(load_model(data, num_threads=1)))
+    assert in_place._in_place is not None and copying._in_place is None
+    rng = np.random.default_rng(4)
+    for i in range(6):
+        roi = NormRect(*rng.uniform(0.3, 0.7, 2), *rng.uniform(0.5, 1.2, 2), rng.uniform(-1, 1))
+        a = in_place.run(astronaut, roi, 0.0, with_mask=True)
+        b = copying.run(astronaut, roi, 0.0, with_mask=True)
+        assert a is not None and b is not None
+        for field in ("landmarks", "world", "mask_logits"):
+            assert getattr(a, field).tobytes() == getattr(b, field).tobytes(), f"region {i}: {field}"
+        assert a.score == b.score and a.crop == b.crop
+
+
+@needs_kernels
+@pytest.mark.parametrize("params", [(0.05, 80.0, 1.0), (0.01, 10.0, 1.0), (0.1, 40.0, 1.0), (1.7, 0.0, 0.3)])
+def test_native_one_euro_filter_equals_numpy_filter(params):
+    from blazepose.core.filters import OneEuroFilter
+
+    rng = np.random.default_rng(int(params[1]))
+    native, reference = OneEuroFilter(*params, native=True), OneEuroFilter(*params, native=False)
+    assert native._kernels is not None and reference._kernels is None
+    t = 0
+    for i in range(400):
+        if i == 200:
+            native.reset(), reference.reset()
+        t += int(rng.choice([33_333, 16_667, 1, 250_000, 0 if i % 50 == 7 else 40_000]))
+        x = (rng.normal(0, 1, (33, 3)) * rng.choice([1e-3, 1.0, 500.0])).astype(np.float32)
+        scale = float(rng.choice([1.0, 1 / 37.0, 1 / 900.0]))
+        a, b = native.apply(x, t, scale), reference.apply(x, t, scale)
+        assert a.dtype == b.dtype == np.float32 and a.tobytes() == b.tobytes(), f"step {i}"
+    assert native.frequency == reference.frequency
+
+
+@needs_kernels
+def test_native_region_geometry_equals_numpy_geometry(monkeypatch):
+    import struct
+
+    from blazepose.core import roi
+
+    rng = np.random.default_rng(10)
+    cases = []
+    for i in range(2000):
+        points = rng.uniform(-0.5, 1.5, (2, 2))
+        if i % 4 == 0:
+            points = points.astype(np.float32)  # as the landmarks come
+        if i % 97 == 0:
+            points[1] = points[0]  # coincident points: a region of size 0
+        if i % 13 == 0:
+            points[1, 0] = points[0, 0]  # exactly vertical, where atan2 is at its branch
+        w, h = int(rng.integers(1, 5000)), int(rng.integers(1, 5000))
+        cases.append((points, w, h))
+
+    def answers():
+        return [
+            (roi.rect_from_alignment_points(p[0], p[1], w, h), roi.roi_from_points(p, w, h), roi.object_scale(p, w, h))
+            for p, w, h in cases
+        ]
+
+    native = answers()
+    monkeypatch.setattr(roi, "native_kernels", lambda: None)
+    reference = answers()
+    bits = struct.Struct("d").pack
+    for i, (a, b) in enumerate(zip(native, reference, strict=True)):
+        flat_a = [*a[0], *a[1], a[2]]
+        flat_b = [*b[0], *b[1], b[2]]
+        assert all(type(x) is float for x in flat_a + flat_b)
+        assert [bits(x) for x in flat_a] == [bits(x) for x in flat_b], f"case {i}: {cases[i]}"

@@ -8,8 +8,8 @@ imported only when chosen.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from typing import Protocol, TypeVar
 
 import numpy as np
 
@@ -58,6 +58,40 @@ class InferenceModel(Protocol):
 
     def close(self) -> None:
         """Frees the engine's resources."""
+        ...
+
+
+T = TypeVar("T")
+
+
+class InPlaceModel(Protocol):
+    """An engine that also lets the caller write its input and read its outputs where they lie (no copies).
+
+    Engines may offer :meth:`run_in_place` beside :class:`InferenceModel`'s
+    methods; the pipeline uses it where it is offered (LiteRT does) and
+    :meth:`InferenceModel.run` otherwise, with the same results.
+    """
+
+    def run_in_place(
+        self,
+        fill: Callable[[np.ndarray], None],
+        use: Callable[[list[np.ndarray | None]], T],
+        outputs: Sequence[int],
+    ) -> T:
+        """Runs the model once on an input written in place.
+
+        Args:
+            fill: Writes the input into the array it is given (the engine's
+                own input buffer, of ``input_shape``); it must not keep it.
+            use: Reads the outputs (positions in ``outputs`` hold the
+                engine's own buffers, the others None) and returns what it
+                needs from them, copied: the buffers are overwritten by the
+                next run.
+            outputs: The outputs to give ``use``.
+
+        Returns:
+            What ``use`` returned.
+        """
         ...
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
+
+T = TypeVar("T")
 
 
 class LiteRTModel:
@@ -39,6 +41,34 @@ class LiteRTModel:
         for k in wanted:
             result[k] = self._interpreter.get_tensor(self._output_indices[k])
         return result
+
+    def run_in_place(
+        self,
+        fill: Callable[[np.ndarray], None],
+        use: Callable[[list[np.ndarray | None]], T],
+        outputs: Sequence[int],
+    ) -> T:
+        """Runs the model with ``fill`` writing into the interpreter's input and ``use`` reading its outputs
+        where they lie (see :class:`blazepose.backends.InPlaceModel`): no input or output copies.
+
+        Raises:
+            RuntimeError: ``fill`` or ``use`` kept a view of the interpreter's
+                memory from an earlier run (LiteRT refuses to invoke then).
+        """
+        interpreter = self._interpreter
+        view = interpreter.tensor(self._input_index)()
+        try:
+            fill(view)
+        finally:
+            del view  # LiteRT invokes only when no view of its memory is left
+        interpreter.invoke()
+        views: list[np.ndarray | None] = [None] * len(self._output_indices)
+        for k in outputs:
+            views[k] = interpreter.tensor(self._output_indices[k])()
+        try:
+            return use(views)
+        finally:
+            views.clear()
 
     def run_batch(self, batch: np.ndarray, outputs: Sequence[int] | None = None) -> list[np.ndarray | None]:
         """Runs the model on ``N`` inputs stacked on the first axis, in one invocation.

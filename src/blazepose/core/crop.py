@@ -103,6 +103,7 @@ class Cropper:
         self._maps: FixedPointMaps | None = None
         self._pixels: np.ndarray | None = None
         self._tensor = np.empty((1, size, size, 3), np.float32)
+        self._corners = np.array([[0, size], [0, 0], [size, 0], [size, size]], np.float32)
 
     def __call__(self, image: np.ndarray, rect: PixelRect) -> tuple[np.ndarray, CropRegion]:
         """Crops one region of an RGB uint8 image.
@@ -115,26 +116,42 @@ class Cropper:
             The (1, size, size, 3) float32 tensor, which is this cropper's
             buffer and is overwritten by the next call, and the region.
         """
-        size, tensor = self.size, self._tensor
+        return self._tensor, self.crop_into(image, rect, self._tensor)
+
+    def crop_into(self, image: np.ndarray, rect: PixelRect, out: np.ndarray) -> CropRegion:
+        """Crops one region of an RGB uint8 image into ``out``, such as an engine's own input buffer.
+
+        Args:
+            image: (H, W, 3) uint8.
+            rect: Region in pixels.
+            out: C-contiguous float32 array of ``size * size * 3`` values
+                (``(1, size, size, 3)`` or ``(size, size, 3)``).
+
+        Returns:
+            The region.
+        """
+        size = self.size
+        if out.dtype != np.float32 or out.size != size * size * 3 or not out.flags.c_contiguous:
+            raise ValueError(f"out must be C-contiguous float32 of {size}x{size}x3, got {out.dtype} {out.shape}")
         padded, padding = pad_to_aspect(rect, size, size)
         src = box_points(padded)
-        dst = np.array([[0, size], [0, 0], [size, 0], [size, size]], np.float32)
-        transform = cv2.getPerspectiveTransform(src, dst)
+        transform = cv2.getPerspectiveTransform(src, self._corners)
         if self._kernel is not None and image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3:
             _, inverse = cv2.invert(transform)
-            self._kernel.warp_to_tensor(image, inverse, size, self.border == ZERO, self._table, tensor)
-            return tensor, CropRegion(padded, padding)
+            self._kernel.warp_to_tensor(image, inverse, size, self.border == ZERO, self._table, out)
+            return CropRegion(padded, padding)
         if self._maps is None:
             self._maps = FixedPointMaps(size)
         pixels = self._pixels
         if pixels is None or pixels.shape[2:] != image.shape[2:] or pixels.dtype != image.dtype:
             pixels = self._pixels = np.empty((size, size, *image.shape[2:]), image.dtype)
         warp_bilinear_fixed_point(image, transform, size, self.border, self._maps, pixels)
+        target = out.reshape(size, size, 3)
         if self._scale is not None:
-            np.multiply(pixels, self._scale, out=tensor[0], dtype=np.float32)
+            np.multiply(pixels, self._scale, out=target, dtype=np.float32)
         else:
-            np.take(self._table, pixels, out=tensor[0])
-        return tensor, CropRegion(padded, padding)
+            np.take(self._table, pixels, out=target)
+        return CropRegion(padded, padding)
 
 
 def crop_rect(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
-from blazepose.backends import InferenceModel
+from blazepose.backends import InferenceModel, InPlaceModel
 from blazepose.core.anchors import DETECTOR_INPUT_SIZE, DETECTOR_NUM_ANCHORS, generate_anchors
-from blazepose.core.crop import ZERO, Cropper
+from blazepose.core.crop import ZERO, Cropper, CropRegion
 from blazepose.core.detection import Detections, decode_detections, remove_letterbox, weighted_nms
 from blazepose.core.roi import PixelRect
 
@@ -23,6 +25,7 @@ class PersonDetector:
         if model.input_shape != (1, size, size, 3):
             raise ValueError(f"detector input must be (1, {size}, {size}, 3), got {model.input_shape}")
         self._model = model
+        self._in_place = cast(InPlaceModel, model) if hasattr(model, "run_in_place") else None
         self._anchors = generate_anchors()
         self._cropper = Cropper(size, (-1.0, 1.0), ZERO)
         shapes = model.output_shapes
@@ -40,12 +43,24 @@ class PersonDetector:
         """
         h, w = image.shape[:2]
         whole = PixelRect(w / 2.0, h / 2.0, float(w), float(h), 0.0)
-        tensor, crop = self._cropper(image, whole)
-        outputs = self._model.run(tensor, [self._boxes_out, self._scores_out])
-        boxes, scores = outputs[self._boxes_out], outputs[self._scores_out]
-        assert boxes is not None and scores is not None
-        raw = decode_detections(boxes[0], scores[0], self._anchors, min_score)
-        return remove_letterbox(weighted_nms(raw), crop.padding)
+        crops: list[CropRegion] = []
+
+        def fill(buffer: np.ndarray) -> None:
+            crops.append(self._cropper.crop_into(image, whole, buffer))
+
+        def use(outputs: list[np.ndarray | None]) -> Detections:
+            boxes, scores = outputs[self._boxes_out], outputs[self._scores_out]
+            assert boxes is not None and scores is not None
+            return decode_detections(boxes[0], scores[0], self._anchors, min_score)  # copies what it keeps
+
+        wanted = [self._boxes_out, self._scores_out]
+        if self._in_place is not None:  # the letterbox written into the engine's input, outputs read in place
+            raw = self._in_place.run_in_place(fill, use, wanted)
+        else:
+            tensor, crop = self._cropper(image, whole)
+            crops.append(crop)
+            raw = use(self._model.run(tensor, wanted))
+        return remove_letterbox(weighted_nms(raw), crops[0].padding)
 
     def close(self) -> None:
         self._model.close()

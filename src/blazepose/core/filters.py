@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from blazepose.core.native import native_kernels
+
 MIN_OBJECT_SCALE = 1e-6
 VISIBILITY_ALPHA = 0.1
 
@@ -58,9 +60,18 @@ class OneEuroFilter:
         beta: How fast the cutoff grows with speed.
         derivate_cutoff: Cutoff frequency (Hz) for the speed estimate.
         frequency: Sampling rate (Hz) assumed until two timestamps are seen.
+        native: Whether to use the compiled kernel once the filter has a
+            previous value (same values); None uses it when built.
     """
 
-    def __init__(self, min_cutoff: float, beta: float, derivate_cutoff: float, frequency: float = 30.0) -> None:
+    def __init__(
+        self,
+        min_cutoff: float,
+        beta: float,
+        derivate_cutoff: float,
+        frequency: float = 30.0,
+        native: bool | None = None,
+    ) -> None:
         if min_cutoff <= 0 or derivate_cutoff <= 0 or frequency <= 0:
             raise ValueError(
                 f"cutoffs and frequency must be > 0, got min_cutoff={min_cutoff}, "
@@ -71,6 +82,7 @@ class OneEuroFilter:
         self.beta = float(np.float32(beta))
         self.derivate_cutoff = float(np.float32(derivate_cutoff))
         self._initial_frequency = frequency
+        self._kernels = native_kernels(native)
         self.reset()
 
     def reset(self) -> None:
@@ -97,6 +109,33 @@ class OneEuroFilter:
         if self._last_time_us is not None and self._last_time_us != 0 and timestamp_us != 0:
             self.frequency = 1.0 / (((timestamp_us - self._last_time_us) * 1000) * 1e-9)
         self._last_time_us = timestamp_us
+        x_filter, speed_filter = self._x, self._dx
+        if (
+            self._kernels is not None
+            and x_filter.raw is not None
+            and x_filter.value is not None
+            and speed_filter.value is not None
+            and x.shape == x_filter.raw.shape == x_filter.value.shape == speed_filter.value.shape
+        ):
+            # The steps below in one compiled call (same values).
+            speed, smoothed_speed, out = np.empty_like(x), np.empty_like(x), np.empty_like(x)
+            self._kernels.one_euro_step(
+                np.ascontiguousarray(x),
+                np.ascontiguousarray(x_filter.raw),
+                np.ascontiguousarray(x_filter.value),
+                np.ascontiguousarray(speed_filter.value),
+                float(value_scale),
+                self.frequency,
+                self.min_cutoff,
+                self.beta,
+                self.derivate_cutoff,
+                speed,
+                smoothed_speed,
+                out,
+            )
+            speed_filter.raw, speed_filter.value = speed, smoothed_speed
+            x_filter.raw, x_filter.value = x.copy(), out
+            return out
         if self._x.raw is None:
             dx = np.zeros(x.shape, np.float64)
         else:

@@ -4,19 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
-from blazepose.backends import InferenceModel
+from blazepose.backends import InferenceModel, InPlaceModel
 from blazepose.core.crop import REPLICATE, Cropper, CropRegion
-from blazepose.core.landmarks import (
-    NUM_MODEL_LANDMARKS,
-    decode_landmarks,
-    decode_world_landmarks,
-    project_to_image,
-    refine_with_heatmap,
-    remove_letterbox,
-)
+from blazepose.core.landmarks import NUM_MODEL_LANDMARKS, decode_pose
 from blazepose.core.roi import NormRect
 
 LANDMARK_INPUT_SIZE = 256
@@ -56,6 +50,7 @@ class LandmarkModel:
         if model.input_shape != (1, size, size, 3):
             raise ValueError(f"landmark model input must be (1, {size}, {size}, 3), got {model.input_shape}")
         self._model = model
+        self._in_place = cast(InPlaceModel, model) if hasattr(model, "run_in_place") else None
         self._cropper = Cropper(size, (0.0, 1.0), REPLICATE)
         shapes = model.output_shapes
         wanted = {
@@ -85,9 +80,21 @@ class LandmarkModel:
             The pose, or None when its presence score is below ``min_score``.
         """
         h, w = image.shape[:2]
-        tensor, crop = self._cropper(image, roi.to_pixels(w, h))
-        out = self._model.run(tensor, self._needed(with_mask))
-        return self._decode(out, 0, roi, crop, min_score, with_mask)
+        rect = roi.to_pixels(w, h)
+        if self._in_place is None:
+            tensor, crop = self._cropper(image, rect)
+            out = self._model.run(tensor, self._needed(with_mask))
+            return self._decode(out, 0, roi, crop, min_score, with_mask)
+        # The crop written straight into the engine's input, its outputs decoded where they lie.
+        crops: list[CropRegion] = []
+
+        def fill(buffer: np.ndarray) -> None:
+            crops.append(self._cropper.crop_into(image, rect, buffer))
+
+        def use(out: list[np.ndarray | None]) -> RawPose | None:
+            return self._decode(out, 0, roi, crops[0], min_score, with_mask, copy_mask=True)
+
+        return self._in_place.run_in_place(fill, use, self._needed(with_mask))
 
     def run_many(
         self, regions: Sequence[tuple[np.ndarray, NormRect, float]], with_mask: bool, batched: bool = True
@@ -113,9 +120,7 @@ class LandmarkModel:
         crops = []
         for i, (image, roi, _) in enumerate(regions):
             h, w = image.shape[:2]
-            tensor, crop = self._cropper(image, roi.to_pixels(w, h))
-            batch[i] = tensor[0]
-            crops.append(crop)
+            crops.append(self._cropper.crop_into(image, roi.to_pixels(w, h), batch[i]))
         out = self._model.run_batch(batch, self._needed(with_mask))
         return [
             self._decode(out, i, roi, crop, score, with_mask)
@@ -130,7 +135,10 @@ class LandmarkModel:
         crop: CropRegion,
         min_score: float,
         with_mask: bool,
+        copy_mask: bool = False,
     ) -> RawPose | None:
+        """One item's pose from the outputs; ``copy_mask`` when they are the engine's own buffers."""
+
         def output(name: str) -> np.ndarray:
             value = out[self._out[name]]
             assert value is not None
@@ -139,11 +147,12 @@ class LandmarkModel:
         score = float(output("score").reshape(()))
         if score < min_score:
             return None
-        lm = decode_landmarks(output("landmarks"), LANDMARK_INPUT_SIZE)
-        lm = refine_with_heatmap(lm, output("heatmap"))
-        lm = project_to_image(remove_letterbox(lm, crop.padding), roi)
-        world = decode_world_landmarks(output("world"), roi.rotation)
+        lm, world = decode_pose(
+            output("landmarks"), output("heatmap"), output("world"), roi, crop.padding, LANDMARK_INPUT_SIZE
+        )
         mask = output("mask")[:, :, 0] if with_mask else None
+        if mask is not None and copy_mask:
+            mask = mask.copy()
         return RawPose(lm, world, score, roi, crop, mask)
 
     def close(self) -> None:

@@ -138,3 +138,57 @@ def decode_world_landmarks(raw: np.ndarray, rotation: float) -> np.ndarray:
     world[:, 0] = c * x - s * y
     world[:, 1] = s * x + c * y
     return world
+
+
+def decode_pose(
+    raw: np.ndarray,
+    heatmap: np.ndarray,
+    raw_world: np.ndarray,
+    roi: NormRect,
+    padding: tuple[float, float, float, float],
+    input_size: int = 256,
+    native: bool | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The landmark model's outputs as image landmarks and world landmarks.
+
+    :func:`decode_landmarks`, :func:`refine_with_heatmap`,
+    :func:`remove_letterbox`, :func:`project_to_image` and
+    :func:`decode_world_landmarks` in turn; the compiled kernel does them in
+    one call (same values) when the crop has no letterbox padding, as every
+    square region's crop.
+
+    Args:
+        raw: The 195 landmark values.
+        heatmap: (H, W, 39) logits.
+        raw_world: The 117 world landmark values.
+        roi: The region the crop was cut from.
+        padding: The crop's letterbox padding.
+        input_size: The model's input side in pixels.
+        native: Whether to use the compiled kernel; None uses it when built.
+
+    Returns:
+        (39, 5) float32 landmarks in normalized image coordinates and (39, 3)
+        float32 world landmarks.
+    """
+    kernels = native_kernels(native)
+    if kernels is None or any(padding):
+        lm = refine_with_heatmap(decode_landmarks(raw, input_size), heatmap, native=native)
+        lm = project_to_image(remove_letterbox(lm, padding), roi)
+        return lm, decode_world_landmarks(raw_world, roi.rotation)
+    region = np.array(
+        [cos32(roi.rotation), sin32(roi.rotation), roi.x_center, roi.y_center, roi.width, roi.height], np.float32
+    )
+    lm = np.empty((NUM_MODEL_LANDMARKS, 5), np.float32)
+    world = np.empty((NUM_MODEL_LANDMARKS, 3), np.float32)
+    kernels.decode_pose(
+        np.ascontiguousarray(raw, np.float32),
+        np.ascontiguousarray(raw_world, np.float32),
+        np.ascontiguousarray(heatmap, np.float32),
+        input_size,
+        HEATMAP_KERNEL,
+        HEATMAP_MIN_CONFIDENCE,
+        region,
+        lm,
+        world,
+    )
+    return lm, world

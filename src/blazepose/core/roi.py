@@ -13,6 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from blazepose.core.float32 import atan2_32, f32, normalize_radians32
+from blazepose.core.native import native_kernels
 
 ROI_SCALE = 1.25
 TARGET_ANGLE = math.pi / 2  # the hip-to-circle vector points up in the crop
@@ -62,6 +63,9 @@ def rect_from_alignment_points(
         image_width: Image width in pixels.
         image_height: Image height in pixels.
     """
+    native = _alignment_rect(center, scale_point, image_width, image_height)
+    if native is not None:
+        return NormRect(*native[:5])
     w, h = f32(image_width), f32(image_height)
     x0, y0 = f32(center[0]) * w, f32(center[1]) * h
     x1, y1 = f32(scale_point[0]) * w, f32(scale_point[1]) * h
@@ -86,6 +90,10 @@ def roi_from_points(points: np.ndarray, image_width: int, image_height: int) -> 
             point) are used: the detector's first two keypoints, or the
             landmark model's two auxiliary landmarks.
     """
+    native = _alignment_rect(points[0], points[1], image_width, image_height)
+    if native is not None:
+        x_center, y_center, _, _, rotation, width, height, _ = native
+        return NormRect(x_center, y_center, width, height, rotation)
     raw = rect_from_alignment_points(points[0], points[1], image_width, image_height)
     return enlarge_rect(raw, image_width, image_height)
 
@@ -113,8 +121,27 @@ def object_scale(points: np.ndarray, image_width: int, image_height: int) -> flo
     It is the mean of the width and height, in pixels, of the raw region of
     the two alignment points: twice their distance.
     """
+    native = _alignment_rect(points[0], points[1], image_width, image_height)
+    if native is not None:
+        return native[7]
     raw = rect_from_alignment_points(points[0], points[1], image_width, image_height)
     return float((f32(raw.width) * f32(image_width) + f32(raw.height) * f32(image_height)) / f32(2))
+
+
+def _alignment_rect(
+    center: np.ndarray, scale_point: np.ndarray, image_width: int, image_height: int
+) -> tuple[float, ...] | None:
+    """The compiled region of two alignment points (raw rect, its enlarged size, the object scale), or None
+    where the numpy code must run (no kernels, or image sizes that are not ints)."""
+    kernels = native_kernels()
+    sizes_are_ints = isinstance(image_width, int | np.integer) and isinstance(image_height, int | np.integer)
+    if kernels is None or not sizes_are_ints:
+        return None
+    return tuple(
+        kernels.alignment_rect(
+            center[0], center[1], scale_point[0], scale_point[1], int(image_width), int(image_height), ROI_SCALE
+        )
+    )
 
 
 def rect_corners(rect: PixelRect) -> np.ndarray:

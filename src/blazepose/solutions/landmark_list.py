@@ -128,16 +128,13 @@ def landmark_list_from_arrays(
     """Builds a landmark list (world: metres) from (K, 3) coordinates and optional (K,) scores."""
     out = LandmarkList() if world else NormalizedLandmarkList()
     item = Landmark if world else NormalizedLandmark
-    for i, (x, y, z) in enumerate(np.asarray(xyz, np.float64)):
-        out.landmark.append(
-            item(
-                float(x),
-                float(y),
-                float(z),
-                None if visibility is None else float(visibility[i]),
-                None if presence is None else float(presence[i]),
-            )
-        )
+    rows = np.asarray(xyz, np.float64).tolist()  # Python floats in one call, each value exact
+    unset = [None] * len(rows)
+    vis = unset if visibility is None else np.asarray(visibility, np.float64)[: len(rows)].tolist()
+    pres = unset if presence is None else np.asarray(presence, np.float64)[: len(rows)].tolist()
+    if len(vis) < len(rows) or len(pres) < len(rows):
+        raise ValueError(f"expected a visibility and presence per landmark ({len(rows)}), got {len(vis)}, {len(pres)}")
+    out.landmark = [item(x, y, z, v, p) for (x, y, z), v, p in zip(rows, vis, pres, strict=True)]
     return out
 
 
