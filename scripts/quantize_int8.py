@@ -297,7 +297,7 @@ def quantize_one(name: str, inputs: np.ndarray) -> tuple[bytes, dict]:
         "folded_constant_ops": folded_ops,
         "ops": len(scopes),
         "ops_kept_float32": len(kept_float),
-        "calibration_inputs": int(len(picked)),
+        "calibration_inputs": len(picked),
     }
     return quantized, entry
 
@@ -313,7 +313,9 @@ def quantize(args: argparse.Namespace) -> int:
         file_name = f"{name}.tflite"
         (OUT_DIR / file_name).write_bytes(data)
         files[file_name] = {"sha256": sha256(data), "bytes": len(data), **entry}
-        print(f"{file_name}: {len(data)} bytes, {entry['ops_kept_float32']} of {entry['ops']} ops float", file=sys.stderr)
+        print(
+            f"{file_name}: {len(data)} bytes, {entry['ops_kept_float32']} of {entry['ops']} ops float", file=sys.stderr
+        )
     manifest = {
         "made_by": "scripts/quantize_int8.py",
         "tool": f"ai-edge-quantizer {version('ai-edge-quantizer')} (static int8: int8 per-channel weights, "
