@@ -3,6 +3,7 @@
     PYTHONPATH=src .venv/bin/python scripts/int8_report.py speed --calls 200
     PYTHONPATH=src .venv/bin/python scripts/int8_report.py accuracy
     PYTHONPATH=src .venv/bin/python scripts/int8_report.py parity
+    PYTHONPATH=src .venv/bin/python scripts/int8_report.py pipeline
 
 Each prints a markdown table and writes JSON under --out (default out/int8).
 
@@ -20,8 +21,14 @@ Each prints a markdown table and writes JSON under --out (default out/int8).
 - ``parity``: int8 against float32 LiteRT on the 29 shared photos and the
   dance video's frames (image mode, and tracked video mode), as
   scripts/engine_parity.py: how often the number of poses differs, poses
-  found at each precision, and the largest landmark distance per frame (x, y
-  in pixels, over the 33 landmarks) where both found a pose.
+  found at each precision, and, over the frames where both found the same
+  number of poses, the median of each frame's median landmark distance and
+  the median / p95 / max of each frame's largest landmark distance (x, y in
+  pixels, over the 33 landmarks of every pose).
+- ``pipeline``: ``PoseLandmarker`` in VIDEO mode at its defaults (threads
+  included) with ``precision="float32"`` and ``"int8"``, on the dance
+  video's frames, taking turns every 10 frames: median wall and CPU ms per
+  frame (the first 10 frames of each left out).
 """
 
 from __future__ import annotations
@@ -133,7 +140,7 @@ def run_accuracy(args: argparse.Namespace) -> dict:
 
 
 def distances(frames: list[np.ndarray], complexity: int, video: bool) -> dict:
-    per_frame, differs, found = [], 0, {"float32": 0, "int8": 0}
+    per_frame, typical, differs, found = [], [], 0, {"float32": 0, "int8": 0}
     with (
         PoseEstimator(static_image_mode=not video, model_complexity=complexity) as float32,
         PoseEstimator(static_image_mode=not video, model_complexity=complexity, precision="int8") as int8,
@@ -147,13 +154,16 @@ def distances(frames: list[np.ndarray], complexity: int, video: bool) -> dict:
                 differs += 1
             elif len(a):
                 h, w = frame.shape[:2]
-                per_frame.append(float(np.abs((a.landmarks[..., :2] - b.landmarks[..., :2]) * [w, h]).max()))
+                px = np.linalg.norm((a.landmarks[..., :2] - b.landmarks[..., :2]) * [w, h], axis=-1)
+                per_frame.append(float(px.max()))
+                typical.append(float(np.median(px)))
     d = np.array(per_frame or [np.nan])
     return {
         "frames": len(frames),
         "poses float32": found["float32"],
         "poses int8": found["int8"],
         "pose count differs": differs,
+        "median landmark px": round(float(np.median(typical or [np.nan])), 2),
         "median px": round(float(np.median(d)), 2),
         "p95 px": round(float(np.percentile(d, 95)), 2),
         "max px": round(float(d.max()), 2),
@@ -177,6 +187,48 @@ def run_parity(args: argparse.Namespace) -> dict:
     return {"rows": rows}
 
 
+def run_pipeline(args: argparse.Namespace) -> dict:
+    from blazepose.tasks.options import BaseOptions, PoseLandmarkerOptions, RunningMode
+    from blazepose.tasks.pose_landmarker import PoseLandmarker
+
+    source = VideoSource(str(DATA / "video" / "dance_720p.avi"))
+    frames = [f.rgb for _, f in zip(range(args.frames), source.frames(), strict=False)]
+    source.close()
+    rows = {}
+    for model in args.models:
+        landmarkers = {
+            precision: PoseLandmarker.create_from_options(
+                PoseLandmarkerOptions(
+                    base_options=BaseOptions(model_asset_path=model, precision=precision),
+                    running_mode=RunningMode.VIDEO,
+                )
+            )
+            for precision in ("float32", "int8")
+        }
+        times: dict[str, list[tuple[float, float]]] = {k: [] for k in landmarkers}
+        for start in range(0, len(frames), 10):  # turns of 10 frames each, every frame seen by both
+            for k, lm in landmarkers.items():
+                for i in range(start, min(start + 10, len(frames))):
+                    wall, cpu = time.perf_counter(), time.process_time()
+                    lm.detect_for_video(frames[i], round(i * 1000 / 30))
+                    times[k].append((time.perf_counter() - wall, time.process_time() - cpu))
+        med = {k: np.median(np.array(v[10:]), axis=0) * 1000 for k, v in times.items()}
+        rows[model] = {
+            "model": model,
+            "frames": len(frames),
+            "float32 ms": round(float(med["float32"][0]), 2),
+            "float32 cpu ms": round(float(med["float32"][1]), 2),
+            "int8 ms": round(float(med["int8"][0]), 2),
+            "int8 cpu ms": round(float(med["int8"][1]), 2),
+            "speedup": round(float(med["float32"][0] / med["int8"][0]), 2),
+            "cpu speedup": round(float(med["float32"][1] / med["int8"][1]), 2),
+        }
+        print(rows[model], file=sys.stderr, flush=True)
+        for lm in landmarkers.values():
+            lm.close()
+    return {"rows": rows}
+
+
 def markdown(report: dict) -> str:
     rows = list(report["rows"].values())
     keys = list(rows[0])
@@ -193,13 +245,16 @@ def main(argv: list[str] | None = None) -> int:
     speed.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     accuracy = sub.add_parser("accuracy")
     parity = sub.add_parser("parity")
-    parity.add_argument("--frames", type=int, default=205, help="video frames to use")
-    for p in (accuracy, parity):
+    pipeline = sub.add_parser("pipeline")
+    for p in (parity, pipeline):
+        p.add_argument("--frames", type=int, default=205, help="video frames to use")
+    for p in (accuracy, parity, pipeline):
         p.add_argument("--models", nargs="+", choices=tuple(MODELS), default=list(MODELS))
-    for p in (speed, accuracy, parity):
+    for p in (speed, accuracy, parity, pipeline):
         p.add_argument("--out", type=Path, default=ROOT / "out" / "int8")
     args = parser.parse_args(argv)
-    report = {"speed": run_speed, "accuracy": run_accuracy, "parity": run_parity}[args.what](args)
+    run = {"speed": run_speed, "accuracy": run_accuracy, "parity": run_parity, "pipeline": run_pipeline}
+    report = run[args.what](args)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{args.what}.json").write_text(json.dumps(report, indent=2) + "\n")
     print(markdown(report))
