@@ -115,3 +115,30 @@ def test_int8_landmarks_are_near_float32_on_a_shared_photo(photo):
     size = float(np.ptp(a, axis=0).max())
     assert np.median(np.linalg.norm(a - b, axis=1)) < 0.03 * size
     assert not np.array_equal(a, b)  # the int8 files were used
+
+
+@NEEDS_SHARED
+def test_blazepose_run_precision_int8_uses_the_int8_models(tmp_path):
+    import subprocess
+    import sys
+
+    from blazepose.io.landmark_files import load_landmarks
+
+    photo = SHARED_DATA / "images" / "mpii" / "004645041.jpg"
+    landmarks = {}
+    for precision in ("float32", "int8"):
+        out = tmp_path / precision
+        command = ["run", str(photo), "--out", str(out), "--model", "lite", "--no-annotate", "--threads", "1"]
+        done = subprocess.run(
+            [sys.executable, "-m", "blazepose", *command, "--precision", precision],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        (record,) = load_landmarks(out / "004645041.landmarks.jsonl")
+        assert len(record.result) == 1
+        landmarks[precision] = record.result.landmarks[0, :, :2]
+    a, b = landmarks["float32"], landmarks["int8"]
+    assert not np.array_equal(a, b)
+    assert np.median(np.linalg.norm(a - b, axis=1)) < 0.03 * float(np.ptp(a, axis=0).max())
