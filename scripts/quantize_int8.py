@@ -265,7 +265,7 @@ input convolution and the first block (pad, 3x3 conv, depthwise conv, two
 1x1 convs at 128x128), where int8 cost most of the accuracy. LSP PCK@0.2 of
 lite (float32 73.18, float32 detector in every case): all int8 68.9; ops
 <= 16x16 float 71.9; plus these first ops 73.06 (1.26x); ops <= 8x8 and
-these first ops 72.78 (1.47x faster than float32, bare model, 1 thread)."""
+these first ops 72.71 (1.47x faster than float32, bare model, 1 thread)."""
 ALGORITHM = "OCTAV"
 """ai-edge-quantizer's range algorithm (OCTAV clips outliers to minimise the
 mean squared error; on lite, ops <= 16x16 float: PCK 71.9 against 71.8 with min-max)."""
