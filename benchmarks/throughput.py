@@ -119,6 +119,19 @@ def closers_keeper(closers: list) -> Callable:
     return keep
 
 
+def int8_landmarker(name: str, mode: RunningMode) -> PoseLandmarker | None:
+    """A PoseLandmarker with ``precision="int8"`` at otherwise default settings, or None where this
+    version of the library or its files have no int8 option (the benchmark then runs without it)."""
+    try:
+        options = PoseLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=name, precision="int8"), running_mode=mode
+        )
+        return PoseLandmarker.create_from_options(options)
+    except (TypeError, ValueError, FileNotFoundError) as e:
+        print(f"no int8 contender: {e}", file=sys.stderr)
+        return None
+
+
 def per_frame_tables(args, frames, frames_file, bundles) -> dict:
     with_mp = importlib.util.find_spec("mediapipe") is not None
     with_ort = importlib.util.find_spec("onnxruntime") is not None
@@ -150,6 +163,12 @@ def per_frame_tables(args, frames, frames_file, bundles) -> dict:
         lm = estimator._landmarker._model
         crop = np.random.default_rng(0).random(lm.input_shape, dtype=np.float32)
         video["bare landmark model (LiteRT)"] = timed(lambda f, ts, m=lm, x=crop: m.run(x))
+        int8 = int8_landmarker(name, RunningMode.VIDEO)
+        if int8 is not None:  # precision="int8" at otherwise default settings
+            keep(int8)
+            video["PoseLandmarker int8"] = timed(lambda f, ts, m=int8: m.detect_for_video(f, ts))
+            int8_lm = int8._estimator._landmarker._model
+            video["bare landmark model (LiteRT int8)"] = timed(lambda f, ts, m=int8_lm, x=crop: m.run(x))
         if with_ort:
             ort_est = keep(PoseEstimator(model_complexity=k, backend="onnxruntime"))
             video["PoseEstimator on ONNX Runtime"] = timed(lambda f, ts, m=ort_est: m.process(f, ts))
@@ -170,6 +189,10 @@ def per_frame_tables(args, frames, frames_file, bundles) -> dict:
         still = keep(PoseLandmarker.create_from_options(PoseLandmarkerOptions(
             base_options=BaseOptions(model_asset_path=name), running_mode=RunningMode.IMAGE)))  # fmt: skip
         image["PoseLandmarker"] = timed(lambda f, ts, m=still: m.detect(f))
+        int8_still = int8_landmarker(name, RunningMode.IMAGE)
+        if int8_still is not None:
+            keep(int8_still)
+            image["PoseLandmarker int8"] = timed(lambda f, ts, m=int8_still: m.detect(f))
         if with_mp:
             mp_still = keep(mediapipe_pose(static_image_mode=True, model_complexity=k))
             image["MediaPipe 0.10.14 solutions Pose"] = timed(lambda f, ts, m=mp_still: m.process(f))

@@ -23,6 +23,11 @@ MODEL_FORMATS = {
 }
 """Engine name -> the model files it reads: the vendored ``.tflite`` or a converted format."""
 BACKENDS = tuple(MODEL_FORMATS)
+PRECISIONS = ("float32", "int8")
+"""Model precisions: the official float32 models (default), or int8 (made by scripts/quantize_int8.py)."""
+DEFAULT_PRECISION = "float32"
+INT8_BACKENDS = ("litert",)
+"""Engines that have int8 model files (static int8 ``.tflite``, run by XNNPACK's int8 kernels)."""
 MAX_DEFAULT_THREADS = 4
 """Cap on the default thread count: beyond four threads these small models gain little."""
 
@@ -151,6 +156,27 @@ def model_format(backend: str) -> str:
     if backend not in MODEL_FORMATS:
         raise ValueError(f"unknown inference backend {backend!r}; expected one of {BACKENDS}")
     return MODEL_FORMATS[backend]
+
+
+def check_precision(precision: str, backend: str = DEFAULT_BACKEND) -> str:
+    """Checks a model precision against the engine that will run it.
+
+    Returns:
+        ``precision``.
+
+    Raises:
+        ValueError: unknown precision or backend, or ``"int8"`` with an engine
+            that has no int8 model files.
+    """
+    model_format(backend)
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision == "int8" and backend not in INT8_BACKENDS:
+        raise ValueError(
+            f"precision 'int8' has model files only for backend {' or '.join(map(repr, INT8_BACKENDS))}, "
+            f"got backend {backend!r}"
+        )
+    return precision
 
 
 def load_model(model: bytes, backend: str = DEFAULT_BACKEND, num_threads: int | None = None) -> InferenceModel:

@@ -29,6 +29,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=["fast"],
         help="this library's mode(s): fast (MediaPipe's answers) and/or high (docs/accuracy.md)",
     )
+    ev.add_argument(
+        "--precision",
+        nargs="+",
+        choices=("float32", "int8"),
+        default=["float32"],
+        help="this library's model precision(s): float32 (the official models) and/or int8 (docs/throughput.md)",
+    )
     ev.add_argument("--protocol", choices=("single", "image", "both"), default="both")
     ev.add_argument("--num-poses", type=int, default=20, help="poses per image in the image protocol")
     ev.add_argument("--min-keypoints", type=int, default=1, help="skip COCO people with fewer labelled keypoints")
@@ -94,9 +101,12 @@ def run(args: argparse.Namespace) -> int:
     for k in args.model_complexity:
         engines = [
             (
-                f"blazepose {names[k]}" + ("" if accuracy == "fast" else f" {accuracy}"),
-                functools.partial(evaluation.blazepose_runner, k, args.num_poses, accuracy),
+                f"blazepose {names[k]}"
+                + ("" if accuracy == "fast" else f" {accuracy}")
+                + ("" if precision == "float32" else f" {precision}"),
+                functools.partial(evaluation.blazepose_runner, k, args.num_poses, accuracy, precision),
             )
+            for precision in args.precision
             for accuracy in args.accuracy
         ]
         if with_mp == "yes":

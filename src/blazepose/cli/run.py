@@ -53,6 +53,13 @@ def add_parser(sub) -> None:
         help="inference threads per worker (default: the cores, at most 4, shared out between workers)",
     )
     p.add_argument(
+        "--precision",
+        choices=("float32", "int8"),
+        default="float32",
+        help="float32: the official models (MediaPipe's answers); int8: int8 models, faster and slightly less "
+        "accurate (docs/throughput.md)",
+    )
+    p.add_argument(
         "--workers",
         type=int,
         default=None,
@@ -138,6 +145,7 @@ def settings_from_args(args: argparse.Namespace) -> RunSettings:
         min_presence_confidence=args.min_presence_confidence,
         min_tracking_confidence=args.min_tracking_confidence,
         threads=args.threads,
+        precision=args.precision,
         start=args.start,
         end=None if args.end is not None and math.isinf(args.end) else args.end,  # inf: to the end
         stride=args.stride,

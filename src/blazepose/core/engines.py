@@ -4,11 +4,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from blazepose.backends import DEFAULT_BACKEND, InferenceModel, load_model, model_format
+from blazepose.backends import (
+    DEFAULT_BACKEND,
+    DEFAULT_PRECISION,
+    InferenceModel,
+    check_precision,
+    load_model,
+    model_format,
+)
 from blazepose.core.detector import PersonDetector
 from blazepose.core.landmarker import LandmarkModel
 from blazepose.core.validation import check_model_complexity
-from blazepose.models import DETECTOR_MODEL, converted_model_bytes, landmark_model_name, verified_model_bytes
+from blazepose.models import (
+    DETECTOR_MODEL,
+    converted_model_bytes,
+    int8_model_bytes,
+    landmark_model_name,
+    verified_model_bytes,
+)
 
 
 @dataclass(frozen=True)
@@ -27,14 +40,26 @@ class PoseEngines:
 
     @classmethod
     def load(
-        cls, model_complexity: int = 1, backend: str = DEFAULT_BACKEND, num_threads: int | None = None
+        cls,
+        model_complexity: int = 1,
+        backend: str = DEFAULT_BACKEND,
+        num_threads: int | None = None,
+        precision: str = DEFAULT_PRECISION,
     ) -> PoseEngines:
-        """Loads the detector and the landmark model of ``model_complexity`` into the named engine."""
+        """Loads the detector and the landmark model of ``model_complexity`` into the named engine.
+
+        ``precision="int8"`` loads the int8 files (``models/int8/``) of both
+        models instead of the official float32 ones (LiteRT only).
+        """
         complexity = check_model_complexity(model_complexity)
         fmt = model_format(backend)
+        check_precision(precision, backend)
 
         def engine(name: str) -> InferenceModel:
-            data = verified_model_bytes(name) if fmt == "tflite" else converted_model_bytes(name, fmt)
+            if precision == "int8":
+                data = int8_model_bytes(name)
+            else:
+                data = verified_model_bytes(name) if fmt == "tflite" else converted_model_bytes(name, fmt)
             return load_model(data, backend, num_threads)
 
         detector = PersonDetector(engine(DETECTOR_MODEL))

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from blazepose.backends import DEFAULT_BACKEND
+from blazepose.backends import DEFAULT_BACKEND, DEFAULT_PRECISION
 from blazepose.core.assembly import assemble_result
 from blazepose.core.engines import PoseEngines
 from blazepose.core.high_accuracy import HighAccuracy, HighAccuracySettings
@@ -79,7 +79,8 @@ class PoseEstimator:
             detection starts with fresh filters.
         engines: Loaded models to share with other estimators used from the
             same thread (see :class:`PoseEngines`); None loads this
-            instance's own (``num_threads`` and ``backend`` then apply).
+            instance's own (``num_threads``, ``backend`` and ``precision``
+            then apply).
         accuracy: ``"fast"``: MediaPipe's pipeline and answers. ``"high"``:
             photos get recall passes when fewer than ``max_poses`` people are
             found (detector on turned, mirrored and tiled copies, candidates
@@ -88,6 +89,9 @@ class PoseEstimator:
             runs anyway (see :mod:`blazepose.core.high_accuracy`; several
             times slower, measured in docs/accuracy.md).
         high_accuracy: The settings of ``accuracy="high"`` (None: defaults).
+        precision: ``"float32"``: the official models (MediaPipe's answers).
+            ``"int8"``: int8 versions of both models (LiteRT only; faster,
+            slightly less accurate: see docs/throughput.md).
     """
 
     def __init__(
@@ -112,6 +116,7 @@ class PoseEstimator:
         engines: PoseEngines | None = None,
         accuracy: str = "fast",
         high_accuracy: HighAccuracySettings | None = None,
+        precision: str = DEFAULT_PRECISION,
     ) -> None:
         self.accuracy = check_accuracy(accuracy)
         self.static_image_mode = bool(static_image_mode)
@@ -134,7 +139,7 @@ class PoseEstimator:
         self.frame_step_us = frame_step_us(fps)
         self._owns_engines = engines is None
         if engines is None:
-            engines = PoseEngines.load(self.model_complexity, backend, num_threads)
+            engines = PoseEngines.load(self.model_complexity, backend, num_threads, precision)
         elif engines.model_complexity != self.model_complexity:
             raise ValueError(
                 f"engines hold model_complexity {engines.model_complexity}, expected {self.model_complexity}"

@@ -317,14 +317,18 @@ def pose_ranking_scores(result: PoseResult, accuracy: str) -> np.ndarray:
 
 
 def blazepose_runner(
-    model_complexity: int, max_poses: int = 1, accuracy: str = "fast"
+    model_complexity: int, max_poses: int = 1, accuracy: str = "fast", precision: str = "float32"
 ) -> tuple[Runner, Callable[[], None]]:
-    """This library in static mode (``accuracy`` ``"fast"`` or ``"high"``);
-    returns the runner and a close function."""
+    """This library in static mode (``accuracy`` ``"fast"`` or ``"high"``, ``precision`` ``"float32"`` or
+    ``"int8"``); returns the runner and a close function."""
     from blazepose.core.estimator import PoseEstimator
 
     estimator = PoseEstimator(
-        static_image_mode=True, model_complexity=model_complexity, max_poses=max_poses, accuracy=accuracy
+        static_image_mode=True,
+        model_complexity=model_complexity,
+        max_poses=max_poses,
+        accuracy=accuracy,
+        precision=precision,
     )
 
     def run(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

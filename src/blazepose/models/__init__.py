@@ -94,21 +94,50 @@ def converted_model_bytes(name: str, fmt: str, models_dir: Path | None = None) -
             f"no converted {fmt!r} file for {name!r}; formats: {CONVERTED_FORMATS}, models: {sorted(MODEL_SHA256)}"
         )
     folder = (models_dir or MODELS_DIR) / fmt
-    file_name = f"{Path(name).stem}.{fmt}"
+    return _manifest_checked_bytes(folder, f"{Path(name).stem}.{fmt}", name, f"scripts/convert_{fmt}.py")
+
+
+INT8_FOLDER = "int8"
+"""Folder (beside the vendored files) of the int8 models made by scripts/quantize_int8.py."""
+
+
+def int8_model_bytes(name: str, models_dir: Path | None = None) -> bytes:
+    """Reads a vendored model's int8 ``.tflite`` after checking it against the sha256 in ``int8/MANIFEST.json``.
+
+    Args:
+        name: The vendored file's name, one of ``MODEL_SHA256`` (``pose_landmark_full.tflite``);
+            its int8 file has the same name under ``int8/``.
+        models_dir: Folder to read from (the package's own by default).
+
+    Raises:
+        KeyError: unknown model.
+        FileNotFoundError: the int8 file or its manifest is missing.
+        ModelFileError: the file's sha256 differs from the manifest's, or the
+            manifest says it was made from another file than the vendored one.
+    """
+    if name not in MODEL_SHA256:
+        raise KeyError(f"no int8 file for {name!r}; models: {sorted(MODEL_SHA256)}")
+    folder = (models_dir or MODELS_DIR) / INT8_FOLDER
+    return _manifest_checked_bytes(folder, name, name, "scripts/quantize_int8.py")
+
+
+def _manifest_checked_bytes(folder: Path, file_name: str, source: str, script: str) -> bytes:
+    """``folder/file_name``'s bytes, checked against ``folder/MANIFEST.json`` (its sha256 and its source's)."""
     manifest_path = folder / "MANIFEST.json"
     path = folder / file_name
+    label = f"{folder.name}/{file_name}"
     if not path.is_file() or not manifest_path.is_file():
         raise FileNotFoundError(
-            f"converted model {fmt}/{file_name} or its manifest is missing under {folder}; "
-            f"make it with scripts/convert_{fmt}.py (see models/{fmt}/README.md)"
+            f"model {label} or its manifest is missing under {folder}; "
+            f"make it with {script} (see models/{folder.name}/README.md)"
         )
     entry = json.loads(manifest_path.read_text())["files"].get(file_name)
     if entry is None:
         raise ModelFileError(f"{manifest_path} does not list {file_name}")
-    if entry["source_sha256"] != MODEL_SHA256[name]:
-        raise ModelFileError(f"{fmt}/{file_name} was made from another file than the vendored {name}")
+    if entry["source_sha256"] != MODEL_SHA256[source]:
+        raise ModelFileError(f"{label} was made from another file than the vendored {source}")
     data = path.read_bytes()
     actual = hashlib.sha256(data).hexdigest()
     if actual != entry["sha256"]:
-        raise ModelFileError(f"converted model {path} is corrupt: sha256 {actual}, manifest says {entry['sha256']}")
+        raise ModelFileError(f"model {path} is corrupt: sha256 {actual}, manifest says {entry['sha256']}")
     return data

@@ -36,6 +36,7 @@ class RunSettings:
     min_presence_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
     threads: int | None = None
+    precision: str = "float32"
     start: float | None = None
     end: float | None = None
     stride: int = 1
@@ -181,7 +182,7 @@ def open_landmarker(settings: RunSettings, video: bool):
 
     return PoseLandmarker.create_from_options(
         PoseLandmarkerOptions(
-            base_options=BaseOptions(num_threads=settings.threads),
+            base_options=BaseOptions(num_threads=settings.threads, precision=settings.precision),
             running_mode=RunningMode.VIDEO if video else RunningMode.IMAGE,
             num_poses=settings.num_poses,
             model_complexity=MODELS[settings.model],
@@ -364,6 +365,7 @@ def _offline_results(
             min_presence_confidence=settings.min_presence_confidence,
             min_tracking_confidence=settings.min_tracking_confidence,
             num_threads=settings.threads,
+            precision=settings.precision,
         )
     except ImportError as e:
         raise ValueError(f"{inp.location}: {e}") from None

@@ -43,11 +43,14 @@ class BaseOptions:
         num_threads: Inference threads (None: the available cores, at most 4;
             every count gives the same answers).
         backend: Inference engine name.
+        precision: ``"float32"`` (the official models) or ``"int8"`` (int8
+            versions, LiteRT only: faster, slightly less accurate).
     """
 
     model_asset_path: str | None = None
     num_threads: int | None = None
     backend: str = "litert"
+    precision: str = "float32"
 
 
 _MODEL_NAMES = {"lite": 0, "full": 1, "heavy": 2}

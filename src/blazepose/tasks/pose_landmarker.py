@@ -96,6 +96,7 @@ class PoseLandmarker:
             detection_interval=options.detection_interval,
             num_threads=options.base_options.num_threads,
             backend=options.base_options.backend,
+            precision=options.base_options.precision,
             fps=options.fps,
             accuracy=options.accuracy,
         )
