@@ -252,7 +252,8 @@ def _analyse_bout(
     signal = centred @ _main_direction(smooth, valid, round(config.min_window_s / frame_s))
     if rest is not None:
         both = valid & np.isfinite(rest)
-        if both.sum() > 2 and np.corrcoef(signal[both], rest[both])[0, 1] < 0:
+        moving = both.sum() > 2 and np.ptp(signal[both]) > 0 and np.ptp(rest[both]) > 0  # else no correlation
+        if moving and np.corrcoef(signal[both], rest[both])[0, 1] < 0:
             signal = -signal
     else:
         first = signal[valid][: max(3, int(0.5 / frame_s))]
@@ -260,7 +261,7 @@ def _analyse_bout(
             signal = -signal
     lo, hi = np.percentile(signal[valid], [config.robust_percentile, 100 - config.robust_percentile])
     span = float(hi - lo)
-    period = dominant_period(signal[valid], frame_s)
+    period = dominant_period(signal, frame_s)  # every frame (gaps filled): frame_s apart
     phase = _local_phase(signal, span, period, frame_s, config) if span > 0 else np.zeros_like(signal)
     phase[~valid] = np.nan
     if span < config.min_range_torso:
@@ -337,23 +338,29 @@ def _trips(phase: np.ndarray, times: np.ndarray, valid: np.ndarray, config: Coun
         elif state == "rest" and u <= config.away:
             state, away_at = "away", i
         elif state == "away" and u >= config.back:
-            reps.append(_bounds(phase, times, valid, rest_since, away_at, i, True))
+            reps.append(_bounds(phase, times, valid, rest_since, away_at, i, True, config.away))
             state, rest_since = "rest", i
     if state == "away" and config.count_unfinished:
-        reps.append(_bounds(phase, times, valid, rest_since, away_at, len(phase) - 1, False))
+        reps.append(_bounds(phase, times, valid, rest_since, away_at, len(phase) - 1, False, config.away))
     return reps
 
 
-def _bounds(phase, times, valid, rest_from: int, away_at: int, back_at: int, finished: bool) -> Repetition:
-    """Start: the last frame near the rest level before leaving; end: the first near it after returning."""
+def _bounds(phase, times, valid, rest_from: int, away_at: int, back_at: int, finished: bool, away: float) -> Repetition:
+    """Start: the last frame near the rest level before leaving; end: the first near it after returning,
+    looked for until the phase next falls to 1/3 or to ``away`` (where the next trip starts: so that no
+    frame is looked at for two repetitions, and a long sequence costs its length, not length x reps)."""
     before = [i for i in range(rest_from, away_at + 1) if valid[i]]
     level = max(phase[i] for i in before)
     start = max(i for i in before if phase[i] >= level - 0.1)
     end = back_at
     if finished:
-        after = [i for i in range(back_at, len(phase)) if valid[i]]
-        stop = next((k for k, i in enumerate(after) if phase[i] <= 1 / 3), len(after))
-        after = after[:stop] or [back_at]
+        after = []
+        for i in range(back_at, len(phase)):
+            if valid[i]:
+                if phase[i] <= max(1 / 3, away):
+                    break
+                after.append(i)
+        after = after or [back_at]
         top = max(phase[i] for i in after)
         end = min(i for i in after if phase[i] >= top - 0.1)
     return Repetition(float(times[start]), float(times[end]), int(start), int(end), finished)
