@@ -185,3 +185,15 @@ def test_a_pose_that_never_moves_counts_nothing_and_warns_nothing():
         warnings.simplefilter("error")
         analysis = analyse_sequence(poses, np.arange(300) / FPS, rest_signal("squat", poses))
     assert analysis.repetitions == [] and analysis.range_torso == 0.0
+
+
+def test_repeated_container_times_nudged_apart_still_count():
+    """A file that gives every other frame the previous frame's time: the times are nudged 1 microsecond
+    apart (as `blazepose run` and `blazepose reps` feed them), so that half the frame steps are 1 us. The
+    frame step is the bout's mean (with the median, 1 us, nothing was counted)."""
+    depth = np.concatenate([_still(1), _reps(10, 2.0), _still(1)])
+    poses = squat_sequence(depth, noise_px=3.0)
+    times = (np.arange(len(depth)) // 2) * 2 / FPS
+    times[1::2] += 1e-6
+    analysis = analyse_sequence(poses, times, rest_signal("squat", poses))
+    assert len(analysis.repetitions) == 10 and analysis.period_s == pytest.approx(2.0, abs=0.15)

@@ -246,7 +246,9 @@ def _analyse_bout(
     empty = PhaseAnalysis(np.full(len(times), np.nan), [], 0.0, None)
     if valid.sum() < 3:
         return empty
-    frame_s = float(np.median(np.diff(times))) if len(times) > 1 else 1 / 30
+    # The mean step, not the median: files that repeat container times get them nudged 1 microsecond
+    # apart (core.timestamps.after_previous_ms), and where half the frames are, the median step is 1 us.
+    frame_s = float(times[-1] - times[0]) / (len(times) - 1) if len(times) > 1 else 1 / 30
     smooth = _fill_and_smooth(features, valid, config.smoothing_s / max(frame_s, 1e-6), config.median_frames)
     centred = smooth - np.median(smooth[valid], axis=0)
     signal = centred @ _main_direction(smooth, valid, round(config.min_window_s / frame_s))
