@@ -142,8 +142,9 @@ def test_tracking_glitches_in_a_long_set(seed):
 
 
 def test_a_long_set_with_an_absence_through_analyse():
-    """The same set as a PoseSequence with no pose while the person is away (what `blazepose reps` and
-    RepTracker build), exercise recognised."""
+    """The same set as a PoseSequence with no pose while the person is away (what `blazepose reps
+    --num-poses 1` builds, with RepTracker's one_person, whatever track ids the person gets), exercise
+    recognised."""
     poses, times = _long_set_with_an_absence(np.random.default_rng(5))
     sequence = PoseSequence()
     for t, p in zip(times, poses, strict=True):
