@@ -171,9 +171,11 @@ def _process(inp: Input, paths: dict[str, Path], args, classifier, reporter: Rep
     from blazepose.fitness.session import RepTracker
 
     one_person = args.num_poses == 1  # the pose tracker's new id for someone who came back is still them
-    tracker = RepTracker(exercise=args.exercise.strip(), classifier=classifier, count_class=args.count_class,
-                         one_person=one_person)  # fmt: skip
     live = inp.kind != "video"
+    # A video file's tracks are all reported, as from its landmark file; a camera or stream forgets those
+    # gone for 30 frames, so that its memory stays bounded.
+    tracker = RepTracker(id_memory=30 if live else 10**9, exercise=args.exercise.strip(), classifier=classifier,
+                         count_class=args.count_class, one_person=one_person)  # fmt: skip
     source = _source(inp)
     video = None
     results = []
