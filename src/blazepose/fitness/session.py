@@ -153,8 +153,10 @@ def analyse(
         config = config or COUNTING.get(exercise, CountingConfig())
         result = analyse_sequence(px, times, rest_signal(exercise, px), config)
         phase, reps = result.phase, result.repetitions
-        if recognised and result.range_torso < config.min_range_torso:
-            exercise = "none"  # too little motion to be an exercise
+        if recognised and not reps and result.range_torso < config.min_range_torso:
+            # Too little motion to be an exercise (range_torso is the longest bout's: a long still bout
+            # must not call "none" the repetitions counted in a shorter one after an absence).
+            exercise = "none"
     return RepReport(exercise, joint, [_row(r, angle) for r in reps], times, phase, angle)
 
 
