@@ -98,7 +98,7 @@ class PhaseAnalysis:
     """The phase signal of a sequence and the repetitions found in it.
 
     Attributes:
-        phase: (T,) in [0, 1], 1 at rest; NaN where there was no pose.
+        phase: (T,) in [0, 1], 1 at rest; NaN where there was no pose (and in bouts of fewer than 3 poses).
         repetitions: The repetitions, in time order.
         range_torso: The motion's range along the main direction, in torso lengths (of the longest bout).
         period_s: The dominant period from the signal's autocorrelation (the longest bout's that has one, or None).
