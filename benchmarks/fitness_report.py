@@ -69,7 +69,10 @@ def main(landmark_dir: str, model: str) -> None:
         kind = KINDS[csv_path.parent.name]
         records = load_landmarks(Path(landmark_dir) / f"{csv_path.stem}.landmarks.npz")
         t0 = time.perf_counter()
-        sequences = sequences_from_records(records)  # RepTracker.update on every frame
+        # RepTracker.update on every frame; one person when no frame holds two poses, as `blazepose reps`
+        # counts a landmark file (and a video, with its default --num-poses 1)
+        one_person = all(len(record.result) <= 1 for record in records)
+        sequences = sequences_from_records(records, one_person)
         update_costs.append(time.perf_counter() - t0)
         sequence = max(sequences.values(), key=lambda s: np.isfinite(np.array(s.landmarks_px)[:, 0, 0]).sum())
         t0 = time.perf_counter()

@@ -187,6 +187,7 @@ def analyse_sequence(
     times_s: np.ndarray,
     rest_signal: np.ndarray | None = None,
     config: CountingConfig | None = None,
+    segments: np.ndarray | None = None,
 ) -> PhaseAnalysis:
     """Counts the repetitions of a pose sequence.
 
@@ -196,6 +197,9 @@ def analyse_sequence(
         rest_signal: (T,) a signal that is high at rest (e.g. the main joint's angle); it orients
             the phase. None: the rest position is where the sequence starts.
         config: Counting parameters (defaults: :class:`CountingConfig`).
+        segments: (T,) ints; a bout also ends where this changes (the pose tracker's track id: one person
+            followed under several ids is counted bout by bout, so that the jump from one id's pose to
+            the next, which may be someone else's, is no motion).
 
     Returns:
         The phase and the repetitions found.
@@ -206,11 +210,13 @@ def analyse_sequence(
     times = check_times(times_s, len(features))
     if rest_signal is not None and np.shape(rest_signal) != times.shape:
         raise ValueError(f"expected a rest signal of shape {times.shape}, got {np.shape(rest_signal)}")
+    if segments is not None and np.shape(segments) != times.shape:
+        raise ValueError(f"expected segments of shape {times.shape}, got {np.shape(segments)}")
     rest = None if rest_signal is None else np.asarray(rest_signal, np.float64)
     phase = np.full(len(times), np.nan)
     reps: list[Repetition] = []
     ranges, periods = [], []
-    for lo, hi in bouts(np.all(np.isfinite(features), axis=1), times, config.max_gap_s):
+    for lo, hi in bouts(np.all(np.isfinite(features), axis=1), times, config.max_gap_s, segments):
         part = _analyse_bout(landmarks[lo:hi], times[lo:hi], None if rest is None else rest[lo:hi], config)
         phase[lo:hi] = part.phase
         reps += [_shifted(r, lo) for r in part.repetitions]
@@ -221,13 +227,19 @@ def analyse_sequence(
     return PhaseAnalysis(phase, reps, longest, period)
 
 
-def bouts(valid: np.ndarray, times: np.ndarray, max_gap_s: float) -> list[tuple[int, int]]:
+def bouts(
+    valid: np.ndarray, times: np.ndarray, max_gap_s: float, segments: np.ndarray | None = None
+) -> list[tuple[int, int]]:
     """``[start, stop)`` frame ranges of the bouts of a sequence: runs of frames with a pose, split where
-    none was seen for longer than ``max_gap_s`` (the person left, or the camera lost them)."""
+    none was seen for longer than ``max_gap_s`` (the person left, or the camera lost them), and where
+    ``segments`` (T,), if given, changes from one pose to the next."""
     index = np.flatnonzero(valid)
     if not len(index):
         return []
-    gaps = np.flatnonzero(np.diff(times[index]) > max_gap_s)
+    cut = np.diff(times[index]) > max_gap_s
+    if segments is not None:
+        cut |= np.diff(np.asarray(segments)[index]) != 0
+    gaps = np.flatnonzero(cut)
     starts = np.concatenate([[index[0]], index[gaps + 1]])
     stops = np.concatenate([index[gaps] + 1, [index[-1] + 1]])
     return [(int(a), int(b)) for a, b in zip(starts, stops, strict=True)]

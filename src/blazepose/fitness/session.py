@@ -38,13 +38,21 @@ COUNTING = {"pull-up": CountingConfig(count_unfinished=True, count_unstarted=Tru
 
 @dataclass
 class PoseSequence:
-    """One person's poses over time; frames where they were not seen hold NaN."""
+    """One person's poses over time; frames where they were not seen hold NaN. ``track_ids``: the pose
+    tracker's id of each frame's pose (-1: none given), bouts are counted apart where it changes."""
 
     times_s: list[float] = field(default_factory=list)
     landmarks_px: list[np.ndarray] = field(default_factory=list)
     world_landmarks: list[np.ndarray] = field(default_factory=list)
+    track_ids: list[int] = field(default_factory=list)
 
-    def append(self, time_s: float, landmarks_px: np.ndarray | None, world_landmarks: np.ndarray | None) -> None:
+    def append(
+        self,
+        time_s: float,
+        landmarks_px: np.ndarray | None,
+        world_landmarks: np.ndarray | None,
+        track_id: int = -1,
+    ) -> None:
         time_s = float(time_s)
         if not np.isfinite(time_s) or (self.times_s and time_s <= self.times_s[-1]):
             last = self.times_s[-1] if self.times_s else None
@@ -57,6 +65,7 @@ class PoseSequence:
         self.times_s.append(time_s)
         self.landmarks_px.append(px)
         self.world_landmarks.append(world)
+        self.track_ids.append(int(track_id))
 
     def __len__(self) -> int:
         return len(self.times_s)
@@ -151,7 +160,8 @@ def analyse(
         phase, reps = _count_with_classifier(classifier, count_class or _far_class(classifier, exercise), times, px)
     else:
         config = config or COUNTING.get(exercise, CountingConfig())
-        result = analyse_sequence(px, times, rest_signal(exercise, px), config)
+        segments = np.array(sequence.track_ids) if len(sequence.track_ids) == len(times) else None
+        result = analyse_sequence(px, times, rest_signal(exercise, px), config, segments)
         phase, reps = result.phase, result.repetitions
         if recognised and not reps and result.range_torso < config.min_range_torso:
             # Too little motion to be an exercise (range_torso is the longest bout's: a long still bout
@@ -284,7 +294,8 @@ class RepTracker:
                 del self.sequences[track], self._last_seen[track]
                 continue
             if track in seen:
-                sequence.append(time_s, px[seen[track]], world[seen[track]])
+                k = seen[track]
+                sequence.append(time_s, px[k], world[k], int(result.track_ids[k]))
             else:
                 sequence.append(time_s, None, None)
 
