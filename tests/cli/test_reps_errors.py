@@ -121,3 +121,11 @@ def test_a_failed_forced_rerun_keeps_the_outputs_it_did_not_touch(tmp_path, caps
     assert main(["reps", str(tmp_path / "v.mp4"), "--out", str(tmp_path), "--force"]) == 1
     assert "cannot open as a video" in capsys.readouterr().err
     assert {path: path.read_text() for path in kept} == kept
+
+
+def test_a_camera_index_with_no_camera_is_one_line(tmp_path):
+    """OpenCV's backends each logged their own failure (13 lines on stderr) before the command's one."""
+    run = subprocess.run([sys.executable, "-m", "blazepose", "reps", "99", "--out", str(tmp_path), "--no-annotate"],
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert run.returncode == 1
+    assert run.stderr.strip().splitlines() == ["blazepose: camera 99: cannot be opened"]

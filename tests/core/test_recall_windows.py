@@ -107,3 +107,10 @@ def test_windows_find_a_small_person_no_detector_pass_proposes():
     assert best_oks(HighAccuracySettings()) < 0.1  # no detector pass, turned, mirrored or tiled, finds them
     windows = RecallSettings(window_sides=(0.5, 1 / 3), window_min_presence=0.8)
     assert best_oks(HighAccuracySettings(recall=windows)) > 0.5
+
+
+@pytest.mark.parametrize("scale", [0.0, -0.06, float("nan"), float("inf")])
+def test_a_score_spread_that_would_not_make_a_score_in_0_1_is_refused(scale):
+    """0 divided by zero on the first photo; below 0 a pose scored more than its presence (1.5x at max_spread)."""
+    with pytest.raises(ValueError, match="expected score_spread None or a finite number > 0"):
+        HighAccuracySettings(score_spread=scale)

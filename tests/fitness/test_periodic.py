@@ -1,5 +1,7 @@
 """Training-free counting on synthetic squats: sinusoidal motion with pauses, noise, a late start and gaps."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -140,8 +142,9 @@ def test_tracking_glitches_in_a_long_set(seed):
 
 
 def test_a_long_set_with_an_absence_through_analyse():
-    """The same set as a PoseSequence with no pose while the person is away (what `blazepose reps` and
-    RepTracker build), exercise recognised."""
+    """The same set as a PoseSequence with no pose while the person is away (what `blazepose reps
+    --num-poses 1` builds, with RepTracker's one_person, whatever track ids the person gets), exercise
+    recognised."""
     poses, times = _long_set_with_an_absence(np.random.default_rng(5))
     sequence = PoseSequence()
     for t, p in zip(times, poses, strict=True):
@@ -165,3 +168,33 @@ def test_walking_into_the_frame_before_a_long_set_and_out_after():
     poses[..., :2] += rng.normal(0, 3, poses[..., :2].shape)
     times = np.arange(len(depth)) / FPS
     assert len(analyse_sequence(poses, times, rest_signal("squat", poses)).repetitions) == 25
+
+
+def test_the_period_with_frames_missing_inside_a_bout():
+    """Every other frame without a pose (a flickering detection) is still a 30 fps clip: the period is
+    measured on the bout's frames at their own times (it was halved, measured on the valid frames alone)."""
+    depth = np.concatenate([_still(1), _reps(10, 2.0), _still(1)])
+    poses = squat_sequence(depth, noise_px=3.0)
+    poses[1::2] = np.nan
+    analysis = analyse_sequence(poses, np.arange(len(depth)) / FPS, rest_signal("squat", poses))
+    assert analysis.period_s == pytest.approx(2.0, abs=0.15) and len(analysis.repetitions) == 10
+
+
+def test_a_pose_that_never_moves_counts_nothing_and_warns_nothing():
+    poses = squat_sequence(np.zeros(300))  # exactly still: no direction of motion, no correlation with rest
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        analysis = analyse_sequence(poses, np.arange(300) / FPS, rest_signal("squat", poses))
+    assert analysis.repetitions == [] and analysis.range_torso == 0.0
+
+
+def test_repeated_container_times_nudged_apart_still_count():
+    """A file that gives every other frame the previous frame's time: the times are nudged 1 microsecond
+    apart (as `blazepose run` and `blazepose reps` feed them), so that half the frame steps are 1 us. The
+    frame step is the bout's mean (with the median, 1 us, nothing was counted)."""
+    depth = np.concatenate([_still(1), _reps(10, 2.0), _still(1)])
+    poses = squat_sequence(depth, noise_px=3.0)
+    times = (np.arange(len(depth)) // 2) * 2 / FPS
+    times[1::2] += 1e-6
+    analysis = analyse_sequence(poses, times, rest_signal("squat", poses))
+    assert len(analysis.repetitions) == 10 and analysis.period_s == pytest.approx(2.0, abs=0.15)

@@ -115,3 +115,18 @@ def test_knn_counting_refuses_to_count_another_exercises_class():
     assert given.exercise == "dip" and len(given.phase) == len(seq)
     only = PoseClassifier(poses, ["up", "x_down"] * 4)  # one *_down class: counted whatever the exercise
     assert analyse(seq, "dip", classifier=only).exercise == "dip"
+
+
+def test_a_long_still_stretch_before_an_absence_does_not_make_the_counted_squats_no_exercise():
+    """40 s standing still, 3 s away, 10 squats: the still bout is the longest (its range is the report's),
+    but the squats after the absence are counted, so the exercise is not "none" (it was, with count 10)."""
+    t = np.arange(20 * 30) / 30
+    depths = np.concatenate([np.zeros(1200), np.full(90, np.nan), np.zeros(30), 0.5 - 0.5 * np.cos(np.pi * t),
+                             np.zeros(30)])  # fmt: skip
+    poses = squat_sequence(depths, noise_px=2.0)
+    seq = PoseSequence()
+    for i, pose in enumerate(poses):
+        seen = bool(np.isfinite(depths[i]))
+        seq.append(i / 30, pose if seen else None, (pose - pose[23:25].mean(axis=0)) / 300 if seen else None)
+    report = analyse(seq)
+    assert (report.exercise, report.count) == ("squat", 10)

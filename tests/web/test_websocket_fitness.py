@@ -130,3 +130,18 @@ def test_the_server_imports_fitness_only_when_counting_is_on():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_one_person_keeps_one_count_when_they_leave_and_come_back():
+    """A connection following one pose: 8 squats, 3 s away (the tracker's id changes), 7 squats: one
+    track, id 0, 15 repetitions (per track id, the first 8 were forgotten and the count restarted)."""
+    from blazepose.web.counting import FitnessOptions, LiveCounter
+    from fitness_poses import one_person_leaving
+
+    answers = {}
+    for one_person in (True, False):
+        counter = LiveCounter(FitnessOptions("squat"), one_person=one_person)
+        for time_s, result in one_person_leaving():
+            answer = counter.update(result, time_s)
+        answers[one_person] = [(t["id"], t["count"]) for t in answer["tracks"]]
+    assert answers == {True: [(0, 15)], False: [(1, 7)]}

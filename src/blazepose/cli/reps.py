@@ -56,7 +56,13 @@ def add_parser(sub) -> None:
         "--count-class", default=None, help="the classifier's class to count (default: the exercise's *_down class)"
     )
     p.add_argument("--model", choices=tuple(MODELS), default="full")
-    p.add_argument("--num-poses", type=int, default=1, help="people to follow (one count per track id)")
+    p.add_argument(
+        "--num-poses",
+        type=int,
+        default=1,
+        help="people to follow (default 1: one person, one count, even if they leave the frame and come back; "
+        "more: one count per track id)",
+    )
     p.add_argument("--threads", type=int, default=None, help="inference threads")
     p.add_argument("--no-annotate", action="store_true", help="write no annotated video")
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
@@ -164,8 +170,12 @@ def _one_input(inp: Input, out: Path, args, classifier, reporter: Reporter, stop
 def _process(inp: Input, paths: dict[str, Path], args, classifier, reporter: Reporter, stop: dict) -> dict:
     from blazepose.fitness.session import RepTracker
 
-    tracker = RepTracker(exercise=args.exercise.strip(), classifier=classifier, count_class=args.count_class)
+    one_person = args.num_poses == 1  # the pose tracker's new id for someone who came back is still them
     live = inp.kind != "video"
+    # A video file's tracks are all reported, as from its landmark file; a camera or stream forgets those
+    # gone for 30 frames, so that its memory stays bounded.
+    tracker = RepTracker(id_memory=30 if live else 10**9, exercise=args.exercise.strip(), classifier=classifier,
+                         count_class=args.count_class, one_person=one_person)  # fmt: skip
     source = _source(inp)
     video = None
     results = []
@@ -188,7 +198,7 @@ def _process(inp: Input, paths: dict[str, Path], args, classifier, reporter: Rep
                         video = _writer(paths["mp4"], frame.rgb, source)
                     if n % max(REANALYSE_EVERY, n // 100) == 0:
                         reports = tracker.reports()
-                    video.write(_draw(frame.rgb, result, reports, ts / 1000), ts, first_ms)
+                    video.write(_draw(frame.rgb, result, reports, ts / 1000, one_person), ts, first_ms)
                 else:
                     results.append((frame.index, ts, result))
                 reporter.progress(inp.name, n + 1, source.expected_frames, time.monotonic() - started)
@@ -200,7 +210,7 @@ def _process(inp: Input, paths: dict[str, Path], args, classifier, reporter: Rep
         raise ValueError(f"{inp.location}: no frame could be decoded")
     reports = tracker.reports()
     if not live and "mp4" in paths:
-        _annotate_file(inp, paths["mp4"], results, reports, stop)
+        _annotate_file(inp, paths["mp4"], results, reports, stop, one_person)
     return _summarise(inp, paths, reports, tracker.sequences)
 
 
@@ -209,7 +219,8 @@ def _is_landmark_file(location: str) -> bool:
 
 
 def _process_landmark_file(inp: Input, paths: dict[str, Path], args, classifier) -> dict:
-    """A landmark file written by ``blazepose run``: counted per track id, tables only."""
+    """A landmark file written by ``blazepose run``: counted per track id (one person when ``--num-poses 1``
+    and no frame holds two poses), tables only."""
     from blazepose.fitness.session import analyse, sequences_from_records
     from blazepose.io.landmark_files import load_landmarks
 
@@ -217,7 +228,9 @@ def _process_landmark_file(inp: Input, paths: dict[str, Path], args, classifier)
         records = load_landmarks(inp.location)
     except (KeyError, TypeError, IndexError, EOFError, zipfile.BadZipFile) as e:  # what a damaged file raises
         raise ValueError(f"{inp.location}: not a landmark file written by `blazepose run` ({e!r})") from e
-    sequences = sequences_from_records(records)
+    # One person (one count) when followed alone: at most one pose in every frame.
+    one_person = args.num_poses == 1 and all(len(record.result) <= 1 for record in records)
+    sequences = sequences_from_records(records, one_person)
     reports = {t: analyse(s, args.exercise.strip(), None, classifier, args.count_class) for t, s in sequences.items()}
     return _summarise(inp, paths, reports, sequences)
 
@@ -250,7 +263,7 @@ def _writer(path: Path, rgb, source):
     return AnnotatedVideoWriter(path, width, height, source.frame_rate)
 
 
-def _annotate_file(inp: Input, path: Path, results: list, reports: dict, stop: dict) -> None:
+def _annotate_file(inp: Input, path: Path, results: list, reports: dict, stop: dict, one_person: bool) -> None:
     from blazepose.io.video import VideoSource
 
     by_index = {index: (ts, result) for index, ts, result in results}
@@ -263,7 +276,7 @@ def _annotate_file(inp: Input, path: Path, results: list, reports: dict, stop: d
                 continue
             ts, result = by_index[frame.index]
             video = video or _writer(path, frame.rgb, source)
-            video.write(_draw(frame.rgb, result, reports, ts / 1000), ts, first_ms)
+            video.write(_draw(frame.rgb, result, reports, ts / 1000, one_person), ts, first_ms)
     finally:
         source.close()
         if video is not None:
@@ -285,8 +298,9 @@ def _phase_name(report, time_s: float) -> str:
     return "returning" if np.isfinite(before) and u > before else "going"
 
 
-def _draw(rgb, result, reports: dict, time_s: float):
-    """The frame with skeletons and, top left, a line per person: exercise, count so far, phase."""
+def _draw(rgb, result, reports: dict, time_s: float, one_person: bool = False):
+    """The frame with skeletons and, top left, a line per person: exercise, count so far, phase (with
+    ``one_person``, the only report whatever the pose's track id)."""
     import cv2
 
     from blazepose.draw.overlay import annotate_frame
@@ -295,7 +309,7 @@ def _draw(rgb, result, reports: dict, time_s: float):
     scale = max(bgr.shape[0] / 480, 0.6)
     lines = []
     for track in result.track_ids:
-        report = reports.get(int(track))
+        report = next(iter(reports.values()), None) if one_person else reports.get(int(track))
         if report is not None:
             who = f"#{int(track)} " if len(result) > 1 else ""
             lines.append(f"{who}{report.exercise}  reps {report.count_at(time_s)}  {_phase_name(report, time_s)}")

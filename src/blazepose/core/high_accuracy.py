@@ -62,6 +62,12 @@ class HighAccuracySettings:
     max_spread: float = 0.03
     score_spread: float | None = 0.06
 
+    def __post_init__(self) -> None:
+        scale = self.score_spread
+        if scale is not None and not (isinstance(scale, (int, float)) and np.isfinite(scale) and scale > 0):
+            # 0 would divide by zero on the first photo; below 0 scores would exceed the presence.
+            raise ValueError(f"expected score_spread None or a finite number > 0, got {scale!r}")
+
 
 def consistency(spread: float, scale: float) -> float:
     """How much a pose's refinement runs agree, as a factor of its score:

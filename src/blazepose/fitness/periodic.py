@@ -98,7 +98,7 @@ class PhaseAnalysis:
     """The phase signal of a sequence and the repetitions found in it.
 
     Attributes:
-        phase: (T,) in [0, 1], 1 at rest; NaN where there was no pose.
+        phase: (T,) in [0, 1], 1 at rest; NaN where there was no pose (and in bouts of fewer than 3 poses).
         repetitions: The repetitions, in time order.
         range_torso: The motion's range along the main direction, in torso lengths (of the longest bout).
         period_s: The dominant period from the signal's autocorrelation (the longest bout's that has one, or None).
@@ -187,6 +187,7 @@ def analyse_sequence(
     times_s: np.ndarray,
     rest_signal: np.ndarray | None = None,
     config: CountingConfig | None = None,
+    segments: np.ndarray | None = None,
 ) -> PhaseAnalysis:
     """Counts the repetitions of a pose sequence.
 
@@ -196,6 +197,9 @@ def analyse_sequence(
         rest_signal: (T,) a signal that is high at rest (e.g. the main joint's angle); it orients
             the phase. None: the rest position is where the sequence starts.
         config: Counting parameters (defaults: :class:`CountingConfig`).
+        segments: (T,) ints; a bout also ends where this changes (the pose tracker's track id: one person
+            followed under several ids is counted bout by bout, so that the jump from one id's pose to
+            the next, which may be someone else's, is no motion).
 
     Returns:
         The phase and the repetitions found.
@@ -206,11 +210,13 @@ def analyse_sequence(
     times = check_times(times_s, len(features))
     if rest_signal is not None and np.shape(rest_signal) != times.shape:
         raise ValueError(f"expected a rest signal of shape {times.shape}, got {np.shape(rest_signal)}")
+    if segments is not None and np.shape(segments) != times.shape:
+        raise ValueError(f"expected segments of shape {times.shape}, got {np.shape(segments)}")
     rest = None if rest_signal is None else np.asarray(rest_signal, np.float64)
     phase = np.full(len(times), np.nan)
     reps: list[Repetition] = []
     ranges, periods = [], []
-    for lo, hi in bouts(np.all(np.isfinite(features), axis=1), times, config.max_gap_s):
+    for lo, hi in bouts(np.all(np.isfinite(features), axis=1), times, config.max_gap_s, segments):
         part = _analyse_bout(landmarks[lo:hi], times[lo:hi], None if rest is None else rest[lo:hi], config)
         phase[lo:hi] = part.phase
         reps += [_shifted(r, lo) for r in part.repetitions]
@@ -221,13 +227,19 @@ def analyse_sequence(
     return PhaseAnalysis(phase, reps, longest, period)
 
 
-def bouts(valid: np.ndarray, times: np.ndarray, max_gap_s: float) -> list[tuple[int, int]]:
+def bouts(
+    valid: np.ndarray, times: np.ndarray, max_gap_s: float, segments: np.ndarray | None = None
+) -> list[tuple[int, int]]:
     """``[start, stop)`` frame ranges of the bouts of a sequence: runs of frames with a pose, split where
-    none was seen for longer than ``max_gap_s`` (the person left, or the camera lost them)."""
+    none was seen for longer than ``max_gap_s`` (the person left, or the camera lost them), and where
+    ``segments`` (T,), if given, changes from one pose to the next."""
     index = np.flatnonzero(valid)
     if not len(index):
         return []
-    gaps = np.flatnonzero(np.diff(times[index]) > max_gap_s)
+    cut = np.diff(times[index]) > max_gap_s
+    if segments is not None:
+        cut |= np.diff(np.asarray(segments)[index]) != 0
+    gaps = np.flatnonzero(cut)
     starts = np.concatenate([[index[0]], index[gaps + 1]])
     stops = np.concatenate([index[gaps] + 1, [index[-1] + 1]])
     return [(int(a), int(b)) for a, b in zip(starts, stops, strict=True)]
@@ -246,13 +258,16 @@ def _analyse_bout(
     empty = PhaseAnalysis(np.full(len(times), np.nan), [], 0.0, None)
     if valid.sum() < 3:
         return empty
-    frame_s = float(np.median(np.diff(times))) if len(times) > 1 else 1 / 30
+    # The mean step, not the median: files that repeat container times get them nudged 1 microsecond
+    # apart (core.timestamps.after_previous_ms), and where half the frames are, the median step is 1 us.
+    frame_s = float(times[-1] - times[0]) / (len(times) - 1) if len(times) > 1 else 1 / 30
     smooth = _fill_and_smooth(features, valid, config.smoothing_s / max(frame_s, 1e-6), config.median_frames)
     centred = smooth - np.median(smooth[valid], axis=0)
     signal = centred @ _main_direction(smooth, valid, round(config.min_window_s / frame_s))
     if rest is not None:
         both = valid & np.isfinite(rest)
-        if both.sum() > 2 and np.corrcoef(signal[both], rest[both])[0, 1] < 0:
+        moving = both.sum() > 2 and np.ptp(signal[both]) > 0 and np.ptp(rest[both]) > 0  # else no correlation
+        if moving and np.corrcoef(signal[both], rest[both])[0, 1] < 0:
             signal = -signal
     else:
         first = signal[valid][: max(3, int(0.5 / frame_s))]
@@ -260,7 +275,7 @@ def _analyse_bout(
             signal = -signal
     lo, hi = np.percentile(signal[valid], [config.robust_percentile, 100 - config.robust_percentile])
     span = float(hi - lo)
-    period = dominant_period(signal[valid], frame_s)
+    period = dominant_period(signal, frame_s)  # every frame (gaps filled): frame_s apart
     phase = _local_phase(signal, span, period, frame_s, config) if span > 0 else np.zeros_like(signal)
     phase[~valid] = np.nan
     if span < config.min_range_torso:
@@ -337,23 +352,29 @@ def _trips(phase: np.ndarray, times: np.ndarray, valid: np.ndarray, config: Coun
         elif state == "rest" and u <= config.away:
             state, away_at = "away", i
         elif state == "away" and u >= config.back:
-            reps.append(_bounds(phase, times, valid, rest_since, away_at, i, True))
+            reps.append(_bounds(phase, times, valid, rest_since, away_at, i, True, config.away))
             state, rest_since = "rest", i
     if state == "away" and config.count_unfinished:
-        reps.append(_bounds(phase, times, valid, rest_since, away_at, len(phase) - 1, False))
+        reps.append(_bounds(phase, times, valid, rest_since, away_at, len(phase) - 1, False, config.away))
     return reps
 
 
-def _bounds(phase, times, valid, rest_from: int, away_at: int, back_at: int, finished: bool) -> Repetition:
-    """Start: the last frame near the rest level before leaving; end: the first near it after returning."""
+def _bounds(phase, times, valid, rest_from: int, away_at: int, back_at: int, finished: bool, away: float) -> Repetition:
+    """Start: the last frame near the rest level before leaving; end: the first near it after returning,
+    looked for until the phase next falls to 1/3 or to ``away`` (where the next trip starts: so that no
+    frame is looked at for two repetitions, and a long sequence costs its length, not length x reps)."""
     before = [i for i in range(rest_from, away_at + 1) if valid[i]]
     level = max(phase[i] for i in before)
     start = max(i for i in before if phase[i] >= level - 0.1)
     end = back_at
     if finished:
-        after = [i for i in range(back_at, len(phase)) if valid[i]]
-        stop = next((k for k, i in enumerate(after) if phase[i] <= 1 / 3), len(after))
-        after = after[:stop] or [back_at]
+        after = []
+        for i in range(back_at, len(phase)):
+            if valid[i]:
+                if phase[i] <= max(1 / 3, away):
+                    break
+                after.append(i)
+        after = after or [back_at]
         top = max(phase[i] for i in after)
         end = min(i for i in after if phase[i] >= top - 0.1)
     return Repetition(float(times[start]), float(times[end]), int(start), int(end), finished)

@@ -38,13 +38,21 @@ COUNTING = {"pull-up": CountingConfig(count_unfinished=True, count_unstarted=Tru
 
 @dataclass
 class PoseSequence:
-    """One person's poses over time; frames where they were not seen hold NaN."""
+    """One person's poses over time; frames where they were not seen hold NaN. ``track_ids``: the pose
+    tracker's id of each frame's pose (-1: none given), bouts are counted apart where it changes."""
 
     times_s: list[float] = field(default_factory=list)
     landmarks_px: list[np.ndarray] = field(default_factory=list)
     world_landmarks: list[np.ndarray] = field(default_factory=list)
+    track_ids: list[int] = field(default_factory=list)
 
-    def append(self, time_s: float, landmarks_px: np.ndarray | None, world_landmarks: np.ndarray | None) -> None:
+    def append(
+        self,
+        time_s: float,
+        landmarks_px: np.ndarray | None,
+        world_landmarks: np.ndarray | None,
+        track_id: int = -1,
+    ) -> None:
         time_s = float(time_s)
         if not np.isfinite(time_s) or (self.times_s and time_s <= self.times_s[-1]):
             last = self.times_s[-1] if self.times_s else None
@@ -57,6 +65,7 @@ class PoseSequence:
         self.times_s.append(time_s)
         self.landmarks_px.append(px)
         self.world_landmarks.append(world)
+        self.track_ids.append(int(track_id))
 
     def __len__(self) -> int:
         return len(self.times_s)
@@ -151,10 +160,13 @@ def analyse(
         phase, reps = _count_with_classifier(classifier, count_class or _far_class(classifier, exercise), times, px)
     else:
         config = config or COUNTING.get(exercise, CountingConfig())
-        result = analyse_sequence(px, times, rest_signal(exercise, px), config)
+        segments = np.array(sequence.track_ids) if len(sequence.track_ids) == len(times) else None
+        result = analyse_sequence(px, times, rest_signal(exercise, px), config, segments)
         phase, reps = result.phase, result.repetitions
-        if recognised and result.range_torso < config.min_range_torso:
-            exercise = "none"  # too little motion to be an exercise
+        if recognised and not reps and result.range_torso < config.min_range_torso:
+            # Too little motion to be an exercise (range_torso is the longest bout's: a long still bout
+            # must not call "none" the repetitions counted in a shorter one after an absence).
+            exercise = "none"
     return RepReport(exercise, joint, [_row(r, angle) for r in reps], times, phase, angle)
 
 
@@ -232,10 +244,15 @@ class RepTracker:
     Args:
         id_memory: Frames after which a track not seen any more is forgotten (its report dropped).
         exercise, config, classifier, count_class: As in :func:`analyse`.
+        one_person: Every pose is the same person's (a stream followed with ``num_poses=1``): one
+            sequence, keyed by the first track id seen, never forgotten, so that a person who leaves the
+            frame and comes back under a new track id (the pose tracker gives a new one after its own
+            ``id_memory``) keeps one count. A frame with more than one pose is then a ValueError.
     """
 
     def __init__(self, id_memory: int = 30, exercise: str = "auto", config: CountingConfig | None = None,
-                 classifier: PoseClassifier | None = None, count_class: str | None = None) -> None:  # fmt: skip
+                 classifier: PoseClassifier | None = None, count_class: str | None = None,
+                 one_person: bool = False) -> None:  # fmt: skip
         exercise = canonical_exercise(exercise)
         if not exercise:
             raise ValueError(f"expected 'auto' or an exercise name such as {EXERCISE_NAMES}, got {exercise!r}")
@@ -243,6 +260,8 @@ class RepTracker:
             raise ValueError(f"expected id_memory >= 0 frames, got {id_memory}")
         self.id_memory = id_memory
         self.exercise, self.config, self.classifier, self.count_class = exercise, config, classifier, count_class
+        self.one_person = one_person
+        self._person: int | None = None  # one_person: the key of the only sequence
         self.sequences: dict[int, PoseSequence] = {}
         self._last_seen: dict[int, int] = {}
         self._times: list[float] = []
@@ -255,9 +274,14 @@ class RepTracker:
         if not np.isfinite(time_s) or (self._times and time_s <= self._times[-1]):
             last = self._times[-1] if self._times else None
             raise ValueError(f"expected finite, strictly increasing times, got {time_s} after {last}")
-        self._frame += 1
         px, world = result.landmarks_px, result.world_landmarks
         seen = {int(t): k for k, t in enumerate(result.track_ids)}
+        if self.one_person and seen:
+            if len(result.track_ids) > 1:
+                raise ValueError(f"expected at most one pose per frame with one_person, got {len(result.track_ids)}")
+            self._person = next(iter(seen)) if self._person is None else self._person
+            seen = {self._person: 0}
+        self._frame += 1
         for track in seen:
             if track not in self.sequences:
                 self.sequences[track] = PoseSequence()
@@ -266,11 +290,12 @@ class RepTracker:
             self._last_seen[track] = self._frame
         self._times.append(float(time_s))
         for track, sequence in list(self.sequences.items()):
-            if self._frame - self._last_seen[track] > self.id_memory:
+            if self._frame - self._last_seen[track] > self.id_memory and not self.one_person:
                 del self.sequences[track], self._last_seen[track]
                 continue
             if track in seen:
-                sequence.append(time_s, px[seen[track]], world[seen[track]])
+                k = seen[track]
+                sequence.append(time_s, px[k], world[k], int(result.track_ids[k]))
             else:
                 sequence.append(time_s, None, None)
 
@@ -282,14 +307,15 @@ class RepTracker:
         }
 
 
-def sequences_from_records(records) -> dict[int, PoseSequence]:
-    """Landmark file records (:func:`blazepose.io.landmark_files.load_landmarks`) -> a sequence per track id.
+def sequences_from_records(records, one_person: bool = False) -> dict[int, PoseSequence]:
+    """Landmark file records (:func:`blazepose.io.landmark_files.load_landmarks`) -> a sequence per track id
+    (one sequence for all if ``one_person``: see :class:`RepTracker`).
 
     Records without a time (photos) are taken 1/30 s apart. ``blazepose run`` writes each frame's
     container time, which some files repeat: a time not after the last is nudged 1 microsecond past
     it, as the pipeline itself was fed.
     """
-    tracker = RepTracker(id_memory=10**9)
+    tracker = RepTracker(id_memory=10**9, one_person=one_person)
     last_s = None
     for n, record in enumerate(records):
         time_s = record.timestamp_ms / 1000 if record.timestamp_ms is not None else n / 30

@@ -207,7 +207,14 @@ class CameraSource:
     def __init__(self, index: int, max_frames: int | None = None) -> None:
         import cv2
 
-        self.capture = cv2.VideoCapture(index)
+        # OpenCV logs a dozen lines from each backend it tries on a missing camera; the one line below
+        # says it (its level restored after, so other OpenCV warnings are unchanged).
+        level = cv2.utils.logging.getLogLevel()
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+        try:
+            self.capture = cv2.VideoCapture(index)
+        finally:
+            cv2.utils.logging.setLogLevel(level)
         if not self.capture.isOpened():
             raise ValueError(f"camera {index}: cannot be opened")
         fps = self.capture.get(cv2.CAP_PROP_FPS) or 30.0

@@ -49,13 +49,17 @@ class FitnessOptions:
 
 
 class LiveCounter:
-    """One connection's repetition counts, per track id, from its results and the browser's clock."""
+    """One connection's repetition counts, per track id, from its results and the browser's clock.
 
-    def __init__(self, options: FitnessOptions) -> None:
+    With ``one_person`` (a connection following one pose), one count under the first track id seen, kept
+    when the person leaves the frame and comes back under a new id (:class:`RepTracker`'s ``one_person``).
+    """
+
+    def __init__(self, options: FitnessOptions, one_person: bool = False) -> None:
         from blazepose.fitness.session import RepTracker
 
         self.options = options
-        self._tracker = RepTracker(exercise=options.exercise)
+        self._tracker = RepTracker(exercise=options.exercise, one_person=one_person)
         self.frames = 0
         self._tracks: list[dict[str, Any]] = []
         self._analysed = 0  # frames covered by the counts in self._tracks

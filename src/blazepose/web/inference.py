@@ -201,7 +201,7 @@ class LiveSession:
         else:
             from blazepose.web.counting import LiveCounter
 
-            self.counter = LiveCounter(fitness)
+            self.counter = LiveCounter(fitness, one_person=self.options.num_poses == 1)
 
     def close(self) -> None:
         """Frees the models and hands the freed heap back to the system (see :func:`trim_heap`)."""

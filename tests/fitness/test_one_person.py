@@ -1,0 +1,63 @@
+"""One person followed alone (``num_poses=1``) who leaves the frame and comes back: the pose tracker gives
+them a new track id after its ``id_memory``, but their repetitions before and after are one count."""
+
+import numpy as np
+import pytest
+
+from blazepose.core.results import PoseResult
+from blazepose.fitness.periodic import CountingConfig, analyse_sequence, bouts
+from blazepose.fitness.session import RepTracker, rest_signal, sequences_from_records
+from blazepose.io.landmark_files import FrameRecord
+from fitness_poses import one_person_leaving, squat_sequence
+
+
+def test_one_person_keeps_one_sequence_across_track_ids_and_absences():
+    tracker = RepTracker(exercise="squat", one_person=True)
+    for time_s, result in one_person_leaving():
+        tracker.update(result, time_s)
+    reports = tracker.reports()
+    assert list(reports) == [0] and reports[0].count == 15
+
+
+def test_per_track_counting_splits_them_and_forgets_the_first():
+    """What per-track counting (the default) does with the same frames: track 0 is forgotten after
+    ``id_memory`` frames without it, so only the 7 squats after the return are left."""
+    tracker = RepTracker(exercise="squat")
+    for time_s, result in one_person_leaving():
+        tracker.update(result, time_s)
+    assert {t: r.count for t, r in tracker.reports().items()} == {1: 7}
+
+
+def test_one_person_refuses_a_frame_with_two_poses_and_stays_unchanged():
+    tracker = RepTracker(one_person=True)
+    one = one_person_leaving()[0][1]
+    two = PoseResult(*(np.concatenate([a, a]) for a in (one.landmarks, one.world_landmarks, one.visibility,
+                     one.presence, one.pose_scores, one.rois)), one.image_size, track_ids=np.array([0, 1]))  # fmt: skip
+    with pytest.raises(ValueError, match="at most one pose"):
+        tracker.update(two, 0.0)
+    tracker.update(one, 0.0)
+    assert len(tracker.sequences[0]) == 1
+
+
+def test_sequences_from_records_one_person():
+    records = [FrameRecord(i, t * 1000, r) for i, (t, r) in enumerate(one_person_leaving())]
+    assert set(sequences_from_records(records)) == {0, 1}
+    merged = sequences_from_records(records, one_person=True)
+    assert list(merged) == [0] and len(merged[0]) == len(records)
+    assert set(merged[0].track_ids) == {-1, 0, 1}  # -1 while away: the bouts are split where it changes
+
+
+def test_a_change_of_track_id_ends_a_bout():
+    """One person followed under two ids with no absence between (the tracker lost them for a few
+    frames): the first id's 3 frames hold a wrong, crouched pose. Counted bout by bout, that pose is
+    no trip; joined with the next id's (before segments), it was one, unstarted (as pull-ups count)."""
+    t = np.arange(6 * 30) / 30
+    depths = np.concatenate([np.ones(3), np.zeros(60), 0.5 - 0.5 * np.cos(np.pi * t), np.zeros(30)])
+    poses = squat_sequence(depths, noise_px=2.0)
+    times = np.arange(len(depths)) / 30
+    ids = np.where(np.arange(len(depths)) < 3, 0, 2)
+    config = CountingConfig(count_unstarted=True, count_unfinished=True)
+    assert bouts(np.ones(len(ids), bool), times, 1.0, ids) == [(0, 3), (3, len(ids))]
+    rest = rest_signal("squat", poses)
+    assert len(analyse_sequence(poses, times, rest, config).repetitions) == 4
+    assert len(analyse_sequence(poses, times, rest, config, segments=ids).repetitions) == 3
