@@ -3,9 +3,10 @@
 Per input: an annotated MP4 (skeleton, exercise, running count, phase) and the
 repetitions of the main person as CSV and JSON. Video files are read twice
 (landmarks, then drawing with the final count); cameras and streams once, the
-count on screen re-estimated from the whole sequence every 15 frames, or every
-1% of the frames so far when that is more (so that the cost per frame stays
-bounded in long sessions; the final count is always the whole sequence's).
+count on screen re-estimated every 15 frames over a recent window only
+(repetitions that ended more than :data:`~blazepose.fitness.live.DEFAULT_HORIZON_S`
+ago are frozen, older frames dropped: :class:`~blazepose.fitness.live.LiveWindow`),
+so that the cost per frame and the memory stay bounded however long they run.
 """
 
 from __future__ import annotations
@@ -168,14 +169,16 @@ def _one_input(inp: Input, out: Path, args, classifier, reporter: Reporter, stop
 
 
 def _process(inp: Input, paths: dict[str, Path], args, classifier, reporter: Reporter, stop: dict) -> dict:
+    from blazepose.fitness.live import DEFAULT_HORIZON_S
     from blazepose.fitness.session import RepTracker
 
     one_person = args.num_poses == 1  # the pose tracker's new id for someone who came back is still them
     live = inp.kind != "video"
     # A video file's tracks are all reported, as from its landmark file; a camera or stream forgets those
-    # gone for 30 frames, so that its memory stays bounded.
+    # gone for 30 frames and is counted over a recent window, so that its memory and cost stay bounded.
     tracker = RepTracker(id_memory=30 if live else 10**9, exercise=args.exercise.strip(), classifier=classifier,
-                         count_class=args.count_class, one_person=one_person)  # fmt: skip
+                         count_class=args.count_class, one_person=one_person,
+                         horizon_s=DEFAULT_HORIZON_S if live else None)  # fmt: skip
     source = _source(inp)
     video = None
     results = []
@@ -193,13 +196,13 @@ def _process(inp: Input, paths: dict[str, Path], args, classifier, reporter: Rep
                 last_ms = ts
                 result = landmarker.detect_for_video(frame.rgb, ts).result
                 tracker.update(result, ts / 1000)
+                if live and n % REANALYSE_EVERY == 0:  # also drops the frames frozen, drawn or not
+                    reports = tracker.reports()
                 if live and "mp4" in paths:
                     if video is None:
                         video = _writer(paths["mp4"], frame.rgb, source)
-                    if n % max(REANALYSE_EVERY, n // 100) == 0:
-                        reports = tracker.reports()
                     video.write(_draw(frame.rgb, result, reports, ts / 1000, one_person), ts, first_ms)
-                else:
+                elif not live:
                     results.append((frame.index, ts, result))
                 reporter.progress(inp.name, n + 1, source.expected_frames, time.monotonic() - started)
     finally:
@@ -237,10 +240,8 @@ def _process_landmark_file(inp: Input, paths: dict[str, Path], args, classifier)
 
 def _summarise(inp: Input, paths: dict[str, Path], reports: dict, sequences: dict) -> dict:
     """Writes the main person's tables; the summary printed with --json."""
-    import numpy as np
-
     # The main person: the track seen in most frames.
-    seen = {t: sum(bool(np.isfinite(p[0, 0])) for p in sequences[t].landmarks_px) for t in reports}
+    seen = {t: sequences[t].seen_frames() for t in reports}
     main = max(seen, key=lambda t: seen[t], default=None)
     empty = {"exercise": "none", "main_joint": "", "count": 0, "reps": []}
     report = reports[main].as_dict() if main is not None else empty

@@ -39,12 +39,16 @@ COUNTING = {"pull-up": CountingConfig(count_unfinished=True, count_unstarted=Tru
 @dataclass
 class PoseSequence:
     """One person's poses over time; frames where they were not seen hold NaN. ``track_ids``: the pose
-    tracker's id of each frame's pose (-1: none given), bouts are counted apart where it changes."""
+    tracker's id of each frame's pose (-1: none given), bouts are counted apart where it changes.
+    ``dropped_frames``, ``dropped_seen``: frames dropped from its start (live counting) and how many of
+    them held a pose."""
 
     times_s: list[float] = field(default_factory=list)
     landmarks_px: list[np.ndarray] = field(default_factory=list)
     world_landmarks: list[np.ndarray] = field(default_factory=list)
     track_ids: list[int] = field(default_factory=list)
+    dropped_frames: int = 0
+    dropped_seen: int = 0
 
     def append(
         self,
@@ -69,6 +73,18 @@ class PoseSequence:
 
     def __len__(self) -> int:
         return len(self.times_s)
+
+    def seen_frames(self) -> int:
+        """Frames with a pose, dropped ones included."""
+        return self.dropped_seen + sum(bool(np.isfinite(p[0, 0])) for p in self.landmarks_px)
+
+    def drop_first(self, frames: int) -> None:
+        """Forgets the first ``frames`` frames (their count is kept in ``dropped_frames``)."""
+        frames = min(max(int(frames), 0), len(self))
+        self.dropped_seen += sum(bool(np.isfinite(p[0, 0])) for p in self.landmarks_px[:frames])
+        self.dropped_frames += frames
+        for values in (self.times_s, self.landmarks_px, self.world_landmarks, self.track_ids):
+            del values[:frames]
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(times (T,), landmarks_px (T, 33, 3), world_landmarks (T, 33, 3))``."""
@@ -248,11 +264,15 @@ class RepTracker:
             sequence, keyed by the first track id seen, never forgotten, so that a person who leaves the
             frame and comes back under a new track id (the pose tracker gives a new one after its own
             ``id_memory``) keeps one count. A frame with more than one pose is then a ValueError.
+        horizon_s: Live counting (cameras, streams): each report re-analyses only a recent window of
+            each sequence, at least this long, freezing the repetitions that ended before it and
+            dropping its older frames (:class:`~blazepose.fitness.live.LiveWindow`), so that a report
+            costs the same however long the stream has run. None (default): the whole sequence.
     """
 
     def __init__(self, id_memory: int = 30, exercise: str = "auto", config: CountingConfig | None = None,
                  classifier: PoseClassifier | None = None, count_class: str | None = None,
-                 one_person: bool = False) -> None:  # fmt: skip
+                 one_person: bool = False, horizon_s: float | None = None) -> None:  # fmt: skip
         exercise = canonical_exercise(exercise)
         if not exercise:
             raise ValueError(f"expected 'auto' or an exercise name such as {EXERCISE_NAMES}, got {exercise!r}")
@@ -261,6 +281,10 @@ class RepTracker:
         self.id_memory = id_memory
         self.exercise, self.config, self.classifier, self.count_class = exercise, config, classifier, count_class
         self.one_person = one_person
+        if horizon_s is not None and not (np.isfinite(horizon_s) and horizon_s > 0):
+            raise ValueError(f"expected a finite horizon_s > 0 seconds or None, got {horizon_s}")
+        self.horizon_s = horizon_s
+        self._windows: dict = {}  # horizon_s: track -> its LiveWindow
         self._person: int | None = None  # one_person: the key of the only sequence
         self.sequences: dict[int, PoseSequence] = {}
         self._last_seen: dict[int, int] = {}
@@ -285,13 +309,15 @@ class RepTracker:
         for track in seen:
             if track not in self.sequences:
                 self.sequences[track] = PoseSequence()
-                for t in self._times[: self._frame]:
+                for t in self._times[: self._frame] if self.horizon_s is None else ():
                     self.sequences[track].append(t, None, None)
             self._last_seen[track] = self._frame
+        self._times = self._times[-1:] if self.horizon_s is not None else self._times  # live: the last only
         self._times.append(float(time_s))
         for track, sequence in list(self.sequences.items()):
             if self._frame - self._last_seen[track] > self.id_memory and not self.one_person:
                 del self.sequences[track], self._last_seen[track]
+                self._windows.pop(track, None)
                 continue
             if track in seen:
                 k = seen[track]
@@ -300,7 +326,16 @@ class RepTracker:
                 sequence.append(time_s, None, None)
 
     def reports(self) -> dict[int, RepReport]:
-        """Track id -> the report of its sequence so far."""
+        """Track id -> the report of its sequence so far (with ``horizon_s``: its frozen repetitions and
+        those of its recent window, whose frames the report's arrays hold)."""
+        if self.horizon_s is not None:
+            from blazepose.fitness.live import LiveWindow
+
+            for track in self.sequences:
+                if track not in self._windows:
+                    self._windows[track] = LiveWindow(self.horizon_s, self.exercise, self.config, self.classifier,
+                                                      self.count_class)  # fmt: skip
+            return {track: self._windows[track].report(seq) for track, seq in self.sequences.items()}
         return {
             track: analyse(seq, self.exercise, self.config, self.classifier, self.count_class)
             for track, seq in self.sequences.items()

@@ -1,11 +1,13 @@
 """Repetitions counted live on a WebSocket: :class:`~blazepose.fitness.RepTracker` per connection.
 
 :mod:`blazepose.fitness` is imported only when a client turns counting on.
-The tracker takes every frame (about 0.01 ms); the whole-sequence analysis
-that gives the counts runs every :data:`REANALYSE_EVERY` frames, or every 1%
-of the frames so far when that is more, so that its cost per frame stays
-bounded in long sessions (docs/web.md gives the measured costs). Answers in
-between repeat the last counts.
+The tracker takes every frame (about 0.01 ms); the analysis that gives the
+counts runs every :data:`REANALYSE_EVERY` frames over a recent window only
+(repetitions that ended more than
+:data:`~blazepose.fitness.live.DEFAULT_HORIZON_S` ago are frozen, older frames
+dropped: :class:`~blazepose.fitness.live.LiveWindow`), so that its cost per
+frame and the memory stay bounded however long a session runs (docs/web.md
+gives the measured costs). Answers in between repeat the last counts.
 """
 
 from __future__ import annotations
@@ -56,10 +58,11 @@ class LiveCounter:
     """
 
     def __init__(self, options: FitnessOptions, one_person: bool = False) -> None:
+        from blazepose.fitness.live import DEFAULT_HORIZON_S
         from blazepose.fitness.session import RepTracker
 
         self.options = options
-        self._tracker = RepTracker(exercise=options.exercise, one_person=one_person)
+        self._tracker = RepTracker(exercise=options.exercise, one_person=one_person, horizon_s=DEFAULT_HORIZON_S)
         self.frames = 0
         self._tracks: list[dict[str, Any]] = []
         self._analysed = 0  # frames covered by the counts in self._tracks
@@ -72,7 +75,7 @@ class LiveCounter:
         """
         self._tracker.update(result, time_s)
         self.frames += 1
-        if (self.frames - 1) % max(REANALYSE_EVERY, self.frames // 100) == 0:
+        if (self.frames - 1) % REANALYSE_EVERY == 0:
             self._tracks = [
                 {"id": track, "exercise": report.exercise, "count": report.count, "phase": phase_name(report.phase)}
                 for track, report in sorted(self._tracker.reports().items())
