@@ -95,6 +95,28 @@ def test_native_kernels_refuse_wrong_buffers():
         kernels.refine_with_heatmap(np.zeros((3, 2), np.float32), np.zeros((4, 4, 2), np.float32), 3, 0.5)
 
 
+_HUGE_SIZE_CALL = """
+import numpy as np
+from blazepose.core import _native
+try:
+    _native.warp_to_tensor(np.zeros((4, 4, 4), np.uint8), np.eye(3), 1 << 30, False,
+                           np.arange(256, dtype=np.float32), np.empty(0, np.float32))
+except ValueError as error:
+    print("ValueError:", error)
+"""
+
+
+@needs_kernels
+def test_native_crop_refuses_a_size_whose_byte_count_overflows():
+    # size * size * 4 channels * 4 bytes is 2**64 for size 2**30: wrapped to 0, it matched an empty out
+    # and the kernel wrote past it. In a child process, so that a crash fails this test only.
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-c", _HUGE_SIZE_CALL], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, f"the kernel crashed (exit {done.returncode}): {done.stderr[-500:]}"
+    assert done.stdout.startswith("ValueError: out must hold"), done.stdout
+
+
 def test_native_required_but_missing_is_an_import_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "blazepose.core._native", None)  # as if it were not built
     assert native_kernels() is None
