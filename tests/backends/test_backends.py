@@ -152,3 +152,24 @@ def test_in_place_run_refuses_to_overwrite_a_kept_output():
         model.run_in_place(lambda buffer: buffer.fill(0.5), lambda out: None, [0])
     del kept
     assert model.run_in_place(lambda buffer: buffer.fill(0.5), lambda out: float(out[0].sum()), [0]) is not None
+
+
+def test_in_place_run_whose_callbacks_raise_leaves_the_engine_usable_while_the_error_is_kept():
+    # An error kept (LIVE_STREAM holds one until the next call) held the failed callback's frame, and with it
+    # the engine's buffer: every later run raised LiteRT's "reference to internal data".
+    model = load_model(verified_model_bytes("pose_landmark_lite.tflite"), num_threads=1)
+
+    def failing_fill(buffer: np.ndarray) -> None:
+        raise ValueError("fill failed")
+
+    def failing_use(out: list[np.ndarray | None]) -> None:
+        first = out[0]
+        raise ValueError(f"use failed on {first is not None}")
+
+    kept: list[BaseException] = []
+    for fill, use in [(failing_fill, lambda out: None), (lambda buffer: buffer.fill(0.5), failing_use)]:
+        with pytest.raises(ValueError, match="failed") as raised:
+            model.run_in_place(fill, use, [0])
+        kept.append(raised.value)
+        assert model.run_in_place(lambda buffer: buffer.fill(0.5), lambda out: float(out[0].sum()), [0]) is not None
+    assert "fill failed" in str(kept[0]) and "use failed" in str(kept[1])

@@ -59,6 +59,9 @@ class LiteRTModel:
         view = interpreter.tensor(self._input_index)()
         try:
             fill(view)
+        except BaseException as error:
+            _forget_views(error)
+            raise
         finally:
             del view  # LiteRT invokes only when no view of its memory is left
         interpreter.invoke()
@@ -67,6 +70,9 @@ class LiteRTModel:
             views[k] = interpreter.tensor(self._output_indices[k])()
         try:
             return use(views)
+        except BaseException as error:
+            _forget_views(error)
+            raise
         finally:
             views.clear()
 
@@ -116,3 +122,11 @@ class LiteRTModel:
     def close(self) -> None:
         self._interpreter = None
         self._batched.clear()
+
+
+def _forget_views(error: BaseException) -> None:
+    """Clears the locals of the finished frames ``error``'s traceback holds (a callback's views of the
+    interpreter's buffers among them), so that a caller keeping the error does not block every later run."""
+    import traceback
+
+    traceback.clear_frames(error.__traceback__)
