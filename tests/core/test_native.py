@@ -117,6 +117,25 @@ def test_native_crop_refuses_a_size_whose_byte_count_overflows():
     assert done.stdout.startswith("ValueError: out must hold"), done.stdout
 
 
+def test_an_older_build_of_the_kernels_is_not_used(monkeypatch):
+    # An in-place build left from before decode_pose, one_euro_step and alignment_rect existed made every
+    # frame fail with AttributeError; now it is passed over (the numpy code runs) or named when required.
+    import types
+
+    from blazepose.core.roi import roi_from_points
+
+    points = np.array([[0.5, 0.5], [0.5, 0.3]], np.float32)
+    expected = roi_from_points(points, 640, 480)
+    older = types.ModuleType("blazepose.core._native")
+    older.warp_to_tensor = lambda *args: None  # type: ignore[attr-defined]
+    older.refine_with_heatmap = lambda *args: None  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "blazepose.core._native", older)
+    assert native_kernels() is None
+    with pytest.raises(ImportError, match="older build without simd_path, decode_pose, one_euro_step"):
+        native_kernels(True)
+    assert roi_from_points(points, 640, 480) == expected
+
+
 def test_native_required_but_missing_is_an_import_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "blazepose.core._native", None)  # as if it were not built
     assert native_kernels() is None
