@@ -9,6 +9,10 @@ import numpy as np
 
 T = TypeVar("T")
 
+BATCH_INTERPRETERS_KEPT = 4
+"""Batch sizes whose resized interpreter :meth:`LiteRTModel.run_batch` keeps (each holds its own activations:
+a StreamBatch of many streams sees many sizes)."""
+
 
 class LiteRTModel:
     """A ``.tflite`` model run by the LiteRT interpreter."""
@@ -19,7 +23,7 @@ class LiteRTModel:
         self.num_threads = num_threads
         """Threads given to the interpreter (None: LiteRT's own choice)."""
         self._model = model
-        self._batched: dict[int, Any] = {}
+        self._batched: dict[int, Any] = {}  # by batch size, least recently used first
         self._interpreter = Interpreter(model_content=model, num_threads=num_threads)
         self._interpreter.allocate_tensors()
         (inp,) = self._interpreter.get_input_details()
@@ -80,7 +84,8 @@ class LiteRTModel:
         """Runs the model on ``N`` inputs stacked on the first axis, in one invocation.
 
         A second interpreter with its input resized to ``N`` is made the
-        first time each ``N`` is seen (and kept). Each item's outputs are
+        first time each ``N`` is seen (and kept, for the
+        ``BATCH_INTERPRETERS_KEPT`` sizes used last). Each item's outputs are
         the same bits as :meth:`run` on that item alone (XNNPACK computes
         the items independently; tests/backends checks it).
 
@@ -94,9 +99,12 @@ class LiteRTModel:
         n = batch.shape[0]
         if n == 1:
             return self.run(batch, outputs)
-        interpreter = self._batched.get(n)
+        interpreter = self._batched.pop(n, None)
         if interpreter is None:
-            interpreter = self._batched[n] = self._resized(n)
+            interpreter = self._resized(n)
+            while len(self._batched) >= BATCH_INTERPRETERS_KEPT:
+                del self._batched[next(iter(self._batched))]  # the least recently used size
+        self._batched[n] = interpreter
         interpreter.set_tensor(self._input_index, batch)
         interpreter.invoke()
         wanted = range(len(self._output_indices)) if outputs is None else outputs
