@@ -175,11 +175,12 @@ def test_in_place_run_whose_callbacks_raise_leaves_the_engine_usable_while_the_e
     assert "fill failed" in str(kept[0]) and "use failed" in str(kept[1])
 
 
-def test_a_batch_engine_keeps_interpreters_for_the_last_few_sizes_only():
+def test_a_batch_engine_keeps_interpreters_for_the_last_few_sizes_only(monkeypatch):
     # Each batch size got its own interpreter, kept for good: a StreamBatch of many streams, seeing every
     # count of crops, held one per count (each with its activations).
-    from blazepose.backends.litert import BATCH_INTERPRETERS_KEPT
+    from blazepose.backends import litert
 
+    monkeypatch.setattr(litert, "BATCH_INTERPRETERS_KEPT", 4)
     model = load_model(verified_model_bytes("pose_landmark_lite.tflite"), num_threads=1)
     made: list[int] = []
     resized = model._resized
@@ -190,5 +191,5 @@ def test_a_batch_engine_keeps_interpreters_for_the_last_few_sizes_only():
         batch = rng.uniform(0, 1, (n, 256, 256, 3)).astype(np.float32)
         together = model.run_batch(batch, [0])
         np.testing.assert_array_equal(together[0][n - 1], model.run(batch[n - 1 :], [0])[0][0])
-        assert len(model._batched) <= BATCH_INTERPRETERS_KEPT
+        assert len(model._batched) <= 4
     assert made == [2, 3, 4, 5, 6, 7, 2]  # 2 was used again before it was dropped, then dropped

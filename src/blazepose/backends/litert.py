@@ -9,7 +9,7 @@ import numpy as np
 
 T = TypeVar("T")
 
-BATCH_INTERPRETERS_KEPT = 4
+BATCH_INTERPRETERS_KEPT = 8
 """Batch sizes whose resized interpreter :meth:`LiteRTModel.run_batch` keeps (each holds its own activations:
 a StreamBatch of many streams sees many sizes)."""
 
