@@ -252,6 +252,19 @@ def test_native_one_euro_filter_equals_numpy_filter(params):
 
 
 @needs_kernels
+def test_native_one_euro_filter_takes_fortran_ordered_samples():
+    # Its outputs were made with empty_like(x): for an F-ordered x they were F-ordered too, and the
+    # compiled step refused them ("ndarray is not C-contiguous") from the second sample on.
+    from blazepose.core.filters import OneEuroFilter
+
+    rng = np.random.default_rng(5)
+    native, reference = OneEuroFilter(1.0, 0.1, 1.0, native=True), OneEuroFilter(1.0, 0.1, 1.0, native=False)
+    for t in range(1, 4):
+        x = np.asfortranarray(rng.normal(0, 1, (33, 3)).astype(np.float32))
+        assert native.apply(x, 33_333 * t).tobytes() == reference.apply(x, 33_333 * t).tobytes()
+
+
+@needs_kernels
 def test_native_region_geometry_equals_numpy_geometry(monkeypatch):
     import struct
 
