@@ -61,6 +61,18 @@ def test_native_refinement_equals_numpy_refinement():
 
 
 @needs_kernels
+def test_native_refinement_leaves_its_input_alone():
+    # For (N, 2) float32 landmarks, ascontiguousarray gave the caller's own array to the in-place kernel.
+    rng = np.random.default_rng(4)
+    landmarks = rng.uniform(0.2, 0.8, (39, 2)).astype(np.float32)
+    before = landmarks.copy()
+    heatmap = rng.normal(0, 3, (64, 64, 39)).astype(np.float32)
+    refined = refine_with_heatmap(landmarks, heatmap, native=True)
+    np.testing.assert_array_equal(landmarks, before)
+    assert refined.tobytes() == refine_with_heatmap(landmarks, heatmap, native=False).tobytes()
+
+
+@needs_kernels
 def test_native_pose_decoding_equals_numpy_decoding():
     rng = np.random.default_rng(9)
     for i in range(300):
