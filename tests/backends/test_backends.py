@@ -152,3 +152,44 @@ def test_in_place_run_refuses_to_overwrite_a_kept_output():
         model.run_in_place(lambda buffer: buffer.fill(0.5), lambda out: None, [0])
     del kept
     assert model.run_in_place(lambda buffer: buffer.fill(0.5), lambda out: float(out[0].sum()), [0]) is not None
+
+
+def test_in_place_run_whose_callbacks_raise_leaves_the_engine_usable_while_the_error_is_kept():
+    # An error kept (LIVE_STREAM holds one until the next call) held the failed callback's frame, and with it
+    # the engine's buffer: every later run raised LiteRT's "reference to internal data".
+    model = load_model(verified_model_bytes("pose_landmark_lite.tflite"), num_threads=1)
+
+    def failing_fill(buffer: np.ndarray) -> None:
+        raise ValueError("fill failed")
+
+    def failing_use(out: list[np.ndarray | None]) -> None:
+        first = out[0]
+        raise ValueError(f"use failed on {first is not None}")
+
+    kept: list[BaseException] = []
+    for fill, use in [(failing_fill, lambda out: None), (lambda buffer: buffer.fill(0.5), failing_use)]:
+        with pytest.raises(ValueError, match="failed") as raised:
+            model.run_in_place(fill, use, [0])
+        kept.append(raised.value)
+        assert model.run_in_place(lambda buffer: buffer.fill(0.5), lambda out: float(out[0].sum()), [0]) is not None
+    assert "fill failed" in str(kept[0]) and "use failed" in str(kept[1])
+
+
+def test_a_batch_engine_keeps_interpreters_for_the_last_few_sizes_only(monkeypatch):
+    # Each batch size got its own interpreter, kept for good: a StreamBatch of many streams, seeing every
+    # count of crops, held one per count (each with its activations).
+    from blazepose.backends import litert
+
+    monkeypatch.setattr(litert, "BATCH_INTERPRETERS_KEPT", 4)
+    model = load_model(verified_model_bytes("pose_landmark_lite.tflite"), num_threads=1)
+    made: list[int] = []
+    resized = model._resized
+    model._resized = lambda n: made.append(n) or resized(n)  # type: ignore[method-assign]
+    rng = np.random.default_rng(2)
+    sizes = [2, 3, 2, 4, 5, 6, 7, 6, 2]
+    for n in sizes:
+        batch = rng.uniform(0, 1, (n, 256, 256, 3)).astype(np.float32)
+        together = model.run_batch(batch, [0])
+        np.testing.assert_array_equal(together[0][n - 1], model.run(batch[n - 1 :], [0])[0][0])
+        assert len(model._batched) <= 4
+    assert made == [2, 3, 4, 5, 6, 7, 2]  # 2 was used again before it was dropped, then dropped

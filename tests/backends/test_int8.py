@@ -85,6 +85,39 @@ def test_bad_precision_values_are_refused_with_the_choices():
         PoseLandmarker.create_from_options(PoseLandmarkerOptions(base_options=BaseOptions(precision="fp16")))
 
 
+def test_shared_engines_must_hold_the_asked_precision():
+    # Before, given engines made PoseEstimator ignore precision: any value, even 'int4', passed silently.
+    engines = PoseEngines.load(0, num_threads=1, precision="int8")
+    try:
+        assert engines.precision == "int8"
+        with pytest.raises(ValueError, match="engines hold int8 models, expected precision 'float32'"):
+            PoseEstimator(model_complexity=0, engines=engines)
+        with pytest.raises(ValueError, match="precision must be one of"):
+            PoseEstimator(model_complexity=0, engines=engines, precision="int4")
+        PoseEstimator(model_complexity=0, engines=engines, precision="int8").close()
+    finally:
+        engines.close()
+
+
+def test_stream_batch_runs_the_int8_files(monkeypatch):
+    # Before, StreamBatch(precision="int8") loaded the float32 files and ran them without a word.
+    from blazepose.core.batch import StreamBatch
+
+    loaded: list[str] = []
+
+    def recording_load_model(data, backend, num_threads):
+        loaded.append(hashlib.sha256(data).hexdigest())
+        return load_model(data, backend, num_threads)
+
+    monkeypatch.setattr(engines_module, "load_model", recording_load_model)
+    batch = StreamBatch(2, model_complexity=0, num_threads=1, precision="int8")
+    batch.close()
+    files = MANIFEST["files"]
+    assert loaded == [files["pose_detection.tflite"]["sha256"], files["pose_landmark_lite.tflite"]["sha256"]]
+    with pytest.raises(ValueError, match="precision must be one of"):
+        StreamBatch(1, model_complexity=0, num_threads=1, precision="int4")
+
+
 def test_cli_refuses_an_unknown_precision(capsys):
     from blazepose.cli import main
 

@@ -61,6 +61,18 @@ def test_native_refinement_equals_numpy_refinement():
 
 
 @needs_kernels
+def test_native_refinement_leaves_its_input_alone():
+    # For (N, 2) float32 landmarks, ascontiguousarray gave the caller's own array to the in-place kernel.
+    rng = np.random.default_rng(4)
+    landmarks = rng.uniform(0.2, 0.8, (39, 2)).astype(np.float32)
+    before = landmarks.copy()
+    heatmap = rng.normal(0, 3, (64, 64, 39)).astype(np.float32)
+    refined = refine_with_heatmap(landmarks, heatmap, native=True)
+    np.testing.assert_array_equal(landmarks, before)
+    assert refined.tobytes() == refine_with_heatmap(landmarks, heatmap, native=False).tobytes()
+
+
+@needs_kernels
 def test_native_pose_decoding_equals_numpy_decoding():
     rng = np.random.default_rng(9)
     for i in range(300):
@@ -93,6 +105,47 @@ def test_native_kernels_refuse_wrong_buffers():
         kernels.warp_to_tensor(np.zeros((8, 8, 5), np.uint8), inverse, 4, True, table, out)
     with pytest.raises(ValueError, match="expected"):
         kernels.refine_with_heatmap(np.zeros((3, 2), np.float32), np.zeros((4, 4, 2), np.float32), 3, 0.5)
+
+
+_HUGE_SIZE_CALL = """
+import numpy as np
+from blazepose.core import _native
+try:
+    _native.warp_to_tensor(np.zeros((4, 4, 4), np.uint8), np.eye(3), 1 << 30, False,
+                           np.arange(256, dtype=np.float32), np.empty(0, np.float32))
+except ValueError as error:
+    print("ValueError:", error)
+"""
+
+
+@needs_kernels
+def test_native_crop_refuses_a_size_whose_byte_count_overflows():
+    # size * size * 4 channels * 4 bytes is 2**64 for size 2**30: wrapped to 0, it matched an empty out
+    # and the kernel wrote past it. In a child process, so that a crash fails this test only.
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-c", _HUGE_SIZE_CALL], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, f"the kernel crashed (exit {done.returncode}): {done.stderr[-500:]}"
+    assert done.stdout.startswith("ValueError: out must hold"), done.stdout
+
+
+def test_an_older_build_of_the_kernels_is_not_used(monkeypatch):
+    # An in-place build left from before decode_pose, one_euro_step and alignment_rect existed made every
+    # frame fail with AttributeError; now it is passed over (the numpy code runs) or named when required.
+    import types
+
+    from blazepose.core.roi import roi_from_points
+
+    points = np.array([[0.5, 0.5], [0.5, 0.3]], np.float32)
+    expected = roi_from_points(points, 640, 480)
+    older = types.ModuleType("blazepose.core._native")
+    older.warp_to_tensor = lambda *args: None  # type: ignore[attr-defined]
+    older.refine_with_heatmap = lambda *args: None  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "blazepose.core._native", older)
+    assert native_kernels() is None
+    with pytest.raises(ImportError, match="older build without simd_path, decode_pose, one_euro_step"):
+        native_kernels(True)
+    assert roi_from_points(points, 640, 480) == expected
 
 
 def test_native_required_but_missing_is_an_import_error(monkeypatch):
@@ -208,6 +261,19 @@ def test_native_one_euro_filter_equals_numpy_filter(params):
         a, b = native.apply(x, t, scale), reference.apply(x, t, scale)
         assert a.dtype == b.dtype == np.float32 and a.tobytes() == b.tobytes(), f"step {i}"
     assert native.frequency == reference.frequency
+
+
+@needs_kernels
+def test_native_one_euro_filter_takes_fortran_ordered_samples():
+    # Its outputs were made with empty_like(x): for an F-ordered x they were F-ordered too, and the
+    # compiled step refused them ("ndarray is not C-contiguous") from the second sample on.
+    from blazepose.core.filters import OneEuroFilter
+
+    rng = np.random.default_rng(5)
+    native, reference = OneEuroFilter(1.0, 0.1, 1.0, native=True), OneEuroFilter(1.0, 0.1, 1.0, native=False)
+    for t in range(1, 4):
+        x = np.asfortranarray(rng.normal(0, 1, (33, 3)).astype(np.float32))
+        assert native.apply(x, 33_333 * t).tobytes() == reference.apply(x, 33_333 * t).tobytes()
 
 
 @needs_kernels

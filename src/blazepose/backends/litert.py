@@ -9,6 +9,10 @@ import numpy as np
 
 T = TypeVar("T")
 
+BATCH_INTERPRETERS_KEPT = 8
+"""Batch sizes whose resized interpreter :meth:`LiteRTModel.run_batch` keeps (each holds its own activations:
+a StreamBatch of many streams sees many sizes)."""
+
 
 class LiteRTModel:
     """A ``.tflite`` model run by the LiteRT interpreter."""
@@ -19,7 +23,7 @@ class LiteRTModel:
         self.num_threads = num_threads
         """Threads given to the interpreter (None: LiteRT's own choice)."""
         self._model = model
-        self._batched: dict[int, Any] = {}
+        self._batched: dict[int, Any] = {}  # by batch size, least recently used first
         self._interpreter = Interpreter(model_content=model, num_threads=num_threads)
         self._interpreter.allocate_tensors()
         (inp,) = self._interpreter.get_input_details()
@@ -59,6 +63,9 @@ class LiteRTModel:
         view = interpreter.tensor(self._input_index)()
         try:
             fill(view)
+        except BaseException as error:
+            _forget_views(error)
+            raise
         finally:
             del view  # LiteRT invokes only when no view of its memory is left
         interpreter.invoke()
@@ -67,6 +74,9 @@ class LiteRTModel:
             views[k] = interpreter.tensor(self._output_indices[k])()
         try:
             return use(views)
+        except BaseException as error:
+            _forget_views(error)
+            raise
         finally:
             views.clear()
 
@@ -74,7 +84,8 @@ class LiteRTModel:
         """Runs the model on ``N`` inputs stacked on the first axis, in one invocation.
 
         A second interpreter with its input resized to ``N`` is made the
-        first time each ``N`` is seen (and kept). Each item's outputs are
+        first time each ``N`` is seen (and kept, for the
+        ``BATCH_INTERPRETERS_KEPT`` sizes used last). Each item's outputs are
         the same bits as :meth:`run` on that item alone (XNNPACK computes
         the items independently; tests/backends checks it).
 
@@ -88,9 +99,12 @@ class LiteRTModel:
         n = batch.shape[0]
         if n == 1:
             return self.run(batch, outputs)
-        interpreter = self._batched.get(n)
+        interpreter = self._batched.pop(n, None)
         if interpreter is None:
-            interpreter = self._batched[n] = self._resized(n)
+            interpreter = self._resized(n)
+            while len(self._batched) >= BATCH_INTERPRETERS_KEPT:
+                del self._batched[next(iter(self._batched))]  # the least recently used size
+        self._batched[n] = interpreter
         interpreter.set_tensor(self._input_index, batch)
         interpreter.invoke()
         wanted = range(len(self._output_indices)) if outputs is None else outputs
@@ -116,3 +130,11 @@ class LiteRTModel:
     def close(self) -> None:
         self._interpreter = None
         self._batched.clear()
+
+
+def _forget_views(error: BaseException) -> None:
+    """Clears the locals of the finished frames ``error``'s traceback holds (a callback's views of the
+    interpreter's buffers among them), so that a caller keeping the error does not block every later run."""
+    import traceback
+
+    traceback.clear_frames(error.__traceback__)

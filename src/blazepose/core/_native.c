@@ -445,7 +445,9 @@ static PyObject *warp_to_tensor(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "inverse must hold 9 float64 and table 256 float32");
         goto done;
     }
-    if (size < 1 || out.len != (Py_ssize_t)size * size * image.shape[2] * 4) {
+    /* Compared by division: size * size * channels * 4 overflows for sizes near 2**30. */
+    if (size < 1 || out.len % (image.shape[2] * 4) != 0 || out.len / (image.shape[2] * 4) / size != size ||
+        out.len / (image.shape[2] * 4) % size != 0) {
         PyErr_SetString(PyExc_ValueError, "out must hold size * size * channels float32");
         goto done;
     }

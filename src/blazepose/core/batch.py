@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from blazepose.backends import DEFAULT_BACKEND
+from blazepose.backends import DEFAULT_BACKEND, DEFAULT_PRECISION
 from blazepose.core.engines import PoseEngines
 from blazepose.core.estimator import PoseEstimator
 from blazepose.core.landmarker import RawPose
@@ -36,6 +36,7 @@ class StreamBatch:
         model_complexity: 0, 1 or 2, for every stream.
         num_threads: Inference threads (None: the available cores, at most 4).
         backend: Inference engine name.
+        precision: ``"float32"`` or ``"int8"`` (see :class:`PoseEstimator`).
         **options: Any other :class:`PoseEstimator` option, for every
             stream (video mode only: ``static_image_mode`` is refused).
 
@@ -51,6 +52,7 @@ class StreamBatch:
         model_complexity: int = 1,
         num_threads: int | None = None,
         backend: str = DEFAULT_BACKEND,
+        precision: str = DEFAULT_PRECISION,
         **options: Any,
     ) -> None:
         check_positive_int("num_streams", num_streams)
@@ -59,10 +61,10 @@ class StreamBatch:
         if "engines" in options:
             raise ValueError("StreamBatch loads its own engines; 'engines' is not accepted")
         self.batched = bool(batched)
-        self._engines = PoseEngines.load(model_complexity, backend, num_threads)
+        self._engines = PoseEngines.load(model_complexity, backend, num_threads, precision)
         try:
             self._streams = [
-                PoseEstimator(model_complexity=model_complexity, engines=self._engines, **options)
+                PoseEstimator(model_complexity=model_complexity, engines=self._engines, precision=precision, **options)
                 for _ in range(num_streams)
             ]
         except (TypeError, ValueError):

@@ -37,6 +37,7 @@ class PoseEngines:
     model_complexity: int
     detector: PersonDetector
     landmarker: LandmarkModel
+    precision: str = DEFAULT_PRECISION
 
     @classmethod
     def load(
@@ -64,7 +65,7 @@ class PoseEngines:
 
         detector = PersonDetector(engine(DETECTOR_MODEL))
         try:
-            return cls(complexity, detector, LandmarkModel(engine(landmark_model_name(complexity))))
+            return cls(complexity, detector, LandmarkModel(engine(landmark_model_name(complexity))), precision)
         except BaseException:
             detector.close()
             raise

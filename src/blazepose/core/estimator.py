@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from blazepose.backends import DEFAULT_BACKEND, DEFAULT_PRECISION
+from blazepose.backends import DEFAULT_BACKEND, DEFAULT_PRECISION, check_precision
 from blazepose.core.assembly import assemble_result
 from blazepose.core.engines import PoseEngines
 from blazepose.core.high_accuracy import HighAccuracy, HighAccuracySettings
@@ -80,7 +80,8 @@ class PoseEstimator:
         engines: Loaded models to share with other estimators used from the
             same thread (see :class:`PoseEngines`); None loads this
             instance's own (``num_threads``, ``backend`` and ``precision``
-            then apply).
+            then apply). Given engines must hold ``model_complexity`` and
+            ``precision``'s models.
         accuracy: ``"fast"``: MediaPipe's pipeline and answers. ``"high"``:
             photos get recall passes when fewer than ``max_poses`` people are
             found (detector on turned, mirrored and tiled copies, candidates
@@ -144,6 +145,8 @@ class PoseEstimator:
             raise ValueError(
                 f"engines hold model_complexity {engines.model_complexity}, expected {self.model_complexity}"
             )
+        elif check_precision(precision) != engines.precision:
+            raise ValueError(f"engines hold {engines.precision} models, expected precision {precision!r}")
         self._engines = engines
         self._detector = engines.detector
         self._landmarker = engines.landmarker

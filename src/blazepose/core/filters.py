@@ -103,7 +103,7 @@ class OneEuroFilter:
         leaves the state as it was. A timestamp of 0 does not update the
         sampling rate (as in MediaPipe).
         """
-        x = np.asarray(x, np.float32)
+        x = np.asarray(x, np.float32, order="C")  # the compiled step takes C-ordered arrays
         if self._last_time_us is not None and timestamp_us <= self._last_time_us:
             return x.copy()
         if self._last_time_us is not None and self._last_time_us != 0 and timestamp_us != 0:

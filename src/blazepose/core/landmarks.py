@@ -61,7 +61,7 @@ def refine_with_heatmap(
     out = landmarks.copy()
     kernels = native_kernels(native)
     if kernels is not None:
-        xy = np.ascontiguousarray(landmarks[:, :2], np.float32)
+        xy = np.array(landmarks[:, :2], np.float32, order="C")  # a copy: the kernel refines it in place
         kernels.refine_with_heatmap(xy, np.ascontiguousarray(heatmap, np.float32), kernel, min_confidence)
         out[:, :2] = xy
         return out

@@ -23,7 +23,7 @@ def native_kernels(use: bool | None = None) -> ModuleType | None:
     if use is False:
         return None
     try:
-        return importlib.import_module("blazepose.core._native")
+        module = importlib.import_module("blazepose.core._native")
     except ImportError:
         if use:
             raise ImportError(
@@ -31,3 +31,33 @@ def native_kernels(use: bool | None = None) -> ModuleType | None:
                 "reinstall it where a C compiler is available"
             ) from None
         return None
+    if module is _complete_build:
+        return module
+    missing = [name for name in KERNEL_FUNCTIONS if not hasattr(module, name)]
+    if missing:  # built from an older _native.c (an in-place build left behind after an update)
+        if use:
+            raise ImportError(
+                f"blazepose.core._native is an older build without {', '.join(missing)}; rebuild it "
+                "(python setup.py build_ext --inplace, or reinstall blazepose)"
+            )
+        return None
+    _remember_complete(module)
+    return module
+
+
+KERNEL_FUNCTIONS = (
+    "warp_to_tensor",
+    "simd_path",
+    "refine_with_heatmap",
+    "decode_pose",
+    "one_euro_step",
+    "alignment_rect",
+)
+"""What the pipeline calls in blazepose.core._native; a build lacking one is not used."""
+
+_complete_build: ModuleType | None = None
+
+
+def _remember_complete(module: ModuleType) -> None:
+    global _complete_build
+    _complete_build = module
