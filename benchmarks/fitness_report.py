@@ -139,7 +139,7 @@ def summary(rows: list[dict], key: str) -> str:
     within = sum(abs(r[key] - r["true"]) <= 1 for r in rows)
     error = sum(abs(r[key] - r["true"]) for r in rows)
     total = sum(r["true"] for r in rows)
-    return (f"exact {exact}/{len(rows)} ({100 * exact / len(rows):.0f}%), within one {within}/{len(rows)}, "
+    return (f"exact {exact}/{len(rows)} ({100 * exact / len(rows):.3g}%), within one {within}/{len(rows)}, "
             f"total |error| {error}/{total} ({100 * error / max(total, 1):.0f}%), "
             f"signed total {sum(r[key] for r in rows) - total:+d}")  # fmt: skip
 
@@ -194,7 +194,7 @@ def print_report(rows: list[dict], ms_per_frame: tuple[float, float, float, floa
 
 
 def print_clips(rows: list[dict]) -> None:
-    print("## Every clip\n")
+    print("\n## Every clip\n")
     print("| clip | true | counted | recognised | counted (exercise given) | k-NN | AIGym | start error per rep (s) "
           "| end error per rep (s) |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|---|")
