@@ -38,6 +38,20 @@ def squat_sequence(depths: np.ndarray, noise_px: float = 0.0, seed: int = 0) -> 
     return out
 
 
+def pose_result(pose: np.ndarray, size: tuple[int, int], track: int = 0):
+    """A one-pose PoseResult of (33, 3) pixel landmarks in an image of ``size`` (H, W); no pose if any is NaN."""
+    from blazepose.core.results import PoseResult
+
+    if not np.all(np.isfinite(pose)):
+        return PoseResult.empty(size, False)
+    h, w = size
+    lm = (pose / (w, h, w)).astype(np.float32)[None]
+    world = ((pose - pose[23:25].mean(axis=0)) / 300).astype(np.float32)[None]
+    ones = np.ones((1, 33), np.float32)
+    return PoseResult(lm, world, ones, ones, np.ones(1, np.float32), np.zeros((1, 5), np.float32), size,
+                      track_ids=np.array([track], np.int64))  # fmt: skip
+
+
 def one_person_leaving(size: tuple[int, int] = (720, 600), fps: int = 30) -> list[tuple[float, object]]:
     """``(time, PoseResult)`` frames: 8 squats as track 0, 3 s out of the frame (no pose), 7 squats as
     track 1 (the id a pose tracker gives someone it lost for longer than its memory)."""
@@ -47,14 +61,6 @@ def one_person_leaving(size: tuple[int, int] = (720, 600), fps: int = 30) -> lis
         t = np.arange((2 * reps + 2) * fps) / fps
         return np.where((t < 1) | (t > 2 * reps + 1), 0.0, 0.5 - 0.5 * np.cos(np.pi * (t - 1)))
 
-    def result(pose: np.ndarray, track: int) -> PoseResult:
-        h, w = size
-        lm = (pose / (w, h, w)).astype(np.float32)[None]
-        world = ((pose - pose[23:25].mean(axis=0)) / 300).astype(np.float32)[None]
-        ones = np.ones((1, 33), np.float32)
-        return PoseResult(lm, world, ones, ones, np.ones(1, np.float32), np.zeros((1, 5), np.float32), size,
-                          track_ids=np.array([track], np.int64))  # fmt: skip
-
     frames: list[tuple[float, object]] = []
     parts = (
         (0, squat_sequence(squats(8), 2.0, seed=1)),
@@ -63,5 +69,7 @@ def one_person_leaving(size: tuple[int, int] = (720, 600), fps: int = 30) -> lis
     )
     for track, poses in parts:
         for pose in poses:
-            frames.append((len(frames) / fps, PoseResult.empty(size, False) if pose is None else result(pose, track)))
+            frames.append(
+                (len(frames) / fps, PoseResult.empty(size, False) if pose is None else pose_result(pose, size, track))
+            )
     return frames

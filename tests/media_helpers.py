@@ -10,8 +10,10 @@ from pathlib import Path
 import numpy as np
 
 
-def make_clip(path: Path, frames: int, image: np.ndarray, fps: int = 25, codec: str | None = None) -> Path:
-    """Writes ``frames`` frames of ``image`` (RGB, shifted a little each frame) as a video."""
+def make_clip(
+    path: Path, frames: int, image: np.ndarray, fps: int = 25, codec: str | None = None, shift: int = 2
+) -> Path:
+    """Writes ``frames`` frames of ``image`` (RGB, rolled right by ``shift`` more pixels each frame) as a video."""
     import av
 
     codec = codec or ("mpeg4" if path.suffix == ".avi" else "libx264")
@@ -20,7 +22,7 @@ def make_clip(path: Path, frames: int, image: np.ndarray, fps: int = 25, codec: 
         stream = container.add_stream(codec, rate=Fraction(fps))
         stream.width, stream.height, stream.pix_fmt = w - w % 2, h - h % 2, "yuv420p"
         for i in range(frames):
-            pixels = np.ascontiguousarray(np.roll(image, 2 * i, axis=1)[: h - h % 2, : w - w % 2])
+            pixels = np.ascontiguousarray(np.roll(image, shift * i, axis=1)[: h - h % 2, : w - w % 2])
             frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
             for packet in stream.encode(frame):
                 container.mux(packet)

@@ -9,23 +9,12 @@ import blazepose.fitness.live as live_module
 from blazepose.core.results import PoseResult
 from blazepose.fitness.live import MARGIN_S, LiveWindow
 from blazepose.fitness.session import PoseSequence, RepTracker
-from fitness_poses import squat_sequence
+from fitness_poses import pose_result, squat_sequence
 
 FPS = 10
 PERIOD_S = 2.5
 HORIZON_S = 20.0
 SIZE = (720, 600)
-
-
-def _result(pose: np.ndarray, track: int = 0) -> PoseResult:
-    if not np.all(np.isfinite(pose)):
-        return PoseResult.empty(SIZE, False)
-    h, w = SIZE
-    lm = (pose / (w, h, w)).astype(np.float32)[None]
-    world = ((pose - pose[23:25].mean(axis=0)) / 300).astype(np.float32)[None]
-    ones = np.ones((1, 33), np.float32)
-    return PoseResult(lm, world, ones, ones, np.ones(1, np.float32), np.zeros((1, 5), np.float32), SIZE,
-                      track_ids=np.array([track], np.int64))  # fmt: skip
 
 
 def _stream() -> tuple[list[tuple[float, PoseResult]], int]:
@@ -37,7 +26,7 @@ def _stream() -> tuple[list[tuple[float, PoseResult]], int]:
     depth[(t >= 180) & (t < 187.5)] = np.nan
     truth = round(100 / PERIOD_S) + round((180 - 115) / PERIOD_S) + round((300 - 187.5) / PERIOD_S)
     poses = squat_sequence(depth, 2.0, seed=3)
-    return [(float(ti), _result(p)) for ti, p in zip(t, poses, strict=True)], truth
+    return [(float(ti), pose_result(p, SIZE)) for ti, p in zip(t, poses, strict=True)], truth
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from web_server import NEEDS_WEB, running_server
 
+from media_helpers import make_clip
+
 pytestmark = NEEDS_WEB
 LANDMARKS = 33
 
@@ -38,19 +40,7 @@ def photo(astronaut) -> bytes:
 @pytest.fixture(scope="module")
 def clip(astronaut, tmp_path_factory) -> Path:
     """Six frames of the astronaut sliding right, 25 fps, as an MP4."""
-    import av
-
-    path = tmp_path_factory.mktemp("clip") / "clip.mp4"
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 512, 512, "yuv420p"
-        for k in range(6):
-            frame = av.VideoFrame.from_ndarray(np.roll(astronaut, 4 * k, axis=1), format="rgb24")
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return path
+    return make_clip(tmp_path_factory.mktemp("clip") / "clip.mp4", 6, astronaut, fps=25, shift=4)
 
 
 def in_process_photo(jpeg: bytes) -> dict:

@@ -35,6 +35,7 @@ from blazepose.core.recall import pose_region
 from blazepose.core.results import PoseResult
 from blazepose.core.roi import NormRect, rect_iou
 from blazepose.core.timestamps import DEFAULT_FPS
+from blazepose.core.tracking import SmoothedPose
 
 # A frame is an RGB uint8 image, or (image, timestamp in milliseconds).
 FrameItem = np.ndarray | tuple[np.ndarray, float]
@@ -69,13 +70,9 @@ class OfflineSettings:
 
 
 @dataclass
-class Sample:
-    """One pose on one frame, as the clip's tracks keep it."""
+class Sample(SmoothedPose):
+    """One pose on one frame, as the clip's tracks keep it: its landmarks (unfiltered), score and region."""
 
-    landmarks: np.ndarray  # (33, 3) normalized
-    visibility: np.ndarray  # (33,)
-    presence: np.ndarray  # (33,)
-    world: np.ndarray  # (33, 3) metres
     score: float
     roi: NormRect
 
