@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
 
@@ -44,3 +47,31 @@ def blazepose(*args, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "blazepose", *map(str, args)], capture_output=True, text=True, timeout=timeout
     )
+
+
+class Watchdog:
+    """Whether :func:`killed_after` had to kill."""
+
+    fired = False
+
+
+@contextmanager
+def killed_after(seconds: float, kill: Callable[[], None]) -> Iterator[Watchdog]:
+    """Calls ``kill`` if the block is still running after ``seconds``, so that a blocking read of a
+    process's output ends (at end of file) instead of hanging the test; ``.fired`` says whether it did."""
+    watchdog = Watchdog()
+
+    def fire() -> None:
+        watchdog.fired = True
+        try:
+            kill()
+        except ProcessLookupError:  # already gone
+            pass
+
+    timer = threading.Timer(seconds, fire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield watchdog
+    finally:
+        timer.cancel()

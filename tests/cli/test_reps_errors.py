@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from blazepose.cli import main
+from media_helpers import killed_after
 
 
 def _noise_video(path, frames: int) -> None:
@@ -55,9 +56,11 @@ def test_a_video_stopped_midway_leaves_no_outputs_behind(tmp_path, signum):
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
         try:
             assert process.stdout is not None
-            for line in process.stdout:  # progress events come every 0.5 s with --json
-                if json.loads(line).get("event") == "progress" and json.loads(line)["frames"] > 5:
-                    break
+            with killed_after(120, process.kill) as watchdog:
+                for line in process.stdout:  # progress events come every 0.5 s with --json
+                    if json.loads(line).get("event") == "progress" and json.loads(line)["frames"] > 5:
+                        break
+            assert not watchdog.fired, "no progress within 120 s"
             process.send_signal(signum)
             _, err = process.communicate(timeout=60)
         finally:

@@ -5,13 +5,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from conftest import NEEDS_SHARED, SHARED_VIDEO
+from media_helpers import killed_after
 
 av = pytest.importorskip("av", reason="video input and output need PyAV (the video extra)")
 
@@ -107,13 +107,13 @@ def test_sigint_mid_video_leaves_a_playable_mp4_and_every_frame_so_far(tmp_path)
          "--json", "--formats", "jsonl,npz"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    deadline = time.time() + 300
-    for line in proc.stdout:
-        event = json.loads(line)
-        if event["event"] == "progress" and event["frames"] >= 10:
-            proc.send_signal(signal.SIGINT)
-            break
-        assert time.time() < deadline
+    with killed_after(300, proc.kill) as watchdog:
+        for line in proc.stdout:
+            event = json.loads(line)
+            if event["event"] == "progress" and event["frames"] >= 10:
+                proc.send_signal(signal.SIGINT)
+                break
+    assert not watchdog.fired, "no progress within 300 s"
     rest, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     summary = json.loads(rest.splitlines()[-1])

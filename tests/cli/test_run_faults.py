@@ -7,12 +7,11 @@ import json
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 
-from media_helpers import blazepose, decoded_frames, make_clip
+from media_helpers import blazepose, decoded_frames, killed_after, make_clip
 
 av = pytest.importorskip("av", reason="video input and output need PyAV (the video extra)")
 
@@ -88,14 +87,14 @@ def _run_and_signal(tmp_path, clip, sig, after_frames):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        deadline = time.time() + 120
         assert proc.stdout is not None
-        for line in proc.stdout:
-            event = json.loads(line)
-            if event["event"] == "progress" and event["frames"] >= after_frames:
-                proc.send_signal(sig)
-                break
-            assert time.time() < deadline
+        with killed_after(120, proc.kill) as watchdog:
+            for line in proc.stdout:
+                event = json.loads(line)
+                if event["event"] == "progress" and event["frames"] >= after_frames:
+                    proc.send_signal(sig)
+                    break
+        assert not watchdog.fired, "no progress within 120 s"
         rest, err = proc.communicate(timeout=120)
     finally:
         proc.kill()
@@ -197,10 +196,12 @@ def test_a_signal_after_the_run_is_over_does_not_turn_it_into_a_failure(tmp_path
         )  # fmt: skip
         try:
             assert proc.stdout is not None
-            for line in proc.stdout:
-                if json.loads(line)["event"] == "summary":
-                    proc.send_signal(signal.SIGTERM)
-                    break
+            with killed_after(120, proc.kill) as watchdog:
+                for line in proc.stdout:
+                    if json.loads(line)["event"] == "summary":
+                        proc.send_signal(signal.SIGTERM)
+                        break
+            assert not watchdog.fired, "no summary within 120 s"
             _, stderr = proc.communicate(timeout=120)
         finally:
             proc.kill()

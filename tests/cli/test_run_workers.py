@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -17,6 +16,7 @@ from conftest import NEEDS_SHARED, SHARED_VIDEO
 pytest.importorskip("av", reason="video input and output need PyAV (the video extra)")
 
 from media_corpus import make_corpus, output_files
+from media_helpers import killed_after
 
 
 @pytest.fixture(scope="module")
@@ -76,13 +76,13 @@ def test_ctrl_c_stops_every_worker_and_keeps_what_was_done(tmp_path):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
     try:
-        deadline = time.time() + 300
-        for line in proc.stdout:
-            event = json.loads(line)
-            if event["event"] == "progress" and event["frames"] >= 5:
-                os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
-                break
-            assert time.time() < deadline
+        with killed_after(300, lambda: os.killpg(proc.pid, signal.SIGKILL)) as watchdog:
+            for line in proc.stdout:
+                event = json.loads(line)
+                if event["event"] == "progress" and event["frames"] >= 5:
+                    os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
+                    break
+        assert not watchdog.fired, "no progress within 300 s"
         rest, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
