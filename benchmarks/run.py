@@ -65,11 +65,8 @@ class StageTimes:
 
     PATCHES: ClassVar[dict[str, tuple[object, str]]] = {
         "detection": (detector_module.PersonDetector, "detect"),
-        "crop": (crop_module.Cropper, "__call__"),
-        "decoding": (landmarker_module, "decode_landmarks"),
-        "heatmap refinement": (landmarker_module, "refine_with_heatmap"),
-        "projection": (landmarker_module, "project_to_image"),
-        "world landmarks": (landmarker_module, "decode_world_landmarks"),
+        "crop": (crop_module.Cropper, "crop_into"),
+        "decoding, heatmap refinement, projection, world landmarks": (landmarker_module, "decode_pose"),
         "filters and next region": (tracking_module.PoseTrack, "update"),
         "mask warp": (assembly_module, "mask_to_image"),
     }
