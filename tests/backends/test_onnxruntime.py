@@ -72,6 +72,22 @@ def test_an_absent_execution_provider_is_named():
         load_model(converted_model_bytes("pose_detection.tflite", "onnx"), "onnxruntime-cuda")
 
 
+def test_a_provider_that_falls_back_to_the_cpu_is_refused(monkeypatch):
+    """ONNX Runtime starts a CPU-only session when CUDA's libraries fail to load; the engine must not run on it."""
+    import onnxruntime
+
+    real_session = onnxruntime.InferenceSession
+
+    def cpu_only_session(model, options, providers):  # what ONNX Runtime does when libcudnn is missing
+        return real_session(model, options, providers=["CPUExecutionProvider"])
+
+    both = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: both)
+    monkeypatch.setattr(onnxruntime, "InferenceSession", cpu_only_session)
+    with pytest.raises(ValueError, match=r"could not start its CUDAExecutionProvider.*\['CPUExecutionProvider'\]"):
+        load_model(converted_model_bytes("pose_detection.tflite", "onnx"), "onnxruntime-cuda")
+
+
 def test_pose_estimator_on_onnxruntime_finds_the_same_pose(astronaut):
     from blazepose import PoseEstimator
 

@@ -29,7 +29,9 @@ def blazepose(*args, timeout=300):
                           timeout=timeout)  # fmt: skip
 
 
-@pytest.mark.parametrize("runner", [["--workers", "2"], ["--ray", "local"]])
+@pytest.mark.parametrize(
+    "runner", [["--workers", "2"], ["--ray", "local"], ["--streams", "2"], ["--streams", "2", "--workers", "2"]]
+)
 def test_parallel_runs_write_what_a_sequential_run_writes(runner, corpus, tmp_path):
     if runner[0] == "--ray" and importlib.util.find_spec("ray") is None:
         pytest.skip("--ray needs ray (the ray extra)")
@@ -65,6 +67,20 @@ def test_bad_worker_count_is_a_usage_error(value, tmp_path):
 
 
 @NEEDS_SHARED
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--streams", "0"], "--streams must be >= 1"),
+        (["--streams", "2", "--accuracy", "high"], "--accuracy high"),
+        (["--streams", "2", "--ray", "local"], "with --ray each task runs one input"),
+    ],
+)
+def test_bad_stream_options_are_usage_errors(options, message, corpus, tmp_path):
+    run = blazepose("run", corpus, "--out", tmp_path / "out", *options)
+    assert run.returncode == 2 and message in run.stderr and run.stderr.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+
+
 def test_ctrl_c_stops_every_worker_and_keeps_what_was_done(tmp_path):
     videos = tmp_path / "videos"
     videos.mkdir()

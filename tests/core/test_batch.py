@@ -53,6 +53,23 @@ def test_each_stream_answers_as_its_own_estimator(astronaut, options, batched):
     assert sum(len(r) for r in together[0] if r is not None) >= 3, "the test streams must hold people"
 
 
+def test_a_renewed_stream_starts_over_as_a_new_estimator_and_reset_keeps_counting_ids(astronaut):
+    frames = [np.roll(astronaut, 6 * i, axis=1) for i in range(4)]
+    with PoseEstimator(model_complexity=0, num_threads=1) as fresh:
+        want = [fresh.process(f, 40.0 * i) for i, f in enumerate(frames)]
+    with StreamBatch(2, model_complexity=0, num_threads=1) as batch:
+        for i, f in enumerate(frames):
+            batch.process([f, f], [40.0 * i] * 2)
+        batch.renew(0)
+        batch.reset(1)
+        again = [batch.process([f, f], [40.0 * i] * 2) for i, f in enumerate(frames)]
+        with pytest.raises(IndexError):
+            batch.renew(2)
+    for i in range(len(frames)):
+        assert_same(again[i][0], want[i], f"renewed stream, step {i}")
+    assert again[0][1].track_ids.tolist() == [1], "reset forgets poses, ids keep counting"
+
+
 def test_crops_of_several_streams_go_to_the_engine_as_one_batch(astronaut, monkeypatch):
     with StreamBatch(3, model_complexity=0, num_threads=1) as batch:
         engine = batch._engines.landmarker._model

@@ -7,6 +7,7 @@ imported only when chosen.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar
@@ -177,6 +178,41 @@ def check_precision(precision: str, backend: str = DEFAULT_BACKEND) -> str:
             f"got backend {backend!r}"
         )
     return precision
+
+
+ENGINE_PACKAGES = {
+    "litert": ("ai_edge_litert", "pip install ai-edge-litert"),
+    "openvino": ("openvino", "pip install 'blazepose[openvino]'"),
+    "onnxruntime": ("onnxruntime", "pip install 'blazepose[onnxruntime]'"),
+    "onnxruntime-cuda": ("onnxruntime", "pip install 'blazepose[gpu]' (onnxruntime-gpu, in place of onnxruntime)"),
+    "onnxruntime-tensorrt": ("onnxruntime", "pip install 'blazepose[gpu]' (onnxruntime-gpu) and NVIDIA TensorRT"),
+}
+"""Engine name -> the Python module it needs and how to install it."""
+
+
+def backend_unavailable(backend: str) -> str | None:
+    """Why the named engine cannot run here (its package or ONNX Runtime execution provider is missing), or None.
+
+    Loads no model; imports ONNX Runtime to ask for its providers when an
+    ``onnxruntime`` engine is named.
+
+    Raises:
+        ValueError: unknown backend.
+    """
+    model_format(backend)
+    module, install = ENGINE_PACKAGES[backend]
+    if importlib.util.find_spec(module) is None:
+        return f"backend {backend!r} needs the {module} package: {install}"
+    if module == "onnxruntime":
+        import onnxruntime as ort
+
+        from blazepose.backends.onnxruntime import PROVIDERS
+
+        available = ort.get_available_providers()
+        if PROVIDERS[backend] not in available:
+            provider = PROVIDERS[backend]
+            return f"backend {backend!r} needs ONNX Runtime's {provider}; this install has {available}: {install}"
+    return None
 
 
 def load_model(model: bytes, backend: str = DEFAULT_BACKEND, num_threads: int | None = None) -> InferenceModel:

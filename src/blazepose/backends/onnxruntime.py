@@ -49,8 +49,16 @@ class OnnxRuntimeModel:
         if num_threads is not None:
             options.intra_op_num_threads = num_threads
         self.num_threads = num_threads
-        providers = [provider] if provider == "CPUExecutionProvider" else [provider, "CPUExecutionProvider"]
+        # CUDA's TF32 convolutions (ONNX Runtime's default on Ampere and later) move landmarks by pixels: off.
+        chosen = (provider, {"use_tf32": "0"}) if provider == "CUDAExecutionProvider" else provider
+        providers = [provider] if provider == "CPUExecutionProvider" else [chosen, "CPUExecutionProvider"]
         self._session = ort.InferenceSession(model, options, providers=providers)
+        if provider not in self._session.get_providers():
+            # ONNX Runtime falls back to the CPU when a provider's libraries (CUDA, cuDNN, TensorRT) fail to load.
+            raise ValueError(
+                f"backend {backend!r}: ONNX Runtime could not start its {provider} (its libraries did not load; "
+                f"see ONNX Runtime's requirements for it); the session has only {self._session.get_providers()}"
+            )
         (inp,) = self._session.get_inputs()
         if inp.type != "tensor(float)":
             raise ValueError(f"expected a float32 model input, got {inp.type}")

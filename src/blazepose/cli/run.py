@@ -14,6 +14,7 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from blazepose.backends import BACKENDS, DEFAULT_BACKEND, backend_unavailable, check_precision
 from blazepose.io.inputs import expand_inputs
 from blazepose.io.landmark_files import FORMATS
 from blazepose.runner.jobs import MODELS, InputInterrupted, InputOutcome, RunSettings, StopFlag, run_sequentially
@@ -60,10 +61,24 @@ def add_parser(sub) -> None:
         "accurate (docs/throughput.md)",
     )
     p.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=DEFAULT_BACKEND,
+        help="inference engine: litert (default, MediaPipe's answers), onnxruntime, onnxruntime-cuda, "
+        "onnxruntime-tensorrt (GPU; the onnxruntime-gpu package), openvino (docs/throughput.md)",
+    )
+    p.add_argument(
         "--workers",
         type=int,
         default=None,
         help="process this many inputs at once, each in its own process (default: 1)",
+    )
+    p.add_argument(
+        "--streams",
+        type=int,
+        default=None,
+        help="videos tracked at once in each process, their landmark crops run as one batch per step (for a GPU "
+        "engine; the same answers on litert; default: 1)",
     )
     p.add_argument(
         "--ray",
@@ -146,6 +161,7 @@ def settings_from_args(args: argparse.Namespace) -> RunSettings:
         min_tracking_confidence=args.min_tracking_confidence,
         threads=args.threads,
         precision=args.precision,
+        backend=args.backend,
         start=args.start,
         end=None if args.end is not None and math.isinf(args.end) else args.end,  # inf: to the end
         stride=args.stride,
@@ -171,7 +187,7 @@ def check_options(args: argparse.Namespace) -> str | None:
                 f"{','.join(FORMATS)}"
             )
         )
-    for name in ("stride", "num_poses", "max_frames", "threads", "workers"):
+    for name in ("stride", "num_poses", "max_frames", "threads", "workers", "streams"):
         value = getattr(args, name)
         if value is not None and value < 1:
             return f"--{name.replace('_', '-')} must be >= 1, got {value}"
@@ -183,6 +199,17 @@ def check_options(args: argparse.Namespace) -> str | None:
         return f"--start must be a finite number of seconds >= 0, got {args.start}"
     if args.end is not None and (math.isnan(args.end) or args.end <= (args.start or 0.0)):
         return f"--end must be a number of seconds after --start ({args.start or 0.0}), got {args.end}"
+    if args.streams is not None and args.streams > 1 and args.accuracy == "high":
+        return "--streams batches the live tracker; --accuracy high tracks each video as a whole: use one of them"
+    if args.streams is not None and args.streams > 1 and args.ray is not None:
+        return "--streams is for this machine's processes; with --ray each task runs one input"
+    try:
+        check_precision(args.precision, args.backend)
+    except ValueError as e:
+        return f"--precision {args.precision}: {e}"
+    unavailable = backend_unavailable(args.backend)
+    if unavailable:
+        return f"--backend {args.backend}: {unavailable}"
     if args.threads is None:
         from blazepose.backends import default_num_threads
 
@@ -239,7 +266,12 @@ def run(args: argparse.Namespace) -> int:
         elif args.workers is not None and args.workers > 1:
             from blazepose.runner.pool import run_in_processes
 
-            outcomes = run_in_processes(inputs, settings, args.workers, reporter.progress, stop)
+            outcomes = run_in_processes(inputs, settings, args.workers, reporter.progress, stop,
+                                        streams=args.streams or 1)  # fmt: skip
+        elif args.streams is not None and args.streams > 1:
+            from blazepose.runner.streams import run_streams
+
+            outcomes = run_streams(inputs, settings, args.streams, reporter.progress, stop)
         else:
             outcomes = run_sequentially(inputs, settings, reporter.progress, stop)
         for outcome in outcomes:

@@ -62,11 +62,9 @@ class StreamBatch:
             raise ValueError("StreamBatch loads its own engines; 'engines' is not accepted")
         self.batched = bool(batched)
         self._engines = PoseEngines.load(model_complexity, backend, num_threads, precision)
+        self._options = {"model_complexity": model_complexity, "precision": precision, **options}
         try:
-            self._streams = [
-                PoseEstimator(model_complexity=model_complexity, engines=self._engines, precision=precision, **options)
-                for _ in range(num_streams)
-            ]
+            self._streams = [self._new_stream() for _ in range(num_streams)]
         except (TypeError, ValueError):
             self._engines.close()
             raise
@@ -139,6 +137,23 @@ class StreamBatch:
             answers.get(id(stream)) if frame is not None else None
             for stream, frame in zip(self._streams, frames, strict=True)
         ]
+
+    def _new_stream(self) -> PoseEstimator:
+        return PoseEstimator(engines=self._engines, **self._options)
+
+    def renew(self, index: int) -> None:
+        """Gives stream ``index`` a new estimator, for a new video: no poses, no clock, track ids from 0 again.
+
+        Raises:
+            IndexError: no such stream.
+            RuntimeError: another thread is inside a call of this instance.
+        """
+        with self.calls.call("renew"):
+            if self._closed:
+                raise ValueError("this StreamBatch is closed; create a new one")
+            old = self._streams[index]
+            self._streams[index] = self._new_stream()
+            old.close()  # (the engines are shared: they stay)
 
     def reset(self, index: int | None = None) -> None:
         """Forgets stream ``index``'s poses and clock (every stream's when None)."""

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from blazepose.core.timestamps import after_previous_ms
 from blazepose.io.inputs import Input, output_names
@@ -37,6 +38,7 @@ class RunSettings:
     min_tracking_confidence: float = 0.5
     threads: int | None = None
     precision: str = "float32"
+    backend: str = "litert"
     start: float | None = None
     end: float | None = None
     stride: int = 1
@@ -117,6 +119,7 @@ def process_input(
     progress: ProgressCallback | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     name: str | None = None,
+    open_video: Callable[[], Any] | None = None,
 ) -> InputOutcome:
     """Processes one input and writes its outputs; never raises for a bad input.
 
@@ -128,6 +131,10 @@ def process_input(
             stops early, its outputs closed and valid up to there. A
             :class:`StopFlag` is also told while the files close.
         name: The outputs' (and progress's) name; None: the input's stem.
+        open_video: Gives the VIDEO-mode landmarker of a video (anything with
+            ``detect_for_video(rgb, ms).result`` and ``close()``, such as a
+            stream of :class:`blazepose.runner.streams.SharedStreams`); None:
+            :func:`open_landmarker`. Not used with ``accuracy="high"``.
 
     Returns:
         The counts and files; ``error`` holds the one-line message when the
@@ -151,7 +158,8 @@ def process_input(
         if inp.kind == "photo":
             _process_photo(inp, paths, settings, outcome)
         else:
-            _process_video(inp, name, paths, settings, outcome, progress, should_stop)
+            opener = open_video or (lambda: open_landmarker(settings, video=True))
+            _process_video(inp, name, paths, settings, outcome, progress, should_stop, opener)
     except (ValueError, RuntimeError, OSError) as e:
         outcome.error = str(e)
         if outcome.frames == 0:  # nothing of this input was kept: leave no empty file
@@ -176,24 +184,35 @@ def is_video_inside(location: str) -> bool:
     return head[4:8] == b"ftyp" or head[:4] == b"\x1a\x45\xdf\xa3" or (head[:4] == b"RIFF" and head[8:12] == b"AVI ")
 
 
+def _landmarker_options(settings: RunSettings, video: bool):
+    from blazepose.tasks.pose_landmarker import BaseOptions, PoseLandmarkerOptions, RunningMode
+
+    return PoseLandmarkerOptions(
+        base_options=BaseOptions(num_threads=settings.threads, precision=settings.precision, backend=settings.backend),
+        running_mode=RunningMode.VIDEO if video else RunningMode.IMAGE,
+        num_poses=settings.num_poses,
+        model_complexity=MODELS[settings.model],
+        min_pose_detection_confidence=settings.min_detection_confidence,
+        min_pose_presence_confidence=settings.min_presence_confidence,
+        min_tracking_confidence=settings.min_tracking_confidence,
+        output_segmentation_masks=settings.segmentation or settings.overlay != "none",
+        smooth_landmarks=settings.smoothing,
+        accuracy=settings.accuracy,
+    )
+
+
 def open_landmarker(settings: RunSettings, video: bool):
     """A PoseLandmarker (IMAGE or VIDEO mode) with the model, thresholds, threads and accuracy of ``settings``."""
-    from blazepose.tasks.pose_landmarker import BaseOptions, PoseLandmarker, PoseLandmarkerOptions, RunningMode
+    from blazepose.tasks.pose_landmarker import PoseLandmarker
 
-    return PoseLandmarker.create_from_options(
-        PoseLandmarkerOptions(
-            base_options=BaseOptions(num_threads=settings.threads, precision=settings.precision),
-            running_mode=RunningMode.VIDEO if video else RunningMode.IMAGE,
-            num_poses=settings.num_poses,
-            model_complexity=MODELS[settings.model],
-            min_pose_detection_confidence=settings.min_detection_confidence,
-            min_pose_presence_confidence=settings.min_presence_confidence,
-            min_tracking_confidence=settings.min_tracking_confidence,
-            output_segmentation_masks=settings.segmentation or settings.overlay != "none",
-            smooth_landmarks=settings.smoothing,
-            accuracy=settings.accuracy,
-        )
-    )
+    return PoseLandmarker.create_from_options(_landmarker_options(settings, video))
+
+
+def landmarker_options(settings: RunSettings, video: bool) -> dict[str, Any]:
+    """The :class:`~blazepose.core.estimator.PoseEstimator` options of :func:`open_landmarker`'s landmarker."""
+    from blazepose.tasks.pose_landmarker import options_for_estimator
+
+    return options_for_estimator(_landmarker_options(settings, video))
 
 
 def _count(outcome: InputOutcome, result) -> None:
@@ -244,6 +263,7 @@ def _process_video(
     outcome: InputOutcome,
     progress: ProgressCallback | None,
     should_stop: Callable[[], bool],
+    open_video: Callable[[], Any],
 ) -> None:
     from blazepose.draw.overlay import annotate_frame
     from blazepose.draw.world_plot import world_plot
@@ -265,7 +285,7 @@ def _process_video(
     first_ms = last_ms = None
     frames = source.frames()
     try:
-        landmarker = None if offline is not None else open_landmarker(settings, video=True)
+        landmarker = None if offline is not None else open_video()
     except BaseException:
         source.close()
         raise
@@ -366,6 +386,7 @@ def _offline_results(
             min_tracking_confidence=settings.min_tracking_confidence,
             num_threads=settings.threads,
             precision=settings.precision,
+            backend=settings.backend,
         )
     except ImportError as e:
         raise ValueError(f"{inp.location}: {e}") from None

@@ -14,6 +14,7 @@ import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
 from typing import Any
 
 from blazepose.io.inputs import Input, output_names
@@ -62,6 +63,49 @@ def _work(inp: Input, name: str, settings: RunSettings) -> tuple[InputOutcome, t
     return outcome, final_message[-1] if final_message else None
 
 
+@dataclass(frozen=True)
+class _Finished:
+    """An input of a worker's share done (sent through the progress queue as it happens)."""
+
+    index: int
+    outcome: InputOutcome
+    final: tuple | None
+
+
+def _work_share(share: list[tuple[int, Input, str]], settings: RunSettings, streams: int) -> list[_Finished]:
+    """Processes a share of the inputs in a worker, ``streams`` videos at a time (one StreamBatch).
+
+    Each outcome goes to the parent through the queue as it completes, and
+    all of them again with the result (which always arrives).
+    """
+    from blazepose.runner.streams import run_streams_indexed
+
+    finals: dict[str, tuple] = {}
+    last = [0.0]
+
+    def progress(name: str, done: int, total: int | None, elapsed: float, final: bool) -> None:
+        now = time.monotonic()
+        if final:
+            finals[name] = (name, done, total, elapsed, True)
+        elif now - last[0] >= PROGRESS_INTERVAL_S:
+            last[0] = now
+            _progress_queue.put((name, done, total, elapsed, False))
+
+    finished = []
+    inputs, names = [inp for _, inp, _ in share], [name for _, _, name in share]
+    try:
+        for position, outcome in run_streams_indexed(inputs, settings, streams, progress, _stop_event.is_set, names):
+            done = _Finished(share[position][0], outcome, finals.get(names[position]))
+            _progress_queue.put(done)
+            finished.append(done)
+    except Exception as e:  # a bug, not a bad input: the inputs not reported fail with it
+        reported = {f.index for f in finished}
+        for index, inp, _ in share:
+            if index not in reported:
+                finished.append(_Finished(index, InputOutcome(inp.location, error=f"{inp.location}: {e}"), None))
+    return finished
+
+
 def default_threads_per_worker(workers: int) -> int:
     """``$BLAZEPOSE_NUM_THREADS`` when set, else the available cores shared out between ``workers``
     processes (at least 1 each, at most 4)."""
@@ -81,13 +125,17 @@ def run_in_processes(
     progress: Callable[[str, int, int | None, float, bool], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     poll_s: float = 0.1,
+    streams: int = 1,
 ) -> Iterator[InputOutcome]:
     """Processes ``inputs`` in ``workers`` processes and yields each outcome as it completes.
 
     Outputs are named as in :func:`~blazepose.runner.jobs.run_sequentially`.
 
     Args:
-        inputs: What to process; each input is one task.
+        inputs: What to process; each input is one task (with ``streams``
+            > 1: the inputs are dealt out to the workers in turn, and each
+            worker runs its share ``streams`` videos at a time,
+            :func:`blazepose.runner.streams.run_streams`).
         settings: As for :func:`process_input`; ``threads`` None gives each
             worker :func:`default_threads_per_worker`.
         workers: Number of processes (>= 1).
@@ -96,12 +144,15 @@ def run_in_processes(
             dropped and the running ones stop at their next frame (their
             outcomes, marked ``stopped``, are still yielded).
         poll_s: How often the parent looks at progress and ``should_stop``.
+        streams: Videos tracked at once in each worker, their crops batched.
 
     Raises:
-        ValueError: ``workers`` < 1.
+        ValueError: ``workers`` or ``streams`` < 1.
     """
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be an int >= 1, got {workers!r}")
+    if isinstance(streams, bool) or not isinstance(streams, int) or streams < 1:
+        raise ValueError(f"streams must be an int >= 1, got {streams!r}")
     if settings.threads is None:
         from dataclasses import replace
 
@@ -109,44 +160,74 @@ def run_in_processes(
     context = multiprocessing.get_context("spawn")
     stop_event = context.Event()
     progress_queue = context.Queue()
-
+    names = output_names(list(inputs))
     finished: set[str] = set()
+    yielded: set[int] = set()
 
-    def drain() -> None:
-        while True:
-            try:
-                message = progress_queue.get_nowait()
-            except queue.Empty:
-                return
-            if progress is not None and message[0] not in finished:  # none after an input's final line
-                progress(*message)
-
-    def done_with(future: Future, inp: Input) -> InputOutcome:
-        outcome, final = _outcome(future, inp)
+    def report(final: tuple | None) -> None:
         if final is not None:
             finished.add(final[0])
             if progress is not None:
                 progress(*final)
-        return outcome
 
+    def drain() -> list[InputOutcome]:
+        """Progress messages passed on; the outcomes of shares' inputs that came through the queue."""
+        ready: list[InputOutcome] = []
+        while True:
+            try:
+                message = progress_queue.get_nowait()
+            except queue.Empty:
+                return ready
+            if isinstance(message, _Finished):
+                if message.index not in yielded:
+                    yielded.add(message.index)
+                    report(message.final)
+                    ready.append(message.outcome)
+            elif progress is not None and message[0] not in finished:  # none after an input's final line
+                progress(*message)
+
+    def done_with(future: Future, task: list[tuple[int, Input, str]]) -> list[InputOutcome]:
+        if streams == 1:
+            outcome, final = _outcome(future, task[0][1])
+            report(final)
+            return [outcome]
+        try:
+            shares: list[_Finished] = future.result()
+        except Exception as e:  # the worker process died: its inputs not reported failed
+            shares = [_Finished(i, InputOutcome(inp.location, error=f"{inp.location}: worker failed ({e})"), None)
+                      for i, inp, _ in task]  # fmt: skip
+        ready: list[InputOutcome] = []
+        for message in shares:
+            if message.index not in yielded:
+                yielded.add(message.index)
+                report(message.final)
+                ready.append(message.outcome)
+        return ready
+
+    items = [(i, inp, name) for i, (inp, name) in enumerate(zip(inputs, names, strict=True))]
+    groups = [[item] for item in items] if streams == 1 else [items[k::workers] for k in range(workers)]
+    groups = [g for g in groups if g]
     with ProcessPoolExecutor(
-        max_workers=min(workers, max(1, len(inputs))),
+        max_workers=min(workers, max(1, len(groups))),
         mp_context=context,
         initializer=_init_worker,
         initargs=(stop_event, progress_queue),
     ) as pool:
-        tasks: dict[Future, Input] = {
-            pool.submit(_work, inp, name, settings): inp
-            for inp, name in zip(inputs, output_names(list(inputs)), strict=True)
-        }
+
+        def submit(group: list[tuple[int, Input, str]]) -> Future:
+            if streams == 1:
+                return pool.submit(_work, group[0][1], group[0][2], settings)
+            return pool.submit(_work_share, group, settings, streams)
+
+        tasks = {submit(group): group for group in groups}
         pending = set(tasks)
         try:
             while pending:
                 done, pending = wait(pending, timeout=poll_s, return_when=FIRST_COMPLETED)
-                drain()
+                yield from drain()
                 for future in done:
                     if not future.cancelled():
-                        yield done_with(future, tasks[future])
+                        yield from done_with(future, tasks[future])
                 if should_stop() and not stop_event.is_set():
                     stop_event.set()
                     for future in pending:
@@ -155,7 +236,7 @@ def run_in_processes(
             stop_event.set()  # also when the caller stops iterating or a second Ctrl-C raises
             for future in pending:
                 future.cancel()
-        drain()
+        yield from drain()
 
 
 def _outcome(future: Future, inp: Input) -> tuple[InputOutcome, tuple | None]:

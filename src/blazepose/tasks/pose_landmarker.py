@@ -17,6 +17,8 @@ stated drop policy, and callback errors are reported.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from blazepose.core.estimator import PoseEstimator
@@ -57,53 +59,15 @@ class PoseLandmarker:
     """
 
     def __init__(self, options: PoseLandmarkerOptions) -> None:
-        mode = options.running_mode
-        check_positive_int("num_poses", options.num_poses)
-        if not isinstance(mode, RunningMode):
-            raise TypeError(f"running_mode must be a RunningMode, got {mode!r}")
-        if mode is RunningMode.LIVE_STREAM and options.result_callback is None:
-            raise ValueError("The vision task is in live stream mode, a user-defined result callback must be provided.")
-        if mode is not RunningMode.LIVE_STREAM and options.result_callback is not None:
-            raise ValueError(
-                "The vision task is in image or video mode, a user-defined result callback should not be provided."
-            )
-        if not isinstance(options.queue_policy, QueuePolicy):
-            raise TypeError(f"queue_policy must be a QueuePolicy, got {options.queue_policy!r}")
-        complexity = options.model_complexity
-        if options.base_options.model_asset_path is not None:
-            named = complexity_from_path(options.base_options.model_asset_path)
-            if complexity is not None and complexity != named:
-                raise ValueError(
-                    f"model_complexity={complexity} contradicts model_asset_path "
-                    f"{options.base_options.model_asset_path!r}"
-                )
-            complexity = named
-        timed = mode is not RunningMode.IMAGE
-        smooth = timed if options.smooth_landmarks is None else bool(options.smooth_landmarks) and timed
+        estimator_options = options_for_estimator(options)
         self._options = options
-        self._mode = mode
+        self._mode = options.running_mode
         self._max_queue = check_positive_int("max_queue_size", options.max_queue_size)
-        self._estimator = PoseEstimator(
-            static_image_mode=not timed,
-            model_complexity=1 if complexity is None else complexity,
-            smooth_landmarks=smooth,
-            enable_segmentation=options.output_segmentation_masks,
-            smooth_segmentation=options.smooth_segmentation,
-            min_detection_confidence=options.min_pose_detection_confidence,
-            min_tracking_confidence=options.min_tracking_confidence,
-            min_presence_confidence=options.min_pose_presence_confidence,
-            max_poses=options.num_poses,
-            detection_interval=options.detection_interval,
-            num_threads=options.base_options.num_threads,
-            backend=options.base_options.backend,
-            precision=options.base_options.precision,
-            fps=options.fps,
-            accuracy=options.accuracy,
-        )
+        self._estimator = PoseEstimator(**estimator_options)
         self._calls = SingleCaller(type(self).__name__)
         self._closed = False
         self._stream: LiveStream | None = None
-        if mode is RunningMode.LIVE_STREAM:
+        if self._mode is RunningMode.LIVE_STREAM:
             self._stream = LiveStream(self._process_frame, self._deliver, self._max_queue, options.queue_policy)
 
     # Construction ----------------------------------------------------------
@@ -243,3 +207,50 @@ def _pixels(image: Image | np.ndarray) -> np.ndarray:
             raise ValueError(f"expected an SRGB image, got {image.image_format.name}")
         return image.numpy_view()
     return image
+
+
+def options_for_estimator(options: PoseLandmarkerOptions) -> dict[str, Any]:
+    """Checks ``options`` and gives the :class:`PoseEstimator` keyword arguments a landmarker with them uses.
+
+    Raises:
+        TypeError, ValueError: as :meth:`PoseLandmarker.create_from_options`.
+    """
+    mode = options.running_mode
+    check_positive_int("num_poses", options.num_poses)
+    if not isinstance(mode, RunningMode):
+        raise TypeError(f"running_mode must be a RunningMode, got {mode!r}")
+    if mode is RunningMode.LIVE_STREAM and options.result_callback is None:
+        raise ValueError("The vision task is in live stream mode, a user-defined result callback must be provided.")
+    if mode is not RunningMode.LIVE_STREAM and options.result_callback is not None:
+        raise ValueError(
+            "The vision task is in image or video mode, a user-defined result callback should not be provided."
+        )
+    if not isinstance(options.queue_policy, QueuePolicy):
+        raise TypeError(f"queue_policy must be a QueuePolicy, got {options.queue_policy!r}")
+    complexity = options.model_complexity
+    if options.base_options.model_asset_path is not None:
+        named = complexity_from_path(options.base_options.model_asset_path)
+        if complexity is not None and complexity != named:
+            raise ValueError(
+                f"model_complexity={complexity} contradicts model_asset_path {options.base_options.model_asset_path!r}"
+            )
+        complexity = named
+    timed = mode is not RunningMode.IMAGE
+    smooth = timed if options.smooth_landmarks is None else bool(options.smooth_landmarks) and timed
+    return {
+        "static_image_mode": not timed,
+        "model_complexity": 1 if complexity is None else complexity,
+        "smooth_landmarks": smooth,
+        "enable_segmentation": options.output_segmentation_masks,
+        "smooth_segmentation": options.smooth_segmentation,
+        "min_detection_confidence": options.min_pose_detection_confidence,
+        "min_tracking_confidence": options.min_tracking_confidence,
+        "min_presence_confidence": options.min_pose_presence_confidence,
+        "max_poses": options.num_poses,
+        "detection_interval": options.detection_interval,
+        "num_threads": options.base_options.num_threads,
+        "backend": options.base_options.backend,
+        "precision": options.base_options.precision,
+        "fps": options.fps,
+        "accuracy": options.accuracy,
+    }

@@ -1,0 +1,65 @@
+"""``blazepose run --backend``: another engine by name, refused up front when it cannot run here."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from blazepose.backends import backend_unavailable
+from blazepose.io.landmark_files import load_landmarks
+
+
+def blazepose(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "blazepose", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout)  # fmt: skip
+
+
+def test_onnxruntime_backend_writes_the_pose_litert_finds(tmp_path, astronaut):
+    import cv2
+
+    pytest.importorskip("onnxruntime", reason="the onnxruntime backend needs onnxruntime (the onnxruntime extra)")
+    cv2.imwrite(str(tmp_path / "a.png"), astronaut[..., ::-1])
+    common = ("--model", "lite", "--no-annotate", "--quiet")
+    onnx = blazepose("run", tmp_path / "a.png", "--out", tmp_path / "onnx", "--backend", "onnxruntime", *common)
+    litert = blazepose("run", tmp_path / "a.png", "--out", tmp_path / "litert", *common)
+    assert onnx.returncode == 0 and litert.returncode == 0, onnx.stderr + litert.stderr
+    (got,) = load_landmarks(tmp_path / "onnx" / "a.landmarks.jsonl")
+    (want,) = load_landmarks(tmp_path / "litert" / "a.landmarks.jsonl")
+    assert len(got.result) == len(want.result) == 1
+    h, w = astronaut.shape[:2]
+    pixels = np.abs(got.result.landmarks[..., :2] - want.result.landmarks[..., :2]) * [w, h]
+    assert 0 < pixels.max() < 0.5  # another engine: close, not the same bits
+
+
+def test_an_engine_that_cannot_run_here_is_one_usage_error_before_any_input(tmp_path, astronaut):
+    import cv2
+
+    cv2.imwrite(str(tmp_path / "a.png"), astronaut[..., ::-1])
+    missing = next((b for b in ("onnxruntime-cuda", "openvino", "onnxruntime") if backend_unavailable(b)), None)
+    if missing is None:
+        pytest.skip("every engine tried can run here")
+    run = blazepose("run", tmp_path / "a.png", "--out", tmp_path / "o", "--backend", missing)
+    assert run.returncode == 2
+    assert run.stderr.count("\n") == 1 and f"--backend {missing}" in run.stderr and "pip install" in run.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_int8_with_an_engine_that_has_no_int8_files_is_a_usage_error(tmp_path):
+    run = blazepose("run", tmp_path / "a.png", "--out", tmp_path, "--backend", "openvino", "--precision", "int8")
+    assert run.returncode == 2 and "int8" in run.stderr and "'litert'" in run.stderr
+
+
+def test_unknown_engine_is_refused_by_the_parser(tmp_path):
+    run = blazepose("run", tmp_path / "a.png", "--out", tmp_path, "--backend", "tensorflow")
+    assert run.returncode == 2 and "invalid choice" in run.stderr
+
+
+def test_backend_unavailable_names_the_missing_provider(monkeypatch):
+    onnxruntime = pytest.importorskip("onnxruntime", reason="needs onnxruntime to ask for its providers")
+    monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: ["CPUExecutionProvider"])
+    reason = backend_unavailable("onnxruntime-cuda")
+    assert reason is not None and "CUDAExecutionProvider" in reason and "blazepose[gpu]" in reason
+    assert backend_unavailable("onnxruntime") is None
+    with pytest.raises(ValueError, match="unknown inference backend"):
+        backend_unavailable("cuda")
