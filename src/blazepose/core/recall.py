@@ -89,6 +89,65 @@ class RecallSettings:
     window_stride: float = 1 / 3
     window_min_presence: float = 0.9
 
+    def __post_init__(self) -> None:
+        # Checked here, not when the first photo's passes run into them.
+        for name in ("min_detection_score", "tile_min_detection_score", "window_min_presence"):
+            require(self, name, is_fraction(getattr(self, name)), "a number in [0, 1]")
+        require(
+            self,
+            "min_presence",
+            self.min_presence is None or is_fraction(self.min_presence),
+            "None or a number in [0, 1]",
+        )
+        turns = self.quarter_turns
+        require(
+            self, "quarter_turns", isinstance(turns, tuple) and all(is_int(k) and k in (1, 2, 3) for k in turns),
+            "a tuple of quarter turns 1, 2 or 3 (the unturned image is always tried)",
+        )  # fmt: skip
+        require(self, "mirror", isinstance(self.mirror, bool), "True or False")
+        require(self, "tile_side", is_int(self.tile_side) and self.tile_side >= 0, "a whole number of pixels >= 0")
+        sides = self.small_tile_sides
+        require(
+            self, "small_tile_sides", isinstance(sides, tuple) and all(is_int(s) and s > 0 for s in sides),
+            "a tuple of whole numbers of pixels > 0",
+        )  # fmt: skip
+        overlap = self.tile_overlap
+        require(self, "tile_overlap", is_number(overlap) and 0 <= overlap < 1, "a number in [0, 1)")
+        iou = self.verify_iou
+        require(self, "verify_iou", iou is None or (is_number(iou) and 0 < iou <= 1), "None or a number in (0, 1]")
+        windows = self.window_sides
+        require(
+            self, "window_sides", isinstance(windows, tuple) and all(is_number(s) and 0 < s <= 1 for s in windows),
+            "a tuple of fractions of the image's shorter side in (0, 1]",
+        )  # fmt: skip
+        stride = self.window_stride
+        require(self, "window_stride", is_number(stride) and 0 < stride < math.inf, "a finite number > 0")
+
+
+def is_number(value: object) -> bool:
+    """A real number, not a bool nor NaN."""
+    return (
+        isinstance(value, (int, float, np.integer, np.floating))
+        and not isinstance(value, bool)
+        and not math.isnan(value)
+    )
+
+
+def is_int(value: object) -> bool:
+    """A whole number (an int, or a numpy integer), not a bool."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def is_fraction(value: object) -> bool:
+    """A number in [0, 1]."""
+    return is_number(value) and 0 <= value <= 1  # type: ignore[operator]
+
+
+def require(settings: object, name: str, ok: bool, expected: str) -> None:
+    """Raises a ValueError naming the setting, what was expected and what came, unless ``ok``."""
+    if not ok:
+        raise ValueError(f"{type(settings).__name__}.{name} must be {expected}, got {getattr(settings, name)!r}")
+
 
 def turned(image: np.ndarray, quarter_turns: int) -> tuple[np.ndarray, ToOriginal]:
     """The image turned by ``quarter_turns`` x 90 degrees counterclockwise (as

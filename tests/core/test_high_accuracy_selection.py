@@ -1,0 +1,123 @@
+"""accuracy="high": settings checked when made, and which of one person's poses is kept."""
+
+import numpy as np
+import pytest
+
+from blazepose.core.high_accuracy import HighAccuracySettings, select_poses
+from blazepose.core.landmarker import RawPose
+from blazepose.core.recall import RecallSettings, pose_region, same_pose
+from blazepose.core.refine import RefineSettings
+from blazepose.core.roi import NormRect, rect_iou
+
+NAN = float("nan")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("min_detection_score", 1.5, r"min_detection_score must be a number in \[0, 1\], got 1.5"),
+        ("min_detection_score", NAN, "min_detection_score must be a number in"),
+        ("tile_min_detection_score", -0.1, "tile_min_detection_score must be a number in"),
+        ("window_min_presence", "0.9", r"window_min_presence must be a number in \[0, 1\], got '0.9'"),
+        ("min_presence", 2.0, r"min_presence must be None or a number in \[0, 1\], got 2.0"),
+        ("quarter_turns", (2, 4), r"quarter_turns must be a tuple of quarter turns 1, 2 or 3 .*, got \(2, 4\)"),
+        ("quarter_turns", [1, 2], "quarter_turns must be a tuple"),
+        ("quarter_turns", (0,), "quarter_turns must be a tuple"),
+        ("mirror", "yes", "mirror must be True or False, got 'yes'"),
+        ("tile_side", -320, "tile_side must be a whole number of pixels >= 0, got -320"),
+        ("tile_side", 320.5, "tile_side must be a whole number"),
+        (
+            "small_tile_sides",
+            (160, 0),
+            r"small_tile_sides must be a tuple of whole numbers of pixels > 0, got \(160, 0\)",
+        ),
+        ("small_tile_sides", 160, "small_tile_sides must be a tuple"),
+        ("tile_overlap", 1.0, r"tile_overlap must be a number in \[0, 1\), got 1.0"),
+        ("verify_iou", 0.0, r"verify_iou must be None or a number in \(0, 1\], got 0.0"),
+        ("window_sides", (0.5, 1.5), r"window_sides must be a tuple of fractions .* in \(0, 1\], got \(0.5, 1.5\)"),
+        ("window_sides", 0.5, "window_sides must be a tuple"),
+        ("window_stride", 0, "window_stride must be a finite number > 0, got 0"),
+        ("window_stride", float("inf"), "window_stride must be a finite number > 0"),
+    ],
+)
+def test_bad_recall_settings_are_refused_when_made(field, value, expected):
+    with pytest.raises(ValueError, match="RecallSettings." + expected):
+        RecallSettings(**{field: value})
+
+
+@pytest.mark.parametrize(
+    ("cls", "field", "value", "expected"),
+    [
+        (RefineSettings, "shift", -0.05, r"RefineSettings.shift must be a fraction of the region in \[0, 1\), got"),
+        (RefineSettings, "scales", (0.9, 0.0), r"RefineSettings.scales must be a tuple of finite factors > 0, got"),
+        (RefineSettings, "mirror", 1, "RefineSettings.mirror must be True or False, got 1"),
+        (HighAccuracySettings, "video_tile_side", -1, "HighAccuracySettings.video_tile_side must be a whole number"),
+        (HighAccuracySettings, "duplicate_iou", 1.2, r"HighAccuracySettings.duplicate_iou must be None or a number in"),
+        (HighAccuracySettings, "max_spread", 0.0, "HighAccuracySettings.max_spread must be a finite number > 0, got"),
+        (HighAccuracySettings, "recall", {"tile_side": 320}, "HighAccuracySettings.recall must be a RecallSettings"),
+    ],
+)
+def test_bad_refine_and_high_accuracy_settings_are_refused_when_made(cls, field, value, expected):
+    with pytest.raises(ValueError, match=expected):
+        cls(**{field: value})
+
+
+def test_good_settings_of_every_kind_are_accepted():
+    recall = RecallSettings(
+        min_detection_score=np.float32(0.3), min_presence=None, quarter_turns=(2,), mirror=False, tile_side=0,
+        small_tile_sides=(np.int64(160),), tile_overlap=0.0, verify_iou=None, window_sides=(1.0, 1 / 3),
+        window_stride=2,
+    )  # fmt: skip
+    refine = RefineSettings(second_pass=False, shift=0.05, scales=(0.9, 1.1))
+    settings = HighAccuracySettings(recall=recall, refine=refine, video_tile_side=0, duplicate_iou=None)
+    assert settings.recall.small_tile_sides == (160,) and settings.refine.runs == 1 + 1 + 2 + 2
+
+
+W, H = 1000, 800
+BODY = np.random.default_rng(3).uniform(0.3, 0.5, (39, 2))
+
+
+def pose(offset: float, presence: float, visibility: float = 0.9) -> RawPose:
+    """A pose whose landmarks are BODY moved right by ``offset`` (of the width)."""
+    landmarks = np.zeros((39, 5), np.float32)
+    landmarks[:, :2] = BODY + np.array([offset, 0.0])
+    landmarks[:, 3:] = visibility
+    roi = NormRect(0.4 + offset, 0.4, 0.3, 0.375, 0.0)
+    return RawPose(landmarks, np.zeros((39, 3), np.float32), presence, roi, roi, None)
+
+
+def test_of_one_persons_poses_the_best_scoring_is_kept_not_the_first():
+    # Two poses of one person (landmarks 2 px apart), the later one scoring higher,
+    # and a third person 0.4 of the image to the right.
+    weaker, stronger, other = pose(0.0, 0.6), pose(0.002, 0.9), pose(0.4, 0.7)
+    kept = select_poses([(weaker, 0.0), (stronger, 0.0), (other, 0.0)], W, H, HighAccuracySettings(), 0.5)
+    assert [p.score for p in kept] == pytest.approx([0.9, 0.7])  # in the order given
+    np.testing.assert_array_equal(kept[0].landmarks, stronger.landmarks)
+    # The first is kept where it is the better one.
+    kept = select_poses([(stronger, 0.0), (weaker, 0.0)], W, H, HighAccuracySettings(), 0.5)
+    assert [p.score for p in kept] == pytest.approx([0.9])
+
+
+def test_the_pose_score_not_the_presence_decides_which_duplicate_is_kept():
+    # Presence 0.9 but runs disagreeing by 2.5% of the region: score 0.9 * (1 - 0.025 / 0.06) = 0.525;
+    # presence 0.8 with agreeing runs: 0.8, the one kept.
+    unsure, sure = pose(0.0, 0.9), pose(0.003, 0.8)
+    kept = select_poses([(unsure, 0.025), (sure, 0.0)], W, H, HighAccuracySettings(), 0.5)
+    assert len(kept) == 1 and kept[0].score == pytest.approx(0.8)
+    np.testing.assert_array_equal(kept[0].landmarks, sure.landmarks)
+    # Without the pose score (score_spread=None) the presence decides.
+    kept = select_poses([(sure, 0.0), (unsure, 0.025)], W, H, HighAccuracySettings(score_spread=None), 0.5)
+    assert len(kept) == 1 and kept[0].score == pytest.approx(0.9)
+
+
+def test_duplicates_by_region_overlap_keep_the_best_too():
+    # Landmarks 0.03 of the width apart (not the same body by landmarks) but regions
+    # (from the alignment points) overlapping by IoU 0.68 >= duplicate_iou 0.6: one person, the better kept.
+    a, b = pose(0.0, 0.5), pose(0.03, 0.95)
+    assert not same_pose(a, b, W, H) and rect_iou(pose_region(a, W, H), pose_region(b, W, H), W, H) == pytest.approx(
+        0.68, abs=0.01
+    )
+    kept = select_poses([(a, 0.0), (b, 0.0)], W, H, HighAccuracySettings(duplicate_iou=0.6), 0.5)
+    assert [p.score for p in kept] == pytest.approx([0.95])
+    kept = select_poses([(a, 0.0), (b, 0.0)], W, H, HighAccuracySettings(duplicate_iou=0.8), 0.5)
+    assert [p.score for p in kept] == pytest.approx([0.5, 0.95])
