@@ -2,7 +2,9 @@
 
     PYTHONPATH=src .venv/bin/python scripts/coco_selection.py --models full
 
-The landmark model runs once per photo and model (``HighAccuracy.refined_poses``,
+``--configs`` picks the recall settings compared (``default``; ``landmarks
+only``: a candidate is a person already found when their landmarks coincide,
+without the OKS test). The landmark model runs once per photo, model and configuration (``HighAccuracy.refined_poses``,
 every pose found and refined, with its runs' spread; cached under ``--out``),
 then each rule (which poses are kept, how they are ranked) is scored by
 pycocotools' AP on three sets: ``dev`` (the first half of ``coco_mini``'s
@@ -27,7 +29,7 @@ import numpy as np
 from blazepose.core.estimator import PoseEstimator
 from blazepose.core.high_accuracy import HighAccuracy, HighAccuracySettings, select_poses
 from blazepose.core.landmarker import RawPose
-from blazepose.core.recall import pose_region
+from blazepose.core.recall import RecallSettings, pose_region
 from blazepose.evaluation.accuracy import _coco_result, coco_ap
 from blazepose.evaluation.coco import COCO_FROM_POSE, COCO_SIGMAS
 from blazepose.io.photos import read_photo
@@ -145,18 +147,32 @@ def evaluate(caches: dict[str, dict], rules: dict[str, Rule]) -> dict[str, dict[
     return table
 
 
+CONFIGS = {
+    "default": HighAccuracySettings(),
+    "landmarks only": HighAccuracySettings(recall=RecallSettings(same_person_oks=None)),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", choices=tuple(MODELS), default=["full"])
+    parser.add_argument("--configs", nargs="+", choices=tuple(CONFIGS), default=list(CONFIGS))
     parser.add_argument("--out", default="out/coco_selection")
     args = parser.parse_args(argv)
-    settings = HighAccuracySettings()
-    caches = {m: collect(m, settings, Path(args.out) / f"{m}.pkl") for m in args.models}
-    for model, cache in caches.items():
-        for set_name, (_, photos) in photo_sets().items():
-            ms = np.mean([cache[p.name][3] for p in photos])
-            print(f"{model} {set_name}: {ms:.0f} ms per photo (refined_poses)")
-    evaluate(caches, {"first kept (before)": first_kept(settings), "best kept (now)": shipped(settings)})
+    for label in args.configs:
+        settings = CONFIGS[label]
+        tag = label.replace(" ", "_")
+        caches = {m: collect(m, settings, Path(args.out) / f"{m}_{tag}.pkl") for m in args.models}
+        for model, cache in caches.items():
+            times = [
+                f"{name} {np.mean([cache[p.name][3] for p in photos]):.0f}"
+                for name, (_, photos) in photo_sets().items()
+            ]
+            print(f"{label}, {model}: ms per photo (refined_poses): {', '.join(times)}")
+        rules = {f"{label}: best kept": shipped(settings)}
+        if label == "default":
+            rules[f"{label}: first kept (before)"] = first_kept(settings)
+        evaluate(caches, rules)
     return 0
 
 

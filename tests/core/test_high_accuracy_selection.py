@@ -5,9 +5,11 @@ import pytest
 
 from blazepose.core.high_accuracy import HighAccuracySettings, select_poses
 from blazepose.core.landmarker import RawPose
-from blazepose.core.recall import RecallSettings, pose_region, same_pose
+from blazepose.core.recall import PeopleFound, RecallSettings, pose_region, same_pose
 from blazepose.core.refine import RefineSettings
 from blazepose.core.roi import NormRect, rect_iou
+from blazepose.core.similarity import COCO_FROM_POSE, COCO_SIGMAS, pose_oks
+from blazepose.core.topology import PoseLandmark as L
 
 NAN = float("nan")
 
@@ -121,3 +123,45 @@ def test_duplicates_by_region_overlap_keep_the_best_too():
     assert [p.score for p in kept] == pytest.approx([0.95])
     kept = select_poses([(a, 0.0), (b, 0.0)], W, H, HighAccuracySettings(duplicate_iou=0.8), 0.5)
     assert [p.score for p in kept] == pytest.approx([0.5, 0.95])
+
+
+def test_pose_oks_of_a_pose_with_itself_is_one_and_falls_with_a_known_shift():
+    rng = np.random.default_rng(5)
+    a = rng.uniform(100, 300, (33, 2))  # keypoint box about 200 x 200 px
+    assert pose_oks(a, a) == pytest.approx(1.0)
+    box = a[COCO_FROM_POSE]
+    area = float(np.prod(box.max(0) - box.min(0)))
+    # Every point 10 px to the right: the box's area is the same, each keypoint
+    # scores exp(-100 / (2 area (2 sigma)^2)).
+    expected = np.exp(-100.0 / (2 * area * (2 * COCO_SIGMAS) ** 2)).mean()
+    assert pose_oks(a, a + np.array([10.0, 0.0])) == pytest.approx(expected)
+    assert pose_oks(a + np.array([10.0, 0.0]), a) == pytest.approx(expected)  # symmetric
+    assert 0.5 < expected < 0.9
+
+
+def test_a_pose_whose_limbs_lie_elsewhere_is_another_person_with_the_oks_test_only():
+    # The same face and shoulders, but elbows, wrists, hips, knees and ankles far off:
+    # 6 of the 25 body landmarks moved, so their median distance is 0 (the landmarks
+    # rule says one person), while 10 of the 17 COCO keypoints are far: OKS = 7/17.
+    a = pose(0.0, 0.9)
+    b = pose(0.0, 0.8)
+    moved = [L.LEFT_ELBOW, L.RIGHT_ELBOW, L.LEFT_WRIST, L.RIGHT_WRIST, L.LEFT_HIP, L.RIGHT_HIP]
+    moved += [L.LEFT_KNEE, L.RIGHT_KNEE, L.LEFT_ANKLE, L.RIGHT_ANKLE]
+    b.landmarks[moved, 0] += 0.3
+    size = np.array([W, H])
+    assert pose_oks(a.landmarks[:33, :2] * size, b.landmarks[:33, :2] * size) == pytest.approx(7 / 17, abs=1e-3)
+    assert same_pose(a, b, W, H) and same_pose(a, b, W, H, min_oks=0.4)
+    assert not same_pose(a, b, W, H, min_oks=0.5)
+    found = PeopleFound(W, H, 0.8, same_person_oks=0.5)
+    found.add(a, a.roi)
+    assert not found.has(b) and found.has(pose(0.002, 0.7))  # 2 px off: the same person
+    by_landmarks = PeopleFound(W, H, 0.8)
+    by_landmarks.add(a, a.roi)
+    assert by_landmarks.has(b)  # the landmarks alone: the same
+    assert RecallSettings().same_person_oks == 0.5
+
+
+@pytest.mark.parametrize("value", [1.5, -0.1, NAN, "0.5"])
+def test_a_bad_same_person_oks_is_refused(value):
+    with pytest.raises(ValueError, match=r"RecallSettings.same_person_oks must be None or a number in \[0, 1\], got"):
+        RecallSettings(same_person_oks=value)

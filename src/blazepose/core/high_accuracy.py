@@ -129,7 +129,7 @@ class HighAccuracy:
         """Every pose found in one photo (as :meth:`image_poses`), refined, with
         its runs' spread, before :func:`select_poses`."""
         h, w = image.shape[:2]
-        found = PeopleFound(w, h, self.overlap_iou)
+        found = PeopleFound(w, h, self.overlap_iou, self.settings.recall.same_person_oks)
         poses: list[RawPose] = []
         for roi in candidates:
             if len(poses) == max_poses:

@@ -33,6 +33,7 @@ from blazepose.core.detector import PersonDetector
 from blazepose.core.landmarker import RawPose
 from blazepose.core.landmarks import AUX_SLICE
 from blazepose.core.roi import NormRect, rect_iou, roi_from_points
+from blazepose.core.similarity import pose_oks
 
 # Maps (N, 2) normalized coordinates of a transformed view back to the original image.
 ToOriginal = Callable[[np.ndarray], np.ndarray]
@@ -74,6 +75,12 @@ class RecallSettings:
         window_stride: Step between windows, as a fraction of their side.
         window_min_presence: Pose presence a window's pose must reach, on
             the window and again on the region from its own landmarks.
+        same_person_oks: A candidate's pose is a person already found when
+            their body landmarks coincide and their OKS
+            (:func:`~blazepose.core.similarity.pose_oks`) reaches this (None:
+            the landmarks alone). Neighbours in a crowd can have landmarks that
+            coincide at the median (the model spreads one body over two people)
+            while their COCO keypoints do not.
     """
 
     min_detection_score: float = 0.3
@@ -88,6 +95,7 @@ class RecallSettings:
     window_sides: tuple[float, ...] = ()
     window_stride: float = 1 / 3
     window_min_presence: float = 0.9
+    same_person_oks: float | None = 0.5
 
     def __post_init__(self) -> None:
         # Checked here, not when the first photo's passes run into them.
@@ -120,6 +128,8 @@ class RecallSettings:
             self, "window_sides", isinstance(windows, tuple) and all(is_number(s) and 0 < s <= 1 for s in windows),
             "a tuple of fractions of the image's shorter side in (0, 1]",
         )  # fmt: skip
+        oks = self.same_person_oks
+        require(self, "same_person_oks", oks is None or is_fraction(oks), "None or a number in [0, 1]")
         stride = self.window_stride
         require(self, "window_stride", is_number(stride) and 0 < stride < math.inf, "a finite number > 0")
 
@@ -260,13 +270,19 @@ def candidate_regions(
             yield roi_from_points(back(kps[:2].astype(np.float64)), w, h)
 
 
-def same_pose(a: RawPose, b: RawPose, image_width: int, image_height: int, tolerance: float = 0.1) -> bool:
+def same_pose(
+    a: RawPose, b: RawPose, image_width: int, image_height: int, tolerance: float = 0.1, min_oks: float | None = None
+) -> bool:
     """Whether two poses are one person: their body landmarks (face to hips)
-    lie, at the median, within ``tolerance`` of the smaller region's side."""
+    lie, at the median, within ``tolerance`` of the smaller region's side, and
+    (unless ``min_oks`` is None) their 17 COCO keypoints' OKS
+    (:func:`~blazepose.core.similarity.pose_oks`) is at least ``min_oks``."""
     size = np.array([image_width, image_height])
     gaps = np.linalg.norm((a.landmarks[:25, :2] - b.landmarks[:25, :2]) * size, axis=-1)
     side = min(a.roi.width, b.roi.width) * image_width
-    return bool(np.median(gaps) < tolerance * side)
+    if not np.median(gaps) < tolerance * side:
+        return False
+    return min_oks is None or pose_oks(a.landmarks[:33, :2] * size, b.landmarks[:33, :2] * size) >= min_oks
 
 
 class PeopleFound:
@@ -277,11 +293,17 @@ class PeopleFound:
         image_height: Pixels.
         overlap_iou: Rotated-region IoU from which a region is a person
             already found.
+        same_person_oks: A pose is a person already found only when, besides
+            their landmarks coinciding, their OKS reaches this (None: the
+            landmarks alone; see :func:`same_pose`).
     """
 
-    def __init__(self, image_width: int, image_height: int, overlap_iou: float) -> None:
+    def __init__(
+        self, image_width: int, image_height: int, overlap_iou: float, same_person_oks: float | None = None
+    ) -> None:
         self.size = (image_width, image_height)
         self.overlap_iou = overlap_iou
+        self.same_person_oks = same_person_oks
         self.regions: list[NormRect] = []
         self.poses: list[RawPose] = []
 
@@ -292,7 +314,7 @@ class PeopleFound:
 
     def has(self, raw: RawPose) -> bool:
         """Whether ``raw`` is a person already found (their body landmarks coincide)."""
-        return any(same_pose(raw, other, *self.size) for other in self.poses)
+        return any(same_pose(raw, other, *self.size, min_oks=self.same_person_oks) for other in self.poses)
 
     def add(self, raw: RawPose, *rois: NormRect) -> None:
         """Adds a person: the pose and the regions it was found from."""
