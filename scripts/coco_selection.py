@@ -2,15 +2,19 @@
 
     PYTHONPATH=src .venv/bin/python scripts/coco_selection.py --models full
 
-``--configs`` picks the recall settings compared (``default``; ``landmarks
-only``: a candidate is a person already found when their landmarks coincide,
-without the OKS test). The landmark model runs once per photo, model and configuration (``HighAccuracy.refined_poses``,
-every pose found and refined, with its runs' spread; cached under ``--out``),
+The landmark model runs once per photo, model and configuration
+(``HighAccuracy.refined_poses``, every pose found and refined, with its
+runs' spread; cached under ``--out``),
 then each rule (which poses are kept, how they are ranked) is scored by
 pycocotools' AP on three sets: ``dev`` (the first half of ``coco_mini``'s
 photos by file name, where rules are chosen), ``test`` (its second half) and
 ``images`` (``images/coco``), both held out. A rule changes no landmark, so
 these are the answers ``blazepose eval --protocol image`` would score with it.
+
+``--configs`` picks the recall settings compared (``default``; ``no 240 px
+tiles``: without the smaller tiles; ``240 px tiles, score 1``: their poses
+not ranked lower; ``landmarks only``: neither, and a candidate is a person
+already found when their landmarks coincide, without the OKS test).
 """
 
 from __future__ import annotations
@@ -27,9 +31,9 @@ from pathlib import Path
 import numpy as np
 
 from blazepose.core.estimator import PoseEstimator
-from blazepose.core.high_accuracy import HighAccuracy, HighAccuracySettings, select_poses
+from blazepose.core.high_accuracy import HighAccuracy, HighAccuracySettings, RefinedPose, select_poses
 from blazepose.core.landmarker import RawPose
-from blazepose.core.recall import RecallSettings, pose_region
+from blazepose.core.recall import PeopleFound, RecallSettings, pose_region
 from blazepose.evaluation.accuracy import _coco_result, coco_ap
 from blazepose.evaluation.coco import COCO_FROM_POSE, COCO_SIGMAS
 from blazepose.io.photos import read_photo
@@ -38,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
 IMAGES = DATA / "images" / "coco"
 MODELS = {"lite": 0, "full": 1, "heavy": 2}
-Refined = list[tuple[RawPose, float]]
+Refined = list[RefinedPose]
 # A rule: (refined poses, width, height) -> the kept poses' (33, 2) pixels and their ranking scores.
 Rule = Callable[[Refined, int, int], tuple[list[np.ndarray], list[float]]]
 
@@ -73,7 +77,9 @@ def collect(model: str, settings: HighAccuracySettings, cache: Path) -> dict[str
                     image, est._candidate_rois(image, None), 20, est.min_presence_confidence, True
                 )
                 ms = 1000 * (time.perf_counter() - started)
-                light = [(dataclasses.replace(raw, mask_logits=None, crop=raw.roi), s) for raw, s in refined]
+                light = [
+                    r._replace(pose=dataclasses.replace(r.pose, mask_logits=None, crop=r.pose.roi)) for r in refined
+                ]
                 out[path.name] = (image.shape[1], image.shape[0], light, ms)
                 print(f"{model} {path.name}: {len(refined)} poses, {ms:.0f} ms", file=sys.stderr, flush=True)
     cache.parent.mkdir(parents=True, exist_ok=True)
@@ -97,22 +103,19 @@ def shipped(settings: HighAccuracySettings, overlap_iou: float = 0.5) -> Rule:
 
 def first_kept(settings: HighAccuracySettings, overlap_iou: float = 0.5) -> Rule:
     """The rule before the fix: of one person's poses the first found is kept."""
-    from blazepose.core.high_accuracy import consistency
-    from blazepose.core.recall import PeopleFound
 
     def rule(refined: Refined, w: int, h: int) -> tuple[list[np.ndarray], list[float]]:
-        steadiest = min((s for _, s in refined), default=0.0)
-        kept_in = [(r, s) for r, s in refined if s <= max(settings.max_spread, steadiest)]
-        assert settings.score_spread is not None
-        kept_in = [
-            (dataclasses.replace(r, score=r.score * consistency(s, settings.score_spread)), s) for r, s in kept_in
-        ]
-        kept = PeopleFound(w, h, settings.duplicate_iou or overlap_iou)
-        for r, _ in kept_in:
-            own = pose_region(r, w, h)
-            if not kept.overlaps(own) and not kept.has(r):
-                kept.add(r, own)
-        return [pixels(r, w, h) for r in kept.poses], [float(r.landmarks[:33, 3].mean() * r.score) for r in kept.poses]
+        steadiest = min((r.spread for r in refined), default=0.0)
+        people = PeopleFound(w, h, settings.duplicate_iou or overlap_iou)
+        for r in refined:
+            if r.spread > max(settings.max_spread, steadiest):
+                continue
+            (scored,) = select_poses([r], w, h, settings, overlap_iou)  # this pose alone, scored as there
+            own = pose_region(scored, w, h)
+            if not people.overlaps(own) and not people.has(scored):
+                people.add(scored, own)
+        kept = people.poses
+        return [pixels(r, w, h) for r in kept], [float(r.landmarks[:33, 3].mean() * r.score) for r in kept]
 
     return rule
 
@@ -149,7 +152,9 @@ def evaluate(caches: dict[str, dict], rules: dict[str, Rule]) -> dict[str, dict[
 
 CONFIGS = {
     "default": HighAccuracySettings(),
-    "landmarks only": HighAccuracySettings(recall=RecallSettings(same_person_oks=None)),
+    "no 240 px tiles": HighAccuracySettings(recall=RecallSettings(small_tile_sides=())),
+    "240 px tiles, score 1": HighAccuracySettings(recall=RecallSettings(small_tile_score=1.0)),
+    "landmarks only": HighAccuracySettings(recall=RecallSettings(small_tile_sides=(), same_person_oks=None)),
 }
 
 

@@ -3,15 +3,20 @@
 import numpy as np
 import pytest
 
-from blazepose.core.high_accuracy import HighAccuracySettings, select_poses
+from blazepose.core.estimator import PoseEstimator
+from blazepose.core.high_accuracy import HighAccuracySettings, RefinedPose, select_poses
 from blazepose.core.landmarker import RawPose
 from blazepose.core.recall import PeopleFound, RecallSettings, pose_region, same_pose
 from blazepose.core.refine import RefineSettings
 from blazepose.core.roi import NormRect, rect_iou
 from blazepose.core.similarity import COCO_FROM_POSE, COCO_SIGMAS, pose_oks
 from blazepose.core.topology import PoseLandmark as L
+from blazepose.evaluation.coco import load_people, oks
+from blazepose.io.photos import read_photo
+from conftest import SHARED_DATA
 
 NAN = float("nan")
+COCO_MINI = SHARED_DATA / "coco_mini"
 
 
 @pytest.mark.parametrize(
@@ -92,11 +97,17 @@ def test_of_one_persons_poses_the_best_scoring_is_kept_not_the_first():
     # Two poses of one person (landmarks 2 px apart), the later one scoring higher,
     # and a third person 0.4 of the image to the right.
     weaker, stronger, other = pose(0.0, 0.6), pose(0.002, 0.9), pose(0.4, 0.7)
-    kept = select_poses([(weaker, 0.0), (stronger, 0.0), (other, 0.0)], W, H, HighAccuracySettings(), 0.5)
+    kept = select_poses(
+        [RefinedPose(weaker, 0.0), RefinedPose(stronger, 0.0), RefinedPose(other, 0.0)],
+        W,
+        H,
+        HighAccuracySettings(),
+        0.5,
+    )
     assert [p.score for p in kept] == pytest.approx([0.9, 0.7])  # in the order given
     np.testing.assert_array_equal(kept[0].landmarks, stronger.landmarks)
     # The first is kept where it is the better one.
-    kept = select_poses([(stronger, 0.0), (weaker, 0.0)], W, H, HighAccuracySettings(), 0.5)
+    kept = select_poses([RefinedPose(stronger, 0.0), RefinedPose(weaker, 0.0)], W, H, HighAccuracySettings(), 0.5)
     assert [p.score for p in kept] == pytest.approx([0.9])
 
 
@@ -104,11 +115,13 @@ def test_the_pose_score_not_the_presence_decides_which_duplicate_is_kept():
     # Presence 0.9 but runs disagreeing by 2.5% of the region: score 0.9 * (1 - 0.025 / 0.06) = 0.525;
     # presence 0.8 with agreeing runs: 0.8, the one kept.
     unsure, sure = pose(0.0, 0.9), pose(0.003, 0.8)
-    kept = select_poses([(unsure, 0.025), (sure, 0.0)], W, H, HighAccuracySettings(), 0.5)
+    kept = select_poses([RefinedPose(unsure, 0.025), RefinedPose(sure, 0.0)], W, H, HighAccuracySettings(), 0.5)
     assert len(kept) == 1 and kept[0].score == pytest.approx(0.8)
     np.testing.assert_array_equal(kept[0].landmarks, sure.landmarks)
     # Without the pose score (score_spread=None) the presence decides.
-    kept = select_poses([(sure, 0.0), (unsure, 0.025)], W, H, HighAccuracySettings(score_spread=None), 0.5)
+    kept = select_poses(
+        [RefinedPose(sure, 0.0), RefinedPose(unsure, 0.025)], W, H, HighAccuracySettings(score_spread=None), 0.5
+    )
     assert len(kept) == 1 and kept[0].score == pytest.approx(0.9)
 
 
@@ -119,9 +132,9 @@ def test_duplicates_by_region_overlap_keep_the_best_too():
     assert not same_pose(a, b, W, H) and rect_iou(pose_region(a, W, H), pose_region(b, W, H), W, H) == pytest.approx(
         0.68, abs=0.01
     )
-    kept = select_poses([(a, 0.0), (b, 0.0)], W, H, HighAccuracySettings(duplicate_iou=0.6), 0.5)
+    kept = select_poses([RefinedPose(a, 0.0), RefinedPose(b, 0.0)], W, H, HighAccuracySettings(duplicate_iou=0.6), 0.5)
     assert [p.score for p in kept] == pytest.approx([0.95])
-    kept = select_poses([(a, 0.0), (b, 0.0)], W, H, HighAccuracySettings(duplicate_iou=0.8), 0.5)
+    kept = select_poses([RefinedPose(a, 0.0), RefinedPose(b, 0.0)], W, H, HighAccuracySettings(duplicate_iou=0.8), 0.5)
     assert [p.score for p in kept] == pytest.approx([0.5, 0.95])
 
 
@@ -165,3 +178,42 @@ def test_a_pose_whose_limbs_lie_elsewhere_is_another_person_with_the_oks_test_on
 def test_a_bad_same_person_oks_is_refused(value):
     with pytest.raises(ValueError, match=r"RecallSettings.same_person_oks must be None or a number in \[0, 1\], got"):
         RecallSettings(same_person_oks=value)
+
+
+def test_a_pose_found_on_the_smaller_tiles_is_scored_lower_and_ranked_after():
+    # Presence 0.9, runs agreeing: 0.9; the same from the smaller tiles (factor 0.25): 0.225.
+    sure, small = pose(0.0, 0.9), pose(0.4, 0.9)
+    refined = [RefinedPose(sure, 0.0), RefinedPose(small, 0.0, 0.25)]
+    kept = select_poses(refined, W, H, HighAccuracySettings(), 0.5)
+    assert [p.score for p in kept] == pytest.approx([0.9, 0.225])
+    # With the runs disagreeing by 1.5% of the region as well: 0.9 * 0.75 * 0.25.
+    kept = select_poses([RefinedPose(small, 0.015, 0.25)], W, H, HighAccuracySettings(), 0.5)
+    assert kept[0].score == pytest.approx(0.16875)
+    # Of one person found twice, the surer (unscaled) pose is kept even with a lower presence.
+    kept = select_poses([RefinedPose(pose(0.0, 0.95), 0.0, 0.25), RefinedPose(pose(0.002, 0.5), 0.0)], W, H,
+                        HighAccuracySettings(), 0.5)  # fmt: skip
+    assert [p.score for p in kept] == pytest.approx([0.5])
+    assert RecallSettings().small_tile_sides == (240,) and RecallSettings().small_tile_score == 0.25
+
+
+@pytest.mark.skipif(not (COCO_MINI / "images" / "000000538113.jpg").is_file(), reason="needs ../shared/data/coco_mini")
+def test_a_player_only_the_240_px_tiles_propose_is_found_and_scored_a_quarter():
+    # The batter on deck of a baseball photo (box 50 x 125 px in front of the crowd):
+    # no whole-image, turned, mirrored or 320 px tile pass proposes him; 240 px tiles do.
+    people = load_people(COCO_MINI / "person_keypoints.json")
+    (person,) = [p for p in people if p.image_file == "000000538113.jpg" and round(p.box[0]) == 387]
+    image = read_photo(str(COCO_MINI / "images" / person.image_file))
+
+    def best(settings: HighAccuracySettings) -> tuple[float, float]:
+        with PoseEstimator(
+            static_image_mode=True, model_complexity=1, max_poses=20, accuracy="high", high_accuracy=settings
+        ) as high:
+            r = high.process(image)
+        scores = [oks(lm[COCO_FROM_POSE, :2], person.keypoints, person.area) for lm in r.landmarks_px]
+        i = int(np.argmax(scores))
+        return scores[i], float(r.pose_scores[i])
+
+    without = HighAccuracySettings(recall=RecallSettings(small_tile_sides=()))
+    assert best(without)[0] < 0.1
+    found, score = best(HighAccuracySettings())
+    assert found > 0.9 and 0 < score <= 0.25

@@ -24,8 +24,9 @@ run lazily, cheapest first, and stop as soon as enough people are found.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -60,6 +61,11 @@ class RecallSettings:
             is (0: no tiles).
         small_tile_sides: Further, smaller tile sides tried after those
             tiles, in this order, for people smaller still.
+        small_tile_score: The score of a pose first found on those smaller
+            tiles is multiplied by this (they find people the larger tiles
+            miss, and more false poses: on the development photos a quarter
+            as many of their poses were a person), so that such poses rank
+            after the surer ones; 1: no change.
         tile_overlap: Overlap of neighbouring tiles, as a fraction of a tile.
         tile_min_detection_score: Detector threshold on tiles (there are
             many, each a chance of a false detection), and of every pass
@@ -88,7 +94,8 @@ class RecallSettings:
     quarter_turns: tuple[int, ...] = (2, 1, 3)
     mirror: bool = True
     tile_side: int = 320
-    small_tile_sides: tuple[int, ...] = ()
+    small_tile_sides: tuple[int, ...] = (240,)
+    small_tile_score: float = 0.25
     tile_overlap: float = 0.25
     tile_min_detection_score: float = 0.5
     verify_iou: float | None = 0.8
@@ -119,6 +126,7 @@ class RecallSettings:
             self, "small_tile_sides", isinstance(sides, tuple) and all(is_int(s) and s > 0 for s in sides),
             "a tuple of whole numbers of pixels > 0",
         )  # fmt: skip
+        require(self, "small_tile_score", is_fraction(self.small_tile_score), "a number in [0, 1]")
         overlap = self.tile_overlap
         require(self, "tile_overlap", is_number(overlap) and 0 <= overlap < 1, "a number in [0, 1)")
         iou = self.verify_iou
@@ -216,19 +224,28 @@ def tile_views(image: np.ndarray, settings: RecallSettings, tile_side: int) -> I
         yield from tiles(image, columns, rows, settings.tile_overlap)
 
 
-def views(
-    image: np.ndarray, settings: RecallSettings, nobody_found: bool
-) -> Iterator[tuple[np.ndarray, ToOriginal, float]]:
+class View(NamedTuple):
+    """One view the detector runs on in the recall passes."""
+
+    image: np.ndarray
+    back: ToOriginal  # its normalized coordinates to the original image's
+    min_score: float  # the detector's threshold on it
+    score_factor: float = 1.0  # multiplies the score of the poses first found on it
+
+
+def views(image: np.ndarray, settings: RecallSettings, nobody_found: bool) -> Iterator[View]:
     """Every view of the recall passes with its detector threshold, in the
     order they are tried (made lazily)."""
     low = settings.min_detection_score if nobody_found else settings.tile_min_detection_score
     for k in (0, *settings.quarter_turns):
-        yield (*turned(image, k), low)
+        yield View(*turned(image, k), low)
     if settings.mirror:
-        yield (*mirrored(image), low)
-    for side in (settings.tile_side, *settings.small_tile_sides):
+        yield View(*mirrored(image), low)
+    for view, back in tile_views(image, settings, settings.tile_side):
+        yield View(view, back, settings.tile_min_detection_score)
+    for side in settings.small_tile_sides:
         for view, back in tile_views(image, settings, side):
-            yield view, back, settings.tile_min_detection_score
+            yield View(view, back, settings.tile_min_detection_score, settings.small_tile_score)
 
 
 def window_regions(image_width: int, image_height: int, side: float, stride: float) -> list[NormRect]:
@@ -258,7 +275,7 @@ def window_regions(image_width: int, image_height: int, side: float, stride: flo
 
 
 def candidate_regions(
-    detector: PersonDetector, image: np.ndarray, view_list: Iterator[tuple[np.ndarray, ToOriginal, float]]
+    detector: PersonDetector, image: np.ndarray, view_list: Iterable[tuple[np.ndarray, ToOriginal, float]]
 ) -> Iterator[NormRect]:
     """Regions of the people the detector finds in each view (with its
     threshold), view by view, in the original image's coordinates (best first
@@ -342,7 +359,7 @@ def find_more_people(
     wanted: int,
     settings: RecallSettings,
     run_window: Callable[[NormRect, float], RawPose | None] | None = None,
-) -> list[RawPose]:
+) -> list[tuple[RawPose, float]]:
     """Up to ``wanted`` people not yet in ``found``, from the recall passes.
 
     Args:
@@ -358,26 +375,30 @@ def find_more_people(
             (``settings.window_sides``), which are skipped without it.
 
     Returns:
-        The new poses, in the order found.
+        The new poses, in the order found, each with the factor its score
+        is to be multiplied by (``settings.small_tile_score`` for a pose
+        first found on the smaller tiles, else 1).
     """
     h, w = image.shape[:2]
     tried: list[NormRect] = []
-    new: list[RawPose] = []
+    new: list[tuple[RawPose, float]] = []
     if wanted <= 0:
         return new
-    for roi in candidate_regions(detector, image, views(image, settings, not found.regions)):
-        if found.overlaps(roi, settings.verify_iou) or any(same_region(roi, t, w, h) for t in tried):
-            continue  # a person already found, or a candidate already tried
-        tried.append(roi)
-        raw = verify(roi)
-        if raw is None or found.has(raw):
-            continue
-        found.add(raw, roi, pose_region(raw, w, h))
-        new.append(raw)
-        if len(new) == wanted:
-            return new
+    for view in views(image, settings, not found.regions):
+        for roi in candidate_regions(detector, image, [(view.image, view.back, view.min_score)]):
+            if found.overlaps(roi, settings.verify_iou) or any(same_region(roi, t, w, h) for t in tried):
+                continue  # a person already found, or a candidate already tried
+            tried.append(roi)
+            raw = verify(roi)
+            if raw is None or found.has(raw):
+                continue
+            found.add(raw, roi, pose_region(raw, w, h))
+            new.append((raw, view.score_factor))
+            if len(new) == wanted:
+                return new
     if run_window is not None:
-        new += people_in_windows(run_window, w, h, found, wanted - len(new), settings)
+        windows = people_in_windows(run_window, w, h, found, wanted - len(new), settings)
+        new += [(raw, 1.0) for raw in windows]
     return new
 
 
