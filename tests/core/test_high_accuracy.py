@@ -181,9 +181,11 @@ def test_small_tiles_follow_the_large_ones():
     image = np.zeros((427, 640, 3), np.uint8)
     large = list(tile_views(image, RecallSettings(), 320))
     small = list(tile_views(image, RecallSettings(), 160))
-    found = list(views(image, RecallSettings(small_tile_sides=(160,)), nobody_found=False))
+    found = list(views(image, RecallSettings(small_tile_sides=(160,), small_tile_score=0.3), nobody_found=False))
     assert len(found) == 5 + len(large) + len(small) and len(small) > len(large) > 1
-    assert all(max(view.shape[:2]) <= 160 for view, _, _ in found[-len(small) :])
+    assert all(max(view.shape[:2]) <= 160 for view, _, _, _ in found[-len(small) :])
+    # Poses first found on the smaller tiles are scored lower; on every other view as they are.
+    assert [v.score_factor for v in found] == [1.0] * (5 + len(large)) + [0.3] * len(small)
 
 
 @pytest.mark.parametrize(("side", "gap"), [(360, 220), (300, 160)])

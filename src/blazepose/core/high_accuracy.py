@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -23,7 +25,10 @@ from blazepose.core.recall import (
     RecallSettings,
     candidate_regions,
     find_more_people,
+    is_int,
+    is_number,
     pose_region,
+    require,
     tile_views,
 )
 from blazepose.core.refine import RefineSettings, refine_pose
@@ -63,6 +68,14 @@ class HighAccuracySettings:
     score_spread: float | None = 0.06
 
     def __post_init__(self) -> None:
+        require(self, "recall", isinstance(self.recall, RecallSettings), "a RecallSettings")
+        require(self, "refine", isinstance(self.refine, RefineSettings), "a RefineSettings")
+        side = self.video_tile_side
+        require(self, "video_tile_side", is_int(side) and side >= 0, "a whole number of pixels >= 0")
+        iou = self.duplicate_iou
+        require(self, "duplicate_iou", iou is None or (is_number(iou) and 0 < iou <= 1), "None or a number in (0, 1]")
+        spread = self.max_spread
+        require(self, "max_spread", is_number(spread) and 0 < spread < math.inf, "a finite number > 0")
         scale = self.score_spread
         if scale is not None and not (isinstance(scale, (int, float)) and np.isfinite(scale) and scale > 0):
             # 0 would divide by zero on the first photo; below 0 scores would exceed the presence.
@@ -108,14 +121,23 @@ class HighAccuracy:
         poses whose refinement runs disagree dropped; each pose's score is its
         presence times how well its runs agree (``score_spread``)."""
         h, w = image.shape[:2]
-        found = PeopleFound(w, h, self.overlap_iou)
-        poses: list[RawPose] = []
+        refined = self.refined_poses(image, candidates, max_poses, min_presence, recall)
+        return select_poses(refined, w, h, self.settings, self.overlap_iou)
+
+    def refined_poses(
+        self, image: np.ndarray, candidates: list[NormRect], max_poses: int, min_presence: float, recall: bool
+    ) -> list[RefinedPose]:
+        """Every pose found in one photo (as :meth:`image_poses`), refined, with
+        its runs' spread and its score factor, before :func:`select_poses`."""
+        h, w = image.shape[:2]
+        found = PeopleFound(w, h, self.overlap_iou, self.settings.recall.same_person_oks)
+        poses: list[tuple[RawPose, float]] = []
         for roi in candidates:
             if len(poses) == max_poses:
                 break
             raw = self.landmarker.run(image, roi, min_presence, self.with_mask)
             if raw is not None:
-                poses.append(raw)
+                poses.append((raw, 1.0))
                 found.add(raw, roi, pose_region(raw, w, h))
         if recall and len(poses) < max_poses:
             strict = self.settings.recall.min_presence
@@ -140,22 +162,54 @@ class HighAccuracy:
         def run(img: np.ndarray, roi: NormRect) -> RawPose | None:
             return self.landmarker.run(img, roi, 0.0, self.with_mask and img is image)
 
-        refined = [refine_pose(run, image, raw, self.settings.refine, mirrored) for raw in poses]
-        steadiest = min((spread for _, spread in refined), default=0.0)
-        refined = [(raw, s) for raw, s in refined if s <= max(self.settings.max_spread, steadiest)]
-        scale = self.settings.score_spread
-        if scale is not None:
-            # Runs that disagree mean the model is unsure: rank such a pose lower.
-            refined = [(dataclasses.replace(raw, score=raw.score * consistency(s, scale)), s) for raw, s in refined]
-        duplicate_iou = self.settings.duplicate_iou
-        kept = PeopleFound(w, h, self.overlap_iou if duplicate_iou is None else duplicate_iou)
-        for raw, _ in refined:
-            own = pose_region(raw, w, h)
-            if not kept.overlaps(own) and not kept.has(raw):
-                kept.add(raw, own)
-        return kept.poses
+        return [
+            RefinedPose(*refine_pose(run, image, raw, self.settings.refine, mirrored), factor) for raw, factor in poses
+        ]
 
     def tile_regions(self, image: np.ndarray, min_score: float) -> Iterator[NormRect]:
         """Regions of the people the detector finds on the image's tiles (video mode)."""
         tiles = tile_views(image, self.settings.recall, self.settings.video_tile_side)
         yield from candidate_regions(self.detector, image, ((view, back, min_score) for view, back in tiles))
+
+
+class RefinedPose(NamedTuple):
+    """A refined pose of a photo, before :func:`select_poses`."""
+
+    pose: RawPose
+    spread: float  # how far its refinement runs disagree (refine.spread)
+    score_factor: float = 1.0  # multiplies its score (the recall pass that found it)
+
+
+def select_poses(
+    refined: list[RefinedPose],
+    image_width: int,
+    image_height: int,
+    settings: HighAccuracySettings,
+    overlap_iou: float,
+) -> list[RawPose]:
+    """The poses kept of a photo's refined poses: those whose runs disagree
+    by more than ``max_spread`` dropped (unless the photo's most consistent),
+    each scored (presence times ``score_spread``'s consistency times its score
+    factor), and of poses that are one person (regions overlapping by
+    ``duplicate_iou``, or body landmarks coinciding) the best-scoring kept. The
+    kept poses stay in their given order."""
+    steadiest = min((r.spread for r in refined), default=0.0)
+    refined = [r for r in refined if r.spread <= max(settings.max_spread, steadiest)]
+    scale = settings.score_spread
+    scored = []
+    for raw, spread, factor in refined:
+        # Runs that disagree mean the model is unsure: rank such a pose lower.
+        agreement = 1.0 if scale is None else consistency(spread, scale)
+        scored.append(
+            raw if agreement * factor == 1.0 else dataclasses.replace(raw, score=raw.score * agreement * factor)
+        )
+    duplicate_iou = overlap_iou if settings.duplicate_iou is None else settings.duplicate_iou
+    kept = PeopleFound(image_width, image_height, duplicate_iou)
+    chosen: list[int] = []
+    # Best first (ties in the given order), so that of one person's poses the best-scoring is kept.
+    for i in sorted(range(len(scored)), key=lambda i: -scored[i].score):
+        own = pose_region(scored[i], image_width, image_height)
+        if not kept.overlaps(own) and not kept.has(scored[i]):
+            kept.add(scored[i], own)
+            chosen.append(i)
+    return [scored[i] for i in sorted(chosen)]

@@ -24,8 +24,9 @@ run lazily, cheapest first, and stop as soon as enough people are found.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -33,6 +34,7 @@ from blazepose.core.detector import PersonDetector
 from blazepose.core.landmarker import RawPose
 from blazepose.core.landmarks import AUX_SLICE
 from blazepose.core.roi import NormRect, rect_iou, roi_from_points
+from blazepose.core.similarity import pose_oks
 
 # Maps (N, 2) normalized coordinates of a transformed view back to the original image.
 ToOriginal = Callable[[np.ndarray], np.ndarray]
@@ -59,6 +61,11 @@ class RecallSettings:
             is (0: no tiles).
         small_tile_sides: Further, smaller tile sides tried after those
             tiles, in this order, for people smaller still.
+        small_tile_score: The score of a pose first found on those smaller
+            tiles is multiplied by this (they find people the larger tiles
+            miss, and more false poses: on the development photos a quarter
+            as many of their poses were a person), so that such poses rank
+            after the surer ones; 1: no change.
         tile_overlap: Overlap of neighbouring tiles, as a fraction of a tile.
         tile_min_detection_score: Detector threshold on tiles (there are
             many, each a chance of a false detection), and of every pass
@@ -74,6 +81,12 @@ class RecallSettings:
         window_stride: Step between windows, as a fraction of their side.
         window_min_presence: Pose presence a window's pose must reach, on
             the window and again on the region from its own landmarks.
+        same_person_oks: A candidate's pose is a person already found when
+            their body landmarks coincide and their OKS
+            (:func:`~blazepose.core.similarity.pose_oks`) reaches this (None:
+            the landmarks alone). Neighbours in a crowd can have landmarks that
+            coincide at the median (the model spreads one body over two people)
+            while their COCO keypoints do not.
     """
 
     min_detection_score: float = 0.3
@@ -81,13 +94,77 @@ class RecallSettings:
     quarter_turns: tuple[int, ...] = (2, 1, 3)
     mirror: bool = True
     tile_side: int = 320
-    small_tile_sides: tuple[int, ...] = ()
+    small_tile_sides: tuple[int, ...] = (240,)
+    small_tile_score: float = 0.25
     tile_overlap: float = 0.25
     tile_min_detection_score: float = 0.5
     verify_iou: float | None = 0.8
     window_sides: tuple[float, ...] = ()
     window_stride: float = 1 / 3
     window_min_presence: float = 0.9
+    same_person_oks: float | None = 0.5
+
+    def __post_init__(self) -> None:
+        # Checked here, not when the first photo's passes run into them.
+        for name in ("min_detection_score", "tile_min_detection_score", "window_min_presence"):
+            require(self, name, is_fraction(getattr(self, name)), "a number in [0, 1]")
+        require(
+            self,
+            "min_presence",
+            self.min_presence is None or is_fraction(self.min_presence),
+            "None or a number in [0, 1]",
+        )
+        turns = self.quarter_turns
+        require(
+            self, "quarter_turns", isinstance(turns, tuple) and all(is_int(k) and k in (1, 2, 3) for k in turns),
+            "a tuple of quarter turns 1, 2 or 3 (the unturned image is always tried)",
+        )  # fmt: skip
+        require(self, "mirror", isinstance(self.mirror, bool), "True or False")
+        require(self, "tile_side", is_int(self.tile_side) and self.tile_side >= 0, "a whole number of pixels >= 0")
+        sides = self.small_tile_sides
+        require(
+            self, "small_tile_sides", isinstance(sides, tuple) and all(is_int(s) and s > 0 for s in sides),
+            "a tuple of whole numbers of pixels > 0",
+        )  # fmt: skip
+        require(self, "small_tile_score", is_fraction(self.small_tile_score), "a number in [0, 1]")
+        overlap = self.tile_overlap
+        require(self, "tile_overlap", is_number(overlap) and 0 <= overlap < 1, "a number in [0, 1)")
+        iou = self.verify_iou
+        require(self, "verify_iou", iou is None or (is_number(iou) and 0 < iou <= 1), "None or a number in (0, 1]")
+        windows = self.window_sides
+        require(
+            self, "window_sides", isinstance(windows, tuple) and all(is_number(s) and 0 < s <= 1 for s in windows),
+            "a tuple of fractions of the image's shorter side in (0, 1]",
+        )  # fmt: skip
+        oks = self.same_person_oks
+        require(self, "same_person_oks", oks is None or is_fraction(oks), "None or a number in [0, 1]")
+        stride = self.window_stride
+        require(self, "window_stride", is_number(stride) and 0 < stride < math.inf, "a finite number > 0")
+
+
+def is_number(value: object) -> bool:
+    """A real number, not a bool nor NaN."""
+    return (
+        isinstance(value, (int, float, np.integer, np.floating))
+        and not isinstance(value, bool)
+        and not math.isnan(value)
+    )
+
+
+def is_int(value: object) -> bool:
+    """A whole number (an int, or a numpy integer), not a bool."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def is_fraction(value: object) -> bool:
+    """A number in [0, 1]."""
+    return is_number(value) and 0 <= value <= 1  # type: ignore[operator]
+
+
+def require(settings: object, name: str, ok: bool, expected: str) -> None:
+    """Raises a ValueError naming the setting, what was expected and what came, unless ``ok``."""
+    if not ok:
+        raise ValueError(f"{type(settings).__name__}.{name} must be {expected}, got {getattr(settings, name)!r}")
 
 
 def turned(image: np.ndarray, quarter_turns: int) -> tuple[np.ndarray, ToOriginal]:
@@ -147,19 +224,28 @@ def tile_views(image: np.ndarray, settings: RecallSettings, tile_side: int) -> I
         yield from tiles(image, columns, rows, settings.tile_overlap)
 
 
-def views(
-    image: np.ndarray, settings: RecallSettings, nobody_found: bool
-) -> Iterator[tuple[np.ndarray, ToOriginal, float]]:
+class View(NamedTuple):
+    """One view the detector runs on in the recall passes."""
+
+    image: np.ndarray
+    back: ToOriginal  # its normalized coordinates to the original image's
+    min_score: float  # the detector's threshold on it
+    score_factor: float = 1.0  # multiplies the score of the poses first found on it
+
+
+def views(image: np.ndarray, settings: RecallSettings, nobody_found: bool) -> Iterator[View]:
     """Every view of the recall passes with its detector threshold, in the
     order they are tried (made lazily)."""
     low = settings.min_detection_score if nobody_found else settings.tile_min_detection_score
     for k in (0, *settings.quarter_turns):
-        yield (*turned(image, k), low)
+        yield View(*turned(image, k), low)
     if settings.mirror:
-        yield (*mirrored(image), low)
-    for side in (settings.tile_side, *settings.small_tile_sides):
+        yield View(*mirrored(image), low)
+    for view, back in tile_views(image, settings, settings.tile_side):
+        yield View(view, back, settings.tile_min_detection_score)
+    for side in settings.small_tile_sides:
         for view, back in tile_views(image, settings, side):
-            yield view, back, settings.tile_min_detection_score
+            yield View(view, back, settings.tile_min_detection_score, settings.small_tile_score)
 
 
 def window_regions(image_width: int, image_height: int, side: float, stride: float) -> list[NormRect]:
@@ -189,7 +275,7 @@ def window_regions(image_width: int, image_height: int, side: float, stride: flo
 
 
 def candidate_regions(
-    detector: PersonDetector, image: np.ndarray, view_list: Iterator[tuple[np.ndarray, ToOriginal, float]]
+    detector: PersonDetector, image: np.ndarray, view_list: Iterable[tuple[np.ndarray, ToOriginal, float]]
 ) -> Iterator[NormRect]:
     """Regions of the people the detector finds in each view (with its
     threshold), view by view, in the original image's coordinates (best first
@@ -201,13 +287,19 @@ def candidate_regions(
             yield roi_from_points(back(kps[:2].astype(np.float64)), w, h)
 
 
-def same_pose(a: RawPose, b: RawPose, image_width: int, image_height: int, tolerance: float = 0.1) -> bool:
+def same_pose(
+    a: RawPose, b: RawPose, image_width: int, image_height: int, tolerance: float = 0.1, min_oks: float | None = None
+) -> bool:
     """Whether two poses are one person: their body landmarks (face to hips)
-    lie, at the median, within ``tolerance`` of the smaller region's side."""
+    lie, at the median, within ``tolerance`` of the smaller region's side, and
+    (unless ``min_oks`` is None) their 17 COCO keypoints' OKS
+    (:func:`~blazepose.core.similarity.pose_oks`) is at least ``min_oks``."""
     size = np.array([image_width, image_height])
     gaps = np.linalg.norm((a.landmarks[:25, :2] - b.landmarks[:25, :2]) * size, axis=-1)
     side = min(a.roi.width, b.roi.width) * image_width
-    return bool(np.median(gaps) < tolerance * side)
+    if not np.median(gaps) < tolerance * side:
+        return False
+    return min_oks is None or pose_oks(a.landmarks[:33, :2] * size, b.landmarks[:33, :2] * size) >= min_oks
 
 
 class PeopleFound:
@@ -218,11 +310,17 @@ class PeopleFound:
         image_height: Pixels.
         overlap_iou: Rotated-region IoU from which a region is a person
             already found.
+        same_person_oks: A pose is a person already found only when, besides
+            their landmarks coinciding, their OKS reaches this (None: the
+            landmarks alone; see :func:`same_pose`).
     """
 
-    def __init__(self, image_width: int, image_height: int, overlap_iou: float) -> None:
+    def __init__(
+        self, image_width: int, image_height: int, overlap_iou: float, same_person_oks: float | None = None
+    ) -> None:
         self.size = (image_width, image_height)
         self.overlap_iou = overlap_iou
+        self.same_person_oks = same_person_oks
         self.regions: list[NormRect] = []
         self.poses: list[RawPose] = []
 
@@ -233,7 +331,7 @@ class PeopleFound:
 
     def has(self, raw: RawPose) -> bool:
         """Whether ``raw`` is a person already found (their body landmarks coincide)."""
-        return any(same_pose(raw, other, *self.size) for other in self.poses)
+        return any(same_pose(raw, other, *self.size, min_oks=self.same_person_oks) for other in self.poses)
 
     def add(self, raw: RawPose, *rois: NormRect) -> None:
         """Adds a person: the pose and the regions it was found from."""
@@ -261,7 +359,7 @@ def find_more_people(
     wanted: int,
     settings: RecallSettings,
     run_window: Callable[[NormRect, float], RawPose | None] | None = None,
-) -> list[RawPose]:
+) -> list[tuple[RawPose, float]]:
     """Up to ``wanted`` people not yet in ``found``, from the recall passes.
 
     Args:
@@ -277,26 +375,30 @@ def find_more_people(
             (``settings.window_sides``), which are skipped without it.
 
     Returns:
-        The new poses, in the order found.
+        The new poses, in the order found, each with the factor its score
+        is to be multiplied by (``settings.small_tile_score`` for a pose
+        first found on the smaller tiles, else 1).
     """
     h, w = image.shape[:2]
     tried: list[NormRect] = []
-    new: list[RawPose] = []
+    new: list[tuple[RawPose, float]] = []
     if wanted <= 0:
         return new
-    for roi in candidate_regions(detector, image, views(image, settings, not found.regions)):
-        if found.overlaps(roi, settings.verify_iou) or any(same_region(roi, t, w, h) for t in tried):
-            continue  # a person already found, or a candidate already tried
-        tried.append(roi)
-        raw = verify(roi)
-        if raw is None or found.has(raw):
-            continue
-        found.add(raw, roi, pose_region(raw, w, h))
-        new.append(raw)
-        if len(new) == wanted:
-            return new
+    for view in views(image, settings, not found.regions):
+        for roi in candidate_regions(detector, image, [(view.image, view.back, view.min_score)]):
+            if found.overlaps(roi, settings.verify_iou) or any(same_region(roi, t, w, h) for t in tried):
+                continue  # a person already found, or a candidate already tried
+            tried.append(roi)
+            raw = verify(roi)
+            if raw is None or found.has(raw):
+                continue
+            found.add(raw, roi, pose_region(raw, w, h))
+            new.append((raw, view.score_factor))
+            if len(new) == wanted:
+                return new
     if run_window is not None:
-        new += people_in_windows(run_window, w, h, found, wanted - len(new), settings)
+        windows = people_in_windows(run_window, w, h, found, wanted - len(new), settings)
+        new += [(raw, 1.0) for raw in windows]
     return new
 
 

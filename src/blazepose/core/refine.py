@@ -17,6 +17,7 @@ person, or a person's landmarks spread over their neighbours.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,7 +25,7 @@ import numpy as np
 
 from blazepose.core.landmarker import RawPose
 from blazepose.core.landmarks import NUM_MODEL_LANDMARKS
-from blazepose.core.recall import pose_region
+from blazepose.core.recall import is_number, pose_region, require
 from blazepose.core.roi import NormRect
 from blazepose.core.topology import PoseLandmark
 
@@ -63,6 +64,16 @@ class RefineSettings:
     mirror: bool = True
     shift: float = 0.0
     scales: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("second_pass", "mirror"):
+            require(self, name, isinstance(getattr(self, name), bool), "True or False")
+        require(self, "shift", is_number(self.shift) and 0 <= self.shift < 1, "a fraction of the region in [0, 1)")
+        scales = self.scales
+        require(
+            self, "scales", isinstance(scales, tuple) and all(is_number(k) and 0 < k < math.inf for k in scales),
+            "a tuple of finite factors > 0",
+        )  # fmt: skip
 
     @property
     def runs(self) -> int:

@@ -8,39 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from blazepose.core.topology import PoseLandmark as L
-
-# COCO order: nose, eyes, ears, shoulders, elbows, wrists, hips, knees, ankles (left before right).
-COCO_FROM_POSE = np.array(
-    [
-        L.NOSE, L.LEFT_EYE, L.RIGHT_EYE, L.LEFT_EAR, L.RIGHT_EAR, L.LEFT_SHOULDER, L.RIGHT_SHOULDER,
-        L.LEFT_ELBOW, L.RIGHT_ELBOW, L.LEFT_WRIST, L.RIGHT_WRIST, L.LEFT_HIP, L.RIGHT_HIP,
-        L.LEFT_KNEE, L.RIGHT_KNEE, L.LEFT_ANKLE, L.RIGHT_ANKLE,
-    ]
-)  # fmt: skip
-
-# Per-keypoint falloffs of the COCO keypoint challenge (OKS "sigmas").
-COCO_SIGMAS = np.array(
-    [
-        0.026,
-        0.025,
-        0.025,
-        0.035,
-        0.035,
-        0.079,
-        0.079,
-        0.072,
-        0.072,
-        0.062,
-        0.062,
-        0.107,
-        0.107,
-        0.087,
-        0.087,
-        0.089,
-        0.089,
-    ]
-)
+from blazepose.core.similarity import COCO_FROM_POSE, COCO_SIGMAS
 
 
 def to_coco_keypoints(landmarks_px: np.ndarray) -> np.ndarray:
