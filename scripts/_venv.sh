@@ -11,9 +11,16 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 STAMP="$VENV/.installed-${EXTRAS//,/-}"
 # Reinstalled when the packaging or the compiled kernels' source changed.
-stale() { for f in pyproject.toml setup.py src/blazepose/core/_native.c; do [ "$ROOT/$f" -nt "$STAMP" ] && return 0; done; return 1; }
+# The ONNX and int8 model files are packages of their own (packages/): installed from here, not from an index.
+COMPANIONS=("$ROOT/packages/blazepose-models-onnx" "$ROOT/packages/blazepose-models-int8")
+stale() {
+    for f in pyproject.toml setup.py src/blazepose/core/_native.c packages/*/pyproject.toml; do
+        [ "$ROOT/$f" -nt "$STAMP" ] && return 0
+    done
+    return 1
+}
 if [ ! -f "$STAMP" ] || stale; then
-    echo "Installing blazepose[$EXTRAS] into $VENV..." >&2
-    "$VENV/bin/python" -m pip install --quiet -e "$ROOT[$EXTRAS]"
+    echo "Installing blazepose[$EXTRAS] and its model packages into $VENV..." >&2
+    "$VENV/bin/python" -m pip install --quiet "${COMPANIONS[@]}" -e "$ROOT[$EXTRAS]"
     touch "$STAMP"
 fi

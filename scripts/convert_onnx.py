@@ -1,4 +1,4 @@
-"""Converts the vendored .tflite models to ONNX, with provenance and sha256, into src/blazepose/models/onnx/.
+"""Converts the vendored .tflite models to ONNX, with provenance and sha256, into packages/blazepose-models-onnx.
 
 Run it in a separate environment that has TensorFlow (tf2onnx needs it;
 the library itself does not):
@@ -171,7 +171,9 @@ def largest_difference(tflite_bytes: bytes, onnx_bytes: bytes, batch: int) -> fl
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=MODELS / "onnx")
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "packages" / "blazepose-models-onnx" / "src" / "blazepose_models_onnx"
+    )
     args = parser.parse_args()
     import onnx
     import tensorflow as tf

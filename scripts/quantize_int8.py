@@ -1,4 +1,4 @@
-"""Makes the int8 models (src/blazepose/models/int8/) from the vendored ones, calibrated on the pipeline's own crops.
+"""Makes the int8 models (packages/blazepose-models-int8) from the vendored ones, calibrated on the pipeline's crops.
 
 Two steps, in two environments (the quantizer needs protobuf 7, which
 mediapipe 0.10.14 in the project's environment cannot share):
@@ -47,7 +47,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "src" / "blazepose" / "models"
-OUT_DIR = MODELS / "int8"
+OUT_DIR = ROOT / "packages" / "blazepose-models-int8" / "src" / "blazepose_models_int8"
 DATA = ROOT.parent / "shared" / "data"
 DETECTOR = "pose_detection"
 LANDMARKS = {0: "pose_landmark_lite", 1: "pose_landmark_full", 2: "pose_landmark_heavy"}

@@ -12,12 +12,16 @@ from blazepose.backends import INT8_BACKENDS, check_precision, load_model
 from blazepose.core import engines as engines_module
 from blazepose.core.engines import PoseEngines
 from blazepose.core.estimator import PoseEstimator
-from blazepose.models import MODEL_SHA256, MODELS_DIR, ModelFileError, int8_model_bytes
+from blazepose.models import MODEL_SHA256, MODELS_DIR, ModelFileError, companion_folder, int8_model_bytes
 from blazepose.tasks.options import BaseOptions, PoseLandmarkerOptions
 from blazepose.tasks.pose_landmarker import PoseLandmarker
 from conftest import NEEDS_SHARED, SHARED_DATA
 
-MANIFEST = json.loads((MODELS_DIR / "int8" / "MANIFEST.json").read_text())
+pytest.importorskip(
+    "blazepose_models_int8", reason="the int8 model files are a package: pip install ./packages/blazepose-models-int8"
+)
+FOLDER = companion_folder("int8")
+MANIFEST = json.loads((FOLDER / "MANIFEST.json").read_text())
 
 
 def test_each_int8_file_matches_its_manifest_and_names_its_source():
@@ -27,7 +31,7 @@ def test_each_int8_file_matches_its_manifest_and_names_its_source():
     held_out = MANIFEST["calibration"]["sources"]
     assert not any(s.startswith("lsp/images/im") and int(s[-8:-4]) > 500 for s in held_out)
     for file_name, entry in MANIFEST["files"].items():
-        data = (MODELS_DIR / "int8" / file_name).read_bytes()
+        data = (FOLDER / file_name).read_bytes()
         assert hashlib.sha256(data).hexdigest() == entry["sha256"], file_name
         assert entry["source"] == file_name and entry["source_sha256"] == MODEL_SHA256[file_name]
 

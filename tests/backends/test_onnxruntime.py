@@ -9,18 +9,22 @@ import numpy as np
 import pytest
 
 from blazepose.backends import load_model
-from blazepose.models import MODEL_SHA256, MODELS_DIR, ModelFileError, converted_model_bytes, verified_model_bytes
+from blazepose.models import MODEL_SHA256, ModelFileError, companion_folder, converted_model_bytes, verified_model_bytes
 
 pytest.importorskip("onnxruntime", reason="the onnxruntime backend needs onnxruntime (the onnxruntime extra)")
 
-MANIFEST = json.loads((MODELS_DIR / "onnx" / "MANIFEST.json").read_text())
+pytest.importorskip(
+    "blazepose_models_onnx", reason="the onnx model files are a package: pip install ./packages/blazepose-models-onnx"
+)
+FOLDER = companion_folder("onnx")
+MANIFEST = json.loads((FOLDER / "MANIFEST.json").read_text())
 
 
 def test_each_converted_file_matches_its_manifest_and_names_its_source():
     assert MANIFEST["made_by"] == "scripts/convert_onnx.py" and "tf2onnx" in MANIFEST["converter"]
     assert {entry["source"] for entry in MANIFEST["files"].values()} == set(MODEL_SHA256)
     for file_name, entry in MANIFEST["files"].items():
-        data = (MODELS_DIR / "onnx" / file_name).read_bytes()
+        data = (FOLDER / file_name).read_bytes()
         assert hashlib.sha256(data).hexdigest() == entry["sha256"], file_name
         assert entry["source_sha256"] == MODEL_SHA256[entry["source"]]
         assert entry["max_relative_difference_vs_tflite"] < 1e-3

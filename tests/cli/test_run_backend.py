@@ -63,3 +63,23 @@ def test_backend_unavailable_names_the_missing_provider(monkeypatch):
     assert backend_unavailable("onnxruntime") is None
     with pytest.raises(ValueError, match="unknown inference backend"):
         backend_unavailable("cuda")
+
+
+@pytest.mark.parametrize(
+    ("options", "package"), [(["--precision", "int8"], "int8"), (["--backend", "onnxruntime"], "onnx")]
+)
+def test_model_files_not_installed_are_one_usage_error(options, package, tmp_path, monkeypatch, capsys):
+    """Run in this process, the companion package hidden: the message names what to install."""
+    import importlib.util
+
+    from blazepose import cli
+
+    if package == "onnx":
+        pytest.importorskip("onnxruntime", reason="the onnxruntime backend needs onnxruntime")
+    real_find_spec = importlib.util.find_spec
+    hidden = f"blazepose_models_{package}"
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == hidden else real_find_spec(n, *a))
+    assert cli.main(["run", str(tmp_path / "a.png"), "--out", str(tmp_path / "o"), *options]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and f"pip install blazepose-models-{package}" in error
+    assert not (tmp_path / "o").exists()

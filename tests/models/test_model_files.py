@@ -6,6 +6,9 @@ from blazepose.models import (
     MODEL_SHA256,
     MODELS_DIR,
     ModelFileError,
+    companion_folder,
+    converted_model_bytes,
+    int8_model_bytes,
     landmark_model_name,
     verified_model_bytes,
 )
@@ -51,3 +54,28 @@ def test_unknown_model_name_is_refused():
 def test_landmark_model_name_rejects_bad_complexity(bad):
     with pytest.raises(ValueError, match="model_complexity"):
         landmark_model_name(bad)
+
+
+@pytest.mark.parametrize(
+    ("kind", "load"),
+    [
+        ("onnx", lambda: converted_model_bytes("pose_landmark_lite.tflite", "onnx")),
+        ("int8", lambda: int8_model_bytes("pose_landmark_lite.tflite")),
+    ],
+)
+def test_model_files_of_a_package_not_installed_name_the_package_to_install(kind, load, monkeypatch):
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    hidden = f"blazepose_models_{kind}"
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == hidden else real_find_spec(n, *a))
+    package = f"blazepose-models-{kind}"
+    with pytest.raises(FileNotFoundError, match=rf"pip install {package} .*packages/{package}"):
+        load()
+    with pytest.raises(FileNotFoundError, match=f"blazepose-models-{kind}"):
+        companion_folder(kind)
+
+
+def test_the_main_package_ships_only_the_four_official_models():
+    shipped = sorted(p.name for p in MODELS_DIR.rglob("*") if p.suffix in (".tflite", ".onnx"))
+    assert shipped == sorted(MODEL_SHA256)

@@ -14,9 +14,10 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from blazepose.backends import BACKENDS, DEFAULT_BACKEND, backend_unavailable, check_precision
+from blazepose.backends import BACKENDS, DEFAULT_BACKEND, backend_unavailable, check_precision, model_format
 from blazepose.io.inputs import expand_inputs
 from blazepose.io.landmark_files import FORMATS
+from blazepose.models import COMPANION_PACKAGES, companion_folder
 from blazepose.runner.jobs import MODELS, InputInterrupted, InputOutcome, RunSettings, StopFlag, run_sequentially
 
 
@@ -210,6 +211,13 @@ def check_options(args: argparse.Namespace) -> str | None:
     unavailable = backend_unavailable(args.backend)
     if unavailable:
         return f"--backend {args.backend}: {unavailable}"
+    kind = "int8" if args.precision == "int8" else model_format(args.backend)
+    if kind in COMPANION_PACKAGES:
+        try:
+            companion_folder(kind)
+        except FileNotFoundError as e:
+            option = "precision" if kind == "int8" else "backend"
+            return f"--{option} {getattr(args, option)}: {e}"
     if args.threads is None:
         from blazepose.backends import default_num_threads
 

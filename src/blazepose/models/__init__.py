@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 from pathlib import Path
 
@@ -72,7 +73,28 @@ def landmark_model_name(model_complexity: int) -> str:
 
 
 CONVERTED_FORMATS = ("onnx",)
-"""Formats the vendored models are converted to (by scripts/convert_onnx.py), each in its own folder here."""
+"""Formats the vendored models are converted to (by scripts/convert_onnx.py)."""
+
+COMPANION_PACKAGES = {"onnx": "blazepose-models-onnx", "int8": "blazepose-models-int8"}
+"""Model files kept out of this package (so that it stays small), by kind -> the package that holds them."""
+
+
+def companion_folder(kind: str) -> Path:
+    """The folder of the installed package holding the ``kind`` model files (``onnx`` or ``int8``).
+
+    Raises:
+        KeyError: unknown kind.
+        FileNotFoundError: that package is not installed (the message says how to install it).
+    """
+    distribution = COMPANION_PACKAGES[kind]
+    module = distribution.replace("-", "_")
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(
+            f"the {kind} model files are in a package of their own: pip install {distribution} "
+            f"(from a clone of the repository: pip install ./packages/{distribution})"
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def converted_model_bytes(name: str, fmt: str, models_dir: Path | None = None) -> bytes:
@@ -81,11 +103,12 @@ def converted_model_bytes(name: str, fmt: str, models_dir: Path | None = None) -
     Args:
         name: The vendored file's name, one of ``MODEL_SHA256`` (``pose_landmark_full.tflite``).
         fmt: One of :data:`CONVERTED_FORMATS`; the file is ``<fmt>/<stem>.<fmt>``.
-        models_dir: Folder to read from (the package's own by default).
+        models_dir: Folder whose ``<fmt>/`` subfolder to read from (default:
+            the installed ``blazepose-models-<fmt>`` package's folder).
 
     Raises:
         KeyError: unknown model or format.
-        FileNotFoundError: the converted file or its manifest is missing.
+        FileNotFoundError: the converted file, its manifest or its package is missing.
         ModelFileError: the file's sha256 differs from the manifest's, or the
             manifest says it was made from another file than the vendored one.
     """
@@ -93,31 +116,32 @@ def converted_model_bytes(name: str, fmt: str, models_dir: Path | None = None) -
         raise KeyError(
             f"no converted {fmt!r} file for {name!r}; formats: {CONVERTED_FORMATS}, models: {sorted(MODEL_SHA256)}"
         )
-    folder = (models_dir or MODELS_DIR) / fmt
+    folder = models_dir / fmt if models_dir is not None else companion_folder(fmt)
     return _manifest_checked_bytes(folder, f"{Path(name).stem}.{fmt}", name, f"scripts/convert_{fmt}.py")
 
 
 INT8_FOLDER = "int8"
-"""Folder (beside the vendored files) of the int8 models made by scripts/quantize_int8.py."""
+"""Kind (and ``models_dir`` subfolder) of the int8 models made by scripts/quantize_int8.py."""
 
 
 def int8_model_bytes(name: str, models_dir: Path | None = None) -> bytes:
-    """Reads a vendored model's int8 ``.tflite`` after checking it against the sha256 in ``int8/MANIFEST.json``.
+    """Reads a vendored model's int8 ``.tflite`` after checking it against the sha256 in its ``MANIFEST.json``.
 
     Args:
         name: The vendored file's name, one of ``MODEL_SHA256`` (``pose_landmark_full.tflite``);
-            its int8 file has the same name under ``int8/``.
-        models_dir: Folder to read from (the package's own by default).
+            its int8 file has the same name.
+        models_dir: Folder whose ``int8/`` subfolder to read from (default:
+            the installed ``blazepose-models-int8`` package's folder).
 
     Raises:
         KeyError: unknown model.
-        FileNotFoundError: the int8 file or its manifest is missing.
+        FileNotFoundError: the int8 file, its manifest or its package is missing.
         ModelFileError: the file's sha256 differs from the manifest's, or the
             manifest says it was made from another file than the vendored one.
     """
     if name not in MODEL_SHA256:
         raise KeyError(f"no int8 file for {name!r}; models: {sorted(MODEL_SHA256)}")
-    folder = (models_dir or MODELS_DIR) / INT8_FOLDER
+    folder = models_dir / INT8_FOLDER if models_dir is not None else companion_folder(INT8_FOLDER)
     return _manifest_checked_bytes(folder, name, name, "scripts/quantize_int8.py")
 
 
@@ -129,7 +153,7 @@ def _manifest_checked_bytes(folder: Path, file_name: str, source: str, script: s
     if not path.is_file() or not manifest_path.is_file():
         raise FileNotFoundError(
             f"model {label} or its manifest is missing under {folder}; "
-            f"make it with {script} (see models/{folder.name}/README.md)"
+            f"make it with {script} (see the README.md beside it)"
         )
     entry = json.loads(manifest_path.read_text())["files"].get(file_name)
     if entry is None:
