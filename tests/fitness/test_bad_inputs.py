@@ -103,3 +103,16 @@ def test_landmark_file_records_with_repeated_times_are_nudged_apart():
     sequence = sequences_from_records(records)[0]
     assert len(sequence) == len(t) and np.all(np.diff(sequence.times_s) > 0)
     assert analyse(sequence, "squat").count == 3
+
+
+def test_times_in_milliseconds_are_a_clear_error_not_a_count_of_zero():
+    px, t = _squats()
+    with pytest.raises(ValueError, match="were milliseconds given"):
+        analyse_sequence(px, t * 1000)
+    sequence = PoseSequence()
+    for time_s, pose in zip(t * 1000, px, strict=True):
+        sequence.append(time_s, pose, pose / 100)
+    with pytest.raises(ValueError, match="were milliseconds given"):
+        analyse(sequence, "squat")
+    slow = analyse_sequence(px[::45], t[::45])  # 1.5 s apart: still seconds (nothing to count at that rate)
+    assert slow.repetitions == []

@@ -110,8 +110,14 @@ class PhaseAnalysis:
     period_s: float | None
 
 
+MAX_MEAN_FRAME_STEP_S = 2.0
+"""Frames further apart than this on average (under half a frame per second) cannot show repetitions:
+such times are taken for a unit error (milliseconds given where seconds are expected)."""
+
+
 def check_times(times_s, frames: int) -> np.ndarray:
-    """``times_s`` as a float array, checked to hold one finite, strictly increasing time per frame.
+    """``times_s`` as a float array, checked to hold one finite, strictly increasing time per frame, in
+    seconds (three frames or more at most :data:`MAX_MEAN_FRAME_STEP_S` apart on average).
 
     Raises:
         ValueError: it does not.
@@ -126,6 +132,12 @@ def check_times(times_s, frames: int) -> np.ndarray:
         k = int(np.argmax(steps <= 0))
         raise ValueError(
             f"expected strictly increasing frame times, got {times[k + 1]} after {times[k]} at frame {k + 1}"
+        )
+    step = float(times[-1] - times[0]) / (len(times) - 1) if len(times) >= 3 else 0.0
+    if step > MAX_MEAN_FRAME_STEP_S:
+        raise ValueError(
+            f"expected frame times in seconds, got frames {step:.4g} s apart on average ({1 / step:.3g} per second "
+            f"over {len(times)} frames, {times[0]:.6g} to {times[-1]:.6g}): were milliseconds given?"
         )
     return times
 

@@ -18,7 +18,7 @@ from blazepose.core.topology import PoseLandmark as L
 from blazepose.fitness.angles import joint_angles
 from blazepose.fitness.classifier import PoseClassifier
 from blazepose.fitness.counter import RepetitionCounter
-from blazepose.fitness.periodic import CountingConfig, Repetition, analyse_sequence
+from blazepose.fitness.periodic import CountingConfig, Repetition, analyse_sequence, check_times
 from blazepose.fitness.recognition import (
     EXERCISE_NAMES,
     canonical_exercise,
@@ -164,6 +164,7 @@ def analyse(
     """
     exercise = canonical_exercise(exercise)
     times, px, world = sequence.arrays()
+    check_times(times, len(times))  # (seconds: a unit error would count nothing, silently)
     angles = joint_angles(world) if len(times) else {}
     recognised = exercise == "auto"
     if recognised:
