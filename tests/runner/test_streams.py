@@ -130,3 +130,31 @@ def test_shared_streams_refuse_a_stream_too_many_and_bad_counts(tmp_path):
             SharedStreams(settings, bad)
         with pytest.raises(ValueError, match="streams"):
             next(run_streams([], settings, bad))
+
+
+def test_a_bad_frame_or_time_fails_its_own_video_only(tmp_path, astronaut):
+    settings = RunSettings(out=tmp_path, model="lite", threads=1)
+    with SharedStreams(settings, 2) as shared:
+        a, b = shared.open(), shared.open()
+        errors: list = []
+
+        def bad_time_then_stop() -> None:
+            try:
+                a.detect_for_video(astronaut, 40.0)
+                a.detect_for_video(astronaut, 40.0)  # not after the previous frame
+            except ValueError as e:
+                errors.append(e)
+            finally:
+                a.close()
+
+        thread = threading.Thread(target=bad_time_then_stop, daemon=True)
+        thread.start()
+        first = b.detect_for_video(astronaut, 0.0)  # steps with a's first frame
+        thread.join(DEADLINE_S)
+        assert not thread.is_alive() and len(errors) == 1 and "time" in str(errors[0])
+        assert len(first.result) == 1
+        assert len(b.detect_for_video(astronaut, 40.0).result) == 1  # b goes on alone
+        with pytest.raises(ValueError):
+            b.detect_for_video(astronaut[..., :2], 80.0)
+        assert len(b.detect_for_video(astronaut, 80.0).result) == 1
+        b.close()

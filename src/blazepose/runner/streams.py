@@ -71,8 +71,9 @@ class SharedStreams:
 
     def track(self, index: int, rgb: np.ndarray, timestamp_ms: float) -> PoseResult:
         """Stream ``index``'s answer for its next frame, once the step that includes it has run."""
-        check_rgb_image(rgb)  # a bad frame fails its own video only, not the step
+        check_rgb_image(rgb)  # a bad frame or time fails its own video only, not the step
         with self._lock:
+            self._batch.stream(index).next_timestamp_us(timestamp_ms)
             self._pending[index] = (rgb, timestamp_ms)
             self._step_when_all_in()
             while index not in self._answers:
