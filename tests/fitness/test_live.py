@@ -7,9 +7,10 @@ import pytest
 
 import blazepose.fitness.live as live_module
 from blazepose.core.results import PoseResult
+from blazepose.fitness import PoseClassifier
 from blazepose.fitness.live import MARGIN_S, LiveWindow
 from blazepose.fitness.session import PoseSequence, RepTracker
-from fitness_poses import pose_result, squat_sequence
+from fitness_poses import pose_result, squat_sequence, standing_pose
 
 FPS = 10
 PERIOD_S = 2.5
@@ -69,6 +70,24 @@ def test_live_count_equals_the_whole_sequence_and_the_truth_in_a_bounded_window(
     assert len(analysed) == 201 and max(analysed) <= (MARGIN_S + HORIZON_S + 2 * PERIOD_S) * FPS
     # the last frame's phase and times in the global timeline
     assert counted.times_s[-1] == frames[-1][0] and abs(counted.phase[-1] - expected.phase[-1]) < 0.1
+
+
+def test_knn_counting_live_equals_the_whole_sequence_in_a_bounded_window(stream):
+    """MediaPipe's method (k-NN votes, EMA, 6/4 counter) through the same live window."""
+    frames, truth = stream
+    poses = np.stack([standing_pose(d) for d in np.linspace(0, 1, 21)])
+    classifier = PoseClassifier(poses, ["squats_up"] * 10 + ["squats_down"] * 11)  # down from depth 0.5
+    knn = {"exercise": "squat", "classifier": classifier, "one_person": True}
+    whole, live = RepTracker(id_memory=10**9, **knn), RepTracker(horizon_s=HORIZON_S, **knn)
+    for n, (time_s, result) in enumerate(frames):
+        whole.update(result, time_s)
+        live.update(result, time_s)
+        if n % 15 == 0:
+            live.reports()
+    expected, counted = _only(whole.reports()), _only(live.reports())
+    assert expected.count == counted.count == truth
+    np.testing.assert_allclose([r.start_s for r in counted.reps], [r.start_s for r in expected.reps], atol=0.5)
+    assert _only(live.sequences).dropped_frames > 200 * FPS
 
 
 def test_a_long_stillness_or_absence_is_cut_too():
