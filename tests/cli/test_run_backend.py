@@ -83,3 +83,21 @@ def test_model_files_not_installed_are_one_usage_error(options, package, tmp_pat
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and f"pip install blazepose-models-{package}" in error
     assert not (tmp_path / "o").exists()
+
+
+def test_eval_int8_without_its_model_package_is_one_usage_error(tmp_path, monkeypatch, capsys):
+    import importlib.util
+
+    from blazepose import cli
+
+    annotations = tmp_path / "person_keypoints.json"
+    annotations.write_text('{"images": [], "annotations": [], "categories": []}')
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda n, *a: None if n == "blazepose_models_int8" else real_find_spec(n, *a)
+    )
+    code = cli.main(
+        ["eval", "--coco", str(annotations), "--precision", "int8", "--mediapipe", "no", "--out", str(tmp_path / "o")]
+    )
+    error = capsys.readouterr().err
+    assert code == 2 and error.count("\n") == 1 and "pip install blazepose-models-int8" in error

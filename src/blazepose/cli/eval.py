@@ -67,6 +67,14 @@ def run(args: argparse.Namespace) -> int:
     if len(args.coco_images) > len(args.coco):
         print("blazepose eval: more --coco-images than --coco files", file=sys.stderr)
         return 2
+    if "int8" in args.precision:
+        from blazepose.models import companion_folder
+
+        try:
+            companion_folder("int8")
+        except FileNotFoundError as e:
+            print(f"blazepose eval: --precision int8: {e}", file=sys.stderr)
+            return 2
     with_mp = args.mediapipe
     if with_mp == "auto":
         with_mp = "yes" if importlib.util.find_spec("mediapipe") else "no"
