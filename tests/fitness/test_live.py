@@ -40,6 +40,16 @@ def _only(reports: dict):
     return next(iter(reports.values()))
 
 
+def _whole_and_live(frames, whole: RepTracker, live: RepTracker):
+    """Both trackers fed every frame, the live one reporting every 15 frames (as `blazepose reps` does)."""
+    for n, (time_s, result) in enumerate(frames):
+        whole.update(result, time_s)
+        live.update(result, time_s)
+        if n % 15 == 0:
+            live.reports()
+    return _only(whole.reports()), _only(live.reports())
+
+
 def test_live_count_equals_the_whole_sequence_and_the_truth_in_a_bounded_window(stream, monkeypatch):
     frames, truth = stream
     analysed: list[int] = []
@@ -51,12 +61,7 @@ def test_live_count_equals_the_whole_sequence_and_the_truth_in_a_bounded_window(
 
     monkeypatch.setattr(live_module, "analyse", recording)
     whole, live = RepTracker(id_memory=10**9, one_person=True), RepTracker(one_person=True, horizon_s=HORIZON_S)
-    for n, (time_s, result) in enumerate(frames):
-        whole.update(result, time_s)
-        live.update(result, time_s)
-        if n % 15 == 0:
-            live.reports()
-    expected, counted = _only(whole.reports()), _only(live.reports())
+    expected, counted = _whole_and_live(frames, whole, live)
     assert expected.count == truth == 111
     assert counted.count == expected.count and counted.exercise == expected.exercise == "squat"
     starts = np.array([r.start_s for r in counted.reps])
@@ -79,12 +84,7 @@ def test_knn_counting_live_equals_the_whole_sequence_in_a_bounded_window(stream)
     classifier = PoseClassifier(poses, ["squats_up"] * 10 + ["squats_down"] * 11)  # down from depth 0.5
     knn = {"exercise": "squat", "classifier": classifier, "one_person": True}
     whole, live = RepTracker(id_memory=10**9, **knn), RepTracker(horizon_s=HORIZON_S, **knn)
-    for n, (time_s, result) in enumerate(frames):
-        whole.update(result, time_s)
-        live.update(result, time_s)
-        if n % 15 == 0:
-            live.reports()
-    expected, counted = _only(whole.reports()), _only(live.reports())
+    expected, counted = _whole_and_live(frames, whole, live)
     assert expected.count == counted.count == truth
     np.testing.assert_allclose([r.start_s for r in counted.reps], [r.start_s for r in expected.reps], atol=0.5)
     assert _only(live.sequences).dropped_frames > 200 * FPS
