@@ -101,3 +101,34 @@ def test_eval_int8_without_its_model_package_is_one_usage_error(tmp_path, monkey
     )
     error = capsys.readouterr().err
     assert code == 2 and error.count("\n") == 1 and "pip install blazepose-models-int8" in error
+
+
+def test_progress_lines_from_several_video_threads_are_written_whole(capsys):
+    """--streams reports from one thread per video: no line may be cut into by another."""
+    import re
+    import sys
+    import threading
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads switch as often as they can: a line written in two parts gets cut
+
+    from blazepose.cli.run import Reporter
+
+    reporter = Reporter(quiet=False, as_json=False)
+
+    def report(name: str) -> None:
+        for done in range(300):
+            reporter.progress(name, done, 300, 1.0, final=True)
+
+    threads = [threading.Thread(target=report, args=(f"video{k}",), daemon=True) for k in range(8)]
+    for t in threads:
+        t.start()
+    try:
+        for t in threads:
+            t.join(120)
+    finally:
+        sys.setswitchinterval(interval)
+    assert not any(t.is_alive() for t in threads)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 8 * 300
+    assert all(re.fullmatch(r"video\d: \d+/300 frames, [\d.]+ fps", line) for line in lines)

@@ -9,6 +9,7 @@ import math
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
@@ -113,20 +114,29 @@ class Summary:
 
 
 class Reporter:
-    """Progress and messages: a progress line on a terminal, JSON lines with --json, nothing with --quiet."""
+    """Progress and messages: a progress line on a terminal, JSON lines with --json, nothing with --quiet.
+
+    Safe to call from several threads (``--streams``: one per video): each line is written whole.
+    """
 
     def __init__(self, quiet: bool, as_json: bool) -> None:
         self.quiet, self.as_json = quiet, as_json
         self.tty = sys.stderr.isatty()
         self._last = 0.0
+        self._lock = threading.Lock()
+
+    def _write(self, stream, text: str) -> None:
+        with self._lock:
+            stream.write(text)
+            stream.flush()
 
     def event(self, kind: str, **data) -> None:
         if self.as_json:
-            print(json.dumps({"event": kind, **data}), flush=True)
+            self._write(sys.stdout, json.dumps({"event": kind, **data}) + "\n")
 
     def error(self, message: str) -> None:
         self.event("error", message=message)
-        print(f"blazepose: {message}", file=sys.stderr, flush=True)
+        self._write(sys.stderr, f"blazepose: {message}\n")
 
     def progress(self, name: str, done: int, total: int | None, elapsed: float, final: bool = False) -> None:
         now = time.monotonic()
@@ -143,8 +153,8 @@ class Reporter:
         part = f"{done}/{total}" if total else f"{done}"
         left = f", {eta:.0f} s left" if eta is not None and not final else ""
         line = f"{name}: {part} frames, {fps:.1f} fps{left}"
-        print(("\r" + line.ljust(78)) if self.tty else line, end="\n" if final or not self.tty else "", file=sys.stderr,
-              flush=True)  # fmt: skip
+        text = ("\r" + line.ljust(78)) if self.tty else line
+        self._write(sys.stderr, text + ("\n" if final or not self.tty else ""))
 
 
 def settings_from_args(args: argparse.Namespace) -> RunSettings:
