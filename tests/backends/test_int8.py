@@ -50,14 +50,20 @@ def test_a_changed_int8_file_is_refused(tmp_path):
         int8_model_bytes("pose_landmark_huge.tflite")
 
 
-def test_int8_option_loads_the_int8_files(monkeypatch):
-    loaded: list[str] = []
+@pytest.fixture
+def loaded(monkeypatch) -> list[str]:
+    """The sha256 of every model file the engines load, in order."""
+    hashes: list[str] = []
 
     def recording_load_model(data, backend, num_threads):
-        loaded.append(hashlib.sha256(data).hexdigest())
+        hashes.append(hashlib.sha256(data).hexdigest())
         return load_model(data, backend, num_threads)
 
     monkeypatch.setattr(engines_module, "load_model", recording_load_model)
+    return hashes
+
+
+def test_int8_option_loads_the_int8_files(loaded):
     PoseEngines.load(0, num_threads=1, precision="int8").close()
     files = MANIFEST["files"]
     assert loaded == [files["pose_detection.tflite"]["sha256"], files["pose_landmark_lite.tflite"]["sha256"]]
@@ -103,17 +109,10 @@ def test_shared_engines_must_hold_the_asked_precision():
         engines.close()
 
 
-def test_stream_batch_runs_the_int8_files(monkeypatch):
+def test_stream_batch_runs_the_int8_files(loaded):
     # Before, StreamBatch(precision="int8") loaded the float32 files and ran them without a word.
     from blazepose.core.batch import StreamBatch
 
-    loaded: list[str] = []
-
-    def recording_load_model(data, backend, num_threads):
-        loaded.append(hashlib.sha256(data).hexdigest())
-        return load_model(data, backend, num_threads)
-
-    monkeypatch.setattr(engines_module, "load_model", recording_load_model)
     batch = StreamBatch(2, model_complexity=0, num_threads=1, precision="int8")
     batch.close()
     files = MANIFEST["files"]

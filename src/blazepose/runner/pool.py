@@ -45,22 +45,29 @@ def _work(inp: Input, name: str, settings: RunSettings) -> tuple[InputOutcome, t
     queue's messages can arrive after the result, or (at pool shutdown)
     not at all.
     """
+    finals: dict[str, tuple] = {}
+    try:
+        outcome = process_input(inp, settings, _queued_progress(finals), _stop_event.is_set, name)
+    except Exception as e:  # a bug, not a bad input: still reported per input, the pool goes on
+        outcome = InputOutcome(inp.location, error=f"{inp.location}: {type(e).__name__}: {e}")
+    return outcome, finals.get(name)
+
+
+def _queued_progress(finals: dict[str, tuple]) -> Callable[[str, int, int | None, float, bool], None]:
+    """A worker's progress callback: messages to the parent's queue at most every
+    :data:`PROGRESS_INTERVAL_S`, each input's final message kept in ``finals`` (by name) instead, to
+    travel with the task's result."""
     last = [0.0]
-    final_message: list[tuple] = []
 
     def progress(name: str, done: int, total: int | None, elapsed: float, final: bool) -> None:
         now = time.monotonic()
         if final:
-            final_message.append((name, done, total, elapsed, True))
+            finals[name] = (name, done, total, elapsed, True)
         elif now - last[0] >= PROGRESS_INTERVAL_S:
             last[0] = now
             _progress_queue.put((name, done, total, elapsed, False))
 
-    try:
-        outcome = process_input(inp, settings, progress, _stop_event.is_set, name)
-    except Exception as e:  # a bug, not a bad input: still reported per input, the pool goes on
-        outcome = InputOutcome(inp.location, error=f"{inp.location}: {type(e).__name__}: {e}")
-    return outcome, final_message[-1] if final_message else None
+    return progress
 
 
 @dataclass(frozen=True)
@@ -81,16 +88,7 @@ def _work_share(share: list[tuple[int, Input, str]], settings: RunSettings, stre
     from blazepose.runner.streams import run_streams_indexed
 
     finals: dict[str, tuple] = {}
-    last = [0.0]
-
-    def progress(name: str, done: int, total: int | None, elapsed: float, final: bool) -> None:
-        now = time.monotonic()
-        if final:
-            finals[name] = (name, done, total, elapsed, True)
-        elif now - last[0] >= PROGRESS_INTERVAL_S:
-            last[0] = now
-            _progress_queue.put((name, done, total, elapsed, False))
-
+    progress = _queued_progress(finals)
     finished = []
     inputs, names = [inp for _, inp, _ in share], [name for _, _, name in share]
     try:
@@ -170,6 +168,14 @@ def run_in_processes(
             if progress is not None:
                 progress(*final)
 
+    def take(message: _Finished) -> list[InputOutcome]:
+        """A share's input done: its final progress line passed on and its outcome, once (it comes twice)."""
+        if message.index in yielded:
+            return []
+        yielded.add(message.index)
+        report(message.final)
+        return [message.outcome]
+
     def drain() -> list[InputOutcome]:
         """Progress messages passed on; the outcomes of shares' inputs that came through the queue."""
         ready: list[InputOutcome] = []
@@ -179,10 +185,7 @@ def run_in_processes(
             except queue.Empty:
                 return ready
             if isinstance(message, _Finished):
-                if message.index not in yielded:
-                    yielded.add(message.index)
-                    report(message.final)
-                    ready.append(message.outcome)
+                ready += take(message)
             elif progress is not None and message[0] not in finished:  # none after an input's final line
                 progress(*message)
 
@@ -196,13 +199,7 @@ def run_in_processes(
         except Exception as e:  # the worker process died: its inputs not reported failed
             shares = [_Finished(i, InputOutcome(inp.location, error=f"{inp.location}: worker failed ({e})"), None)
                       for i, inp, _ in task]  # fmt: skip
-        ready: list[InputOutcome] = []
-        for message in shares:
-            if message.index not in yielded:
-                yielded.add(message.index)
-                report(message.final)
-                ready.append(message.outcome)
-        return ready
+        return [outcome for message in shares for outcome in take(message)]
 
     items = [(i, inp, name) for i, (inp, name) in enumerate(zip(inputs, names, strict=True))]
     groups = [[item] for item in items] if streams == 1 else [items[k::workers] for k in range(workers)]

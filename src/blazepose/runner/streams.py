@@ -49,8 +49,7 @@ class SharedStreams:
         options = landmarker_options(settings, video=True)
         options.pop("static_image_mode")
         self._batch = StreamBatch(streams, **options)
-        self._free = list(range(streams))
-        self._active: set[int] = set()
+        self._free = list(range(streams))  # the streams not lent
         self._pending: dict[int, tuple[np.ndarray, float]] = {}
         self._answers: dict[int, PoseResult | BaseException] = {}
         self._lock = threading.Condition()
@@ -66,7 +65,6 @@ class SharedStreams:
                 raise RuntimeError(f"all {len(self._batch)} streams are in use")
             index = self._free.pop()
             self._batch.renew(index)
-            self._active.add(index)
         return StreamSlot(self, index)
 
     def track(self, index: int, rgb: np.ndarray, timestamp_ms: float) -> PoseResult:
@@ -86,7 +84,6 @@ class SharedStreams:
     def release(self, index: int) -> None:
         """Gives stream ``index`` back; the others no longer wait for it."""
         with self._lock:
-            self._active.discard(index)
             self._pending.pop(index, None)
             self._answers.pop(index, None)
             self._free.append(index)
@@ -94,7 +91,7 @@ class SharedStreams:
 
     def _step_when_all_in(self) -> None:
         """Runs one step when every lent stream has a frame waiting (the lock held)."""
-        if not self._pending or len(self._pending) < len(self._active):
+        if not self._pending or len(self._pending) < len(self._batch) - len(self._free):
             return
         frames: list[np.ndarray | None] = [None] * len(self._batch)
         times: list[float | None] = [None] * len(self._batch)
