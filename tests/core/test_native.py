@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from blazepose.core.crop import REPLICATE, ZERO, Cropper, FixedPointMaps, value_table
+from blazepose.core.crop import REPLICATE, ZERO, Cropper, FixedPointMaps, box_points, value_table
 from blazepose.core.landmarks import decode_pose, refine_with_heatmap
 from blazepose.core.native import native_kernels
 from blazepose.core.roi import NormRect, PixelRect
@@ -43,6 +43,31 @@ def test_native_crop_equals_numpy_crop():
         assert region == reference_region
         checked += 1
     assert checked == 120
+
+
+@needs_kernels
+@pytest.mark.parametrize("simd", [True, False])
+def test_a_crop_split_over_threads_equals_the_crop_on_one(simd):
+    """Rows in bands on several threads (32 rows or more a band): the same bytes as one thread's crop,
+    on the vector and the scalar code, regions inside, across and outside the image."""
+    assert kernels.warp_threads() >= (2 if sys.platform != "win32" else 1)
+    rng = np.random.default_rng(11)
+    image = _photo(rng)
+    table = value_table(0.0, 1.0)
+    for i in range(60):
+        size = int(rng.choice([256, 224, 97, 64, 31]))
+        rect = PixelRect(rng.uniform(-200, 850), rng.uniform(-200, 560), rng.uniform(2, 1500), rng.uniform(2, 1500),
+                         rng.uniform(-7, 7))  # fmt: skip
+        corners = np.array([[0, size], [0, 0], [size, 0], [size, size]], np.float32)
+        transform = cv2.getPerspectiveTransform(box_points(rect), corners)
+        _, inverse = cv2.invert(transform)
+        one = np.full((size, size, 3), np.nan, np.float32)
+        kernels.warp_to_tensor(image, inverse, size, bool(i % 2), table, one, simd, 1)
+        for threads in (2, 3, 8):
+            split = np.full((size, size, 3), np.nan, np.float32)
+            kernels.warp_to_tensor(image, inverse, size, bool(i % 2), table, split, simd, threads)
+            np.testing.assert_array_equal(split, one, err_msg=f"case {i}, {threads} threads")
+    assert not np.isnan(one).any()  # every value written
 
 
 @needs_kernels
@@ -103,6 +128,10 @@ def test_native_kernels_refuse_wrong_buffers():
         kernels.warp_to_tensor(image, inverse, 5, True, table, out)
     with pytest.raises(ValueError, match="1 to 4 channels"):
         kernels.warp_to_tensor(np.zeros((8, 8, 5), np.uint8), inverse, 4, True, table, out)
+    with pytest.raises(ValueError, match="threads: expected 1 or more, got 0"):
+        kernels.warp_to_tensor(image, inverse, 4, True, table, out, True, 0)
+    with pytest.raises(ValueError, match="crop threads must be an int >= 1, got 0"):
+        Cropper(4, (0.0, 1.0), ZERO, threads=0)
     with pytest.raises(ValueError, match="expected"):
         kernels.refine_with_heatmap(np.zeros((3, 2), np.float32), np.zeros((4, 4, 2), np.float32), 3, 0.5)
 
@@ -143,7 +172,7 @@ def test_an_older_build_of_the_kernels_is_not_used(monkeypatch):
     older.refine_with_heatmap = lambda *args: None  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "blazepose.core._native", older)
     assert native_kernels() is None
-    with pytest.raises(ImportError, match="older build without simd_path, decode_pose, one_euro_step"):
+    with pytest.raises(ImportError, match="older build without simd_path, warp_threads, decode_pose, one_euro_step"):
         native_kernels(True)
     assert roi_from_points(points, 640, 480) == expected
 

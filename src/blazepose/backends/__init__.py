@@ -148,6 +148,12 @@ def resolve_num_threads(num_threads: int | None) -> int:
     return num_threads
 
 
+def engine_threads(model: object) -> int:
+    """The CPU threads a loaded engine was given (its ``num_threads``), 1 when it does not say."""
+    threads = getattr(model, "num_threads", None)
+    return threads if isinstance(threads, int) and not isinstance(threads, bool) and threads >= 1 else 1
+
+
 def model_format(backend: str) -> str:
     """The model file format the named engine reads (``tflite``, ``onnx``).
 

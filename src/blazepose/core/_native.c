@@ -35,6 +35,13 @@
 #include <stdint.h>
 #include <string.h>
 
+#if defined(__unix__) || defined(__APPLE__)
+#define HAVE_THREADS 1
+#include <pthread.h>
+#else
+#define HAVE_THREADS 0
+#endif
+
 #if defined(__GNUC__) && defined(__x86_64__)
 #define HAVE_AVX2_PATH 1
 #include <immintrin.h>
@@ -146,14 +153,15 @@ static inline void sample(const Source *src, int sx, int sy, int fx, int fy, flo
     }
 }
 
-/* Reads the source region once, row after row, before the warp walks it
- * across rows: streamed in, the lines arrive at memory bandwidth instead of
- * one memory latency each (the frame is usually not in cache). */
-static void touch_region(const Source *src, const double *m, int size)
+/* Reads the source region of output rows first..last-1 once, row after row,
+ * before the warp walks it across rows: streamed in, the lines arrive at
+ * memory bandwidth instead of one memory latency each (the frame is usually
+ * not in cache). */
+static void touch_region(const Source *src, const double *m, int size, int first_row, int last_row)
 {
     double lo_x = INFINITY, hi_x = -INFINITY, lo_y = INFINITY, hi_y = -INFINITY;
     for (int corner = 0; corner < 4; corner++) {
-        const double u = (corner & 1) ? size : 0, v = (corner & 2) ? size : 0;
+        const double u = (corner & 1) ? size : 0, v = (corner & 2) ? last_row : first_row;
         const double w = m[6] * u + m[7] * v + m[8];
         if (!(w > 0.0))
             return; /* not a plain region: skip the hint */
@@ -181,11 +189,12 @@ static void touch_region(const Source *src, const double *m, int size)
     (void)sum;
 }
 
-static void warp(const Source *src, const double *m, int size, float *restrict out)
+/* Output rows first..last-1 of the size x size crop. */
+static void warp(const Source *src, const double *m, int size, int first_row, int last_row, float *restrict out)
 {
     const int cn = src->channels;
     int xs[TILE_WIDTH], ys[TILE_WIDTH];
-    for (int y = 0; y < size; y++) {
+    for (int y = first_row; y < last_row; y++) {
         for (int start = 0; start < size; start += TILE_WIDTH) {
             const int tile = size - start < TILE_WIDTH ? size - start : TILE_WIDTH;
             const double x_base = m[0] * start + m[1] * y + m[2];
@@ -295,8 +304,8 @@ __attribute__((target("avx2"))) static inline void store_rgb8(float *o, __m256 r
 /* warp for packed RGB whose byte offsets fit an int (see avx2_fits): eight
  * pixels at a time where all eight neighbourhoods lie inside the image, the
  * scalar sample elsewhere. */
-__attribute__((target("avx2"))) static void warp_avx2(const Source *src, const double *m, int size,
-                                                      float *restrict out)
+__attribute__((target("avx2"))) static void warp_avx2(const Source *src, const double *m, int size, int first_row,
+                                                      int last_row, float *restrict out)
 {
     int xs[TILE_WIDTH], ys[TILE_WIDTH];
     const uint8_t *row0 = src->pixels, *row1 = src->pixels + src->row_step;
@@ -305,7 +314,7 @@ __attribute__((target("avx2"))) static void warp_avx2(const Source *src, const d
     const __m256i row_step = _mm256_set1_epi32((int)src->row_step), three = _mm256_set1_epi32(3);
     const __m256i minus_one = _mm256_set1_epi32(-1);
     const __m256i short_lo = _mm256_set1_epi32(-32768), short_hi = _mm256_set1_epi32(32767);
-    for (int y = 0; y < size; y++) {
+    for (int y = first_row; y < last_row; y++) {
         for (int start = 0; start < size; start += TILE_WIDTH) {
             const int tile = size - start < TILE_WIDTH ? size - start : TILE_WIDTH;
             const double x_base = m[0] * start + m[1] * y + m[2];
@@ -380,6 +389,62 @@ static int cpu_has_avx2(void)
 #endif
 }
 
+/* One band of output rows for one thread: its part of the source read ahead, then warped. */
+typedef struct {
+    const Source *src;
+    const double *m;
+    int size, first_row, last_row, vectorised;
+    float *out;
+} Band;
+
+static void *warp_band(void *arg)
+{
+    const Band *b = arg;
+    touch_region(b->src, b->m, b->size, b->first_row, b->last_row);
+#if HAVE_AVX2_PATH
+    if (b->vectorised) {
+        warp_avx2(b->src, b->m, b->size, b->first_row, b->last_row, b->out);
+        return NULL;
+    }
+#endif
+    warp(b->src, b->m, b->size, b->first_row, b->last_row, b->out);
+    return NULL;
+}
+
+enum { MIN_BAND_ROWS = 32 }; /* a thread is started only for bands of at least this many rows */
+
+/* The crop in up to `threads` bands of rows, one on the calling thread and the others on threads
+ * started for it: each output value is computed as in one band, so the bits are the same however
+ * many. A thread that cannot be started leaves its band to the calling thread. */
+static void warp_in_bands(const Source *src, const double *m, int size, int vectorised, int threads, float *out)
+{
+    enum { MAX_BANDS = 8 };
+    int bands = threads < MAX_BANDS ? threads : MAX_BANDS;
+    if (bands > size / MIN_BAND_ROWS)
+        bands = size / MIN_BAND_ROWS;
+    if (bands < 1 || !HAVE_THREADS)
+        bands = 1;
+    Band work[MAX_BANDS];
+    for (int k = 0; k < bands; k++)
+        work[k] = (Band){src, m, size, (int)((long)size * k / bands), (int)((long)size * (k + 1) / bands), vectorised,
+                         out};
+#if HAVE_THREADS
+    pthread_t ids[MAX_BANDS];
+    int started[MAX_BANDS] = {0};
+    for (int k = 1; k < bands; k++)
+        started[k] = pthread_create(&ids[k], NULL, warp_band, &work[k]) == 0;
+    warp_band(&work[0]);
+    for (int k = 1; k < bands; k++) {
+        if (started[k])
+            pthread_join(ids[k], NULL);
+        else
+            warp_band(&work[k]);
+    }
+#else
+    warp_band(&work[0]);
+#endif
+}
+
 /* The multiplier that gives every table entry as (float)level * scale, or 0. */
 static float linear_scale(const float *table)
 {
@@ -403,11 +468,12 @@ static int check_buffer(const Py_buffer *b, const char *name, const char *format
 }
 
 PyDoc_STRVAR(warp_doc,
-             "warp_to_tensor(image, inverse, size, zero_border, table, out, simd=True)\n\n"
+             "warp_to_tensor(image, inverse, size, zero_border, table, out, simd=True, threads=1)\n\n"
              "Samples a (H, W, C) uint8 image (any strides) through the 3x3 float64\n"
              "output-to-source map `inverse` into `out`, (size, size, C) float32,\n"
              "mapping levels through the (256,) float32 `table`. simd=False keeps to\n"
-             "the scalar code (same bits; for tests).");
+             "the scalar code (same bits; for tests). threads > 1 splits the rows into\n"
+             "up to that many bands (of 32 rows or more), each on its own thread (same bits).");
 
 static PyObject *simd_path(PyObject *self, PyObject *unused)
 {
@@ -416,15 +482,26 @@ static PyObject *simd_path(PyObject *self, PyObject *unused)
     return PyUnicode_FromString(cpu_has_avx2() ? "avx2" : "scalar");
 }
 
+static PyObject *warp_threads(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    return PyLong_FromLong(HAVE_THREADS ? 8 : 1);
+}
+
 static PyObject *warp_to_tensor(PyObject *self, PyObject *args)
 {
     Py_buffer image = {0}, inverse = {0}, table = {0}, out = {0};
     PyObject *image_obj, *inverse_obj, *table_obj, *out_obj, *result = NULL;
-    int size, zero_border, simd = 1;
+    int size, zero_border, simd = 1, threads = 1;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OOipOO|p", &image_obj, &inverse_obj, &size, &zero_border, &table_obj, &out_obj,
-                          &simd))
+    if (!PyArg_ParseTuple(args, "OOipOO|pi", &image_obj, &inverse_obj, &size, &zero_border, &table_obj, &out_obj,
+                          &simd, &threads))
         return NULL;
+    if (threads < 1) {
+        PyErr_Format(PyExc_ValueError, "threads: expected 1 or more, got %d", threads);
+        return NULL;
+    }
     if (PyObject_GetBuffer(image_obj, &image, PyBUF_RECORDS_RO) < 0 ||
         PyObject_GetBuffer(inverse_obj, &inverse, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0 ||
         PyObject_GetBuffer(table_obj, &table, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0 ||
@@ -469,15 +546,8 @@ static PyObject *warp_to_tensor(PyObject *self, PyObject *args)
         float *dst = out.buf;
         const int vectorised = simd && cpu_has_avx2() && avx2_fits(&src);
         Py_BEGIN_ALLOW_THREADS
-        touch_region(&src, m, size);
-#if HAVE_AVX2_PATH
-        if (vectorised)
-            warp_avx2(&src, m, size, dst);
-        else
-#endif
-            warp(&src, m, size, dst);
+        warp_in_bands(&src, m, size, vectorised, threads, dst);
         Py_END_ALLOW_THREADS
-        (void)vectorised;
     }
     result = Py_NewRef(Py_None);
 done:
@@ -733,6 +803,7 @@ static PyObject *alignment_rect(PyObject *self, PyObject *args)
 static PyMethodDef methods[] = {
     {"warp_to_tensor", warp_to_tensor, METH_VARARGS, warp_doc},
     {"simd_path", simd_path, METH_NOARGS, "simd_path(): the vector code warp_to_tensor uses here ('avx2' or 'scalar')"},
+    {"warp_threads", warp_threads, METH_NOARGS, "warp_threads(): the most threads warp_to_tensor splits a crop over"},
     {"refine_with_heatmap", refine_with_heatmap, METH_VARARGS,
      "refine_with_heatmap(xy, heatmap, kernel, min_confidence): refines (N, 2) float32 xy in place"},
     {"one_euro_step", one_euro_step, METH_VARARGS,

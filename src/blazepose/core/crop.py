@@ -82,18 +82,25 @@ class Cropper:
         value_range: ``(low, high)`` that 0 and 255 map to.
         border: ``ZERO`` or ``REPLICATE``, for samples outside the image.
         native: Whether to use the compiled kernel: None uses it when built.
+        threads: Threads the compiled kernel may split a crop's rows over (same values whatever the
+            number; an engine's own thread count, since a crop runs while the engine's threads wait).
 
     Raises:
         ImportError: ``native=True`` and the kernel was not built.
     """
 
-    def __init__(self, size: int, value_range: tuple[float, float], border: int, native: bool | None = None) -> None:
+    def __init__(
+        self, size: int, value_range: tuple[float, float], border: int, native: bool | None = None, threads: int = 1
+    ) -> None:
         if size < 1:
             raise ValueError(f"crop size must be positive, got {size}")
+        if not (isinstance(threads, int) and not isinstance(threads, bool) and threads >= 1):
+            raise ValueError(f"crop threads must be an int >= 1, got {threads!r}")
         if border not in (ZERO, REPLICATE):
             raise ValueError(f"border must be ZERO or REPLICATE, got {border!r}")
         self.size = size
         self.border = border
+        self.threads = threads
         self._kernel = native_kernels(native)
         low, high = value_range
         # For low == 0 the exact product rounded once to float32 is what the
@@ -138,7 +145,7 @@ class Cropper:
         transform = cv2.getPerspectiveTransform(src, self._corners)
         if self._kernel is not None and image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3:
             _, inverse = cv2.invert(transform)
-            self._kernel.warp_to_tensor(image, inverse, size, self.border == ZERO, self._table, out)
+            self._kernel.warp_to_tensor(image, inverse, size, self.border == ZERO, self._table, out, True, self.threads)
             return CropRegion(padded, padding)
         if self._maps is None:
             self._maps = FixedPointMaps(size)

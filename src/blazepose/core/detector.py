@@ -6,7 +6,7 @@ from typing import cast
 
 import numpy as np
 
-from blazepose.backends import InferenceModel, InPlaceModel
+from blazepose.backends import InferenceModel, InPlaceModel, engine_threads
 from blazepose.core.anchors import DETECTOR_INPUT_SIZE, DETECTOR_NUM_ANCHORS, generate_anchors
 from blazepose.core.crop import ZERO, Cropper, CropRegion
 from blazepose.core.detection import Detections, decode_detections, remove_letterbox, weighted_nms
@@ -27,7 +27,7 @@ class PersonDetector:
         self._model = model
         self._in_place = cast(InPlaceModel, model) if hasattr(model, "run_in_place") else None
         self._anchors = generate_anchors()
-        self._cropper = Cropper(size, (-1.0, 1.0), ZERO)
+        self._cropper = Cropper(size, (-1.0, 1.0), ZERO, threads=engine_threads(model))
         shapes = model.output_shapes
         try:
             self._boxes_out = shapes.index((1, DETECTOR_NUM_ANCHORS, 12))

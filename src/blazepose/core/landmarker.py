@@ -8,7 +8,7 @@ from typing import cast
 
 import numpy as np
 
-from blazepose.backends import InferenceModel, InPlaceModel
+from blazepose.backends import InferenceModel, InPlaceModel, engine_threads
 from blazepose.core.crop import REPLICATE, Cropper, CropRegion
 from blazepose.core.landmarks import NUM_MODEL_LANDMARKS, decode_pose
 from blazepose.core.roi import NormRect
@@ -51,7 +51,7 @@ class LandmarkModel:
             raise ValueError(f"landmark model input must be (1, {size}, {size}, 3), got {model.input_shape}")
         self._model = model
         self._in_place = cast(InPlaceModel, model) if hasattr(model, "run_in_place") else None
-        self._cropper = Cropper(size, (0.0, 1.0), REPLICATE)
+        self._cropper = Cropper(size, (0.0, 1.0), REPLICATE, threads=engine_threads(model))
         shapes = model.output_shapes
         wanted = {
             "landmarks": (1, NUM_MODEL_LANDMARKS * 5),

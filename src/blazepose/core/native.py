@@ -48,6 +48,7 @@ def native_kernels(use: bool | None = None) -> ModuleType | None:
 KERNEL_FUNCTIONS = (
     "warp_to_tensor",
     "simd_path",
+    "warp_threads",
     "refine_with_heatmap",
     "decode_pose",
     "one_euro_step",
