@@ -68,6 +68,7 @@ def test_photos_folder_formats_round_trip_and_no_overwrite(tmp_path, astronaut):
     out = tmp_path / "out"
     run = blazepose("run", photos, "--out", out, "--formats", "jsonl,csv,npz", "--overlay", "mask", "--quiet")
     assert run.returncode == 0, run.stderr
+    assert run.stderr == ""  # --quiet: not even LiteRT's start-up notice
     assert cv2.imread(str(out / "a.annotated.png")).shape == (512, 512, 3)
     assert (out / "b.annotated.jpg").exists()
     records = {fmt: load_landmarks(out / f"a.landmarks.{fmt}") for fmt in ("jsonl", "csv", "npz")}

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Protocol, TypeVar
 
 import numpy as np
@@ -111,6 +112,29 @@ def available_cores() -> int:
 
 THREADS_VARIABLE = "BLAZEPOSE_NUM_THREADS"
 """Environment variable that sets the default thread count (for example 1 on a machine shared with other work)."""
+
+
+QUIET_VARIABLE = "BLAZEPOSE_QUIET_ENGINES"
+"""Environment variable: ``1`` drops the engines' own start-up notices from stderr (LiteRT's "INFO: Created
+TensorFlow Lite XNNPACK delegate for CPU.", printed by its C++ logger, which Python cannot silence);
+``blazepose`` commands set it under ``--quiet``, for their worker processes too."""
+
+
+@contextmanager
+def engine_notices_quiet(quiet: bool = True) -> Iterator[None]:
+    """Sets :data:`QUIET_VARIABLE` while the block runs (when ``quiet``), and puts back what was there."""
+    if not quiet:
+        yield
+        return
+    before = os.environ.get(QUIET_VARIABLE)
+    os.environ[QUIET_VARIABLE] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(QUIET_VARIABLE, None)
+        else:
+            os.environ[QUIET_VARIABLE] = before
 
 
 def default_num_threads() -> int:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -24,8 +27,7 @@ class LiteRTModel:
         """Threads given to the interpreter (None: LiteRT's own choice)."""
         self._model = model
         self._batched: dict[int, Any] = {}  # by batch size, least recently used first
-        self._interpreter = Interpreter(model_content=model, num_threads=num_threads)
-        self._interpreter.allocate_tensors()
+        self._interpreter = _quietly(lambda: _allocated(Interpreter(model_content=model, num_threads=num_threads)))
         (inp,) = self._interpreter.get_input_details()
         if inp["dtype"] != np.float32:
             raise ValueError(f"expected a float32 model input, got {inp['dtype']}")
@@ -119,7 +121,7 @@ class LiteRTModel:
         interpreter = Interpreter(model_content=self._model, num_threads=self.num_threads)
         interpreter.resize_tensor_input(self._input_index, [n, *self.input_shape[1:]])
         try:
-            interpreter.allocate_tensors()
+            _quietly(lambda: _allocated(interpreter))
         except (RuntimeError, ValueError) as e:
             raise ValueError(f"this model does not take a batch of {n}: {e}") from None
         shapes = [tuple(int(d) for d in o["shape"]) for o in interpreter.get_output_details()]
@@ -130,6 +132,40 @@ class LiteRTModel:
     def close(self) -> None:
         self._interpreter = None
         self._batched.clear()
+
+
+DELEGATE_NOTICE = b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+"""What LiteRT's C++ logger writes to stderr (file descriptor 2) once per process, on the first interpreter."""
+
+
+def _allocated(interpreter: Any) -> Any:
+    interpreter.allocate_tensors()
+    return interpreter
+
+
+def _quietly(make: Callable[[], T]) -> T:
+    """``make()``; under ``$BLAZEPOSE_QUIET_ENGINES=1`` without LiteRT's delegate notice (written when an
+    interpreter allocates its tensors): file descriptor 2 goes to a temporary file meanwhile, and everything
+    else written there (other threads' messages, warnings) is written to stderr after, in order."""
+    from blazepose.backends import QUIET_VARIABLE
+
+    if os.environ.get(QUIET_VARIABLE) != "1":
+        return make()
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            return make()
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            kept = [line for line in captured.read().splitlines(keepends=True) if line.strip() != DELEGATE_NOTICE]
+            data = b"".join(kept)
+            while data:
+                data = data[os.write(2, data) :]
 
 
 def _forget_views(error: BaseException) -> None:

@@ -8,6 +8,7 @@ import sys
 import threading
 
 import blazepose
+from blazepose.backends import engine_notices_quiet
 from blazepose.cli import classifier, demo, eval, reps, run, serve
 
 COMMANDS = (run, eval, demo, reps, classifier, serve)
@@ -49,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         args.argv = argv
         args.signal_state = state
-        status = args.func(args)
+        with engine_notices_quiet(bool(getattr(args, "quiet", False))):
+            status = args.func(args)
         state.finished = True
         return status
     except KeyboardInterrupt:  # before a command's own handling, or a second Ctrl-C
