@@ -293,9 +293,9 @@ def markdown(desc: str, args, per_frame: dict, batches: dict, files: dict, load:
     lines = [
         "# Throughput beside MediaPipe 0.10.14 and MediaPipe Tasks 1.2.2",
         "",
-        f"Made by `benchmarks/throughput.py` on {desc}. The machine was shared with other engineers' work "
-        f"(load average {load[0]:.1f} at the start, {load[1]:.1f} at the end, on {os.cpu_count()} cores): absolute "
-        "times are noisy; the ratios compare contenders measured side by side, taking turns every "
+        f"Made by `benchmarks/throughput.py` on {desc}. Load average {load[0]:.1f} at the start, {load[1]:.1f} at "
+        f"the end, on {os.cpu_count()} cores (this run's own processes included): absolute times move with the "
+        "machine's load; the ratios compare contenders measured side by side, taking turns every "
         f"{args.block} frames, in one run.",
         f"Every API at its defaults (this library: {default_num_threads()} inference threads here, "
         f"the available cores up to 4). {args.frames} frames of `{args.video.name}` (1280x720) in video mode, "
@@ -323,17 +323,21 @@ def markdown(desc: str, args, per_frame: dict, batches: dict, files: dict, load:
                     f"{modes['detector_share']:.1%} of the frames)."
                 )
             lines.append("")
-    lines += ["## Batched landmark inference: crops per second", "", "| model, engine | " +
-              " | ".join(f"batch {n}" for n in (1, 2, 4, 8)) + " |", "| --- |" + " --- |" * 4]  # fmt: skip
-    for label, row in batches.items():
-        lines.append(f"| {label} | " + " | ".join(f"{row[n]:.0f}" for n in (1, 2, 4, 8)) + " |")
-    lines += ["", "## Files per hour (`blazepose run`'s runners, lite, landmarks only, no annotated video)", "",
-              f"{next(iter(files.values()))['clips']} clips of {args.clip_seconds} s (720p, decoding included), "
-              f"median of {args.rounds} alternating rounds; Ray on a local cluster of 2 CPUs started beforehand.", "",
-              "| runner | seconds | frames per second | files per hour |", "| --- | --- | --- | --- |"]  # fmt: skip
-    for label, row in files.items():
-        lines.append(f"| {label} | {row['seconds']:.1f} | {row['fps']:.0f} | {row['files_per_hour']:.0f} |")
-    return "\n".join(lines) + "\n"
+    if batches:
+        lines += ["## Batched landmark inference: crops per second", "", "| model, engine | " +
+                  " | ".join(f"batch {n}" for n in (1, 2, 4, 8)) + " |", "| --- |" + " --- |" * 4]  # fmt: skip
+        for label, row in batches.items():
+            lines.append(f"| {label} | " + " | ".join(f"{row[n]:.0f}" for n in (1, 2, 4, 8)) + " |")
+        lines.append("")
+    if files:
+        lines += ["## Files per hour (`blazepose run`'s runners, lite, landmarks only, no annotated video)", "",
+                  f"{next(iter(files.values()))['clips']} clips of {args.clip_seconds} s (720p, decoding included), "
+                  f"median of {args.rounds} alternating rounds; Ray on a local cluster of 2 CPUs started beforehand.",
+                  "", "| runner | seconds | frames per second | files per hour |",
+                  "| --- | --- | --- | --- |"]  # fmt: skip
+        for label, row in files.items():
+            lines.append(f"| {label} | {row['seconds']:.1f} | {row['fps']:.0f} | {row['files_per_hour']:.0f} |")
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def main() -> int:
@@ -369,7 +373,7 @@ def main() -> int:
     files = {} if "files" in args.skip else files_per_hour(args)
     load = (load_start, os.getloadavg()[0])
     desc = machine()
-    text = markdown(desc, args, per_frame, batches, files, load) if per_frame and files else json.dumps(files)
+    text = markdown(desc, args, per_frame, batches, files, load)
     print(text)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "throughput.md").write_text(text)
