@@ -47,3 +47,32 @@ def test_the_context_sets_the_variable_and_puts_back_what_was_there(monkeypatch)
     with engine_notices_quiet():
         assert os.environ[QUIET_VARIABLE] == "1"
     assert os.environ[QUIET_VARIABLE] == "0"
+
+
+THREADS = """
+import os, sys, threading
+from blazepose.backends import load_model
+from blazepose.models import verified_model_bytes
+data = verified_model_bytes("pose_detection.tflite")
+before = os.fstat(2)
+go = threading.Barrier(4)
+def load():
+    go.wait(timeout=30)
+    for _ in range(3):
+        load_model(data, num_threads=1).close()
+threads = [threading.Thread(target=load) for _ in range(4)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join(timeout=60)
+after = os.fstat(2)
+assert (after.st_dev, after.st_ino) == (before.st_dev, before.st_ino), "fd 2 left pointing elsewhere"
+print("still stderr", file=sys.stderr, flush=True)
+"""
+
+
+def test_models_loaded_by_several_threads_at_once_leave_stderr_where_it_was():
+    env = {**os.environ, QUIET_VARIABLE: "1"}
+    run = subprocess.run([sys.executable, "-c", THREADS], capture_output=True, text=True, env=env, timeout=180)
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.splitlines() == ["still stderr"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -134,6 +135,10 @@ class LiteRTModel:
         self._batched.clear()
 
 
+_STDERR_SWAP = threading.Lock()
+"""Held while file descriptor 2 is swapped for a temporary file: two threads swapping at once would leave
+fd 2 pointing at the first one's file (the second saves it as "the original")."""
+
 DELEGATE_NOTICE = b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
 """What LiteRT's C++ logger writes to stderr (file descriptor 2) once per process, on the first interpreter."""
 
@@ -151,9 +156,9 @@ def _quietly(make: Callable[[], T]) -> T:
 
     if os.environ.get(QUIET_VARIABLE) != "1":
         return make()
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as captured:
+    with _STDERR_SWAP, tempfile.TemporaryFile() as captured:  # one swap at a time: fd 2 is the process's
+        sys.stderr.flush()
+        saved = os.dup(2)
         os.dup2(captured.fileno(), 2)
         try:
             return make()
