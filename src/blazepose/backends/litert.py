@@ -11,6 +11,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from blazepose.backends import QUIET_VARIABLE
+
 T = TypeVar("T")
 
 BATCH_INTERPRETERS_KEPT = 8
@@ -28,7 +30,8 @@ class LiteRTModel:
         """Threads given to the interpreter (None: LiteRT's own choice)."""
         self._model = model
         self._batched: dict[int, Any] = {}  # by batch size, least recently used first
-        self._interpreter = _quietly(lambda: _allocated(Interpreter(model_content=model, num_threads=num_threads)))
+        self._interpreter = Interpreter(model_content=model, num_threads=num_threads)
+        _quietly(self._interpreter.allocate_tensors)
         (inp,) = self._interpreter.get_input_details()
         if inp["dtype"] != np.float32:
             raise ValueError(f"expected a float32 model input, got {inp['dtype']}")
@@ -122,7 +125,7 @@ class LiteRTModel:
         interpreter = Interpreter(model_content=self._model, num_threads=self.num_threads)
         interpreter.resize_tensor_input(self._input_index, [n, *self.input_shape[1:]])
         try:
-            _quietly(lambda: _allocated(interpreter))
+            _quietly(interpreter.allocate_tensors)
         except (RuntimeError, ValueError) as e:
             raise ValueError(f"this model does not take a batch of {n}: {e}") from None
         shapes = [tuple(int(d) for d in o["shape"]) for o in interpreter.get_output_details()]
@@ -143,17 +146,10 @@ DELEGATE_NOTICE = b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
 """What LiteRT's C++ logger writes to stderr (file descriptor 2) once per process, on the first interpreter."""
 
 
-def _allocated(interpreter: Any) -> Any:
-    interpreter.allocate_tensors()
-    return interpreter
-
-
 def _quietly(make: Callable[[], T]) -> T:
     """``make()``; under ``$BLAZEPOSE_QUIET_ENGINES=1`` without LiteRT's delegate notice (written when an
     interpreter allocates its tensors): file descriptor 2 goes to a temporary file meanwhile, and everything
     else written there (other threads' messages, warnings) is written to stderr after, in order."""
-    from blazepose.backends import QUIET_VARIABLE
-
     if os.environ.get(QUIET_VARIABLE) != "1":
         return make()
     with _STDERR_SWAP, tempfile.TemporaryFile() as captured:  # one swap at a time: fd 2 is the process's

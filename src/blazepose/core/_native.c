@@ -421,14 +421,16 @@ static void *warp_band(void *arg)
     return NULL;
 }
 
-enum { MIN_BAND_ROWS = 32 }; /* a thread is started only for bands of at least this many rows */
+enum {
+    MIN_BAND_ROWS = 32, /* a thread is started only for bands of at least this many rows */
+    MAX_BANDS = 8       /* and at most this many bands (threads) per crop */
+};
 
 /* The crop in up to `threads` bands of rows, one on the calling thread and the others on threads
  * started for it: each output value is computed as in one band, so the bits are the same however
  * many. A thread that cannot be started leaves its band to the calling thread. */
 static void warp_in_bands(const Source *src, const double *m, int size, int vectorised, int threads, float *out)
 {
-    enum { MAX_BANDS = 8 };
     int bands = threads < MAX_BANDS ? threads : MAX_BANDS;
     if (bands > size / MIN_BAND_ROWS)
         bands = size / MIN_BAND_ROWS;
@@ -496,7 +498,7 @@ static PyObject *warp_threads(PyObject *self, PyObject *unused)
 {
     (void)self;
     (void)unused;
-    return PyLong_FromLong(HAVE_THREADS ? 8 : 1);
+    return PyLong_FromLong(HAVE_THREADS ? MAX_BANDS : 1);
 }
 
 static PyObject *warp_to_tensor(PyObject *self, PyObject *args)
