@@ -90,3 +90,29 @@ def test_remove_letterbox_maps_padded_square_back_to_image():
 def test_detections_shape_check():
     with pytest.raises(ValueError, match="inconsistent"):
         Detections(np.zeros((2, 4)), np.zeros((1, 4, 2)), np.zeros(2))
+
+
+@pytest.mark.parametrize("min_score", [0.0, 1e-50, 0.3, 0.5, 0.75, 0.9999, 0.99999994, 1.0, 1.5])
+def test_decode_scores_only_logits_that_can_pass_with_the_same_answer(min_score):
+    # The sigmoid is computed only above a logit floor: the kept anchors and their scores must be
+    # those of the sigmoid of every logit, including logits a float32 ulp either side of the threshold.
+    from blazepose.core.float32 import f32, sigmoid32
+
+    anchors = generate_anchors()
+    rng = np.random.default_rng(7)
+    n = len(anchors)
+    logits = rng.normal(0.0, 8.0, n).astype(np.float32)
+    if 0.0 < min_score < 1.0:
+        edge = np.float32(np.log(min_score) - np.log1p(-min_score))
+        near = np.array([edge, np.nextafter(edge, np.float32(-200)), np.nextafter(edge, np.float32(200))])
+        logits[:300] = np.resize(near, 300) + rng.integers(-40, 40, 300).astype(np.float32) * np.spacing(edge)
+    logits[300:306] = [np.inf, -np.inf, np.nan, 150.0, -150.0, 100.0]
+    boxes = rng.uniform(-5.0, 30.0, (n, 12)).astype(np.float32)
+    got = decode_detections(boxes, logits[:, None], anchors, min_score)
+
+    every = sigmoid32(np.clip(logits, -100.0, 100.0))
+    expected = np.flatnonzero((every >= f32(min_score)) & (boxes[:, 2] >= 0) & (boxes[:, 3] >= 0))
+    np.testing.assert_array_equal(got.scores, every[expected])
+    np.testing.assert_array_equal(got.keypoints[:, 0, 0], boxes[expected, 4] / np.float32(224) + anchors[expected, 0])
+    if 0.0 < min_score < 1.0:
+        assert 0 < len(got) < n  # both sides of the threshold were exercised

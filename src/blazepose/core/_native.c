@@ -33,6 +33,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__unix__) || defined(__APPLE__)
@@ -163,19 +164,47 @@ static ALWAYS_INLINE void sample(const Source *src, int sx, int sy, int fx, int 
     }
 }
 
-/* Reads the source region of output rows first..last-1 once, row after row,
- * before the warp walks it across rows: streamed in, the lines arrive at
- * memory bandwidth instead of one memory latency each (the frame is usually
- * not in cache). */
+/* Source point of output pixel (u, v); false where the map sends it to infinity or behind. */
+static int source_point(const double *m, double u, double v, double *x, double *y)
+{
+    const double w = m[6] * u + m[7] * v + m[8];
+    if (!(w > 0.0))
+        return 0;
+    *x = (m[0] * u + m[1] * v + m[2]) / w;
+    *y = (m[3] * u + m[4] * v + m[5]) / w;
+    return 1;
+}
+
+/* Marks in rows[0..count) (source rows first_y.. on) the rows that output rows first..last-1 sample:
+ * an output row is a straight segment in the source (the map is projective), which reads the rows
+ * from the floor of its lowest point to one past the floor of its highest. A crop that shrinks
+ * an upright region (as the detector's letterbox of a large frame) reads two rows of every few. */
+static int mark_rows(const double *m, int size, int first_row, int last_row, int first_y, int count, uint8_t *rows)
+{
+    for (int v = first_row; v < last_row; v++) {
+        double x0, y0, x1, y1;
+        if (!source_point(m, 0, v, &x0, &y0) || !source_point(m, size, v, &x1, &y1))
+            return 0;
+        const double lo = (y0 < y1 ? y0 : y1) - first_y, hi = (y0 < y1 ? y1 : y0) - first_y + 2;
+        const int from = lo < 0 ? 0 : (lo >= count ? count : (int)lo);
+        const int to = hi > count ? count : (hi < 0 ? 0 : (int)hi);
+        if (to > from)
+            memset(rows + from, 1, (size_t)(to - from));
+    }
+    return 1;
+}
+
+/* Reads the source rows that output rows first..last-1 sample once, row
+ * after row, before the warp walks them across rows: streamed in, the lines
+ * arrive at memory bandwidth instead of one memory latency each (the frame
+ * is usually not in cache). */
 static void touch_region(const Source *src, const double *m, int size, int first_row, int last_row)
 {
     double lo_x = INFINITY, hi_x = -INFINITY, lo_y = INFINITY, hi_y = -INFINITY;
     for (int corner = 0; corner < 4; corner++) {
-        const double u = (corner & 1) ? size : 0, v = (corner & 2) ? last_row : first_row;
-        const double w = m[6] * u + m[7] * v + m[8];
-        if (!(w > 0.0))
+        double x, y;
+        if (!source_point(m, (corner & 1) ? size : 0, (corner & 2) ? last_row : first_row, &x, &y))
             return; /* not a plain region: skip the hint */
-        const double x = (m[0] * u + m[1] * v + m[2]) / w, y = (m[3] * u + m[4] * v + m[5]) / w;
         lo_x = x < lo_x ? x : lo_x;
         hi_x = x > hi_x ? x : hi_x;
         lo_y = y < lo_y ? y : lo_y;
@@ -187,16 +216,24 @@ static void touch_region(const Source *src, const double *m, int size, int first
     const int y1 = hi_y + 2 > src->height ? src->height : (hi_y + 2 < 0 ? 0 : (int)(hi_y + 2));
     if (x0 >= x1 || y0 >= y1 || src->pixel_step <= 0)
         return;
+    uint8_t *rows = calloc((size_t)(y1 - y0), 1);
+    if (rows && !mark_rows(m, size, first_row, last_row, y0, y1 - y0, rows)) {
+        free(rows);
+        return;
+    }
     /* One read per cache line, from channel 0 of pixel x0 to that of the
      * region's last pixel, so that every read lies inside the image. */
     unsigned sum = 0;
     const Py_ssize_t first = (Py_ssize_t)x0 * src->pixel_step, last = (Py_ssize_t)(x1 - 1) * src->pixel_step;
     for (int y = y0; y < y1; y++) {
+        if (rows && !rows[y - y0])
+            continue;
         const volatile uint8_t *row = pixel_at(src, 0, y);
         for (Py_ssize_t x = first; x <= last; x += 64)
             sum += row[x];
     }
     (void)sum;
+    free(rows);
 }
 
 /* Output rows first..last-1 of the size x size crop. */
