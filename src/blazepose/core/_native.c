@@ -291,24 +291,29 @@ __attribute__((target("avx2"))) static int positions_avx2(const double *m, doubl
     return i;
 }
 
-/* One level of eight pixels' channel: bytes `shift` of the gathered words. */
-__attribute__((target("avx2"))) static inline __m256 level8(const Source *src, __m256i p00, __m256i p01,
-                                                             __m256i p10, __m256i p11, int shift0, int shift1,
-                                                             __m256i w00, __m256i w01, __m256i w10, __m256i w11)
+/* Eight levels from their channel's neighbour pairs (two 16-bit values per 32-bit lane: left, right) in the
+ * top and bottom rows and the pairs' weights: (top . wt + bottom . wb + 512) >> 10, which is sample()'s
+ * (sum of level x weight x 32 + 2^14) >> 15 with the common factor 32 taken out. */
+__attribute__((target("avx2"))) static inline __m256 levels8(const Source *src, __m256i top, __m256i bottom,
+                                                              __m256i wt, __m256i wb)
 {
-    const __m256i byte = _mm256_set1_epi32(0xff);
-    const __m256i a = _mm256_and_si256(_mm256_srli_epi32(p00, shift0), byte);
-    const __m256i b = _mm256_and_si256(_mm256_srli_epi32(p01, shift1), byte);
-    const __m256i c = _mm256_and_si256(_mm256_srli_epi32(p10, shift0), byte);
-    const __m256i d = _mm256_and_si256(_mm256_srli_epi32(p11, shift1), byte);
-    __m256i sum = _mm256_add_epi32(_mm256_mullo_epi32(a, w00), _mm256_mullo_epi32(b, w01));
-    sum = _mm256_add_epi32(sum, _mm256_add_epi32(_mm256_mullo_epi32(c, w10), _mm256_mullo_epi32(d, w11)));
-    const __m256i lv =
-        _mm256_srai_epi32(_mm256_add_epi32(sum, _mm256_set1_epi32(1 << (WEIGHT_BITS - 1))), WEIGHT_BITS);
+    const __m256i sum = _mm256_add_epi32(_mm256_madd_epi16(top, wt), _mm256_madd_epi16(bottom, wb));
+    const __m256i lv = _mm256_srli_epi32(_mm256_add_epi32(sum, _mm256_set1_epi32(1 << (WEIGHT_BITS - 6))),
+                                         WEIGHT_BITS - 5);
     if (src->scale != 0.0f)
         return _mm256_mul_ps(_mm256_cvtepi32_ps(lv), _mm256_set1_ps(src->scale));
     return _mm256_i32gather_ps(src->table, lv, 4);
 }
+
+/* Byte shuffles that turn a row's words (see neighbours8) into each channel's neighbour pairs as 16-bit
+ * values: red is bytes 0 and 3 of the first word, green byte 1 of the first and byte 2 of the second, blue
+ * bytes 0 and 3 of the second. */
+#define LANE_BYTES(a, b, c, d, k) (char)(a < 0 ? a : a + 4 * k), (char)(b < 0 ? b : b + 4 * k), \
+                                  (char)(c < 0 ? c : c + 4 * k), (char)(d < 0 ? d : d + 4 * k)
+#define PAIR_MASK(a, b, c, d)                                                                             \
+    _mm256_setr_epi8(LANE_BYTES(a, b, c, d, 0), LANE_BYTES(a, b, c, d, 1), LANE_BYTES(a, b, c, d, 2),       \
+                     LANE_BYTES(a, b, c, d, 3), LANE_BYTES(a, b, c, d, 0), LANE_BYTES(a, b, c, d, 1),       \
+                     LANE_BYTES(a, b, c, d, 2), LANE_BYTES(a, b, c, d, 3))
 
 /* The two neighbours in a row of eight pixels as 4-byte words: the first
  * pixel's bytes 0..3 and bytes 2..5 (the second pixel's channels at bytes
@@ -360,6 +365,8 @@ __attribute__((target("avx2"))) static void warp_avx2(const Source *src, const d
     const __m256i last_x = _mm256_set1_epi32(src->width - 1), last_y = _mm256_set1_epi32(src->height - 1);
     const __m256i row_step = _mm256_set1_epi32((int)src->row_step), three = _mm256_set1_epi32(3);
     const __m256i minus_one = _mm256_set1_epi32(-1);
+    const __m256i red = PAIR_MASK(0, -1, 3, -1), blue = PAIR_MASK(0, -1, 3, -1);
+    const __m256i green_first = PAIR_MASK(1, -1, -1, -1), green_second = PAIR_MASK(-1, -1, 2, -1);
     const __m256i short_lo = _mm256_set1_epi32(-32768), short_hi = _mm256_set1_epi32(32767);
     for (int y = first_row; y < last_row; y++) {
         for (int start = 0; start < size; start += TILE_WIDTH) {
@@ -393,17 +400,23 @@ __attribute__((target("avx2"))) static void warp_avx2(const Source *src, const d
                 }
                 const __m256i fx = _mm256_and_si256(x, mask), fy = _mm256_and_si256(yy, mask);
                 const __m256i gx = _mm256_sub_epi32(full, fx), gy = _mm256_sub_epi32(full, fy);
-                const __m256i w00 = _mm256_slli_epi32(_mm256_mullo_epi32(gx, gy), 5);
-                const __m256i w01 = _mm256_slli_epi32(_mm256_mullo_epi32(fx, gy), 5);
-                const __m256i w10 = _mm256_slli_epi32(_mm256_mullo_epi32(gx, fy), 5);
-                const __m256i w11 = _mm256_slli_epi32(_mm256_mullo_epi32(fx, fy), 5);
+                /* Products of at most 32 x 32 in the low 16 bits of each lane; top-left and top-right paired. */
+                const __m256i wt = _mm256_or_si256(_mm256_mullo_epi16(gx, gy),
+                                                   _mm256_slli_epi32(_mm256_mullo_epi16(fx, gy), 16));
+                const __m256i wb = _mm256_or_si256(_mm256_mullo_epi16(gx, fy),
+                                                   _mm256_slli_epi32(_mm256_mullo_epi16(fx, fy), 16));
                 const __m256i at = _mm256_add_epi32(_mm256_mullo_epi32(sy, row_step), _mm256_mullo_epi32(sx, three));
                 __m256i p00, p01, p10, p11;
                 neighbours8(row0, at, &p00, &p01);
                 neighbours8(row1, at, &p10, &p11);
-                store_rgb8(o, level8(src, p00, p01, p10, p11, 0, 8, w00, w01, w10, w11),
-                           level8(src, p00, p01, p10, p11, 8, 16, w00, w01, w10, w11),
-                           level8(src, p00, p01, p10, p11, 16, 24, w00, w01, w10, w11));
+                const __m256i green_top = _mm256_or_si256(_mm256_shuffle_epi8(p00, green_first),
+                                                          _mm256_shuffle_epi8(p01, green_second));
+                const __m256i green_bottom = _mm256_or_si256(_mm256_shuffle_epi8(p10, green_first),
+                                                             _mm256_shuffle_epi8(p11, green_second));
+                store_rgb8(o,
+                           levels8(src, _mm256_shuffle_epi8(p00, red), _mm256_shuffle_epi8(p10, red), wt, wb),
+                           levels8(src, green_top, green_bottom, wt, wb),
+                           levels8(src, _mm256_shuffle_epi8(p01, blue), _mm256_shuffle_epi8(p11, blue), wt, wb));
             }
             for (; i < tile; i++, o += 3) {
                 const int px = xs[i], py = ys[i];
