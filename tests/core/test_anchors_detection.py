@@ -3,6 +3,9 @@ import pytest
 
 from blazepose.core.anchors import generate_anchors
 from blazepose.core.detection import Detections, box_iou, decode_detections, remove_letterbox, weighted_nms
+from blazepose.core.native import native_kernels
+
+needs_kernels = pytest.mark.skipif(native_kernels() is None, reason="blazepose.core._native was not built")
 
 
 def test_anchor_grid_layout():
@@ -92,10 +95,12 @@ def test_detections_shape_check():
         Detections(np.zeros((2, 4)), np.zeros((1, 4, 2)), np.zeros(2))
 
 
+@pytest.mark.parametrize("native", [False, pytest.param(True, marks=needs_kernels)])
 @pytest.mark.parametrize("min_score", [0.0, 1e-50, 0.3, 0.5, 0.75, 0.9999, 0.99999994, 1.0, 1.5])
-def test_decode_scores_only_logits_that_can_pass_with_the_same_answer(min_score):
-    # The sigmoid is computed only above a logit floor: the kept anchors and their scores must be
-    # those of the sigmoid of every logit, including logits a float32 ulp either side of the threshold.
+def test_decode_keeps_the_anchors_and_scores_of_the_float32_sigmoid(min_score, native):
+    # The numpy path computes the sigmoid only above a logit floor, the compiled one in one pass: both must
+    # keep the anchors and scores of the sigmoid of every logit, logits an ulp either side of the threshold
+    # included, and decode the boxes and keypoints in float32 as the numpy stages do.
     from blazepose.core.float32 import f32, sigmoid32
 
     anchors = generate_anchors()
@@ -108,11 +113,18 @@ def test_decode_scores_only_logits_that_can_pass_with_the_same_answer(min_score)
         logits[:300] = np.resize(near, 300) + rng.integers(-40, 40, 300).astype(np.float32) * np.spacing(edge)
     logits[300:306] = [np.inf, -np.inf, np.nan, 150.0, -150.0, 100.0]
     boxes = rng.uniform(-5.0, 30.0, (n, 12)).astype(np.float32)
-    got = decode_detections(boxes, logits[:, None], anchors, min_score)
+    boxes[:40, 2] = -1.0  # negative sizes are dropped
+    boxes[40:45, 3] = np.nan
+    got = decode_detections(boxes, logits[:, None], anchors, min_score, native=native)
 
     every = sigmoid32(np.clip(logits, -100.0, 100.0))
     expected = np.flatnonzero((every >= f32(min_score)) & (boxes[:, 2] >= 0) & (boxes[:, 3] >= 0))
     np.testing.assert_array_equal(got.scores, every[expected])
-    np.testing.assert_array_equal(got.keypoints[:, 0, 0], boxes[expected, 4] / np.float32(224) + anchors[expected, 0])
+    size, kept, centres = np.float32(224), boxes[expected], anchors[expected]
+    cx, cy = kept[:, 0] / size + centres[:, 0], kept[:, 1] / size + centres[:, 1]
+    w, h = kept[:, 2] / size, kept[:, 3] / size
+    two = np.float32(2)
+    np.testing.assert_array_equal(got.boxes, np.stack([cx - w / two, cy - h / two, cx + w / two, cy + h / two], 1))
+    np.testing.assert_array_equal(got.keypoints, kept[:, 4:].reshape(-1, 4, 2) / size + centres[:, None, :])
     if 0.0 < min_score < 1.0:
         assert 0 < len(got) < n  # both sides of the threshold were exercised

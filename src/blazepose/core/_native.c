@@ -781,6 +781,79 @@ done:
     return result;
 }
 
+/* decode_detections: detection.decode_detections's numpy stages in one pass over the anchors, in float
+ * arithmetic in the same order (the tests hold the two equal bit for bit): the score 1 / (1 + expf(-logit))
+ * of the logit clipped to [-100, 100], then for those at least min_score the box centre and size and the
+ * keypoints over the input side plus the anchor, the box's corners, and only boxes of size >= 0. Writes
+ * 13 floats per kept anchor (xmin, ymin, xmax, ymax, 4 keypoints x, y, score), in anchor order. */
+enum { DETECTION_VALUES = 12, DECODED_VALUES = 13 };
+
+static Py_ssize_t decode_anchors(const float *restrict raw, const float *restrict logits,
+                                 const float *restrict anchors, Py_ssize_t n, float min_score, float size,
+                                 float *restrict out)
+{
+    Py_ssize_t kept = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        float logit = logits[i];
+        logit = logit < -100.0f ? -100.0f : (logit > 100.0f ? 100.0f : logit); /* a NaN stays NaN */
+        const float score = 1.0f / (1.0f + expf(-logit));
+        if (!(score >= min_score))
+            continue;
+        const float *r = raw + DETECTION_VALUES * i, ax = anchors[2 * i], ay = anchors[2 * i + 1];
+        const float cx = r[0] / size + ax, cy = r[1] / size + ay, w = r[2] / size, h = r[3] / size;
+        if (!(w >= 0.0f && h >= 0.0f))
+            continue;
+        float *o = out + DECODED_VALUES * kept++;
+        o[0] = cx - w / 2.0f;
+        o[1] = cy - h / 2.0f;
+        o[2] = cx + w / 2.0f;
+        o[3] = cy + h / 2.0f;
+        for (int k = 0; k < 4; k++) {
+            o[4 + 2 * k] = r[4 + 2 * k] / size + ax;
+            o[5 + 2 * k] = r[5 + 2 * k] / size + ay;
+        }
+        o[12] = score;
+    }
+    return kept;
+}
+
+static PyObject *decode_detections(PyObject *self, PyObject *args)
+{
+    enum { N_BUFFERS = 4 };
+    static const char *names[N_BUFFERS] = {"raw_boxes", "raw_scores", "anchors", "out"};
+    PyObject *objs[N_BUFFERS], *result = NULL;
+    Py_buffer b[N_BUFFERS] = {{0}};
+    float min_score, size;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOOffO", &objs[0], &objs[1], &objs[2], &min_score, &size, &objs[3]))
+        return NULL;
+    for (int k = 0; k < N_BUFFERS; k++) {
+        const int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (k == 3 ? PyBUF_WRITABLE : 0);
+        if (PyObject_GetBuffer(objs[k], &b[k], flags) < 0 || check_buffer(&b[k], names[k], "f", 4))
+            goto done;
+    }
+    {
+        const Py_ssize_t n = b[1].len / 4;
+        if (b[0].len != n * DETECTION_VALUES * 4 || b[2].len != n * 2 * 4 || b[3].len != n * DECODED_VALUES * 4) {
+            PyErr_Format(PyExc_ValueError,
+                         "expected float32 raw_boxes of N x %d, N raw_scores, N x 2 anchors and out of N x %d "
+                         "for N = %zd scores",
+                         DETECTION_VALUES, DECODED_VALUES, n);
+            goto done;
+        }
+        Py_ssize_t kept;
+        Py_BEGIN_ALLOW_THREADS
+        kept = decode_anchors(b[0].buf, b[1].buf, b[2].buf, n, min_score, size, b[3].buf);
+        Py_END_ALLOW_THREADS
+        result = PyLong_FromSsize_t(kept);
+    }
+done:
+    for (int k = 0; k < N_BUFFERS; k++)
+        if (b[k].obj)
+            PyBuffer_Release(&b[k]);
+    return result;
+}
+
 /* one_euro_step, for filters.OneEuroFilter once it has a previous value: the
  * speed, its low-pass, the cutoff and the value's low-pass per element, in
  * the numpy code's double and float steps (tests hold the two equal). */
@@ -874,6 +947,9 @@ static PyMethodDef methods[] = {
     {"alignment_rect", alignment_rect, METH_VARARGS,
      "alignment_rect(cx, cy, px, py, image_width, image_height, scale): x_center, y_center, width, height, "
      "rotation of roi.rect_from_alignment_points, the width and height enlarge_rect gives it, object_scale"},
+    {"decode_detections", decode_detections, METH_VARARGS,
+     "decode_detections(raw_boxes, raw_scores, anchors, min_score, input_size, out): detection.decode_detections "
+     "into out (N x 13 float32: box, keypoints, score per kept anchor, in anchor order); returns how many"},
     {"decode_pose", decode_pose, METH_VARARGS,
      "decode_pose(raw, raw_world, heatmap, input_size, kernel, min_confidence, region, out, world): "
      "landmarks.decode_pose without letterbox padding; region is float32 cos, sin, x_center, y_center, "

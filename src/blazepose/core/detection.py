@@ -9,10 +9,13 @@ import numpy as np
 
 from blazepose.core.anchors import DETECTOR_INPUT_SIZE
 from blazepose.core.float32 import f32, sequential_sum32, sigmoid32
+from blazepose.core.native import native_kernels
 
 NUM_KEYPOINTS = 4
 SCORE_CLIP = 100.0
 NMS_IOU_THRESHOLD = 0.3
+DECODED_VALUES = 4 + 2 * NUM_KEYPOINTS + 1
+"""What the compiled decoding writes per kept anchor: box, keypoints, score."""
 SIGMOID32_MARGIN = 1e-6
 """More than the largest absolute error of :func:`sigmoid32` (a few float32 ulps of 1): logits whose exact
 sigmoid lies this far below the minimum score cannot reach it in float32."""
@@ -59,6 +62,7 @@ def decode_detections(
     anchors: np.ndarray,
     min_score: float,
     input_size: int = DETECTOR_INPUT_SIZE,
+    native: bool | None = None,
 ) -> Detections:
     """Decodes the detector's raw outputs into scored boxes and keypoints.
 
@@ -69,11 +73,22 @@ def decode_detections(
         anchors: (num_anchors, 2) anchor centres (fixed size 1).
         min_score: Scores below this are dropped.
         input_size: Detector input side in pixels.
+        native: Whether to use the compiled kernel (same values); None uses
+            it when built.
 
     Returns:
         Detections in the letterboxed input's normalized coordinates, in
         anchor order (not yet suppressed).
     """
+    kernels = native_kernels(native)
+    if kernels is not None and raw_boxes.dtype == np.float32 and raw_scores.dtype == np.float32:
+        n = len(anchors)
+        decoded = np.empty((n, DECODED_VALUES), np.float32)
+        kept = kernels.decode_detections(
+            np.ascontiguousarray(raw_boxes), np.ascontiguousarray(raw_scores), anchors, min_score, input_size, decoded
+        )
+        rows = decoded[:kept]
+        return Detections(rows[:, :4].copy(), rows[:, 4:12].reshape(kept, NUM_KEYPOINTS, 2).copy(), rows[:, 12].copy())
     logits = raw_scores.reshape(-1).astype(np.float32, copy=False)
     # The float32 sigmoid (the costly part) only for the logits that can pass: it rises with the logit.
     floor = logit_floor(min_score)

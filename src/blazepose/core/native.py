@@ -53,6 +53,7 @@ KERNEL_FUNCTIONS = (
     "decode_pose",
     "one_euro_step",
     "alignment_rect",
+    "decode_detections",
 )
 """What the pipeline calls in blazepose.core._native; a build lacking one is not used."""
 
