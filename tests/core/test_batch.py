@@ -99,6 +99,25 @@ def test_bad_calls_are_refused_and_change_nothing(astronaut):
         StreamBatch(2, static_image_mode=True)
 
 
+def test_a_frame_whose_inference_failed_can_be_given_again_with_its_time(astronaut, monkeypatch):
+    # As PoseEstimator.process: a stream's clock moves only once its frame went through, so an engine error
+    # (out of memory, a GPU reset) does not make the retry of the same frame a "timestamp must increase" error.
+    with StreamBatch(2, model_complexity=0, num_threads=1) as batch:
+        batch.process([astronaut, astronaut], [100.0, 100.0])
+        landmarker = batch._engines.landmarker
+        real = landmarker.run_many
+
+        def failing(*args, **kwargs):
+            raise RuntimeError("engine failed")
+
+        monkeypatch.setattr(landmarker, "run_many", failing)
+        with pytest.raises(RuntimeError, match="engine failed"):
+            batch.process([astronaut, astronaut], [133.0, 133.0])
+        monkeypatch.setattr(landmarker, "run_many", real)
+        results = batch.process([astronaut, astronaut], [133.0, 133.0])
+        assert [r.timestamp_us for r in results] == [133000, 133000]
+
+
 def test_a_second_thread_calling_in_meanwhile_gets_a_clear_error(astronaut):
     import threading
 

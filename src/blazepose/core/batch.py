@@ -115,11 +115,11 @@ class StreamBatch:
             if frame is not None:
                 check_rgb_image(frame)
                 steps.append((stream, frame, stream.next_timestamp_us(ms)))
-        # Checked: now the state changes, as PoseEstimator.process would change it.
+        # Checked: now the state changes, as PoseEstimator.process would change it (each clock only once its
+        # frame went through: a frame whose inference failed may be given again with the same time).
         plans = []
-        for stream, frame, ts in steps:
+        for stream, frame, _ in steps:
             stream.frames_processed += 1
-            stream._last_timestamp_us = ts
             plans.append(stream._frame_regions(frame, None))
         regions = [
             (frame, roi, threshold)
@@ -133,6 +133,7 @@ class StreamBatch:
             mine: list[RawPose | None] = raws[start : start + len(due)]
             start += len(due)
             answers[id(stream)] = stream._finish_video_frame(frame, ts, due, mine)
+            stream._last_timestamp_us = ts
         return [
             answers.get(id(stream)) if frame is not None else None
             for stream, frame in zip(self._streams, frames, strict=True)
