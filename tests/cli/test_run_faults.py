@@ -1,6 +1,7 @@
 """``blazepose run`` under faults (issue #11): no hang, nothing lost or hidden, one-line errors.
 
-Each test runs the real command in a subprocess with a timeout.
+Each test runs the real command in a subprocess with a timeout, but one that must send a signal at an
+exact point of the run, from inside it (in process).
 """
 
 import json
@@ -210,3 +211,32 @@ def test_a_signal_after_the_run_is_over_does_not_turn_it_into_a_failure(tmp_path
         codes.append(proc.returncode)
         assert len(load_landmarks(tmp_path / f"o{attempt}" / "clip.landmarks.jsonl")) == 4
     assert codes == [0, 0, 0]
+
+
+@pytest.mark.parametrize("stops_an_input", [False, True])
+def test_a_signal_after_the_last_input_is_done_is_not_an_interruption(tmp_path, small, monkeypatch, stops_an_input):
+    """SIGINT between the last input's end and the summary (in process: the signal is sent by the runner
+    itself, right after its last outcome) leaves a complete run: exit 0, not 130. The control: the same
+    signal while an input still runs is an interruption (130)."""
+    import os
+
+    from blazepose.cli import main
+    from blazepose.cli import run as run_module
+
+    clips = [tmp_path / "a.mp4", tmp_path / "b.mp4"]
+    for clip in clips:
+        make_clip(clip, 3, small)
+    real = run_module.run_sequentially
+
+    def signalling(inputs, settings, progress, stop):
+        for k, outcome in enumerate(real(inputs, settings, progress, stop)):
+            if stops_an_input and k == 0:
+                os.kill(os.getpid(), signal.SIGINT)  # while b.mp4 is still to come: it is not started
+            yield outcome
+        if not stops_an_input:
+            os.kill(os.getpid(), signal.SIGINT)  # after the last outcome
+
+    monkeypatch.setattr(run_module, "run_sequentially", signalling)
+    code = main(["run", *map(str, clips), "--out", str(tmp_path / "o"), "--model", "lite", "--quiet", "--threads", "1"])
+    assert code == (130 if stops_an_input else 0)
+    assert (tmp_path / "o" / "b.landmarks.jsonl").exists() is not stops_an_input

@@ -110,6 +110,7 @@ class Summary:
     poses: int = 0
     errors: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
+    stopped: int = 0
     interrupted: bool = False
 
 
@@ -305,7 +306,9 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if isinstance(outcomes, Generator):
             outcomes.close()  # workers told to stop and waited for, whatever ended the loop
-    summary.interrupted = stop.requested
+    # Interrupted only where the signal cost something: an input stopped or not reached (a signal that came
+    # after the last input was done, before this line, leaves a complete run).
+    summary.interrupted = stop.requested and (summary.stopped > 0 or summary.inputs < len(inputs))
     try:
         return _finish(args, summary, reporter, stop, started)
     finally:  # (a signal that comes while the summary is written changes nothing any more)
@@ -335,6 +338,7 @@ def _finish(args: argparse.Namespace, summary: Summary, reporter: Reporter, stop
 
 def _record(outcome: InputOutcome, summary: Summary, reporter: Reporter) -> None:
     summary.inputs += 1
+    summary.stopped += outcome.stopped
     summary.frames += outcome.frames
     summary.frames_with_pose += outcome.frames_with_pose
     summary.poses += outcome.poses
