@@ -529,6 +529,26 @@ static int check_buffer(const Py_buffer *b, const char *name, const char *format
     return 0;
 }
 
+/* Takes buffers b[0..n) of objs as C-contiguous float32 (from first_writable on, writable too), each named
+ * in the error; false with the error set where one is not. The caller releases them (release_buffers),
+ * also after a failure. */
+static int float32_buffers(PyObject *const *objs, const char *const *names, int n, int first_writable, Py_buffer *b)
+{
+    for (int k = 0; k < n; k++) {
+        const int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (k >= first_writable ? PyBUF_WRITABLE : 0);
+        if (PyObject_GetBuffer(objs[k], &b[k], flags) < 0 || check_buffer(&b[k], names[k], "f", 4))
+            return 0;
+    }
+    return 1;
+}
+
+static void release_buffers(Py_buffer *b, int n)
+{
+    for (int k = 0; k < n; k++)
+        if (b[k].obj)
+            PyBuffer_Release(&b[k]);
+}
+
 PyDoc_STRVAR(warp_doc,
              "warp_to_tensor(image, inverse, size, zero_border, table, out, simd=True, threads=1)\n\n"
              "Samples a (H, W, C) uint8 image (any strides) through the 3x3 float64\n"
@@ -820,18 +840,15 @@ static Py_ssize_t decode_anchors(const float *restrict raw, const float *restric
 static PyObject *decode_detections(PyObject *self, PyObject *args)
 {
     enum { N_BUFFERS = 4 };
-    static const char *names[N_BUFFERS] = {"raw_boxes", "raw_scores", "anchors", "out"};
+    static const char *const names[N_BUFFERS] = {"raw_boxes", "raw_scores", "anchors", "out"};
     PyObject *objs[N_BUFFERS], *result = NULL;
     Py_buffer b[N_BUFFERS] = {{0}};
     float min_score, size;
     (void)self;
     if (!PyArg_ParseTuple(args, "OOOffO", &objs[0], &objs[1], &objs[2], &min_score, &size, &objs[3]))
         return NULL;
-    for (int k = 0; k < N_BUFFERS; k++) {
-        const int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (k == 3 ? PyBUF_WRITABLE : 0);
-        if (PyObject_GetBuffer(objs[k], &b[k], flags) < 0 || check_buffer(&b[k], names[k], "f", 4))
-            goto done;
-    }
+    if (!float32_buffers(objs, names, N_BUFFERS, 3, b))
+        goto done;
     {
         const Py_ssize_t n = b[1].len / 4;
         if (b[0].len != n * DETECTION_VALUES * 4 || b[2].len != n * 2 * 4 || b[3].len != n * DECODED_VALUES * 4) {
@@ -848,9 +865,7 @@ static PyObject *decode_detections(PyObject *self, PyObject *args)
         result = PyLong_FromSsize_t(kept);
     }
 done:
-    for (int k = 0; k < N_BUFFERS; k++)
-        if (b[k].obj)
-            PyBuffer_Release(&b[k]);
+    release_buffers(b, N_BUFFERS);
     return result;
 }
 
@@ -877,7 +892,7 @@ static void one_euro(const float *restrict x, const float *restrict raw, const f
 static PyObject *one_euro_step(PyObject *self, PyObject *args)
 {
     enum { N_BUFFERS = 7 };
-    static const char *names[N_BUFFERS] = {"x", "raw", "value", "speed_value", "speed", "speed_out", "out"};
+    static const char *const names[N_BUFFERS] = {"x", "raw", "value", "speed_value", "speed", "speed_out", "out"};
     PyObject *objs[N_BUFFERS], *result = NULL;
     Py_buffer b[N_BUFFERS] = {{0}};
     double value_scale, frequency, min_cutoff, beta, derivate_cutoff;
@@ -885,10 +900,9 @@ static PyObject *one_euro_step(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OOOOdddddOOO", &objs[0], &objs[1], &objs[2], &objs[3], &value_scale, &frequency,
                           &min_cutoff, &beta, &derivate_cutoff, &objs[4], &objs[5], &objs[6]))
         return NULL;
-    for (int k = 0; k < N_BUFFERS; k++) {
-        const int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (k >= 4 ? PyBUF_WRITABLE : 0);
-        if (PyObject_GetBuffer(objs[k], &b[k], flags) < 0 || check_buffer(&b[k], names[k], "f", 4))
-            goto done;
+    if (!float32_buffers(objs, names, N_BUFFERS, 4, b))
+        goto done;
+    for (int k = 1; k < N_BUFFERS; k++) {
         if (b[k].len != b[0].len) {
             PyErr_Format(PyExc_ValueError, "%s: expected %zd float32 like x, got %zd", names[k], b[0].len / 4,
                          b[k].len / 4);
@@ -901,9 +915,7 @@ static PyObject *one_euro_step(PyObject *self, PyObject *args)
     Py_END_ALLOW_THREADS
     result = Py_NewRef(Py_None);
 done:
-    for (int k = 0; k < N_BUFFERS; k++)
-        if (b[k].obj)
-            PyBuffer_Release(&b[k]);
+    release_buffers(b, N_BUFFERS);
     return result;
 }
 
