@@ -164,7 +164,7 @@ static ALWAYS_INLINE void sample(const Source *src, int sx, int sy, int fx, int 
     }
 }
 
-/* Source point of output pixel (u, v); false where the map sends it to infinity or behind. */
+/* Source point of output pixel (u, v); false where the map sends it to infinity, behind or nowhere (NaN). */
 static int source_point(const double *m, double u, double v, double *x, double *y)
 {
     const double w = m[6] * u + m[7] * v + m[8];
@@ -172,7 +172,7 @@ static int source_point(const double *m, double u, double v, double *x, double *
         return 0;
     *x = (m[0] * u + m[1] * v + m[2]) / w;
     *y = (m[3] * u + m[4] * v + m[5]) / w;
-    return 1;
+    return isfinite(*x) && isfinite(*y);
 }
 
 /* Marks in rows[0..count) (source rows first_y.. on) the rows that output rows first..last-1 sample:
