@@ -2,9 +2,10 @@
 
     PYTHONPATH=src .venv/bin/python benchmarks/throughput.py [--frames 205] [--mp122 .venv-mp122/bin/python]
 
-One run, same frames, contenders taking turns in blocks of 10 frames
-(each contender sees every frame, in order), so that a busy machine slows
-all alike and the ratios compare like with like:
+One run, same frames, contenders taking turns in blocks of 10 frames, in an
+order shuffled from block to block (each contender sees every frame, in
+order), so that a busy machine slows all alike and the ratios compare like
+with like:
 1. video mode (tracking): this library's PoseLandmarker, PoseEstimator and
    solutions.pose.Pose at defaults (and PoseLandmarker at one thread),
    MediaPipe 0.10.14's solutions Pose in this process, MediaPipe Tasks
@@ -26,6 +27,7 @@ import argparse
 import importlib.util
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -94,12 +96,20 @@ def interleave(frames: list[np.ndarray], contenders: dict[str, Contender], block
     Every contender sees every frame, in order (tracking stays intact); the
     turns keep the machine's state alike for all. Blocks rather than single
     frames: an engine's worker threads keep spinning for a moment after each
-    inference, which would slow whichever contender comes next. The first
-    frames are warm-up, left out.
+    inference, which would slow whichever contender comes next. For the same
+    reason the order of the turns is shuffled from block to block (seeded), so
+    that no contender always comes after the same one: in a fixed order the
+    first, PoseLandmarker, always came after OpenVINO, whose threads and caches
+    made it 5-8% slower than PoseEstimator, the same pipeline. The first frames
+    are warm-up, left out.
     """
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in contenders}
+    order = list(contenders)
+    shuffler = random.Random(0)
     for first in range(0, len(frames), block):
-        for name, fn in contenders.items():
+        shuffler.shuffle(order)
+        for name in order:
+            fn = contenders[name]
             for i in range(first, min(first + block, len(frames))):
                 ms = fn(i, frames[i], 20.0 * i)
                 if i >= WARMUP:
@@ -296,7 +306,7 @@ def markdown(desc: str, args, per_frame: dict, batches: dict, files: dict, load:
         f"Made by `benchmarks/throughput.py` on {desc}. Load average {load[0]:.1f} at the start, {load[1]:.1f} at "
         f"the end, on {os.cpu_count()} cores (this run's own processes included): absolute times move with the "
         "machine's load; the ratios compare contenders measured side by side, taking turns every "
-        f"{args.block} frames, in one run.",
+        f"{args.block} frames in an order shuffled from turn to turn, in one run.",
         f"Every API at its defaults (this library: {default_num_threads()} inference threads here, "
         f"the available cores up to 4). {args.frames} frames of `{args.video.name}` (1280x720) in video mode, "
         f"{args.photos} of them in image mode. Medians per frame; speed-up = their wall ms / PoseLandmarker's; "
