@@ -1,4 +1,5 @@
-"""The ONNX Runtime engine on the converted models: provenance, agreement with LiteRT, batches."""
+"""The ONNX Runtime engine on the converted models: provenance, execution providers, batches of streams
+(agreement with LiteRT and batches: test_other_engines.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 from blazepose.backends import load_model
-from blazepose.models import MODEL_SHA256, ModelFileError, companion_folder, converted_model_bytes, verified_model_bytes
+from blazepose.models import MODEL_SHA256, ModelFileError, companion_folder, converted_model_bytes
 
 pytest.importorskip("onnxruntime", reason="the onnxruntime backend needs onnxruntime (the onnxruntime extra)")
 
@@ -42,31 +43,6 @@ def test_a_changed_converted_file_is_refused(tmp_path):
         converted_model_bytes("pose_detection.tflite", "onnx", tmp_path)
 
 
-@pytest.mark.parametrize("name", ["pose_detection.tflite", "pose_landmark_lite.tflite"])
-def test_outputs_agree_with_litert(name):
-    litert = load_model(verified_model_bytes(name), num_threads=1)
-    onnx = load_model(converted_model_bytes(name, "onnx"), "onnxruntime", num_threads=1)
-    assert onnx.input_shape == litert.input_shape
-    assert sorted(onnx.output_shapes) == sorted(litert.output_shapes)
-    x = np.random.default_rng(2).uniform(0, 1, litert.input_shape).astype(np.float32)
-    want = litert.run(x)
-    got = {o.shape: o for o in onnx.run(x)}
-    for w in want:
-        np.testing.assert_allclose(got[w.shape], w, atol=1e-3 * max(float(np.ptp(w)), 1.0))
-
-
-def test_landmark_model_takes_a_batch_and_the_detector_does_not():
-    lite = load_model(converted_model_bytes("pose_landmark_lite.tflite", "onnx"), "onnxruntime", num_threads=1)
-    x = np.random.default_rng(3).uniform(0, 1, (3, 256, 256, 3)).astype(np.float32)
-    together = lite.run_batch(x)
-    for i in range(3):
-        for t, alone in zip(together, lite.run(x[i : i + 1]), strict=True):
-            np.testing.assert_allclose(t[i], alone[0], rtol=1e-5, atol=1e-5)
-    detector = load_model(converted_model_bytes("pose_detection.tflite", "onnx"), "onnxruntime", num_threads=1)
-    with pytest.raises(ValueError, match="does not take a batch of 2"):
-        detector.run_batch(np.zeros((2, 224, 224, 3), np.float32))
-
-
 def test_an_absent_execution_provider_is_named():
     import onnxruntime
 
@@ -90,18 +66,6 @@ def test_a_provider_that_falls_back_to_the_cpu_is_refused(monkeypatch):
     monkeypatch.setattr(onnxruntime, "InferenceSession", cpu_only_session)
     with pytest.raises(ValueError, match=r"could not start its CUDAExecutionProvider.*\['CPUExecutionProvider'\]"):
         load_model(converted_model_bytes("pose_detection.tflite", "onnx"), "onnxruntime-cuda")
-
-
-def test_pose_estimator_on_onnxruntime_finds_the_same_pose(astronaut):
-    from blazepose import PoseEstimator
-
-    with PoseEstimator(static_image_mode=True, model_complexity=0, num_threads=1) as litert:
-        want = litert.process(astronaut)
-    with PoseEstimator(static_image_mode=True, model_complexity=0, num_threads=1, backend="onnxruntime") as onnx:
-        got = onnx.process(astronaut)
-    assert len(got) == len(want) == 1
-    pixels = np.abs(got.landmarks[..., :2] - want.landmarks[..., :2]) * 512
-    assert pixels.max() < 0.5, pixels.max()
 
 
 def test_stream_batch_on_onnxruntime_answers_as_each_stream_alone(astronaut):
