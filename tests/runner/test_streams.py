@@ -164,3 +164,87 @@ def test_a_bad_frame_or_time_fails_its_own_video_only(tmp_path, astronaut):
             b.detect_for_video(astronaut[..., :2], 80.0)
         assert len(b.detect_for_video(astronaut, 80.0).result) == 1
         b.close()
+
+
+def test_a_worker_busy_with_long_videos_does_not_hold_back_inputs_the_others_can_take(monkeypatch, tmp_path):
+    """Workers with several streams take their inputs one at a time from a queue they share. Run in process
+    (two worker loops on threads, the pool's globals set as its initializer sets them): inputs 0 and 2 are
+    videos that only end once every other input is done. Dealt out in turn (0, 2, 4 to one worker, 1, 3, 5 to
+    the other), input 4 would wait for ever behind them; from the queue the free streams take it."""
+    import queue
+
+    from blazepose.io.inputs import Input
+    from blazepose.runner import pool, streams
+    from blazepose.runner.jobs import InputOutcome
+
+    others_done = threading.Event()
+    lock, done = threading.Lock(), set()
+
+    def fake_process_input(inp, settings, progress, should_stop, name, open_video):
+        k = int(name)
+        if k in (0, 2):
+            assert others_done.wait(30), "the long videos' worker kept the other inputs waiting"
+        else:
+            with lock:
+                done.add(k)
+                if done == {1, 3, 4, 5}:
+                    others_done.set()
+        return InputOutcome(inp.location, frames=1)
+
+    jobs: queue.Queue = queue.Queue()
+    for k in range(6):
+        jobs.put((k, Input("video", f"v{k}.mp4"), str(k)))
+    jobs.put(None)
+    jobs.put(None)
+    monkeypatch.setattr(streams, "process_input", fake_process_input)
+    monkeypatch.setattr(pool, "_stop_event", threading.Event())
+    monkeypatch.setattr(pool, "_progress_queue", queue.Queue())
+    monkeypatch.setattr(pool, "_job_queue", jobs)
+    settings = RunSettings(out=tmp_path, model="lite", threads=1)
+    results: list = [None, None]
+
+    def worker(w: int) -> None:
+        results[w] = pool._work_from_queue(settings, 2)
+
+    threads = [threading.Thread(target=worker, args=(w,), daemon=True) for w in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(DEADLINE_S)
+    assert not any(t.is_alive() for t in threads), "a worker loop did not end"
+    finished = sorted(f.index for r in results for f in r)
+    assert finished == [0, 1, 2, 3, 4, 5]  # each input once, whichever worker took it
+    errors = [f.outcome.error for r in results for f in r if f.outcome.error]
+    assert not errors, errors  # (a long video that waited in vain fails with the assertion above)
+    assert jobs.empty()  # both end marks taken
+
+
+def test_a_killed_worker_fails_the_inputs_not_reported_and_nothing_is_lost(corpus, tmp_path):
+    """A worker killed mid-run breaks the pool: every input not yet reported comes back as failed (none
+    silently missing), and the run ends."""
+    import multiprocessing
+    import os
+    import signal
+
+    inputs, _ = expand_inputs([str(corpus / "clip_e.mp4")] * 4 + [str(corpus / "clip_a.mp4")] * 2)
+    settings = settings_in(tmp_path / "out", annotate=False, force=True)
+    killed: list[int] = []
+
+    def kill_a_worker_once(*message) -> None:
+        if not killed:
+            workers = [p for p in multiprocessing.active_children() if p.pid is not None]
+            if workers:
+                os.kill(workers[0].pid, signal.SIGKILL)
+                killed.append(workers[0].pid)
+
+    stop_at = time.monotonic() + DEADLINE_S
+    outcomes = within(
+        DEADLINE_S + 60,
+        lambda: list(run_in_processes(inputs, settings, 2, kill_a_worker_once, lambda: time.monotonic() > stop_at,
+                                      streams=2)),
+    )  # fmt: skip
+    assert killed, "no worker reported progress"
+    assert len(outcomes) == len(inputs)
+    failed = [o for o in outcomes if o.error]
+    assert failed and all("worker failed" in o.error for o in failed)
+    assert all(o.error is None and o.frames in (6, 9) for o in outcomes if o not in failed)

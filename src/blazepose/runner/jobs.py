@@ -62,6 +62,10 @@ class InputOutcome:
     stopped: bool = False
 
 
+Job = tuple[int, Input, str]
+"""An input to process: its position (to report it by), the input, its outputs' name."""
+
+
 @dataclass
 class StopFlag:
     """A stop request set from a signal handler, polled between frames (call it).

@@ -1,4 +1,5 @@
-"""Inputs spread over worker processes, one input (one tracker) per task.
+"""Inputs spread over worker processes, one input (one tracker) per task; with several streams per
+worker, each worker takes its inputs one at a time from a queue they share.
 
 Workers are started with the ``spawn`` method (no state inherited from the
 parent, and the same on every OS), ignore Ctrl-C themselves, and stop their
@@ -18,24 +19,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from blazepose.io.inputs import Input, output_names
-from blazepose.runner.jobs import InputOutcome, RunSettings, process_input
+from blazepose.runner.jobs import InputOutcome, Job, RunSettings, process_input
 
 PROGRESS_INTERVAL_S = 0.25
 """Smallest time between two progress messages from one worker."""
 
 _stop_event: Any = None
 _progress_queue: Any = None
+_job_queue: Any = None
 
 
-def _init_worker(stop_event: Any, progress_queue: Any) -> None:
-    """Runs once in each worker: the parent handles Ctrl-C and tells workers through ``stop_event``.
+def _init_worker(stop_event: Any, progress_queue: Any, job_queue: Any = None) -> None:
+    """Runs once in each worker: the parent handles Ctrl-C and tells workers through ``stop_event``;
+    with ``streams`` > 1 the inputs come from ``job_queue``.
 
     SIGTERM keeps its default action here: the executor terminates the
     workers of a broken pool with it and waits for them.
     """
-    global _stop_event, _progress_queue
+    global _stop_event, _progress_queue, _job_queue
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _stop_event, _progress_queue = stop_event, progress_queue
+    _stop_event, _progress_queue, _job_queue = stop_event, progress_queue, job_queue
 
 
 def _work(inp: Input, name: str, settings: RunSettings) -> tuple[InputOutcome, tuple | None]:
@@ -79,28 +82,40 @@ class _Finished:
     final: tuple | None
 
 
-def _work_share(share: list[tuple[int, Input, str]], settings: RunSettings, streams: int) -> list[_Finished]:
-    """Processes a share of the inputs in a worker, ``streams`` videos at a time (one StreamBatch).
+def _queued_jobs() -> Iterator[Job]:
+    """The inputs this worker takes from the queue the workers share, one each time a stream is free,
+    until the queue's end mark for this worker (one per worker) or a stop."""
+    while not _stop_event.is_set():
+        job = _job_queue.get()
+        if job is None:
+            return
+        yield job
 
-    Each outcome goes to the parent through the queue as it completes, and
-    all of them again with the result (which always arrives).
+
+def _work_from_queue(settings: RunSettings, streams: int) -> list[_Finished]:
+    """Processes inputs from the shared queue in a worker, ``streams`` videos at a time (one StreamBatch): a
+    worker whose videos are short takes more of them, so that none waits idle at the end while another
+    still has several to do.
+
+    Each outcome goes to the parent through the progress queue as it completes, and all of them again with
+    the result (which always arrives).
     """
-    from blazepose.runner.streams import run_streams_indexed
+    from blazepose.runner.streams import run_stream_jobs
 
     finals: dict[str, tuple] = {}
     progress = _queued_progress(finals)
+    names: dict[int, str] = {}
+
+    def noted(jobs: Iterator[Job]) -> Iterator[Job]:
+        for job in jobs:
+            names[job[0]] = job[2]
+            yield job
+
     finished = []
-    inputs, names = [inp for _, inp, _ in share], [name for _, _, name in share]
-    try:
-        for position, outcome in run_streams_indexed(inputs, settings, streams, progress, _stop_event.is_set, names):
-            done = _Finished(share[position][0], outcome, finals.get(names[position]))
-            _progress_queue.put(done)
-            finished.append(done)
-    except Exception as e:  # a bug, not a bad input: the inputs not reported fail with it
-        reported = {f.index for f in finished}
-        for index, inp, _ in share:
-            if index not in reported:
-                finished.append(_Finished(index, InputOutcome(inp.location, error=f"{inp.location}: {e}"), None))
+    for index, outcome in run_stream_jobs(noted(_queued_jobs()), settings, streams, progress, _stop_event.is_set):
+        done = _Finished(index, outcome, finals.get(names[index]))
+        _progress_queue.put(done)
+        finished.append(done)
     return finished
 
 
@@ -131,9 +146,10 @@ def run_in_processes(
 
     Args:
         inputs: What to process; each input is one task (with ``streams``
-            > 1: the inputs are dealt out to the workers in turn, and each
-            worker runs its share ``streams`` videos at a time,
-            :func:`blazepose.runner.streams.run_streams`).
+            > 1: each worker runs ``streams`` videos at a time,
+            :func:`blazepose.runner.streams.run_streams`, taking the next
+            input from a queue they share whenever one of its streams is
+            free).
         settings: As for :func:`process_input`; ``threads`` None gives each
             worker :func:`default_threads_per_worker`.
         workers: Number of processes (>= 1).
@@ -189,34 +205,48 @@ def run_in_processes(
             elif progress is not None and message[0] not in finished:  # none after an input's final line
                 progress(*message)
 
-    def done_with(future: Future, task: list[tuple[int, Input, str]]) -> list[InputOutcome]:
-        if streams == 1:
-            outcome, final = _outcome(future, task[0][1])
+    broken: list[str] = []  # why a worker of the queue failed, once one did
+
+    def done_with(future: Future, item: Job | None) -> list[InputOutcome]:
+        if item is not None:
+            outcome, final = _outcome(future, item[1])
             report(final)
             return [outcome]
         try:
             shares: list[_Finished] = future.result()
-        except Exception as e:  # the worker process died: its inputs not reported failed
-            shares = [_Finished(i, InputOutcome(inp.location, error=f"{inp.location}: worker failed ({e})"), None)
-                      for i, inp, _ in task]  # fmt: skip
+        except Exception as e:  # the worker process died (and with it the pool): see failed_in_queue
+            broken.append(f"{type(e).__name__}: {e}")
+            return []
         return [outcome for message in shares for outcome in take(message)]
 
-    items = [(i, inp, name) for i, (inp, name) in enumerate(zip(inputs, names, strict=True))]
-    groups = [[item] for item in items] if streams == 1 else [items[k::workers] for k in range(workers)]
-    groups = [g for g in groups if g]
+    def failed_in_queue() -> list[InputOutcome]:
+        """After a worker of the queue died: every input not reported failed (the pool is broken then)."""
+        if not broken:
+            return []
+        return [take(_Finished(i, InputOutcome(inp.location, error=f"{inp.location}: worker failed ({broken[0]})"),
+                               None))[0] for i, inp, _ in items if i not in yielded]  # fmt: skip
+
+    items: list[Job] = [(i, inp, name) for i, (inp, name) in enumerate(zip(inputs, names, strict=True))]
+    queued = streams > 1 and len(items) > 0
+    job_queue = context.Queue() if queued else None
+    if job_queue is not None:
+        for item in items:
+            job_queue.put(item)
+        for _ in range(workers):
+            job_queue.put(None)  # one end mark per worker
+        job_queue.cancel_join_thread()  # a stop leaves jobs in it: the parent must not wait to flush them
     with ProcessPoolExecutor(
-        max_workers=min(workers, max(1, len(groups))),
+        max_workers=min(workers, max(1, len(items))),
         mp_context=context,
         initializer=_init_worker,
-        initargs=(stop_event, progress_queue),
+        initargs=(stop_event, progress_queue, job_queue),
     ) as pool:
-
-        def submit(group: list[tuple[int, Input, str]]) -> Future:
-            if streams == 1:
-                return pool.submit(_work, group[0][1], group[0][2], settings)
-            return pool.submit(_work_share, group, settings, streams)
-
-        tasks = {submit(group): group for group in groups}
+        if queued:
+            tasks: dict[Future, Job | None] = {
+                pool.submit(_work_from_queue, settings, streams): None for _ in range(min(workers, len(items)))
+            }
+        else:
+            tasks = {pool.submit(_work, item[1], item[2], settings): item for item in items}
         pending = set(tasks)
         try:
             while pending:
@@ -234,6 +264,7 @@ def run_in_processes(
             for future in pending:
                 future.cancel()
         yield from drain()
+        yield from failed_in_queue()
 
 
 def _outcome(future: Future, inp: Input) -> tuple[InputOutcome, tuple | None]:

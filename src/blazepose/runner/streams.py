@@ -23,7 +23,7 @@ from blazepose.core.batch import StreamBatch
 from blazepose.core.results import PoseResult
 from blazepose.core.validation import check_positive_int, check_rgb_image
 from blazepose.io.inputs import Input, output_names
-from blazepose.runner.jobs import InputOutcome, ProgressCallback, RunSettings, landmarker_options, process_input
+from blazepose.runner.jobs import InputOutcome, Job, ProgressCallback, RunSettings, landmarker_options, process_input
 
 
 @dataclass(frozen=True)
@@ -164,30 +164,39 @@ def run_streams(
     Raises:
         ValueError: ``streams`` < 1.
     """
-    for _, outcome in run_streams_indexed(inputs, settings, streams, progress, should_stop, names):
-        yield outcome
-
-
-def run_streams_indexed(
-    inputs: Sequence[Input],
-    settings: RunSettings,
-    streams: int,
-    progress: ProgressCallback | None = None,
-    should_stop: Callable[[], bool] = lambda: False,
-    names: Sequence[str] | None = None,
-) -> Iterator[tuple[int, InputOutcome]]:
-    """:func:`run_streams`, each outcome with its input's position in ``inputs``."""
     check_positive_int("streams", streams)
     names = output_names(list(inputs)) if names is None else names
     if not inputs:
         return
-    with SharedStreams(settings, min(streams, len(inputs))) as shared, ThreadPoolExecutor(streams) as threads:
-        waiting = list(enumerate(zip(inputs, names, strict=True)))[::-1]
+    jobs = iter([(i, inp, name) for i, (inp, name) in enumerate(zip(inputs, names, strict=True))])
+    for _, outcome in run_stream_jobs(jobs, settings, min(streams, len(inputs)), progress, should_stop):
+        yield outcome
+
+
+def run_stream_jobs(
+    jobs: Iterator[Job],
+    settings: RunSettings,
+    streams: int,
+    progress: ProgressCallback | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> Iterator[tuple[int, InputOutcome]]:
+    """:func:`run_streams` on inputs taken from ``jobs`` one at a time, as a stream comes free (the next
+    is asked for only then: a worker process's jobs come from a queue that the other workers share);
+    each outcome with its job's position.
+
+    Raises:
+        ValueError: ``streams`` < 1.
+    """
+    check_positive_int("streams", streams)
+    with SharedStreams(settings, streams) as shared, ThreadPoolExecutor(streams) as threads:
         running: dict[Future, tuple[int, Input]] = {}
 
         def start_next() -> None:
-            while waiting and len(running) < streams and not should_stop():
-                index, (inp, name) = waiting.pop()
+            while len(running) < streams and not should_stop():
+                job = next(jobs, None)
+                if job is None:
+                    return
+                index, inp, name = job
                 task = threads.submit(process_input, inp, settings, progress, should_stop, name, shared.open)
                 running[task] = (index, inp)
 
