@@ -128,3 +128,19 @@ def test_decode_keeps_the_anchors_and_scores_of_the_float32_sigmoid(min_score, n
     np.testing.assert_array_equal(got.keypoints, kept[:, 4:].reshape(-1, 4, 2) / size + centres[:, None, :])
     if 0.0 < min_score < 1.0:
         assert 0 < len(got) < n  # both sides of the threshold were exercised
+
+
+def test_inputs_the_compiled_decoding_does_not_take_go_to_the_numpy_stages():
+    anchors = generate_anchors()
+    rng = np.random.default_rng(8)
+    boxes = rng.uniform(-5.0, 30.0, (len(anchors), 12)).astype(np.float32)
+    logits = rng.normal(0.0, 3.0, (len(anchors), 1)).astype(np.float32)
+    want = decode_detections(boxes, logits, anchors, 0.5, native=False)
+    for b, s, a in [
+        (boxes.astype(np.float64), logits, anchors),  # float64 values
+        (boxes, logits, anchors.astype(np.float64)),
+        (np.concatenate([boxes, np.zeros((len(anchors), 2), np.float32)], 1), logits, anchors),  # longer rows
+    ]:
+        got = decode_detections(b, s, a, 0.5)
+        np.testing.assert_array_equal(got.scores, want.scores)
+        np.testing.assert_allclose(got.boxes, want.boxes, rtol=1e-6)

@@ -14,8 +14,10 @@ from blazepose.core.native import native_kernels
 NUM_KEYPOINTS = 4
 SCORE_CLIP = 100.0
 NMS_IOU_THRESHOLD = 0.3
-DECODED_VALUES = 4 + 2 * NUM_KEYPOINTS + 1
-"""What the compiled decoding writes per kept anchor: box, keypoints, score."""
+BOX_VALUES = 4 + 2 * NUM_KEYPOINTS
+"""The detector's values per anchor: box centre and size, then the keypoints."""
+DECODED_VALUES = BOX_VALUES + 1
+"""What the compiled decoding writes per kept anchor: box corners, keypoints, score."""
 SIGMOID32_MARGIN = 1e-6
 """More than the largest absolute error of :func:`sigmoid32` (a few float32 ulps of 1): logits whose exact
 sigmoid lies this far below the minimum score cannot reach it in float32."""
@@ -81,11 +83,18 @@ def decode_detections(
         anchor order (not yet suppressed).
     """
     kernels = native_kernels(native)
-    if kernels is not None and raw_boxes.dtype == np.float32 and raw_scores.dtype == np.float32:
-        n = len(anchors)
+    n = len(anchors)
+    all_float32 = all(a.dtype == np.float32 for a in (raw_boxes, raw_scores, anchors))
+    sizes = (raw_boxes.size, raw_scores.size, anchors.size)  # (the numpy stages also take longer box rows)
+    if kernels is not None and all_float32 and sizes == (n * BOX_VALUES, n, 2 * n):
         decoded = np.empty((n, DECODED_VALUES), np.float32)
         kept = kernels.decode_detections(
-            np.ascontiguousarray(raw_boxes), np.ascontiguousarray(raw_scores), anchors, min_score, input_size, decoded
+            np.ascontiguousarray(raw_boxes),
+            np.ascontiguousarray(raw_scores),
+            np.ascontiguousarray(anchors),
+            min_score,
+            input_size,
+            decoded,
         )
         rows = decoded[:kept]
         return Detections(rows[:, :4].copy(), rows[:, 4:12].reshape(kept, NUM_KEYPOINTS, 2).copy(), rows[:, 12].copy())
@@ -96,7 +105,7 @@ def decode_detections(
     scores = sigmoid32(np.clip(logits[candidates], -SCORE_CLIP, SCORE_CLIP))
     passed = scores >= f32(min_score)
     keep, scores = candidates[passed], scores[passed]
-    raw = raw_boxes.reshape(len(anchors), -1)[keep].astype(np.float32)
+    raw = raw_boxes.reshape(n, -1)[keep].astype(np.float32)
     centres = anchors[keep]
     scale = f32(input_size)
     half = f32(2)
