@@ -67,3 +67,28 @@ def test_pose_estimator_finds_the_same_pose_as_on_litert(engine, astronaut):
     assert len(got) == len(want) == 1
     pixels = np.abs(got.landmarks[..., :2] - want.landmarks[..., :2]) * 512
     assert pixels.max() < 0.5, pixels.max()
+
+
+def test_ctrl_c_after_an_engine_is_freed_is_still_a_keyboard_interrupt(engine):
+    # OpenVINO's CPU plugin left an alternate signal stack installed on the loading thread and freed its
+    # memory when unloaded: the next SIGINT then killed the process with SIGSEGV (exit -11, no traceback).
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(f"""
+        import gc, os, signal, time
+        import numpy as np
+        from blazepose import PoseEstimator
+        with PoseEstimator(static_image_mode=True, model_complexity=0, num_threads=1, backend={engine!r}) as e:
+            e.process(np.zeros((64, 64, 3), np.uint8))
+        del e
+        gc.collect()
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(10)
+        except KeyboardInterrupt:
+            print("interrupted")
+    """)
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and "interrupted" in run.stdout, (run.returncode, run.stderr[-800:])

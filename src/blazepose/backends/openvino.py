@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ctypes
+import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +32,12 @@ class OpenVINOModel:
             import openvino as ov
         except ImportError as e:
             raise RuntimeError("backend 'openvino' needs OpenVINO: pip install 'blazepose[openvino]'") from e
-        self._core = ov.Core()
-        with tempfile.TemporaryDirectory() as folder:  # OpenVINO reads .tflite models from files only
-            path = Path(folder) / "model.tflite"
-            path.write_bytes(model)
-            self._model = self._core.read_model(str(path))
+        with signal_stack_kept():
+            self._core = ov.Core()
+            with tempfile.TemporaryDirectory() as folder:  # OpenVINO reads .tflite models from files only
+                path = Path(folder) / "model.tflite"
+                path.write_bytes(model)
+                self._model = self._core.read_model(str(path))
         self.num_threads = num_threads
         self._config: dict[str, Any] = {"INFERENCE_PRECISION_HINT": "f32"}
         if num_threads is not None:
@@ -43,7 +47,8 @@ class OpenVINOModel:
         self._requests: dict[int, Any] = {1: self._compile(self._model)}
 
     def _compile(self, model: Any) -> Any:
-        return self._core.compile_model(model, "CPU", self._config).create_infer_request()
+        with signal_stack_kept():
+            return self._core.compile_model(model, "CPU", self._config).create_infer_request()
 
     def run(self, tensor: np.ndarray, outputs: Sequence[int] | None = None) -> list[np.ndarray | None]:
         if tensor.shape != self.input_shape or tensor.dtype != np.float32:
@@ -78,3 +83,36 @@ class OpenVINOModel:
 
     def close(self) -> None:
         self._requests.clear()
+
+
+class _SignalStack(ctypes.Structure):
+    """Linux's ``stack_t``."""
+
+    _fields_ = [("ss_sp", ctypes.c_void_p), ("ss_flags", ctypes.c_int), ("ss_size", ctypes.c_size_t)]
+
+
+@contextmanager
+def signal_stack_kept() -> Iterator[None]:
+    """Gives the calling thread back its alternate signal stack after the block (Linux).
+
+    OpenVINO's CPU plugin, when it starts, installs an alternate signal stack
+    on the thread that loads it and frees that memory when it is unloaded
+    (the last engine gone) without removing it. Python's signal handlers run
+    on the alternate stack, so the next Ctrl-C or SIGTERM that reached the
+    thread killed the process with SIGSEGV instead of raising
+    KeyboardInterrupt (seen with openvino 2026.x; tests/backends/test_other_engines.py).
+    """
+    libc = _libc()
+    saved = _SignalStack()
+    if libc is None or libc.sigaltstack(None, ctypes.byref(saved)) != 0:
+        yield
+        return
+    try:
+        yield
+    finally:
+        libc.sigaltstack(ctypes.byref(saved), None)
+
+
+def _libc() -> Any:
+    """The C library, where its ``stack_t`` is :class:`_SignalStack` (Linux), else None."""
+    return ctypes.CDLL(None) if sys.platform.startswith("linux") else None
