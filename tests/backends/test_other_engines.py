@@ -1,5 +1,6 @@
 """The engines other than LiteRT (ONNX Runtime on the converted models, OpenVINO on the .tflite files):
-agreement with LiteRT, batches, the pipeline. One test per behaviour, run on each engine installed."""
+agreement with LiteRT, batches, the pipeline, Ctrl-C once freed (LiteRT too). One test per behaviour, run
+on each engine installed."""
 
 from __future__ import annotations
 
@@ -18,11 +19,16 @@ NEEDS = {
 }
 
 
+def installed(backend: str) -> str:
+    """``backend``, once the test is skipped where it is not installed."""
+    for module, reason in NEEDS.get(backend, []):
+        pytest.importorskip(module, reason=reason)
+    return backend
+
+
 @pytest.fixture(params=sorted(NEEDS))
 def engine(request) -> str:
-    for module, reason in NEEDS[request.param]:
-        pytest.importorskip(module, reason=reason)
-    return request.param
+    return installed(request.param)
 
 
 def model_bytes(name: str, engine: str) -> bytes:
@@ -69,12 +75,15 @@ def test_pose_estimator_finds_the_same_pose_as_on_litert(engine, astronaut):
     assert pixels.max() < 0.5, pixels.max()
 
 
-def test_ctrl_c_after_an_engine_is_freed_is_still_a_keyboard_interrupt(engine):
+@pytest.mark.parametrize("backend", ["litert", *sorted(NEEDS)])
+def test_ctrl_c_after_an_engine_is_freed_is_still_a_keyboard_interrupt(backend):
     # OpenVINO's CPU plugin left an alternate signal stack installed on the loading thread and freed its
     # memory when unloaded: the next SIGINT then killed the process with SIGSEGV (exit -11, no traceback).
     import subprocess
     import sys
     import textwrap
+
+    engine = installed(backend)
 
     code = textwrap.dedent(f"""
         import gc, os, signal, time
