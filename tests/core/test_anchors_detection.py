@@ -98,9 +98,9 @@ def test_detections_shape_check():
 @pytest.mark.parametrize("native", [False, pytest.param(True, marks=needs_kernels)])
 @pytest.mark.parametrize("min_score", [0.0, 1e-50, 0.3, 0.5, 0.75, 0.9999, 0.99999994, 1.0, 1.5])
 def test_decode_keeps_the_anchors_and_scores_of_the_float32_sigmoid(min_score, native):
-    # The numpy path computes the sigmoid only above a logit floor, the compiled one in one pass: both must
-    # keep the anchors and scores of the sigmoid of every logit, logits an ulp either side of the threshold
-    # included, and decode the boxes and keypoints in float32 as the numpy stages do.
+    # The compiled pass and the numpy stages must both keep the anchors and scores of the float32 sigmoid of
+    # every logit, logits an ulp either side of the threshold included, and decode the boxes and keypoints in
+    # float32 in the same steps.
     from blazepose.core.float32 import f32, sigmoid32
 
     anchors = generate_anchors()

@@ -832,7 +832,7 @@ static Py_ssize_t decode_anchors(const float *restrict raw, const float *restric
             o[4 + 2 * k] = r[4 + 2 * k] / size + ax;
             o[5 + 2 * k] = r[5 + 2 * k] / size + ay;
         }
-        o[12] = score;
+        o[DETECTION_VALUES] = score;
     }
     return kept;
 }

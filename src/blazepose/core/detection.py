@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,9 +17,6 @@ BOX_VALUES = 4 + 2 * NUM_KEYPOINTS
 """The detector's values per anchor: box centre and size, then the keypoints."""
 DECODED_VALUES = BOX_VALUES + 1
 """What the compiled decoding writes per kept anchor: box corners, keypoints, score."""
-SIGMOID32_MARGIN = 1e-6
-"""More than the largest absolute error of :func:`sigmoid32` (a few float32 ulps of 1): logits whose exact
-sigmoid lies this far below the minimum score cannot reach it in float32."""
 
 
 @dataclass(frozen=True)
@@ -97,14 +93,12 @@ def decode_detections(
             decoded,
         )
         rows = decoded[:kept]
-        return Detections(rows[:, :4].copy(), rows[:, 4:12].reshape(kept, NUM_KEYPOINTS, 2).copy(), rows[:, 12].copy())
-    logits = raw_scores.reshape(-1).astype(np.float32, copy=False)
-    # The float32 sigmoid (the costly part) only for the logits that can pass: it rises with the logit.
-    floor = logit_floor(min_score)
-    candidates = np.flatnonzero(logits >= floor) if floor > -SCORE_CLIP else np.arange(len(logits))
-    scores = sigmoid32(np.clip(logits[candidates], -SCORE_CLIP, SCORE_CLIP))
-    passed = scores >= f32(min_score)
-    keep, scores = candidates[passed], scores[passed]
+        return Detections(
+            rows[:, :4].copy(), rows[:, 4:BOX_VALUES].reshape(kept, NUM_KEYPOINTS, 2).copy(), rows[:, BOX_VALUES].copy()
+        )
+    logits = np.clip(raw_scores.reshape(-1).astype(np.float32), -SCORE_CLIP, SCORE_CLIP)
+    scores = sigmoid32(logits)
+    keep = np.flatnonzero(scores >= f32(min_score))
     raw = raw_boxes.reshape(n, -1)[keep].astype(np.float32)
     centres = anchors[keep]
     scale = f32(input_size)
@@ -116,22 +110,7 @@ def decode_detections(
     boxes = np.stack([cx - w / half, cy - h / half, cx + w / half, cy + h / half], axis=1)
     kps = raw[:, 4 : 4 + 2 * NUM_KEYPOINTS].reshape(-1, NUM_KEYPOINTS, 2) / scale + centres[:, None, :]
     valid = (w >= 0) & (h >= 0)  # NaN compares false and is dropped too
-    return Detections(boxes[valid].astype(np.float32), kps[valid].astype(np.float32), scores[valid])
-
-
-def logit_floor(min_score: float) -> float:
-    """A logit below which :func:`sigmoid32` stays under ``min_score`` (-inf when none is: every logit may pass).
-
-    The exact sigmoid of this logit is ``min_score - SIGMOID32_MARGIN``, more
-    than the float32 sigmoid can err by, so no logit below it can reach
-    ``min_score``; the scores of those above are then computed and compared.
-    """
-    lowest = float(min_score) - SIGMOID32_MARGIN
-    if not lowest > 0.0:  # NaN too: no filter
-        return -math.inf
-    if lowest >= 1.0:
-        return math.inf
-    return math.log(lowest) - math.log1p(-lowest)
+    return Detections(boxes[valid].astype(np.float32), kps[valid].astype(np.float32), scores[keep][valid])
 
 
 def box_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
