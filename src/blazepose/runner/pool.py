@@ -13,7 +13,7 @@ import multiprocessing
 import queue
 import signal
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
@@ -205,26 +205,25 @@ def run_in_processes(
             elif progress is not None and message[0] not in finished:  # none after an input's final line
                 progress(*message)
 
-    broken: list[str] = []  # why a worker of the queue failed, once one did
-
     def done_with(future: Future, item: Job | None) -> list[InputOutcome]:
         if item is not None:
             outcome, final = _outcome(future, item[1])
             report(final)
             return [outcome]
-        try:
-            shares: list[_Finished] = future.result()
-        except Exception as e:  # the worker process died (and with it the pool): see failed_in_queue
-            broken.append(f"{type(e).__name__}: {e}")
+        if future.exception() is not None:  # the worker process died (and with it the pool): failed_in_queue
             return []
-        return [outcome for message in shares for outcome in take(message)]
+        return [outcome for message in future.result() for outcome in take(message)]
 
-    def failed_in_queue() -> list[InputOutcome]:
-        """After a worker of the queue died: every input not reported failed (the pool is broken then)."""
-        if not broken:
-            return []
-        return [take(_Finished(i, InputOutcome(inp.location, error=f"{inp.location}: worker failed ({broken[0]})"),
-                               None))[0] for i, inp, _ in items if i not in yielded]  # fmt: skip
+    def failed_in_queue(tasks: Iterable[Future]) -> Iterator[InputOutcome]:
+        """After a worker of the queue died (the pool with it): every input not reported, failed."""
+        errors = [f.exception() for f in tasks if not f.cancelled() and f.exception() is not None]
+        if not errors:
+            return
+        why = f"{type(errors[0]).__name__}: {errors[0]}"
+        for i, inp, _ in items:
+            yield from take(
+                _Finished(i, InputOutcome(inp.location, error=f"{inp.location}: worker failed ({why})"), None)
+            )
 
     items: list[Job] = [(i, inp, name) for i, (inp, name) in enumerate(zip(inputs, names, strict=True))]
     queued = streams > 1 and len(items) > 0
@@ -264,7 +263,8 @@ def run_in_processes(
             for future in pending:
                 future.cancel()
         yield from drain()
-        yield from failed_in_queue()
+        if queued:
+            yield from failed_in_queue(tasks)
 
 
 def _outcome(future: Future, inp: Input) -> tuple[InputOutcome, tuple | None]:
