@@ -88,6 +88,7 @@ def test_ctrl_c_after_an_engine_is_freed_is_still_a_keyboard_interrupt(backend):
     code = textwrap.dedent(f"""
         import gc, os, signal, time
         import numpy as np
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # a parent that ignores SIGINT passes that on
         from blazepose import PoseEstimator
         with PoseEstimator(static_image_mode=True, model_complexity=0, num_threads=1, backend={engine!r}) as e:
             e.process(np.zeros((64, 64, 3), np.uint8))
