@@ -132,13 +132,23 @@ def closers_keeper(closers: list) -> Callable:
 def int8_landmarker(name: str, mode: RunningMode) -> PoseLandmarker | None:
     """A PoseLandmarker with ``precision="int8"`` at otherwise default settings, or None where this
     version of the library or its files have no int8 option (the benchmark then runs without it)."""
+    return reduced_landmarker(name, mode, "int8", "litert")
+
+
+def bfloat16_landmarker(name: str, mode: RunningMode) -> PoseLandmarker | None:
+    """A PoseLandmarker on OpenVINO with ``precision="bfloat16"``, or None where OpenVINO or the CPU's
+    bfloat16 is missing."""
+    return reduced_landmarker(name, mode, "bfloat16", "openvino")
+
+
+def reduced_landmarker(name: str, mode: RunningMode, precision: str, backend: str) -> PoseLandmarker | None:
     try:
         options = PoseLandmarkerOptions(
-            base_options=BaseOptions(model_asset_path=name, precision="int8"), running_mode=mode
+            base_options=BaseOptions(model_asset_path=name, precision=precision, backend=backend), running_mode=mode
         )
         return PoseLandmarker.create_from_options(options)
-    except (TypeError, ValueError, FileNotFoundError) as e:
-        print(f"no int8 contender: {e}", file=sys.stderr)
+    except (TypeError, ValueError, FileNotFoundError, RuntimeError) as e:
+        print(f"no {precision} contender: {e}", file=sys.stderr)
         return None
 
 
@@ -189,6 +199,12 @@ def per_frame_tables(args, frames, frames_file, bundles) -> dict:
             video["PoseEstimator on OpenVINO"] = timed(lambda f, ts, m=ov_est: m.process(f, ts))
             ov_lm = ov_est._landmarker._model
             video["bare landmark model (OpenVINO)"] = timed(lambda f, ts, m=ov_lm, x=crop: m.run(x))
+        bf16 = bfloat16_landmarker(name, RunningMode.VIDEO)
+        if bf16 is not None:
+            keep(bf16)
+            video["PoseLandmarker bfloat16 (OpenVINO)"] = timed(lambda f, ts, m=bf16: m.detect_for_video(f, ts))
+            bf16_lm = bf16._estimator._landmarker._model
+            video["bare landmark model (OpenVINO bfloat16)"] = timed(lambda f, ts, m=bf16_lm, x=crop: m.run(x))
         video_ms = interleave(frames, video, args.block)
         detector_share = estimator.detector_runs / max(estimator.frames_processed, 1)
         for obj in closers:
@@ -203,6 +219,10 @@ def per_frame_tables(args, frames, frames_file, bundles) -> dict:
         if int8_still is not None:
             keep(int8_still)
             image["PoseLandmarker int8"] = timed(lambda f, ts, m=int8_still: m.detect(f))
+        bf16_still = bfloat16_landmarker(name, RunningMode.IMAGE)
+        if bf16_still is not None:
+            keep(bf16_still)
+            image["PoseLandmarker bfloat16 (OpenVINO)"] = timed(lambda f, ts, m=bf16_still: m.detect(f))
         if with_mp:
             mp_still = keep(mediapipe_pose(static_image_mode=True, model_complexity=k))
             image["MediaPipe 0.10.14 solutions Pose"] = timed(lambda f, ts, m=mp_still: m.process(f))

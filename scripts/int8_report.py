@@ -1,24 +1,28 @@
-"""precision="int8" beside float32: speed of the bare models, accuracy, and distance from the float32 answers.
+"""A reduced precision beside float32: speed of the bare models, accuracy, and distance from the float32 answers.
 
     PYTHONPATH=src .venv/bin/python scripts/int8_report.py speed --calls 200
     PYTHONPATH=src .venv/bin/python scripts/int8_report.py accuracy
     PYTHONPATH=src .venv/bin/python scripts/int8_report.py parity
     PYTHONPATH=src .venv/bin/python scripts/int8_report.py pipeline
 
-Each prints a markdown table and writes JSON under --out (default out/int8).
+Each prints a markdown table and writes JSON under --out (default
+out/PRECISION). ``--precision`` picks the reduced precision: ``int8`` (the
+default; the int8 files on LiteRT) or ``bfloat16`` (the official models
+computed in bfloat16 by OpenVINO; the CPU must have it). float32 is always
+the official models on LiteRT, MediaPipe's answers.
 
-- ``speed``: each model (detector, lite, full, heavy) loaded in LiteRT twice,
-  the float32 file and the int8 file, at 1 and 2 threads; the two are called
+- ``speed``: each model (detector, lite, full, heavy) loaded twice, the
+  float32 file in LiteRT and the reduced precision's model, at 1 and 2 threads; the two are called
   alternately on the same input (a recorded-like random tensor) and the
   table gives the median wall-clock and process CPU milliseconds per call
-  and their ratios (float32 / int8). CPU time is less sensitive to other
+  and their ratios (float32 / reduced). CPU time is less sensitive to other
   work on the machine than wall-clock time.
 - ``accuracy``: PCK@0.2 on LSP im0501..im1000 (static mode, one pose, as
   scripts/accuracy_report.py lsp) and COCO keypoint AP on coco_mini's second
   half (whole images, up to 20 poses, as ``blazepose eval --protocol image``),
   for each model at both precisions. Both sets were left out of the int8
   calibration.
-- ``parity``: int8 against float32 LiteRT on the 29 shared photos and the
+- ``parity``: the reduced precision against float32 LiteRT on the 29 shared photos and the
   dance video's frames (image mode, and tracked video mode), as
   scripts/engine_parity.py: how often the number of poses differs, poses
   found at each precision, and, over the frames where both found the same
@@ -26,7 +30,7 @@ Each prints a markdown table and writes JSON under --out (default out/int8).
   the median / p95 / max of each frame's largest landmark distance (x, y in
   pixels, over the 33 landmarks of every pose).
 - ``pipeline``: ``PoseLandmarker`` in VIDEO mode at its defaults (threads
-  included) with ``precision="float32"`` and ``"int8"``, on the dance
+  included) with ``precision="float32"`` and the reduced one, on the dance
   video's frames, taking turns every 10 frames: median wall and CPU ms per
   frame (the first 10 frames of each left out).
 """
@@ -45,7 +49,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from accuracy_report import DATA, MODELS, lsp_joints, to_lsp, torso
-from blazepose.backends import load_model
+from blazepose.backends import PRECISION_BACKENDS, load_model
 from blazepose.core.estimator import PoseEstimator
 from blazepose.evaluation.accuracy import blazepose_runner, evaluate_coco, pck
 from blazepose.io.photos import read_photo
@@ -62,16 +66,28 @@ def timed_calls(model, tensor: np.ndarray) -> tuple[float, float]:
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
+def backend(precision: str) -> str:
+    """The engine that runs ``precision`` here: LiteRT for float32 (MediaPipe's answers)."""
+    return PRECISION_BACKENDS[precision][0] if precision in PRECISION_BACKENDS else "litert"
+
+
+def reduced_model(name: str, precision: str, threads: int):
+    if precision == "int8":
+        return load_model(int8_model_bytes(name), "litert", threads)
+    return load_model(verified_model_bytes(name), backend(precision), threads, bfloat16=precision == "bfloat16")
+
+
 def run_speed(args: argparse.Namespace) -> dict:
     rows = {}
+    reduced = args.precision
     for label, name in FILES.items():
         for threads in args.threads:
             models = {
                 "float32": load_model(verified_model_bytes(name), "litert", threads),
-                "int8": load_model(int8_model_bytes(name), "litert", threads),
+                reduced: reduced_model(name, reduced, threads),
             }
             lo = -1.0 if label == "detector" else 0.0
-            x = np.random.default_rng(0).uniform(lo, 1.0, models["int8"].input_shape).astype(np.float32)
+            x = np.random.default_rng(0).uniform(lo, 1.0, models["float32"].input_shape).astype(np.float32)
             times: dict[str, list[tuple[float, float]]] = {k: [] for k in models}
             for _ in range(10):
                 for m in models.values():
@@ -84,8 +100,8 @@ def run_speed(args: argparse.Namespace) -> dict:
             for k in models:
                 row[f"{k} ms"] = round(float(med[k][0]), 2)
                 row[f"{k} cpu ms"] = round(float(med[k][1]), 2)
-            row["speedup"] = round(float(med["float32"][0] / med["int8"][0]), 2)
-            row["cpu speedup"] = round(float(med["float32"][1] / med["int8"][1]), 2)
+            row["speedup"] = round(float(med["float32"][0] / med[reduced][0]), 2)
+            row["cpu speedup"] = round(float(med["float32"][1] / med[reduced][1]), 2)
             rows[f"{label} {threads}"] = row
             print(row, file=sys.stderr, flush=True)
             for m in models.values():
@@ -107,17 +123,21 @@ def run_accuracy(args: argparse.Namespace) -> dict:
         for name in names[len(names) // 2 :]:
             (Path(folder) / name).symlink_to(source / name)
         for model in args.models:
-            for precision in ("float32", "int8"):
+            for precision in ("float32", args.precision):
                 predicted = np.full(annotated.shape, np.nan)
                 with PoseEstimator(
-                    static_image_mode=True, model_complexity=MODELS[model], num_threads=1, precision=precision
+                    static_image_mode=True,
+                    model_complexity=MODELS[model],
+                    num_threads=1,
+                    precision=precision,
+                    backend=backend(precision),
                 ) as est:
                     for n, image in enumerate(photos):
                         result = est.process(image)
                         if len(result):
                             predicted[n] = to_lsp(result.landmarks_px[0])
                 _, overall = pck(predicted, annotated, labelled, scale, 0.2)
-                runner, close = blazepose_runner(MODELS[model], 20, "fast", precision)
+                runner, close = blazepose_runner(MODELS[model], 20, "fast", precision, backend(precision))
                 try:
                     coco = evaluate_coco(
                         runner, DATA / "coco_mini" / "person_keypoints.json", Path(folder), "image", model
@@ -139,17 +159,19 @@ def run_accuracy(args: argparse.Namespace) -> dict:
     return {"rows": rows}
 
 
-def distances(frames: list[np.ndarray], complexity: int, video: bool) -> dict:
-    per_frame, typical, differs, found = [], [], 0, {"float32": 0, "int8": 0}
+def distances(frames: list[np.ndarray], complexity: int, video: bool, reduced: str) -> dict:
+    per_frame, typical, differs, found = [], [], 0, {"float32": 0, reduced: 0}
     with (
         PoseEstimator(static_image_mode=not video, model_complexity=complexity) as float32,
-        PoseEstimator(static_image_mode=not video, model_complexity=complexity, precision="int8") as int8,
+        PoseEstimator(
+            static_image_mode=not video, model_complexity=complexity, precision=reduced, backend=backend(reduced)
+        ) as other,
     ):
         for i, frame in enumerate(frames):
             a = float32.process(frame, 20.0 * i if video else None)
-            b = int8.process(frame, 20.0 * i if video else None)
+            b = other.process(frame, 20.0 * i if video else None)
             found["float32"] += len(a)
-            found["int8"] += len(b)
+            found[reduced] += len(b)
             if len(a) != len(b):
                 differs += 1
             elif len(a):
@@ -161,7 +183,7 @@ def distances(frames: list[np.ndarray], complexity: int, video: bool) -> dict:
     return {
         "frames": len(frames),
         "poses float32": found["float32"],
-        "poses int8": found["int8"],
+        f"poses {reduced}": found[reduced],
         "pose count differs": differs,
         "median landmark px": round(float(np.median(typical or [np.nan])), 2),
         "median px": round(float(np.median(d)), 2),
@@ -182,7 +204,11 @@ def run_parity(args: argparse.Namespace) -> dict:
             ("video frames, image mode", video, False),
             ("video, tracking", video, True),
         ):
-            rows[f"{model} {mode}"] = {"model": model, "input": mode, **distances(frames, MODELS[model], tracking)}
+            rows[f"{model} {mode}"] = {
+                "model": model,
+                "input": mode,
+                **distances(frames, MODELS[model], tracking, args.precision),
+            }
             print(rows[f"{model} {mode}"], file=sys.stderr, flush=True)
     return {"rows": rows}
 
@@ -199,11 +225,11 @@ def run_pipeline(args: argparse.Namespace) -> dict:
         landmarkers = {
             precision: PoseLandmarker.create_from_options(
                 PoseLandmarkerOptions(
-                    base_options=BaseOptions(model_asset_path=model, precision=precision),
+                    base_options=BaseOptions(model_asset_path=model, precision=precision, backend=backend(precision)),
                     running_mode=RunningMode.VIDEO,
                 )
             )
-            for precision in ("float32", "int8")
+            for precision in ("float32", args.precision)
         }
         times: dict[str, list[tuple[float, float]]] = {k: [] for k in landmarkers}
         for start in range(0, len(frames), 10):  # turns of 10 frames each, every frame seen by both
@@ -218,10 +244,10 @@ def run_pipeline(args: argparse.Namespace) -> dict:
             "frames": len(frames),
             "float32 ms": round(float(med["float32"][0]), 2),
             "float32 cpu ms": round(float(med["float32"][1]), 2),
-            "int8 ms": round(float(med["int8"][0]), 2),
-            "int8 cpu ms": round(float(med["int8"][1]), 2),
-            "speedup": round(float(med["float32"][0] / med["int8"][0]), 2),
-            "cpu speedup": round(float(med["float32"][1] / med["int8"][1]), 2),
+            f"{args.precision} ms": round(float(med[args.precision][0]), 2),
+            f"{args.precision} cpu ms": round(float(med[args.precision][1]), 2),
+            "speedup": round(float(med["float32"][0] / med[args.precision][0]), 2),
+            "cpu speedup": round(float(med["float32"][1] / med[args.precision][1]), 2),
         }
         print(rows[model], file=sys.stderr, flush=True)
         for lm in landmarkers.values():
@@ -251,8 +277,10 @@ def main(argv: list[str] | None = None) -> int:
     for p in (accuracy, parity, pipeline):
         p.add_argument("--models", nargs="+", choices=tuple(MODELS), default=list(MODELS))
     for p in (speed, accuracy, parity, pipeline):
-        p.add_argument("--out", type=Path, default=ROOT / "out" / "int8")
+        p.add_argument("--precision", choices=tuple(PRECISION_BACKENDS), default="int8", help="the reduced precision")
+        p.add_argument("--out", type=Path, default=None, help="default: out/PRECISION")
     args = parser.parse_args(argv)
+    args.out = args.out or ROOT / "out" / args.precision
     run = {"speed": run_speed, "accuracy": run_accuracy, "parity": run_parity, "pipeline": run_pipeline}
     report = run[args.what](args)
     args.out.mkdir(parents=True, exist_ok=True)

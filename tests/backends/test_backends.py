@@ -73,8 +73,8 @@ def test_every_api_passes_the_default_to_its_engines(monkeypatch):
     seen = []
     real = backends.load_model
 
-    def spy(model, backend="litert", num_threads=None):
-        engine = real(model, backend, num_threads)
+    def spy(model, backend="litert", num_threads=None, **options):
+        engine = real(model, backend, num_threads, **options)
         seen.append(engine.num_threads)
         return engine
 

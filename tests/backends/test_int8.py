@@ -55,9 +55,9 @@ def loaded(monkeypatch) -> list[str]:
     """The sha256 of every model file the engines load, in order."""
     hashes: list[str] = []
 
-    def recording_load_model(data, backend, num_threads):
+    def recording_load_model(data, backend, num_threads, **options):
         hashes.append(hashlib.sha256(data).hexdigest())
-        return load_model(data, backend, num_threads)
+        return load_model(data, backend, num_threads, **options)
 
     monkeypatch.setattr(engines_module, "load_model", recording_load_model)
     return hashes
@@ -83,7 +83,7 @@ def test_int8_models_have_float32_input_and_the_same_outputs():
 
 
 def test_bad_precision_values_are_refused_with_the_choices():
-    with pytest.raises(ValueError, match=r"precision must be one of \('float32', 'int8'\), got 'int4'"):
+    with pytest.raises(ValueError, match=r"precision must be one of \('float32', 'int8', 'bfloat16'\), got 'int4'"):
         PoseEstimator(precision="int4")
     for backend in ("onnxruntime", "openvino"):
         with pytest.raises(ValueError, match=f"only for backend 'litert', got backend '{backend}'"):

@@ -25,11 +25,16 @@ MODEL_FORMATS = {
 }
 """Engine name -> the model files it reads: the vendored ``.tflite`` or a converted format."""
 BACKENDS = tuple(MODEL_FORMATS)
-PRECISIONS = ("float32", "int8")
-"""Model precisions: the official float32 models (default), or int8 (made by scripts/quantize_int8.py)."""
+PRECISIONS = ("float32", "int8", "bfloat16")
+"""Model precisions: the official float32 models (default); int8 files (made by scripts/quantize_int8.py); or
+the official models computed in bfloat16 by an engine on a CPU that has it (AMX or AVX-512 BF16)."""
 DEFAULT_PRECISION = "float32"
 INT8_BACKENDS = ("litert",)
 """Engines that have int8 model files (static int8 ``.tflite``, run by XNNPACK's int8 kernels)."""
+BFLOAT16_BACKENDS = ("openvino",)
+"""Engines that compute the official models in bfloat16 (OpenVINO, on CPUs with native bfloat16)."""
+PRECISION_BACKENDS = {"int8": INT8_BACKENDS, "bfloat16": BFLOAT16_BACKENDS}
+"""Reduced precision -> the engines that offer it."""
 MAX_DEFAULT_THREADS = 4
 """Cap on the default thread count: beyond four threads these small models gain little."""
 
@@ -189,25 +194,47 @@ def model_format(backend: str) -> str:
     return MODEL_FORMATS[backend]
 
 
-def check_precision(precision: str, backend: str = DEFAULT_BACKEND) -> str:
-    """Checks a model precision against the engine that will run it.
+def check_precision(precision: str, backend: str | None = DEFAULT_BACKEND) -> str:
+    """Checks a model precision against the engine that will run it (None: only the precision's name).
 
     Returns:
         ``precision``.
 
     Raises:
-        ValueError: unknown precision or backend, or ``"int8"`` with an engine
-            that has no int8 model files.
+        ValueError: unknown precision or backend, ``"int8"`` with an engine
+            that has no int8 model files, or ``"bfloat16"`` with an engine
+            that does not compute in it.
     """
-    model_format(backend)
+    if backend is not None:
+        model_format(backend)
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    if precision == "int8" and backend not in INT8_BACKENDS:
+    engines = PRECISION_BACKENDS.get(precision, BACKENDS)
+    if backend is not None and backend not in engines:
+        offered = "has model files" if precision == "int8" else "is computed"
         raise ValueError(
-            f"precision 'int8' has model files only for backend {' or '.join(map(repr, INT8_BACKENDS))}, "
+            f"precision {precision!r} {offered} only for backend {' or '.join(map(repr, engines))}, "
             f"got backend {backend!r}"
         )
     return precision
+
+
+def precision_unavailable(precision: str, backend: str) -> str | None:
+    """Why ``precision`` cannot run on this machine's CPU with the named engine (checked), or None.
+
+    Only ``"bfloat16"`` depends on the CPU: it asks OpenVINO (imported
+    here) whether the CPU computes bfloat16 natively. Without that OpenVINO
+    would quietly compute in float32, as slow as the default.
+
+    Raises:
+        ValueError: as :func:`check_precision`.
+    """
+    check_precision(precision, backend)
+    if precision != "bfloat16" or backend_unavailable(backend):
+        return None
+    from blazepose.backends.openvino import bfloat16_unsupported
+
+    return bfloat16_unsupported()
 
 
 ENGINE_PACKAGES = {
@@ -245,18 +272,25 @@ def backend_unavailable(backend: str) -> str | None:
     return None
 
 
-def load_model(model: bytes, backend: str = DEFAULT_BACKEND, num_threads: int | None = None) -> InferenceModel:
+def load_model(
+    model: bytes, backend: str = DEFAULT_BACKEND, num_threads: int | None = None, bfloat16: bool = False
+) -> InferenceModel:
     """Loads a model into the named engine.
 
     Args:
         model: The model file's bytes, in the engine's :func:`model_format`.
         backend: Engine name, one of :data:`BACKENDS`.
         num_threads: CPU threads for the engine; None: :func:`default_num_threads`.
+        bfloat16: Compute in bfloat16 (an engine of :data:`BFLOAT16_BACKENDS`).
 
     Raises:
-        ValueError: unknown backend or bad thread count.
+        ValueError: unknown backend, bad thread count, or ``bfloat16`` with
+            an engine that does not offer it.
+        RuntimeError: ``bfloat16`` on a CPU that does not compute it.
     """
     threads = resolve_num_threads(num_threads)
+    if bfloat16:
+        check_precision("bfloat16", backend)
     if backend == "litert":
         from blazepose.backends.litert import LiteRTModel
 
@@ -264,7 +298,7 @@ def load_model(model: bytes, backend: str = DEFAULT_BACKEND, num_threads: int | 
     if backend == "openvino":
         from blazepose.backends.openvino import OpenVINOModel
 
-        return OpenVINOModel(model, num_threads=threads)
+        return OpenVINOModel(model, num_threads=threads, bfloat16=bfloat16)
     if backend in MODEL_FORMATS and MODEL_FORMATS[backend] == "onnx":
         from blazepose.backends.onnxruntime import OnnxRuntimeModel
 

@@ -13,25 +13,56 @@ from typing import Any
 import numpy as np
 
 
-class OpenVINOModel:
-    """A ``.tflite`` model compiled by OpenVINO for the CPU, in float32.
-
-    OpenVINO would otherwise compute in bfloat16 on CPUs that have it, far
-    from LiteRT's answers; ``INFERENCE_PRECISION_HINT`` keeps float32.
-
-    Args:
-        model: The ``.tflite`` file's bytes.
-        num_threads: Inference threads (None: OpenVINO's choice).
+def cpu_capabilities() -> list[str]:
+    """What OpenVINO's CPU plugin says this CPU computes natively (``FP32``, ``BF16``, ``INT8``...).
 
     Raises:
         RuntimeError: openvino is not installed.
     """
+    try:
+        import openvino as ov
+    except ImportError as e:
+        raise RuntimeError("backend 'openvino' needs OpenVINO: pip install 'blazepose[openvino]'") from e
+    with signal_stack_kept():
+        return [str(c) for c in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")]
 
-    def __init__(self, model: bytes, num_threads: int | None = None) -> None:
+
+def bfloat16_unsupported() -> str | None:
+    """Why this CPU cannot compute in bfloat16 (as OpenVINO's CPU plugin sees it), or None when it can."""
+    capabilities = cpu_capabilities()
+    if "BF16" in capabilities:
+        return None
+    return (
+        "precision 'bfloat16' needs a CPU that computes bfloat16 (Intel AMX or AVX-512 BF16); "
+        f"OpenVINO finds only {', '.join(capabilities)} on this one"
+    )
+
+
+class OpenVINOModel:
+    """A ``.tflite`` model compiled by OpenVINO for the CPU, in float32 or (asked for) bfloat16.
+
+    OpenVINO would otherwise compute in bfloat16 on CPUs that have it, far
+    from LiteRT's answers; ``INFERENCE_PRECISION_HINT`` keeps float32 unless
+    ``bfloat16`` is asked for, and then only where the CPU computes it
+    (OpenVINO would quietly fall back to float32 elsewhere).
+
+    Args:
+        model: The ``.tflite`` file's bytes.
+        num_threads: Inference threads (None: OpenVINO's choice).
+        bfloat16: Compute in bfloat16 (Intel AMX or AVX-512 BF16 needed).
+
+    Raises:
+        RuntimeError: openvino is not installed, or ``bfloat16`` on a CPU
+            that does not compute it.
+    """
+
+    def __init__(self, model: bytes, num_threads: int | None = None, bfloat16: bool = False) -> None:
         try:
             import openvino as ov
         except ImportError as e:
             raise RuntimeError("backend 'openvino' needs OpenVINO: pip install 'blazepose[openvino]'") from e
+        if bfloat16 and (why := bfloat16_unsupported()):
+            raise RuntimeError(why)
         with signal_stack_kept():
             self._core = ov.Core()
             with tempfile.TemporaryDirectory() as folder:  # OpenVINO reads .tflite models from files only
@@ -39,7 +70,8 @@ class OpenVINOModel:
                 path.write_bytes(model)
                 self._model = self._core.read_model(str(path))
         self.num_threads = num_threads
-        self._config: dict[str, Any] = {"INFERENCE_PRECISION_HINT": "f32"}
+        self.bfloat16 = bfloat16
+        self._config: dict[str, Any] = {"INFERENCE_PRECISION_HINT": "bf16" if bfloat16 else "f32"}
         if num_threads is not None:
             self._config["INFERENCE_NUM_THREADS"] = num_threads
         self.input_shape = tuple(int(d) for d in self._model.inputs[0].get_shape())

@@ -6,6 +6,15 @@ import argparse
 import sys
 from pathlib import Path
 
+from blazepose.backends import (
+    BFLOAT16_BACKENDS,
+    DEFAULT_BACKEND,
+    PRECISION_BACKENDS,
+    PRECISIONS,
+    backend_unavailable,
+    precision_unavailable,
+)
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     ev = sub.add_parser(
@@ -32,9 +41,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     ev.add_argument(
         "--precision",
         nargs="+",
-        choices=("float32", "int8"),
+        choices=PRECISIONS,
         default=["float32"],
-        help="this library's model precision(s): float32 (the official models) and/or int8 (docs/throughput.md)",
+        help="this library's model precision(s): float32 (the official models), int8 and/or bfloat16 (on "
+        "OpenVINO, where the CPU has it) (docs/throughput.md)",
     )
     ev.add_argument("--protocol", choices=("single", "image", "both"), default="both")
     ev.add_argument("--num-poses", type=int, default=20, help="poses per image in the image protocol")
@@ -75,6 +85,12 @@ def run(args: argparse.Namespace) -> int:
         except FileNotFoundError as e:
             print(f"blazepose eval: --precision int8: {e}", file=sys.stderr)
             return 2
+    if "bfloat16" in args.precision:
+        engine = BFLOAT16_BACKENDS[0]
+        unavailable = backend_unavailable(engine) or precision_unavailable("bfloat16", engine)
+        if unavailable:
+            print(f"blazepose eval: --precision bfloat16: {unavailable}", file=sys.stderr)
+            return 2
     with_mp = args.mediapipe
     if with_mp == "auto":
         with_mp = "yes" if importlib.util.find_spec("mediapipe") else "no"
@@ -112,7 +128,14 @@ def run(args: argparse.Namespace) -> int:
                 f"blazepose {names[k]}"
                 + ("" if accuracy == "fast" else f" {accuracy}")
                 + ("" if precision == "float32" else f" {precision}"),
-                functools.partial(evaluation.blazepose_runner, k, args.num_poses, accuracy, precision),
+                functools.partial(
+                    evaluation.blazepose_runner,
+                    k,
+                    args.num_poses,
+                    accuracy,
+                    precision,
+                    PRECISION_BACKENDS.get(precision, (DEFAULT_BACKEND,))[0],
+                ),
             )
             for precision in args.precision
             for accuracy in args.accuracy

@@ -15,7 +15,15 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from blazepose.backends import BACKENDS, DEFAULT_BACKEND, backend_unavailable, check_precision, model_format
+from blazepose.backends import (
+    BACKENDS,
+    DEFAULT_BACKEND,
+    PRECISIONS,
+    backend_unavailable,
+    check_precision,
+    model_format,
+    precision_unavailable,
+)
 from blazepose.io.inputs import expand_inputs
 from blazepose.io.landmark_files import FORMATS
 from blazepose.models import COMPANION_PACKAGES, companion_folder
@@ -57,10 +65,11 @@ def add_parser(sub) -> None:
     )
     p.add_argument(
         "--precision",
-        choices=("float32", "int8"),
+        choices=PRECISIONS,
         default="float32",
         help="float32: the official models (MediaPipe's answers); int8: int8 models, faster and slightly less "
-        "accurate (docs/throughput.md)",
+        "accurate; bfloat16: the official models computed in bfloat16 (--backend openvino, on a CPU with Intel "
+        "AMX or AVX-512 BF16) (docs/throughput.md)",
     )
     p.add_argument(
         "--backend",
@@ -222,6 +231,9 @@ def check_options(args: argparse.Namespace) -> str | None:
     unavailable = backend_unavailable(args.backend)
     if unavailable:
         return f"--backend {args.backend}: {unavailable}"
+    unavailable = precision_unavailable(args.precision, args.backend)
+    if unavailable:
+        return f"--precision {args.precision}: {unavailable}"
     kind = "int8" if args.precision == "int8" else model_format(args.backend)
     if kind in COMPANION_PACKAGES:
         try:

@@ -36,7 +36,7 @@ class StreamBatch:
         model_complexity: 0, 1 or 2, for every stream.
         num_threads: Inference threads (None: the available cores, at most 4).
         backend: Inference engine name.
-        precision: ``"float32"`` or ``"int8"`` (see :class:`PoseEstimator`).
+        precision: ``"float32"``, ``"int8"`` or ``"bfloat16"`` (see :class:`PoseEstimator`).
         **options: Any other :class:`PoseEstimator` option, for every
             stream (video mode only: ``static_image_mode`` is refused).
 

@@ -50,7 +50,9 @@ class PoseEngines:
         """Loads the detector and the landmark model of ``model_complexity`` into the named engine.
 
         ``precision="int8"`` loads the int8 files (``models/int8/``) of both
-        models instead of the official float32 ones (LiteRT only).
+        models instead of the official float32 ones (LiteRT only);
+        ``"bfloat16"`` has the engine compute the official models in
+        bfloat16 (OpenVINO, on a CPU that computes it).
         """
         complexity = check_model_complexity(model_complexity)
         fmt = model_format(backend)
@@ -61,7 +63,7 @@ class PoseEngines:
                 data = int8_model_bytes(name)
             else:
                 data = verified_model_bytes(name) if fmt == "tflite" else converted_model_bytes(name, fmt)
-            return load_model(data, backend, num_threads)
+            return load_model(data, backend, num_threads, bfloat16=precision == "bfloat16")
 
         detector = PersonDetector(engine(DETECTOR_MODEL))
         try:

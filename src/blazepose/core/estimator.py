@@ -92,7 +92,10 @@ class PoseEstimator:
         high_accuracy: The settings of ``accuracy="high"`` (None: defaults).
         precision: ``"float32"``: the official models (MediaPipe's answers).
             ``"int8"``: int8 versions of both models (LiteRT only; faster,
-            slightly less accurate: see docs/throughput.md).
+            slightly less accurate: see docs/throughput.md). ``"bfloat16"``:
+            the official models computed in bfloat16 (``backend="openvino"``
+            on a CPU with Intel AMX or AVX-512 BF16; faster there, slightly
+            less accurate).
     """
 
     def __init__(
@@ -145,7 +148,7 @@ class PoseEstimator:
             raise ValueError(
                 f"engines hold model_complexity {engines.model_complexity}, expected {self.model_complexity}"
             )
-        elif check_precision(precision) != engines.precision:
+        elif check_precision(precision, None) != engines.precision:  # the engines' own backend checked it
             raise ValueError(f"engines hold {engines.precision} models, expected precision {precision!r}")
         self._engines = engines
         self._detector = engines.detector

@@ -317,10 +317,14 @@ def pose_ranking_scores(result: PoseResult, accuracy: str) -> np.ndarray:
 
 
 def blazepose_runner(
-    model_complexity: int, max_poses: int = 1, accuracy: str = "fast", precision: str = "float32"
+    model_complexity: int,
+    max_poses: int = 1,
+    accuracy: str = "fast",
+    precision: str = "float32",
+    backend: str = "litert",
 ) -> tuple[Runner, Callable[[], None]]:
-    """This library in static mode (``accuracy`` ``"fast"`` or ``"high"``, ``precision`` ``"float32"`` or
-    ``"int8"``); returns the runner and a close function."""
+    """This library in static mode (``accuracy`` ``"fast"`` or ``"high"``, ``precision`` ``"float32"``,
+    ``"int8"`` or ``"bfloat16"``, on the named engine); returns the runner and a close function."""
     from blazepose.core.estimator import PoseEstimator
 
     estimator = PoseEstimator(
@@ -329,6 +333,7 @@ def blazepose_runner(
         max_poses=max_poses,
         accuracy=accuracy,
         precision=precision,
+        backend=backend,
     )
 
     def run(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

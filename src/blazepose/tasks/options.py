@@ -43,8 +43,10 @@ class BaseOptions:
         num_threads: Inference threads (None: the available cores, at most 4;
             every count gives the same answers).
         backend: Inference engine name.
-        precision: ``"float32"`` (the official models) or ``"int8"`` (int8
-            versions, LiteRT only: faster, slightly less accurate).
+        precision: ``"float32"`` (the official models), ``"int8"`` (int8
+            versions, LiteRT only: faster, slightly less accurate) or
+            ``"bfloat16"`` (the official models computed in bfloat16, with
+            ``backend="openvino"`` on a CPU that has it).
     """
 
     model_asset_path: str | None = None
