@@ -95,3 +95,19 @@ def test_commands_refuse_bfloat16_on_a_cpu_without_it_in_one_line(verb, tmp_path
     error = capsys.readouterr().err
     assert code == 2 and error.count("\n") == 1 and "needs a CPU that computes bfloat16" in error, error
     assert not (tmp_path / "o").exists()
+
+
+def test_stream_batch_runs_batched_crops_in_bfloat16(astronaut):
+    # The batched landmark model is compiled again per batch size: in bfloat16 too (one stream alone is not).
+    bfloat16_cpu()
+    from blazepose import StreamBatch
+
+    options = {"model_complexity": 0, "num_threads": 1, "backend": "openvino", "precision": "bfloat16"}
+    with StreamBatch(2, **options) as batch:
+        first, second = batch.process([astronaut, astronaut], [0.0, 0.0])
+    with PoseEstimator(**options) as alone:
+        want = alone.process(astronaut, 0.0)
+    assert first is not None and second is not None and len(first) == len(second) == len(want) == 1
+    assert np.array_equal(first.landmarks, second.landmarks)
+    h, w = astronaut.shape[:2]
+    assert np.abs((first.landmarks - want.landmarks)[..., :2] * [w, h]).max() < 1.0
