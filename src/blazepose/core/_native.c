@@ -12,7 +12,7 @@
  *
  * refine_with_heatmap, for blazepose.core.landmarks: the heatmap refinement in
  * float arithmetic with the C library's expf, equal to the numpy code; and
- * decode_pose, all of landmarks.decode_pose in one call.
+ * decode_pose_outputs, all of landmarks.decode_pose in one call.
  *
  * one_euro_step, for blazepose.core.filters: a One Euro filter step in the
  * numpy code's double and float steps; alignment_rect, for blazepose.core.roi.
@@ -711,18 +711,23 @@ done:
     return result;
 }
 
-/* decode_pose: landmarks.decode_pose's numpy stages in one pass, in float
+/* decode_pose_outputs: landmarks.decode_pose's numpy stages in one pass, in float
  * arithmetic in the same order (the tests hold the two equal bit for bit):
  * decode (x, y, z over the input side, visibility and presence through
- * 1 / (1 + expf(-v))), heatmap refinement, projection into the image by the
- * region's cosine and sine (computed by the caller) and size, and the world
- * landmarks turned by the same rotation. */
+ * 1 / (1 + expf(-v))), heatmap refinement, the letterbox padding taken off
+ * (left, top, right, bottom; remove_letterbox, whose Python float padding
+ * numpy rounds to float32 where it meets the float32 landmarks), projection
+ * into the image by the region's cosine and sine (computed by the caller) and
+ * size, and the world landmarks turned by the same rotation. */
 static void decode(const float *restrict raw, const float *restrict raw_world, Py_ssize_t n, float input_size,
                    const float *restrict heatmap, int height, int width, int kernel, float min_confidence,
-                   const float *restrict region, float *restrict out, float *restrict world)
+                   const double *padding, const float *restrict region, float *restrict out, float *restrict world)
 {
     const float c = region[0], s = region[1], x_center = region[2], y_center = region[3];
     const float rect_width = region[4], rect_height = region[5];
+    const int letterboxed = padding[0] != 0.0 || padding[1] != 0.0 || padding[2] != 0.0 || padding[3] != 0.0;
+    const float left = (float)padding[0], top = (float)padding[1];
+    const float kept_width = (float)(1.0 - padding[0] - padding[2]), kept_height = (float)(1.0 - padding[1] - padding[3]);
     for (Py_ssize_t i = 0; i < n; i++) {
         const float *r = raw + 5 * i;
         float *o = out + 5 * i;
@@ -735,6 +740,11 @@ static void decode(const float *restrict raw, const float *restrict raw_world, P
     refine(out, 5, n, heatmap, height, width, kernel, min_confidence);
     for (Py_ssize_t i = 0; i < n; i++) {
         float *o = out + 5 * i;
+        if (letterboxed) {
+            o[0] = (o[0] - left) / kept_width;
+            o[1] = (o[1] - top) / kept_height;
+            o[2] = o[2] / kept_width;
+        }
         const float x = o[0] - 0.5f, y = o[1] - 0.5f;
         const float cx = c * x, sy = s * y, sx = s * x, cy = c * y;
         o[0] = (cx - sy) * rect_width + x_center;
@@ -748,15 +758,17 @@ static void decode(const float *restrict raw, const float *restrict raw_world, P
     }
 }
 
-static PyObject *decode_pose(PyObject *self, PyObject *args)
+static PyObject *decode_pose_outputs(PyObject *self, PyObject *args)
 {
     Py_buffer raw = {0}, raw_world = {0}, heatmap = {0}, region = {0}, out = {0}, world = {0};
     PyObject *raw_obj, *raw_world_obj, *heatmap_obj, *region_obj, *out_obj, *world_obj, *result = NULL;
     int kernel;
     float min_confidence, input_size;
+    double padding[4];
     (void)self;
-    if (!PyArg_ParseTuple(args, "OOOfifOOO", &raw_obj, &raw_world_obj, &heatmap_obj, &input_size, &kernel,
-                          &min_confidence, &region_obj, &out_obj, &world_obj))
+    if (!PyArg_ParseTuple(args, "OOOfif(dddd)OOO", &raw_obj, &raw_world_obj, &heatmap_obj, &input_size, &kernel,
+                          &min_confidence, &padding[0], &padding[1], &padding[2], &padding[3], &region_obj, &out_obj,
+                          &world_obj))
         return NULL;
     if (PyObject_GetBuffer(raw_obj, &raw, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0 ||
         PyObject_GetBuffer(raw_world_obj, &raw_world, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0 ||
@@ -780,8 +792,8 @@ static PyObject *decode_pose(PyObject *self, PyObject *args)
         const Py_ssize_t n = heatmap.shape[2];
         const int height = (int)heatmap.shape[0], width = (int)heatmap.shape[1];
         Py_BEGIN_ALLOW_THREADS
-        decode(raw.buf, raw_world.buf, n, input_size, heatmap.buf, height, width, kernel, min_confidence, region.buf,
-               out.buf, world.buf);
+        decode(raw.buf, raw_world.buf, n, input_size, heatmap.buf, height, width, kernel, min_confidence, padding,
+               region.buf, out.buf, world.buf);
         Py_END_ALLOW_THREADS
     }
     result = Py_NewRef(Py_None);
@@ -962,10 +974,10 @@ static PyMethodDef methods[] = {
     {"decode_detections", decode_detections, METH_VARARGS,
      "decode_detections(raw_boxes, raw_scores, anchors, min_score, input_size, out): detection.decode_detections "
      "into out (N x 13 float32: box, keypoints, score per kept anchor, in anchor order); returns how many"},
-    {"decode_pose", decode_pose, METH_VARARGS,
-     "decode_pose(raw, raw_world, heatmap, input_size, kernel, min_confidence, region, out, world): "
-     "landmarks.decode_pose without letterbox padding; region is float32 cos, sin, x_center, y_center, "
-     "width, height"},
+    {"decode_pose_outputs", decode_pose_outputs, METH_VARARGS,
+     "decode_pose_outputs(raw, raw_world, heatmap, input_size, kernel, min_confidence, padding, region, out, "
+     "world): landmarks.decode_pose; padding is the crop's (left, top, right, bottom), region float32 cos, sin, "
+     "x_center, y_center, width, height"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -154,8 +154,7 @@ def decode_pose(
     :func:`decode_landmarks`, :func:`refine_with_heatmap`,
     :func:`remove_letterbox`, :func:`project_to_image` and
     :func:`decode_world_landmarks` in turn; the compiled kernel does them in
-    one call (same values) when the crop has no letterbox padding, as every
-    square region's crop.
+    one call (same values).
 
     Args:
         raw: The 195 landmark values.
@@ -171,7 +170,7 @@ def decode_pose(
         float32 world landmarks.
     """
     kernels = native_kernels(native)
-    if kernels is None or any(padding):
+    if kernels is None:
         lm = refine_with_heatmap(decode_landmarks(raw, input_size), heatmap, native=native)
         lm = project_to_image(remove_letterbox(lm, padding), roi)
         return lm, decode_world_landmarks(raw_world, roi.rotation)
@@ -180,13 +179,14 @@ def decode_pose(
     )
     lm = np.empty((NUM_MODEL_LANDMARKS, 5), np.float32)
     world = np.empty((NUM_MODEL_LANDMARKS, 3), np.float32)
-    kernels.decode_pose(
+    kernels.decode_pose_outputs(
         np.ascontiguousarray(raw, np.float32),
         np.ascontiguousarray(raw_world, np.float32),
         np.ascontiguousarray(heatmap, np.float32),
         input_size,
         HEATMAP_KERNEL,
         HEATMAP_MIN_CONFIDENCE,
+        tuple(map(float, padding)),
         region,
         lm,
         world,

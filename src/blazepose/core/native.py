@@ -50,7 +50,7 @@ KERNEL_FUNCTIONS = (
     "simd_path",
     "warp_threads",
     "refine_with_heatmap",
-    "decode_pose",
+    "decode_pose_outputs",
     "one_euro_step",
     "alignment_rect",
     "decode_detections",
