@@ -342,16 +342,20 @@ NOTES = """
   for the person it follows with `--num-poses 1` whatever their track ids (the pose tracker gives a new
   id to someone lost for over 15 frames; before the review fix `blazepose reps` counted only the longest
   track, so a person who left and came back lost the repetitions on one side of the absence).
-  **Joined with hard cuts it collapses** (not fixed): a bout has one main direction and one scale, and
+  **Joined with hard cuts, landmarks alone collapse**: a bout has one main direction and one scale, and
   the joined clips come from different people filmed from different sides, so after a cut the motion no
-  longer lies along that direction and the levels jump. A set filmed in one take has no cuts, but a
-  camera moved mid-set without losing the person for a second would do the same. Cut detection was
-  looked at and dropped: the jumps at the seams (hip shift 0.05-4 torso lengths, torso length ratio
-  1.01-5.3 over 5 frames) overlap the tracking glitches inside the clips (up to 2.6 and 6.5). Tried
-  once more as a split wherever the medians of 5 seen frames on either side differ by over a torso
-  length or a factor 1.5 in torso length (largest jump of adjacent candidates kept): hard-cut sequences
-  76% -> 40% total error, but all 60 clips exact 38 -> 33, labelled clips 35 -> 29 of 44, looped
-  sequences 23 -> 18 of 24 (false cuts inside clips); not kept.
+  longer lies along that direction and the levels jump. Cut detection from the poses was looked at and
+  dropped: the jumps at the seams (hip shift 0.05-4 torso lengths, torso length ratio 1.01-5.3 over 5
+  frames) overlap the tracking glitches inside the clips (up to 2.6 and 6.5). Tried once more as a split
+  wherever the medians of 5 seen frames on either side differ by over a torso length or a factor 1.5 in
+  torso length (largest jump of adjacent candidates kept): hard-cut sequences 76% -> 40% total error,
+  but all 60 clips exact 38 -> 33, labelled clips 35 -> 29 of 44, looped sequences 23 -> 18 of 24 (false
+  cuts inside clips); not kept. **From the frames it works**: `blazepose reps` numbers a video's shots
+  from the frame difference (`blazepose.fitness.shots.ShotCuts`) and counts each shot apart; on the
+  same clips joined into real videos with hard cuts it counts 45 / 25 / 6 / 4 of 46 / 28 / 8 / 4
+  (pull-up, push-up, squat, dip; 25 / 18 / 6 / 0 without), and no count of the 60 clips changes
+  ([docs/fitness_cuts.md](fitness_cuts.md)). The sequences above are landmarks without frames, so they
+  keep the numbers of the table.
 """
 
 

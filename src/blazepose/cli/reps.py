@@ -171,6 +171,7 @@ def _one_input(inp: Input, out: Path, args, classifier, reporter: Reporter, stop
 def _process(inp: Input, paths: dict[str, Path], args, classifier, reporter: Reporter, stop: dict) -> dict:
     from blazepose.fitness.live import DEFAULT_HORIZON_S
     from blazepose.fitness.session import RepTracker
+    from blazepose.fitness.shots import ShotCuts
 
     one_person = args.num_poses == 1  # the pose tracker's new id for someone who came back is still them
     live = inp.kind != "video"
@@ -179,6 +180,7 @@ def _process(inp: Input, paths: dict[str, Path], args, classifier, reporter: Rep
     tracker = RepTracker(id_memory=30 if live else 10**9, exercise=args.exercise.strip(), classifier=classifier,
                          count_class=args.count_class, one_person=one_person,
                          horizon_s=DEFAULT_HORIZON_S if live else None)  # fmt: skip
+    cuts = ShotCuts()  # a cut to another camera or scene starts a new bout, as an absence does
     source = _source(inp)
     video = None
     results = []
@@ -195,7 +197,7 @@ def _process(inp: Input, paths: dict[str, Path], args, classifier, reporter: Rep
                 first_ms = ts if first_ms is None else first_ms
                 last_ms = ts
                 result = landmarker.detect_for_video(frame.rgb, ts).result
-                tracker.update(result, ts / 1000)
+                tracker.update(result, ts / 1000, cuts.update(frame.rgb))
                 if live and n % REANALYSE_EVERY == 0:  # also drops the frames frozen, drawn or not
                     reports = tracker.reports()
                 if live and "mp4" in paths:

@@ -39,14 +39,16 @@ COUNTING = {"pull-up": CountingConfig(count_unfinished=True, count_unstarted=Tru
 @dataclass
 class PoseSequence:
     """One person's poses over time; frames where they were not seen hold NaN. ``track_ids``: the pose
-    tracker's id of each frame's pose (-1: none given), bouts are counted apart where it changes.
-    ``dropped_frames``, ``dropped_seen``: frames dropped from its start (live counting) and how many of
-    them held a pose."""
+    tracker's id of each frame's pose (-1: none given), and ``shots``: each frame's shot of the video
+    (:class:`~blazepose.fitness.shots.ShotCuts`; 0: none given); bouts are counted apart where either
+    changes. ``dropped_frames``, ``dropped_seen``: frames dropped from its start (live counting) and how
+    many of them held a pose."""
 
     times_s: list[float] = field(default_factory=list)
     landmarks_px: list[np.ndarray] = field(default_factory=list)
     world_landmarks: list[np.ndarray] = field(default_factory=list)
     track_ids: list[int] = field(default_factory=list)
+    shots: list[int] = field(default_factory=list)
     dropped_frames: int = 0
     dropped_seen: int = 0
 
@@ -56,6 +58,7 @@ class PoseSequence:
         landmarks_px: np.ndarray | None,
         world_landmarks: np.ndarray | None,
         track_id: int = -1,
+        shot: int = 0,
     ) -> None:
         time_s = float(time_s)
         if not np.isfinite(time_s) or (self.times_s and time_s <= self.times_s[-1]):
@@ -70,6 +73,7 @@ class PoseSequence:
         self.landmarks_px.append(px)
         self.world_landmarks.append(world)
         self.track_ids.append(int(track_id))
+        self.shots.append(int(shot))
 
     def __len__(self) -> int:
         return len(self.times_s)
@@ -83,7 +87,7 @@ class PoseSequence:
         frames = min(max(int(frames), 0), len(self))
         self.dropped_seen += sum(bool(np.isfinite(p[0, 0])) for p in self.landmarks_px[:frames])
         self.dropped_frames += frames
-        for values in (self.times_s, self.landmarks_px, self.world_landmarks, self.track_ids):
+        for values in (self.times_s, self.landmarks_px, self.world_landmarks, self.track_ids, self.shots):
             del values[:frames]
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -177,14 +181,23 @@ def analyse(
         phase, reps = _count_with_classifier(classifier, count_class or _far_class(classifier, exercise), times, px)
     else:
         config = config or COUNTING.get(exercise, CountingConfig())
-        segments = np.array(sequence.track_ids) if len(sequence.track_ids) == len(times) else None
-        result = analyse_sequence(px, times, rest_signal(exercise, px), config, segments)
+        result = analyse_sequence(px, times, rest_signal(exercise, px), config, _segments(sequence))
         phase, reps = result.phase, result.repetitions
         if recognised and not reps and result.range_torso < config.min_range_torso:
             # Too little motion to be an exercise (range_torso is the longest bout's: a long still bout
             # must not call "none" the repetitions counted in a shorter one after an absence).
             exercise = "none"
     return RepReport(exercise, joint, [_row(r, angle) for r in reps], times, phase, angle)
+
+
+def _segments(sequence: PoseSequence) -> np.ndarray | None:
+    """(T,) one number per (track id, shot) pair, for :func:`~blazepose.fitness.periodic.bouts` to split
+    where it changes from one pose to the next (None if neither was kept)."""
+    n = len(sequence.times_s)
+    keys = [np.asarray(k, np.int64) for k in (sequence.track_ids, sequence.shots) if len(k) == n]
+    if not keys or not n:
+        return None
+    return np.unique(np.stack(keys, axis=1), axis=0, return_inverse=True)[1].reshape(n)
 
 
 def _far_class(classifier: PoseClassifier, exercise: str) -> str | None:
@@ -292,8 +305,9 @@ class RepTracker:
         self._times: list[float] = []
         self._frame = -1
 
-    def update(self, result, time_s: float) -> None:
-        """Adds one frame: a :class:`~blazepose.PoseResult` (or a PoseLandmarkerResult, via ``.result``)."""
+    def update(self, result, time_s: float, shot: int = 0) -> None:
+        """Adds one frame: a :class:`~blazepose.PoseResult` (or a PoseLandmarkerResult, via ``.result``) and,
+        for a video with cuts, its shot (:class:`~blazepose.fitness.shots.ShotCuts`)."""
         result = getattr(result, "result", result)
         time_s = float(time_s)
         if not np.isfinite(time_s) or (self._times and time_s <= self._times[-1]):
@@ -322,9 +336,9 @@ class RepTracker:
                 continue
             if track in seen:
                 k = seen[track]
-                sequence.append(time_s, px[k], world[k], int(result.track_ids[k]))
+                sequence.append(time_s, px[k], world[k], int(result.track_ids[k]), shot)
             else:
-                sequence.append(time_s, None, None)
+                sequence.append(time_s, None, None, shot=shot)
 
     def reports(self) -> dict[int, RepReport]:
         """Track id -> the report of its sequence so far (with ``horizon_s``: its frozen repetitions and
