@@ -9,8 +9,9 @@ person, place or camera, as in an edited workout video). The video is run as ``b
 followed across track ids) and counted twice: with
 each frame's shot from :class:`blazepose.fitness.shots.ShotCuts` (what ``blazepose reps`` does) and
 without. True count: the labels of its clips (each clip counted on its own gives 6 / 28 / 46 / 4 in
-the order of the table: docs/fitness.md). Also measured on every clip's consecutive frames and on the seams between clips: the
-frame difference that :data:`~blazepose.fitness.shots.CUT_THRESHOLD` is compared with.
+the order of the table: docs/fitness.md). Also measured on every clip's consecutive frames and on the
+seams between clips: the frame difference that :data:`~blazepose.fitness.shots.CUT_THRESHOLD` is
+compared with.
 """
 
 from __future__ import annotations

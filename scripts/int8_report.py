@@ -50,6 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from accuracy_report import DATA, MODELS, lsp_joints, to_lsp, torso
 from blazepose.backends import PRECISION_BACKENDS, load_model
+from blazepose.backends import precision_backend as backend  # the engine of each precision compared
 from blazepose.core.estimator import PoseEstimator
 from blazepose.evaluation.accuracy import blazepose_runner, evaluate_coco, pck
 from blazepose.io.photos import read_photo
@@ -64,11 +65,6 @@ def timed_calls(model, tensor: np.ndarray) -> tuple[float, float]:
     wall, cpu = time.perf_counter(), time.process_time()
     model.run(tensor)
     return time.perf_counter() - wall, time.process_time() - cpu
-
-
-def backend(precision: str) -> str:
-    """The engine that runs ``precision`` here: LiteRT for float32 (MediaPipe's answers)."""
-    return PRECISION_BACKENDS[precision][0] if precision in PRECISION_BACKENDS else "litert"
 
 
 def reduced_model(name: str, precision: str, threads: int):

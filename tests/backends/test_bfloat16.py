@@ -39,7 +39,7 @@ def test_a_cpu_without_bfloat16_is_refused_not_run_in_float32(monkeypatch):
     import blazepose.backends.openvino as openvino_backend
 
     monkeypatch.setattr(backends, "backend_unavailable", lambda backend: None)
-    monkeypatch.setattr(openvino_backend, "cpu_capabilities", lambda: ["FP32", "INT8", "EXPORT_IMPORT"])
+    monkeypatch.setattr(openvino_backend, "cpu_capabilities", lambda core=None: ["FP32", "INT8", "EXPORT_IMPORT"])
     why = precision_unavailable("bfloat16", "openvino")
     assert why is not None and "AMX" in why and "FP32, INT8, EXPORT_IMPORT" in why
     assert precision_unavailable("float32", "openvino") is None
@@ -87,7 +87,7 @@ def test_commands_refuse_bfloat16_on_a_cpu_without_it_in_one_line(verb, tmp_path
     import blazepose.backends.openvino as openvino_backend
     from blazepose import cli
 
-    monkeypatch.setattr(openvino_backend, "cpu_capabilities", lambda: ["FP32", "INT8"])
+    monkeypatch.setattr(openvino_backend, "cpu_capabilities", lambda core=None: ["FP32", "INT8"])
     annotations = tmp_path / "person_keypoints.json"
     annotations.write_text('{"images": [], "annotations": [], "categories": []}')
     given = [str(tmp_path / "a.png"), "--backend", "openvino"] if verb == "run" else ["--coco", str(annotations)]

@@ -219,6 +219,12 @@ def check_precision(precision: str, backend: str | None = DEFAULT_BACKEND) -> st
     return precision
 
 
+def precision_backend(precision: str) -> str:
+    """The engine that runs ``precision`` unless told otherwise: the first that offers a reduced precision,
+    else :data:`DEFAULT_BACKEND`."""
+    return PRECISION_BACKENDS[precision][0] if precision in PRECISION_BACKENDS else DEFAULT_BACKEND
+
+
 def precision_unavailable(precision: str, backend: str) -> str | None:
     """Why ``precision`` cannot run on this machine's CPU with the named engine (checked), or None.
 

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 
-def cpu_capabilities() -> list[str]:
-    """What OpenVINO's CPU plugin says this CPU computes natively (``FP32``, ``BF16``, ``INT8``...).
+def _openvino() -> Any:
+    """The openvino module.
 
     Raises:
         RuntimeError: openvino is not installed.
@@ -23,13 +23,27 @@ def cpu_capabilities() -> list[str]:
         import openvino as ov
     except ImportError as e:
         raise RuntimeError("backend 'openvino' needs OpenVINO: pip install 'blazepose[openvino]'") from e
+    return ov
+
+
+def cpu_capabilities(core: Any | None = None) -> list[str]:
+    """What OpenVINO's CPU plugin says this CPU computes natively (``FP32``, ``BF16``, ``INT8``...).
+
+    Args:
+        core: An ``openvino.Core`` to ask (None: a new one).
+
+    Raises:
+        RuntimeError: openvino is not installed.
+    """
     with signal_stack_kept():
-        return [str(c) for c in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")]
+        core = _openvino().Core() if core is None else core
+        return [str(c) for c in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")]
 
 
-def bfloat16_unsupported() -> str | None:
-    """Why this CPU cannot compute in bfloat16 (as OpenVINO's CPU plugin sees it), or None when it can."""
-    capabilities = cpu_capabilities()
+def bfloat16_unsupported(core: Any | None = None) -> str | None:
+    """Why this CPU cannot compute in bfloat16 (as OpenVINO's CPU plugin, through ``core``, sees it), or None
+    when it can."""
+    capabilities = cpu_capabilities(core)
     if "BF16" in capabilities:
         return None
     return (
@@ -57,20 +71,17 @@ class OpenVINOModel:
     """
 
     def __init__(self, model: bytes, num_threads: int | None = None, bfloat16: bool = False) -> None:
-        try:
-            import openvino as ov
-        except ImportError as e:
-            raise RuntimeError("backend 'openvino' needs OpenVINO: pip install 'blazepose[openvino]'") from e
-        if bfloat16 and (why := bfloat16_unsupported()):
-            raise RuntimeError(why)
+        ov = _openvino()
         with signal_stack_kept():
             self._core = ov.Core()
+        if bfloat16 and (why := bfloat16_unsupported(self._core)):
+            raise RuntimeError(why)
+        with signal_stack_kept():
             with tempfile.TemporaryDirectory() as folder:  # OpenVINO reads .tflite models from files only
                 path = Path(folder) / "model.tflite"
                 path.write_bytes(model)
                 self._model = self._core.read_model(str(path))
         self.num_threads = num_threads
-        self.bfloat16 = bfloat16
         self._config: dict[str, Any] = {"INFERENCE_PRECISION_HINT": "bf16" if bfloat16 else "f32"}
         if num_threads is not None:
             self._config["INFERENCE_NUM_THREADS"] = num_threads

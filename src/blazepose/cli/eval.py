@@ -6,14 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from blazepose.backends import (
-    BFLOAT16_BACKENDS,
-    DEFAULT_BACKEND,
-    PRECISION_BACKENDS,
-    PRECISIONS,
-    backend_unavailable,
-    precision_unavailable,
-)
+from blazepose.backends import PRECISIONS, backend_unavailable, precision_backend, precision_unavailable
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -86,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"blazepose eval: --precision int8: {e}", file=sys.stderr)
             return 2
     if "bfloat16" in args.precision:
-        engine = BFLOAT16_BACKENDS[0]
+        engine = precision_backend("bfloat16")
         unavailable = backend_unavailable(engine) or precision_unavailable("bfloat16", engine)
         if unavailable:
             print(f"blazepose eval: --precision bfloat16: {unavailable}", file=sys.stderr)
@@ -134,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
                     args.num_poses,
                     accuracy,
                     precision,
-                    PRECISION_BACKENDS.get(precision, (DEFAULT_BACKEND,))[0],
+                    precision_backend(precision),
                 ),
             )
             for precision in args.precision

@@ -32,8 +32,8 @@ def small_grey(frame: np.ndarray) -> np.ndarray:
     if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
         got = f"{frame.dtype} {frame.shape}" if isinstance(frame, np.ndarray) else type(frame).__name__
         raise ValueError(f"expected an (H, W, 3) uint8 frame, got {got}")
-    # Every pixel of 16 per cell is enough to compare two frames: sampled first, the 720p frame costs
-    # 0.13 ms instead of 0.65 (and a 1080p one 1.35 ms).
+    # 16 pixels per cell are enough to compare two frames: sampling them first made a 720p frame cost
+    # 0.13 ms instead of 0.65 (a 1080p one cost 1.35 ms before).
     sampled = cv2.resize(frame, (4 * _SMALL[0], 4 * _SMALL[1]), interpolation=cv2.INTER_NEAREST)
     return cv2.resize(sampled, _SMALL, interpolation=cv2.INTER_AREA).mean(axis=2, dtype=np.float32)
 
