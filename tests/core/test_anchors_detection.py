@@ -2,7 +2,14 @@ import numpy as np
 import pytest
 
 from blazepose.core.anchors import generate_anchors
-from blazepose.core.detection import Detections, box_iou, decode_detections, remove_letterbox, weighted_nms
+from blazepose.core.detection import (
+    Detections,
+    box_iou,
+    decode_and_suppress,
+    decode_detections,
+    remove_letterbox,
+    weighted_nms,
+)
 from blazepose.core.native import native_kernels
 
 needs_kernels = pytest.mark.skipif(native_kernels() is None, reason="blazepose.core._native was not built")
@@ -144,3 +151,66 @@ def test_inputs_the_compiled_decoding_does_not_take_go_to_the_numpy_stages():
         got = decode_detections(b, s, a, 0.5)
         np.testing.assert_array_equal(got.scores, want.scores)
         np.testing.assert_allclose(got.boxes, want.boxes, rtol=1e-6)
+
+
+def _crowd(rng: np.random.Generator, n: int) -> Detections:
+    """Jittered boxes around a few people, with the awkward cases NMS meets: IoUs an ulp either side of the
+    threshold, tied and zero scores, empty and NaN boxes."""
+    centres = rng.uniform(0.0, 1.0, (3, 2))[rng.integers(0, 3, n)]
+    sizes = rng.uniform(0.05, 0.4, (n, 2))
+    centres += rng.normal(0.0, 0.03, (n, 2))
+    boxes = np.concatenate([centres - sizes / 2, centres + sizes / 2], axis=1).astype(np.float32)
+    kps = (centres[:, None, :] + rng.normal(0.0, 0.05, (n, 4, 2))).astype(np.float32)
+    scores = rng.uniform(0.5, 1.0, n).astype(np.float32)
+    # A box beside the first shifted so that their IoU, (1 - d) / (1 + d), lies at the threshold 0.3.
+    shift = np.float32(0.7 / 1.3)
+    for k, ulps in enumerate((-2, -1, 0, 1, 2)):
+        if 2 * k + 1 < n:
+            d = shift + np.float32(ulps) * np.spacing(shift)
+            boxes[2 * k] = [0.0, 0.0, 1.0, 1.0]
+            boxes[2 * k + 1] = [d, 0.0, d + np.float32(1.0), 1.0]
+    pick = rng.random(n)
+    scores[pick < 0.1] = scores[0]  # ties: the stable order decides
+    scores[(pick > 0.95)] = 0.0
+    boxes[(pick > 0.5) & (pick < 0.53), 2] = boxes[(pick > 0.5) & (pick < 0.53), 0]  # zero width
+    boxes[(pick > 0.6) & (pick < 0.61), 1] = np.nan
+    return Detections(boxes, kps, scores)
+
+
+@needs_kernels
+@pytest.mark.parametrize("seed", range(40))
+def test_compiled_nms_writes_the_numpy_bits(seed):
+    rng = np.random.default_rng(seed)
+    dets = _crowd(rng, int(rng.integers(1, 60)))
+    if seed % 10 == 0:
+        dets = Detections(dets.boxes, dets.keypoints, np.zeros_like(dets.scores))  # weights that sum to 0
+    for threshold in (0.3, 0.0, 0.9):
+        want = weighted_nms(dets, threshold, native=False)
+        got = weighted_nms(dets, threshold, native=True)
+        for name in ("boxes", "keypoints", "scores"):
+            assert getattr(got, name).dtype == np.float32
+            assert getattr(got, name).tobytes() == getattr(want, name).tobytes(), f"{name}, threshold {threshold}"
+
+
+def test_nms_of_float64_detections_is_numpy_s():
+    dets = _crowd(np.random.default_rng(1), 30)
+    detail = 1e-9  # below float32's resolution: lost if the values went through float32
+    wide = Detections(dets.boxes.astype(np.float64) + detail, dets.keypoints.astype(np.float64) + detail, dets.scores)
+    got = weighted_nms(wide)
+    want = weighted_nms(wide, native=False)
+    assert got.boxes.tobytes() == want.boxes.tobytes() and got.scores.tobytes() == want.scores.tobytes()
+
+
+@pytest.mark.parametrize("native", [False, pytest.param(True, marks=needs_kernels)])
+@pytest.mark.parametrize("min_score", [0.0, 0.5, 0.99, 1.5])
+def test_decode_and_suppress_is_nms_of_the_decoding(min_score, native):
+    anchors = generate_anchors()
+    rng = np.random.default_rng(11)
+    boxes = rng.uniform(-5.0, 30.0, (len(anchors), 12)).astype(np.float32)
+    boxes[:, 2:4] = rng.uniform(-2.0, 60.0, (len(anchors), 2))
+    logits = rng.normal(0.0, 3.0, (len(anchors), 1)).astype(np.float32)
+    want = weighted_nms(decode_detections(boxes, logits, anchors, min_score, native=False), native=False)
+    got = decode_and_suppress(boxes, logits, anchors, min_score, native=native)
+    for name in ("boxes", "keypoints", "scores"):
+        assert getattr(got, name).tobytes() == getattr(want, name).tobytes()
+    assert (len(got) > 0) == (min_score < 1.0)

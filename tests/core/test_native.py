@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+import blazepose.core.native as native_module
 from blazepose.core.crop import REPLICATE, ZERO, Cropper, FixedPointMaps, box_points, value_table
 from blazepose.core.landmarks import decode_pose, refine_with_heatmap
 from blazepose.core.native import native_kernels
@@ -183,7 +184,7 @@ def test_an_older_build_of_the_kernels_is_not_used(monkeypatch):
     older = types.ModuleType("blazepose.core._native")
     older.warp_to_tensor = lambda *args: None  # type: ignore[attr-defined]
     older.refine_with_heatmap = lambda *args: None  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "blazepose.core._native", older)
+    _install_kernels(monkeypatch, older)
     assert native_kernels() is None
     older.decode_pose = lambda *args: None  # type: ignore[attr-defined]  # its name before it took the padding
     assert native_kernels() is None
@@ -193,8 +194,15 @@ def test_an_older_build_of_the_kernels_is_not_used(monkeypatch):
     assert roi_from_points(points, 640, 480) == expected
 
 
+def _install_kernels(monkeypatch: pytest.MonkeyPatch, module: object) -> None:
+    """Makes ``module`` (None: no build) what importing blazepose.core._native gives, in a process that has
+    not found a complete build yet (native_kernels keeps the first one it finds)."""
+    monkeypatch.setattr(native_module, "_complete_build", None)
+    monkeypatch.setitem(sys.modules, "blazepose.core._native", module)
+
+
 def test_native_required_but_missing_is_an_import_error(monkeypatch):
-    monkeypatch.setitem(sys.modules, "blazepose.core._native", None)  # as if it were not built
+    _install_kernels(monkeypatch, None)  # as if it were not built
     assert native_kernels() is None
     with pytest.raises(ImportError, match="without its compiled kernels"):
         Cropper(16, (0.0, 1.0), ZERO, native=True)
@@ -242,7 +250,7 @@ def test_pipeline_gives_the_same_poses_without_kernels(astronaut, monkeypatch):
     frames = [astronaut, np.ascontiguousarray(astronaut[:, ::-1]), astronaut]
     with PoseEstimator(model_complexity=0, enable_segmentation=True) as fast:
         expected = [fast.process(f) for f in frames]
-    monkeypatch.setitem(sys.modules, "blazepose.core._native", None)
+    _install_kernels(monkeypatch, None)
     with PoseEstimator(model_complexity=0, enable_segmentation=True) as plain:
         assert plain._landmarker._cropper._kernel is None
         got = [plain.process(f) for f in frames]

@@ -391,6 +391,18 @@ __attribute__((target("avx2"))) static void warp_avx2(const Source *src, const d
                     _mm256_and_si256(_mm256_cmpgt_epi32(sx, minus_one), _mm256_cmpgt_epi32(last_x, sx)),
                     _mm256_and_si256(_mm256_cmpgt_epi32(sy, minus_one), _mm256_cmpgt_epi32(last_y, sy)));
                 if (_mm256_movemask_epi8(inside) != -1) {
+                    if (src->zero_border) { /* all eight wholly outside (a letterbox's padding): table[0] each */
+                        const __m256i outside = _mm256_or_si256(
+                            _mm256_or_si256(_mm256_cmpgt_epi32(sx, last_x), _mm256_cmpgt_epi32(minus_one, sx)),
+                            _mm256_or_si256(_mm256_cmpgt_epi32(sy, last_y), _mm256_cmpgt_epi32(minus_one, sy)));
+                        if (_mm256_movemask_epi8(outside) == -1) {
+                            const __m256 background = _mm256_set1_ps(src->table[0]);
+                            _mm256_storeu_ps(o, background);
+                            _mm256_storeu_ps(o + 8, background);
+                            _mm256_storeu_ps(o + 16, background);
+                            continue;
+                        }
+                    }
                     for (int j = 0; j < 8; j++) {
                         const int px = xs[i + j], py = ys[i + j];
                         sample(src, saturate_short(px >> POSITION_BITS), saturate_short(py >> POSITION_BITS),
@@ -881,6 +893,128 @@ done:
     return result;
 }
 
+/* nms_rows: detection.weighted_nms on decoded rows (box, keypoints, score), taken best score first, in float
+ * arithmetic in the numpy code's order. The IoU's minimum and maximum keep a NaN as numpy's do; a row
+ * whose IoU with the best one is NaN joins neither its group nor what remains, as there. Writes one row per
+ * group and returns how many; -1 when out of memory. */
+static float min_keeping_nan(float a, float b)
+{
+    return (a != a || b != b) ? NAN : (a < b ? a : b);
+}
+
+static float max_keeping_nan(float a, float b)
+{
+    return (a != a || b != b) ? NAN : (a > b ? a : b);
+}
+
+typedef struct {
+    float score;
+    Py_ssize_t row;
+} Ranked;
+
+/* Best score first, NaN last, ties in row order: numpy's stable argsort of the negated scores. */
+static int by_score(const void *a, const void *b)
+{
+    const Ranked *x = a, *y = b;
+    const int x_nan = x->score != x->score, y_nan = y->score != y->score;
+    if (x_nan != y_nan)
+        return x_nan - y_nan;
+    if (!x_nan && x->score != y->score)
+        return x->score > y->score ? -1 : 1;
+    return (x->row > y->row) - (x->row < y->row);
+}
+
+static Py_ssize_t nms_rows(const float *restrict rows, Py_ssize_t n, float threshold, float *restrict out)
+{
+    Py_ssize_t *remaining = malloc(sizeof(Py_ssize_t) * (size_t)(2 * n + 1)), kept = 0;
+    Ranked *ranked = malloc(sizeof(Ranked) * (size_t)(n + 1));
+    if (!remaining || !ranked) {
+        free(remaining);
+        free(ranked);
+        return -1;
+    }
+    Py_ssize_t *group = remaining + n, left = n;
+    for (Py_ssize_t i = 0; i < n; i++)
+        ranked[i] = (Ranked){rows[DECODED_VALUES * i + DETECTION_VALUES], i};
+    qsort(ranked, (size_t)n, sizeof(Ranked), by_score);
+    for (Py_ssize_t i = 0; i < n; i++)
+        remaining[i] = ranked[i].row;
+    free(ranked);
+    while (left > 0) {
+        const float *top = rows + DECODED_VALUES * remaining[0];
+        const float area = (top[2] - top[0]) * (top[3] - top[1]);
+        Py_ssize_t members = 0, still = 0;
+        for (Py_ssize_t k = 0; k < left; k++) {
+            const float *r = rows + DECODED_VALUES * remaining[k];
+            const float ix = min_keeping_nan(top[2], r[2]) - max_keeping_nan(top[0], r[0]);
+            const float iy = min_keeping_nan(top[3], r[3]) - max_keeping_nan(top[1], r[1]);
+            const float inter = (ix > 0.0f && iy > 0.0f) ? ix * iy : 0.0f;
+            const float uni = (area + (r[2] - r[0]) * (r[3] - r[1])) - inter;
+            const float iou = uni > 0.0f ? inter / uni : 0.0f;
+            if (iou > threshold)
+                group[members++] = remaining[k];
+            else if (iou <= threshold)
+                remaining[still++] = remaining[k]; /* still <= k: read before it is overwritten */
+        }
+        float *o = out + DECODED_VALUES * kept++;
+        o[DETECTION_VALUES] = top[DETECTION_VALUES];
+        float total = 0.0f;
+        if (members > 0) {
+            total = rows[DECODED_VALUES * group[0] + DETECTION_VALUES];
+            for (Py_ssize_t g = 1; g < members; g++)
+                total = total + rows[DECODED_VALUES * group[g] + DETECTION_VALUES];
+        }
+        if (members > 0 && total > 0.0f) {
+            for (int v = 0; v < DETECTION_VALUES; v++) {
+                const float *first = rows + DECODED_VALUES * group[0];
+                float sum = first[v] * first[DETECTION_VALUES];
+                for (Py_ssize_t g = 1; g < members; g++) {
+                    const float *r = rows + DECODED_VALUES * group[g];
+                    sum = sum + r[v] * r[DETECTION_VALUES];
+                }
+                o[v] = sum / total;
+            }
+        } else { /* a degenerate best box (it ends the loop) or weights summing to 0 */
+            memcpy(o, top, sizeof(float) * DETECTION_VALUES);
+        }
+        if (members == 0)
+            break;
+        left = still;
+    }
+    free(remaining);
+    return kept;
+}
+
+static PyObject *weighted_nms(PyObject *self, PyObject *args)
+{
+    enum { N_BUFFERS = 2 };
+    static const char *const names[N_BUFFERS] = {"rows", "out"};
+    PyObject *objs[N_BUFFERS], *result = NULL;
+    Py_buffer b[N_BUFFERS] = {{0}};
+    float threshold;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OfO", &objs[0], &threshold, &objs[1]))
+        return NULL;
+    if (!float32_buffers(objs, names, N_BUFFERS, 1, b))
+        goto done;
+    {
+        const Py_ssize_t n = b[0].len / (4 * DECODED_VALUES);
+        if (b[0].len != n * DECODED_VALUES * 4 || b[1].len != b[0].len) {
+            PyErr_Format(PyExc_ValueError, "expected float32 rows of N x %d and out of the same size, got %zd and %zd "
+                         "floats", DECODED_VALUES, b[0].len / 4, b[1].len / 4);
+            goto done;
+        }
+        Py_ssize_t kept;
+        Py_BEGIN_ALLOW_THREADS
+        kept = nms_rows(b[0].buf, n, threshold, b[1].buf);
+        Py_END_ALLOW_THREADS
+        result = kept < 0 ? PyErr_NoMemory() : PyLong_FromSsize_t(kept);
+    }
+done:
+    release_buffers(b, N_BUFFERS);
+    return result;
+}
+
 /* one_euro_step, for filters.OneEuroFilter once it has a previous value: the
  * speed, its low-pass, the cutoff and the value's low-pass per element, in
  * the numpy code's double and float steps (tests hold the two equal). */
@@ -974,6 +1108,9 @@ static PyMethodDef methods[] = {
     {"decode_detections", decode_detections, METH_VARARGS,
      "decode_detections(raw_boxes, raw_scores, anchors, min_score, input_size, out): detection.decode_detections "
      "into out (N x 13 float32: box, keypoints, score per kept anchor, in anchor order); returns how many"},
+    {"weighted_nms", weighted_nms, METH_VARARGS,
+     "weighted_nms(rows, iou_threshold, out): detection.weighted_nms on N x 13 float32 rows (box, keypoints, "
+     "score), into out (the same size); returns how many rows it wrote"},
     {"decode_pose_outputs", decode_pose_outputs, METH_VARARGS,
      "decode_pose_outputs(raw, raw_world, heatmap, input_size, kernel, min_confidence, padding, region, out, "
      "world): landmarks.decode_pose; padding is the crop's (left, top, right, bottom), region float32 cos, sin, "

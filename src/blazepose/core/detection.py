@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import ModuleType
 
 import numpy as np
 
@@ -79,23 +80,12 @@ def decode_detections(
         anchor order (not yet suppressed).
     """
     kernels = native_kernels(native)
+    compiled = None
+    if kernels is not None:
+        compiled = _compiled_decoding(kernels, raw_boxes, raw_scores, anchors, min_score, input_size)
+    if compiled is not None:
+        return _detections_from_rows(compiled)
     n = len(anchors)
-    all_float32 = all(a.dtype == np.float32 for a in (raw_boxes, raw_scores, anchors))
-    sizes = (raw_boxes.size, raw_scores.size, anchors.size)  # (the numpy stages also take longer box rows)
-    if kernels is not None and all_float32 and sizes == (n * BOX_VALUES, n, 2 * n):
-        decoded = np.empty((n, DECODED_VALUES), np.float32)
-        kept = kernels.decode_detections(
-            np.ascontiguousarray(raw_boxes),
-            np.ascontiguousarray(raw_scores),
-            np.ascontiguousarray(anchors),
-            min_score,
-            input_size,
-            decoded,
-        )
-        rows = decoded[:kept]
-        return Detections(
-            rows[:, :4].copy(), rows[:, 4:BOX_VALUES].reshape(kept, NUM_KEYPOINTS, 2).copy(), rows[:, BOX_VALUES].copy()
-        )
     logits = np.clip(raw_scores.reshape(-1).astype(np.float32), -SCORE_CLIP, SCORE_CLIP)
     scores = sigmoid32(logits)
     keep = np.flatnonzero(scores >= f32(min_score))
@@ -113,6 +103,62 @@ def decode_detections(
     return Detections(boxes[valid].astype(np.float32), kps[valid].astype(np.float32), scores[keep][valid])
 
 
+def decode_and_suppress(
+    raw_boxes: np.ndarray,
+    raw_scores: np.ndarray,
+    anchors: np.ndarray,
+    min_score: float,
+    iou_threshold: float = NMS_IOU_THRESHOLD,
+    native: bool | None = None,
+) -> Detections:
+    """:func:`weighted_nms` of :func:`decode_detections` (see them for the arguments); with the compiled
+    kernels, both on one buffer of rows."""
+    kernels = native_kernels(native)
+    rows = None if kernels is None else _compiled_decoding(kernels, raw_boxes, raw_scores, anchors, min_score)
+    if kernels is None or rows is None:
+        dets = decode_detections(raw_boxes, raw_scores, anchors, min_score, native=native)
+        return weighted_nms(dets, iou_threshold, native)
+    return _suppressed_rows(kernels, rows, iou_threshold) if len(rows) else Detections.empty()
+
+
+def _compiled_decoding(
+    kernels: ModuleType,
+    raw_boxes: np.ndarray,
+    raw_scores: np.ndarray,
+    anchors: np.ndarray,
+    min_score: float,
+    input_size: int = DETECTOR_INPUT_SIZE,
+) -> np.ndarray | None:
+    """The compiled decoding's rows (box corners, keypoints, score), or None for inputs it does not take:
+    other types than float32, or box rows longer than 12 values (the numpy stages take those)."""
+    n = len(anchors)
+    if not all(a.dtype == np.float32 for a in (raw_boxes, raw_scores, anchors)):
+        return None
+    if (raw_boxes.size, raw_scores.size, anchors.size) != (n * BOX_VALUES, n, 2 * n):
+        return None
+    decoded = np.empty((n, DECODED_VALUES), np.float32)
+    kept = kernels.decode_detections(
+        np.ascontiguousarray(raw_boxes),
+        np.ascontiguousarray(raw_scores),
+        np.ascontiguousarray(anchors),
+        min_score,
+        input_size,
+        decoded,
+    )
+    return decoded[:kept]
+
+
+def _suppressed_rows(kernels: ModuleType, rows: np.ndarray, iou_threshold: float) -> Detections:
+    out = np.empty_like(rows)
+    return _detections_from_rows(out[: kernels.weighted_nms(rows, iou_threshold, out)])
+
+
+def _detections_from_rows(rows: np.ndarray) -> Detections:
+    """Detections from the compiled kernels' rows: box corners, keypoints, score."""
+    boxes, keypoints, scores = rows[:, :4], rows[:, 4:BOX_VALUES], rows[:, BOX_VALUES]
+    return Detections(boxes.copy(), keypoints.reshape(len(rows), NUM_KEYPOINTS, 2).copy(), scores.copy())
+
+
 def box_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """IoU of one ``xmin, ymin, xmax, ymax`` box against (K, 4) boxes."""
     ix = np.minimum(box[2], boxes[:, 2]) - np.maximum(box[0], boxes[:, 0])
@@ -125,17 +171,31 @@ def box_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
         return np.where(union > 0, inter / union, 0.0)
 
 
-def weighted_nms(dets: Detections, iou_threshold: float = NMS_IOU_THRESHOLD) -> Detections:
+def weighted_nms(dets: Detections, iou_threshold: float = NMS_IOU_THRESHOLD, native: bool | None = None) -> Detections:
     """Weighted non-max suppression.
 
     Going from the best score down, each remaining detection gathers every
     remaining one whose IoU with it exceeds the threshold (itself included);
     the group is replaced by the score-weighted mean of its boxes and
     keypoints, keeping the best score.
+
+    Args:
+        dets: Detections in any order.
+        iou_threshold: IoU above which a detection joins the best one's group.
+        native: Whether to use the compiled kernel (same values); None uses
+            it when built.
     """
     if len(dets) == 0:
         return dets
-    order = np.argsort(-dets.scores, kind="stable")
+    kernels = native_kernels(native)
+    if kernels is not None and all(a.dtype == np.float32 for a in (dets.boxes, dets.keypoints, dets.scores)):
+        n = len(dets)
+        rows = np.empty((n, DECODED_VALUES), np.float32)
+        rows[:, :4] = dets.boxes
+        rows[:, 4:BOX_VALUES] = dets.keypoints.reshape(n, 2 * NUM_KEYPOINTS)
+        rows[:, BOX_VALUES] = dets.scores
+        return _suppressed_rows(kernels, rows, iou_threshold)
+    order = np.argsort(-dets.scores, kind="stable")  # (other types: numpy's own arithmetic)
     boxes, kps, scores = dets.boxes[order], dets.keypoints[order], dets.scores[order]
     remaining = np.arange(len(scores))
     out_boxes, out_kps, out_scores = [], [], []

@@ -9,7 +9,7 @@ import numpy as np
 from blazepose.backends import InferenceModel, InPlaceModel, engine_threads
 from blazepose.core.anchors import DETECTOR_INPUT_SIZE, DETECTOR_NUM_ANCHORS, generate_anchors
 from blazepose.core.crop import ZERO, Cropper, CropRegion
-from blazepose.core.detection import Detections, decode_detections, remove_letterbox, weighted_nms
+from blazepose.core.detection import Detections, decode_and_suppress, remove_letterbox
 from blazepose.core.roi import PixelRect
 
 
@@ -51,7 +51,7 @@ class PersonDetector:
         def use(outputs: list[np.ndarray | None]) -> Detections:
             boxes, scores = outputs[self._boxes_out], outputs[self._scores_out]
             assert boxes is not None and scores is not None
-            return decode_detections(boxes[0], scores[0], self._anchors, min_score)  # copies what it keeps
+            return decode_and_suppress(boxes[0], scores[0], self._anchors, min_score)  # copies what it keeps
 
         wanted = [self._boxes_out, self._scores_out]
         if self._in_place is not None:  # the letterbox written into the engine's input, outputs read in place
@@ -60,7 +60,7 @@ class PersonDetector:
             tensor, crop = self._cropper(image, whole)
             crops.append(crop)
             raw = use(self._model.run(tensor, wanted))
-        return remove_letterbox(weighted_nms(raw), crops[0].padding)
+        return remove_letterbox(raw, crops[0].padding)
 
     def close(self) -> None:
         self._model.close()

@@ -22,6 +22,8 @@ def native_kernels(use: bool | None = None) -> ModuleType | None:
     """
     if use is False:
         return None
+    if _complete_build is not None:  # found before: no import machinery on every frame
+        return _complete_build
     try:
         module = importlib.import_module("blazepose.core._native")
     except ImportError:
@@ -54,6 +56,7 @@ KERNEL_FUNCTIONS = (
     "one_euro_step",
     "alignment_rect",
     "decode_detections",
+    "weighted_nms",
 )
 """What the pipeline calls in blazepose.core._native; a build lacking one is not used."""
 
