@@ -175,73 +175,66 @@ static int source_point(const double *m, double u, double v, double *x, double *
     return isfinite(*x) && isfinite(*y);
 }
 
-/* Marks in rows[0..count) (source rows first_y.. on) the rows that output rows first..last-1 sample:
- * an output row is a straight segment in the source (the map is projective), which reads the rows
- * from the floor of its lowest point to one past the floor of its highest. A crop that shrinks
- * an upright region (as the detector's letterbox of a large frame) reads two rows of every few. */
-static int mark_rows(const double *m, int size, int first_row, int last_row, int first_y, int count, uint8_t *rows)
+#if defined(__GNUC__)
+#define PREFETCH(p) __builtin_prefetch((p), 0, 3)
+#else
+#define PREFETCH(p) ((void)(p))
+#endif
+
+/* Asks for the source lines that output row v samples, both source rows, at points PREFETCH_SPACING pixels
+ * apart along the row's segment in the source (closer than the 21 pixels of a cache line), without waiting
+ * for them. The warps ask PREFETCH_AHEAD rows ahead of the row they compute, so that the lines of a frame
+ * not in cache arrive while the rows before are computed; only for turned regions, whose rows cross the
+ * source's rows (an upright crop reads the frame forwards, which the hardware prefetches itself). A hint:
+ * no value depends on it. */
+enum { PREFETCH_AHEAD = 4, PREFETCH_SPACING = 8 };
+
+static void prefetch_row(const Source *src, const double *m, int size, int v)
 {
-    for (int v = first_row; v < last_row; v++) {
-        double x0, y0, x1, y1;
-        if (!source_point(m, 0, v, &x0, &y0) || !source_point(m, size, v, &x1, &y1))
-            return 0;
-        const double lo = (y0 < y1 ? y0 : y1) - first_y, hi = (y0 < y1 ? y1 : y0) - first_y + 2;
-        const int from = lo < 0 ? 0 : (lo >= count ? count : (int)lo);
-        const int to = hi > count ? count : (hi < 0 ? 0 : (int)hi);
-        if (to > from)
-            memset(rows + from, 1, (size_t)(to - from));
+    double x0, y0, x1, y1;
+    if (!source_point(m, 0, v, &x0, &y0) || !source_point(m, size, v, &x1, &y1))
+        return;
+    const double length = fabs(x1 - x0) + fabs(y1 - y0);
+    if (!(length < 1e5)) /* a region far larger than any frame: no hint */
+        return;
+    const int points = (int)(length / PREFETCH_SPACING) + 1;
+    const double dx = (x1 - x0) / points, dy = (y1 - y0) / points;
+    uintptr_t last_line = 0;
+    for (int k = 0; k <= points; k++) { /* along the segment (the map of a rectangle's crop is affine) */
+        const double x = x0 + dx * k, y = y0 + dy * k;
+        if (!(x >= 0.0 && y >= 0.0 && x < src->width - 1 && y < src->height - 1))
+            continue;
+        const uint8_t *p = pixel_at(src, (int)x, (int)y);
+        if ((uintptr_t)p >> 6 == last_line)
+            continue; /* the line of the point before */
+        last_line = (uintptr_t)p >> 6;
+        PREFETCH(p);
+        PREFETCH(p + src->row_step);
     }
-    return 1;
 }
 
-/* Reads the source rows that output rows first..last-1 sample once, row
- * after row, before the warp walks them across rows: streamed in, the lines
- * arrive at memory bandwidth instead of one memory latency each (the frame
- * is usually not in cache). */
-static void touch_region(const Source *src, const double *m, int size, int first_row, int last_row)
+/* Whether output rows cross the source's rows: a turned (or sheared) region. */
+static int turned(const double *m)
 {
-    double lo_x = INFINITY, hi_x = -INFINITY, lo_y = INFINITY, hi_y = -INFINITY;
-    for (int corner = 0; corner < 4; corner++) {
-        double x, y;
-        if (!source_point(m, (corner & 1) ? size : 0, (corner & 2) ? last_row : first_row, &x, &y))
-            return; /* not a plain region: skip the hint */
-        lo_x = x < lo_x ? x : lo_x;
-        hi_x = x > hi_x ? x : hi_x;
-        lo_y = y < lo_y ? y : lo_y;
-        hi_y = y > hi_y ? y : hi_y;
-    }
-    const int x0 = lo_x < 0 ? 0 : (lo_x >= src->width ? src->width : (int)lo_x);
-    const int x1 = hi_x + 2 > src->width ? src->width : (hi_x + 2 < 0 ? 0 : (int)(hi_x + 2));
-    const int y0 = lo_y < 0 ? 0 : (lo_y >= src->height ? src->height : (int)lo_y);
-    const int y1 = hi_y + 2 > src->height ? src->height : (hi_y + 2 < 0 ? 0 : (int)(hi_y + 2));
-    if (x0 >= x1 || y0 >= y1 || src->pixel_step <= 0)
-        return;
-    uint8_t *rows = calloc((size_t)(y1 - y0), 1);
-    if (rows && !mark_rows(m, size, first_row, last_row, y0, y1 - y0, rows)) {
-        free(rows);
-        return;
-    }
-    /* One read per cache line, from channel 0 of pixel x0 to that of the
-     * region's last pixel, so that every read lies inside the image. */
-    unsigned sum = 0;
-    const Py_ssize_t first = (Py_ssize_t)x0 * src->pixel_step, last = (Py_ssize_t)(x1 - 1) * src->pixel_step;
-    for (int y = y0; y < y1; y++) {
-        if (rows && !rows[y - y0])
-            continue;
-        const volatile uint8_t *row = pixel_at(src, 0, y);
-        for (Py_ssize_t x = first; x <= last; x += 64)
-            sum += row[x];
-    }
-    (void)sum;
-    free(rows);
+    return m[1] != 0.0 || m[3] != 0.0;
+}
+
+/* Before output row y of rows first..last-1: the rows PREFETCH_AHEAD on (and, at the first row, the
+ * ones before them). */
+static void prefetch_ahead(const Source *src, const double *m, int size, int y, int first_row, int last_row)
+{
+    for (int v = y == first_row ? y : y + PREFETCH_AHEAD; v <= y + PREFETCH_AHEAD && v < last_row; v++)
+        prefetch_row(src, m, size, v);
 }
 
 /* Output rows first..last-1 of the size x size crop. */
 static void warp(const Source *src, const double *m, int size, int first_row, int last_row, float *restrict out)
 {
-    const int cn = src->channels;
+    const int cn = src->channels, ahead = turned(m);
     int xs[TILE_WIDTH], ys[TILE_WIDTH];
     for (int y = first_row; y < last_row; y++) {
+        if (ahead)
+            prefetch_ahead(src, m, size, y, first_row, last_row);
         for (int start = 0; start < size; start += TILE_WIDTH) {
             const int tile = size - start < TILE_WIDTH ? size - start : TILE_WIDTH;
             const double x_base = m[0] * start + m[1] * y + m[2];
@@ -368,7 +361,10 @@ __attribute__((target("avx2"))) static void warp_avx2(const Source *src, const d
     const __m256i red = PAIR_MASK(0, -1, 3, -1), blue = PAIR_MASK(0, -1, 3, -1);
     const __m256i green_first = PAIR_MASK(1, -1, -1, -1), green_second = PAIR_MASK(-1, -1, 2, -1);
     const __m256i short_lo = _mm256_set1_epi32(-32768), short_hi = _mm256_set1_epi32(32767);
+    const int ahead = turned(m);
     for (int y = first_row; y < last_row; y++) {
+        if (ahead)
+            prefetch_ahead(src, m, size, y, first_row, last_row);
         for (int start = 0; start < size; start += TILE_WIDTH) {
             const int tile = size - start < TILE_WIDTH ? size - start : TILE_WIDTH;
             const double x_base = m[0] * start + m[1] * y + m[2];
@@ -472,7 +468,6 @@ typedef struct {
 static void *warp_band(void *arg)
 {
     const Band *b = arg;
-    touch_region(b->src, b->m, b->size, b->first_row, b->last_row);
 #if HAVE_AVX2_PATH
     if (b->vectorised) {
         warp_avx2(b->src, b->m, b->size, b->first_row, b->last_row, b->out);
