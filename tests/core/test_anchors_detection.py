@@ -214,3 +214,23 @@ def test_decode_and_suppress_is_nms_of_the_decoding(min_score, native):
     for name in ("boxes", "keypoints", "scores"):
         assert getattr(got, name).tobytes() == getattr(want, name).tobytes()
     assert (len(got) > 0) == (min_score < 1.0)
+
+
+@pytest.mark.parametrize("native", [False, pytest.param(True, marks=needs_kernels)])
+@pytest.mark.parametrize("threshold", [0.3, np.float32(0.3), np.float64(0.3)])
+def test_nms_compares_the_iou_with_the_threshold_in_float32(threshold, native):
+    # IoU 3/10 rounds to float32(0.3), which is not above float32(0.3) but is above the double 0.3.
+    boxes = np.array([[0, 0, 10, 1], [0, 0, 3, 1]], np.float32)
+    dets = Detections(boxes, np.zeros((2, 4, 2), np.float32), np.array([0.9, 0.8], np.float32))
+    assert len(weighted_nms(dets, threshold, native=native)) == 2
+
+
+@needs_kernels
+def test_compiled_nms_refuses_an_output_that_overlaps_its_input():
+    kernels = native_kernels()
+    assert kernels is not None
+    rows = np.zeros((4, 13), np.float32)
+    with pytest.raises(ValueError, match="share memory"):
+        kernels.weighted_nms(rows, 0.3, rows)
+    with pytest.raises(ValueError, match="expected float32 rows"):
+        kernels.weighted_nms(rows, 0.3, np.zeros((3, 13), np.float32))

@@ -999,6 +999,11 @@ static PyObject *weighted_nms(PyObject *self, PyObject *args)
                          "floats", DECODED_VALUES, b[0].len / 4, b[1].len / 4);
             goto done;
         }
+        const char *rows = b[0].buf, *out = b[1].buf;
+        if (n > 0 && rows < out + b[1].len && out < rows + b[0].len) {
+            PyErr_SetString(PyExc_ValueError, "out must not share memory with rows");
+            goto done;
+        }
         Py_ssize_t kept;
         Py_BEGIN_ALLOW_THREADS
         kept = nms_rows(b[0].buf, n, threshold, b[1].buf);

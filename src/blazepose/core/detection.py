@@ -149,8 +149,8 @@ def _compiled_decoding(
 
 
 def _suppressed_rows(kernels: ModuleType, rows: np.ndarray, iou_threshold: float) -> Detections:
-    out = np.empty_like(rows)
-    return _detections_from_rows(out[: kernels.weighted_nms(rows, iou_threshold, out)])
+    out = np.empty_like(rows)  # (a buffer of its own: the kernel reads rows while it writes out)
+    return _detections_from_rows(out[: kernels.weighted_nms(rows, float(f32(iou_threshold)), out)])
 
 
 def _detections_from_rows(rows: np.ndarray) -> Detections:
@@ -181,7 +181,8 @@ def weighted_nms(dets: Detections, iou_threshold: float = NMS_IOU_THRESHOLD, nat
 
     Args:
         dets: Detections in any order.
-        iou_threshold: IoU above which a detection joins the best one's group.
+        iou_threshold: IoU above which a detection joins the best one's group
+            (compared in float32, as MediaPipe's float option, whatever its type).
         native: Whether to use the compiled kernel (same values); None uses
             it when built.
     """
@@ -195,6 +196,7 @@ def weighted_nms(dets: Detections, iou_threshold: float = NMS_IOU_THRESHOLD, nat
         rows[:, 4:BOX_VALUES] = dets.keypoints.reshape(n, 2 * NUM_KEYPOINTS)
         rows[:, BOX_VALUES] = dets.scores
         return _suppressed_rows(kernels, rows, iou_threshold)
+    threshold = f32(iou_threshold)
     order = np.argsort(-dets.scores, kind="stable")  # (other types: numpy's own arithmetic)
     boxes, kps, scores = dets.boxes[order], dets.keypoints[order], dets.scores[order]
     remaining = np.arange(len(scores))
@@ -202,7 +204,7 @@ def weighted_nms(dets: Detections, iou_threshold: float = NMS_IOU_THRESHOLD, nat
     while remaining.size:
         top = remaining[0]
         iou = box_iou(boxes[top], boxes[remaining])
-        group = remaining[iou > iou_threshold]
+        group = remaining[iou > threshold]
         out_scores.append(scores[top])
         if group.size == 0:
             # A degenerate (zero-area) best box overlaps nothing, not even
@@ -219,7 +221,7 @@ def weighted_nms(dets: Detections, iou_threshold: float = NMS_IOU_THRESHOLD, nat
         else:  # scores of 0 (min score 0): no weights to average with; 0 / 0 would give NaN boxes
             out_boxes.append(boxes[top])
             out_kps.append(kps[top])
-        remaining = remaining[iou <= iou_threshold]
+        remaining = remaining[iou <= threshold]
     return Detections(
         np.asarray(out_boxes, np.float32), np.asarray(out_kps, np.float32), np.asarray(out_scores, np.float32)
     )
