@@ -175,7 +175,12 @@ static int source_point(const double *m, double u, double v, double *x, double *
     return isfinite(*x) && isfinite(*y);
 }
 
-#if defined(__GNUC__)
+/* A prefetch the compiler keeps: GCC counts __builtin_prefetch as free of side effects, and where it may
+ * assume that a loop ends (without -fwrapv, which CPython's own flags add) it drops a loop that only
+ * prefetches as dead code. An asm statement marked volatile is never dropped. */
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define PREFETCH(p) __asm__ volatile("prefetcht0 %0" : : "m"(*(const char *)(p)))
+#elif defined(__GNUC__)
 #define PREFETCH(p) __builtin_prefetch((p), 0, 3)
 #else
 #define PREFETCH(p) ((void)(p))
