@@ -893,10 +893,7 @@ done:
     return result;
 }
 
-/* nms_rows: detection.weighted_nms on decoded rows (box, keypoints, score), taken best score first, in float
- * arithmetic in the numpy code's order. The IoU's minimum and maximum keep a NaN as numpy's do; a row
- * whose IoU with the best one is NaN joins neither its group nor what remains, as there. Writes one row per
- * group and returns how many; -1 when out of memory. */
+/* NaN if either is NaN, as numpy's minimum and maximum. */
 static float min_keeping_nan(float a, float b)
 {
     return (a != a || b != b) ? NAN : (a < b ? a : b);
@@ -924,6 +921,10 @@ static int by_score(const void *a, const void *b)
     return (x->row > y->row) - (x->row < y->row);
 }
 
+/* nms_rows: detection.weighted_nms on decoded rows (box, keypoints, score), taken best score first, in float
+ * arithmetic in the numpy code's order. The IoU's minimum and maximum keep a NaN as numpy's do; a row
+ * whose IoU with the best one is NaN joins neither its group nor what remains, as there. Writes one row per
+ * group and returns how many; -1 when out of memory. */
 static Py_ssize_t nms_rows(const float *restrict rows, Py_ssize_t n, float threshold, float *restrict out)
 {
     Py_ssize_t *remaining = malloc(sizeof(Py_ssize_t) * (size_t)(2 * n + 1)), kept = 0;

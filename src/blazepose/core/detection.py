@@ -150,7 +150,7 @@ def _compiled_decoding(
 
 def _suppressed_rows(kernels: ModuleType, rows: np.ndarray, iou_threshold: float) -> Detections:
     out = np.empty_like(rows)  # (a buffer of its own: the kernel reads rows while it writes out)
-    return _detections_from_rows(out[: kernels.weighted_nms(rows, float(f32(iou_threshold)), out)])
+    return _detections_from_rows(out[: kernels.weighted_nms(rows, iou_threshold, out)])  # (a C float: float32)
 
 
 def _detections_from_rows(rows: np.ndarray) -> Detections:
