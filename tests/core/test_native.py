@@ -55,6 +55,7 @@ def test_a_crop_split_over_threads_equals_the_crop_on_one(simd):
     rng = np.random.default_rng(11)
     image = _photo(rng)
     table = value_table(0.0, 1.0)
+    helper_sets = {threads: kernels.CropHelpers(threads) for threads in (2, 3, 8)}
     for i in range(60):
         size = int(rng.choice([256, 224, 97, 64, 31]))
         rect = PixelRect(rng.uniform(-200, 850), rng.uniform(-200, 560), rng.uniform(2, 1500), rng.uniform(2, 1500),
@@ -63,12 +64,17 @@ def test_a_crop_split_over_threads_equals_the_crop_on_one(simd):
         transform = cv2.getPerspectiveTransform(box_points(rect), corners)
         _, inverse = cv2.invert(transform)
         one = np.full((size, size, 3), np.nan, np.float32)
-        kernels.warp_to_tensor(image, inverse, size, bool(i % 2), table, one, simd, 1)
-        for threads in (2, 3, 8):
+        kernels.warp_to_tensor(image, inverse, size, bool(i % 2), table, one, simd)
+        for threads, helpers in helper_sets.items():
             split = np.full((size, size, 3), np.nan, np.float32)
-            kernels.warp_to_tensor(image, inverse, size, bool(i % 2), table, split, simd, threads)
+            kernels.warp_to_tensor(image, inverse, size, bool(i % 2), table, split, simd, helpers)
             np.testing.assert_array_equal(split, one, err_msg=f"case {i}, {threads} threads")
     assert not np.isnan(one).any()  # every value written
+    if sys.platform != "win32":
+        assert [h.started for h in helper_sets.values()] == [1, 2, 7]  # kept from crop to crop
+    for helpers in helper_sets.values():
+        helpers.close()
+        assert helpers.started == 0
 
 
 @needs_kernels
@@ -143,7 +149,9 @@ def test_native_kernels_refuse_wrong_buffers():
     with pytest.raises(ValueError, match="1 to 4 channels"):
         kernels.warp_to_tensor(np.zeros((8, 8, 5), np.uint8), inverse, 4, True, table, out)
     with pytest.raises(ValueError, match="threads: expected 1 or more, got 0"):
-        kernels.warp_to_tensor(image, inverse, 4, True, table, out, True, 0)
+        kernels.CropHelpers(0)
+    with pytest.raises(TypeError, match="helpers: expected a CropHelpers or None, got int"):
+        kernels.warp_to_tensor(image, inverse, 4, True, table, out, True, 2)
     with pytest.raises(ValueError, match="crop threads must be an int >= 1, got 0"):
         Cropper(4, (0.0, 1.0), ZERO, threads=0)
     with pytest.raises(ValueError, match="expected"):

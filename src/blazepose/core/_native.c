@@ -484,38 +484,201 @@ static void *warp_band(void *arg)
 }
 
 enum {
-    MIN_BAND_ROWS = 32, /* a thread is started only for bands of at least this many rows */
-    MAX_BANDS = 8       /* and at most this many bands (threads) per crop */
+    MIN_BAND_ROWS = 32, /* a crop is split only into bands of at least this many rows */
+    MAX_BANDS = 8       /* and into at most this many (the calling thread and up to 7 helpers) */
 };
 
-/* The crop in up to `threads` bands of rows, one on the calling thread and the others on threads
- * started for it: each output value is computed as in one band, so the bits are the same however
- * many. A thread that cannot be started leaves its band to the calling thread. */
-static void warp_in_bands(const Source *src, const double *m, int size, int vectorised, int threads, float *out)
+/* CropHelpers: threads kept for the crop's bands, so that a crop does not pay for starting threads (about
+ * 40 us each on a virtual machine, as much as a small crop's band). A helper that has nothing to do sleeps
+ * on a condition variable; wake() has the helpers wait spinning for a short while instead, so that a crop
+ * that follows soon finds them running (waking a sleeping thread, and the idle CPU under it, costs tens of
+ * microseconds too). They spin on plain loads, without the pause instruction: hypervisors deschedule a
+ * virtual CPU that pauses in a loop. Bands are claimed through one atomic word (job, next band, bands), so
+ * the caller takes the bands no helper has claimed yet: a late helper costs nothing but its band, and a
+ * crop never waits for a helper that has not started. One crop at a time: a second caller meanwhile (or one
+ * in a forked child before the helpers are restarted there) runs its crop alone, with the same bits. */
+#if HAVE_THREADS
+#include <sched.h>
+#include <stdatomic.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { MESSAGE_WAKE = 1, MESSAGE_WORK = 2, MESSAGE_EXIT = 3 }; /* the low two bits of a message */
+static const int64_t WAKE_SPIN_NS = 500000; /* how long a woken helper spins waiting for a crop */
+
+typedef struct {
+    PyObject_HEAD
+    int threads;  /* bands per crop at most: the calling thread and threads - 1 helpers */
+    int started;  /* helpers running */
+    int closed;
+    pid_t owner;  /* the process whose helpers these are (a forked child has none until it starts its own) */
+    uint32_t jobs;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    pthread_t ids[MAX_BANDS - 1];
+    atomic_uint_fast64_t message; /* a sequence number << 2 | what */
+    atomic_uint_fast64_t claim;   /* job << 32 | next band << 16 | bands */
+    atomic_int done;              /* bands of the current job finished */
+    atomic_int sleepers;          /* helpers waiting on the condition variable */
+    atomic_int busy;              /* a crop or a state change in progress */
+    Band work[MAX_BANDS];
+} CropHelpers;
+
+static int64_t monotonic_ns(void)
 {
-    int bands = threads < MAX_BANDS ? threads : MAX_BANDS;
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static void post(CropHelpers *h, int what)
+{
+    const uint64_t next = ((atomic_load(&h->message) >> 2) + 1) << 2 | (uint64_t)what;
+    atomic_store(&h->message, next);
+    if (atomic_load(&h->sleepers) > 0) { /* the helper counts itself before it checks the message */
+        pthread_mutex_lock(&h->lock);
+        pthread_cond_broadcast(&h->wake);
+        pthread_mutex_unlock(&h->lock);
+    }
+}
+
+/* A band of the current job nobody has taken yet, or -1. */
+static int claim_band(CropHelpers *h, uint32_t job)
+{
+    uint_fast64_t c = atomic_load(&h->claim);
+    for (;;) {
+        const int next = (int)(c >> 16 & 0xffff), bands = (int)(c & 0xffff);
+        if ((uint32_t)(c >> 32) != job || next >= bands)
+            return -1;
+        if (atomic_compare_exchange_weak(&h->claim, &c, c + (1u << 16)))
+            return next;
+    }
+}
+
+static void run_bands(CropHelpers *h, uint32_t job)
+{
+    for (int k; (k = claim_band(h, job)) >= 0;) {
+        warp_band(&h->work[k]);
+        atomic_fetch_add(&h->done, 1);
+    }
+}
+
+static void *helper_main(void *arg)
+{
+    CropHelpers *h = arg;
+    uint_fast64_t seen = 0;
+    int64_t spin_until = 0;
+    for (;;) {
+        uint_fast64_t message = atomic_load(&h->message);
+        if (message == seen) {
+            if (spin_until > 0 && monotonic_ns() < spin_until) {
+                for (int i = 0; i < 1024 && atomic_load_explicit(&h->message, memory_order_relaxed) == seen; i++)
+                    ;
+                continue;
+            }
+            spin_until = 0;
+            pthread_mutex_lock(&h->lock);
+            atomic_fetch_add(&h->sleepers, 1);
+            while ((message = atomic_load(&h->message)) == seen)
+                pthread_cond_wait(&h->wake, &h->lock);
+            atomic_fetch_sub(&h->sleepers, 1);
+            pthread_mutex_unlock(&h->lock);
+        }
+        seen = message;
+        if ((message & 3) == MESSAGE_EXIT)
+            return NULL;
+        if ((message & 3) == MESSAGE_WAKE) {
+            spin_until = monotonic_ns() + WAKE_SPIN_NS;
+        } else { /* a crop: its bands; then sleep (the next crop is a model's run away) */
+            run_bands(h, (uint32_t)(atomic_load(&h->claim) >> 32));
+            spin_until = 0;
+        }
+    }
+}
+
+/* In a forked child: forgets the parent's helpers, which did not come along (called holding the GIL). */
+static void refresh_after_fork(CropHelpers *h)
+{
+    if (h->owner != getpid()) {
+        h->owner = getpid();
+        h->started = 0;
+        pthread_mutex_init(&h->lock, NULL);
+        pthread_cond_init(&h->wake, NULL);
+        atomic_store(&h->sleepers, 0);
+        atomic_store(&h->busy, 0);
+    }
+}
+
+/* Takes the helpers for one caller; 0 when another has them. */
+static int take(CropHelpers *h)
+{
+    int idle = 0;
+    return atomic_compare_exchange_strong(&h->busy, &idle, 1);
+}
+
+static void give_back(CropHelpers *h)
+{
+    atomic_store(&h->busy, 0);
+}
+
+static void start_helpers(CropHelpers *h)
+{
+    while (!h->closed && h->started < h->threads - 1 &&
+           pthread_create(&h->ids[h->started], NULL, helper_main, h) == 0)
+        h->started++;
+}
+
+static void stop_helpers(CropHelpers *h)
+{
+    if (h->owner == getpid() && h->started > 0) {
+        post(h, MESSAGE_EXIT);
+        for (int k = 0; k < h->started; k++)
+            pthread_join(h->ids[k], NULL);
+    }
+    h->started = 0;
+}
+#else
+typedef struct {
+    PyObject_HEAD
+    int threads;
+    int closed;
+} CropHelpers;
+#endif
+
+/* The crop in bands of rows: the calling thread's and its helpers'. Each output value is computed as in
+ * one band, so the bits are the same however many. */
+static void warp_in_bands(const Source *src, const double *m, int size, int vectorised, CropHelpers *h, float *out)
+{
+    Band whole = {src, m, size, 0, size, vectorised, out};
+#if HAVE_THREADS
+    if (h == NULL || h->closed || h->threads < 2 || size / MIN_BAND_ROWS < 2 || !take(h)) {
+        warp_band(&whole);
+        return;
+    }
+    start_helpers(h);
+    int bands = h->started + 1 < MAX_BANDS ? h->started + 1 : MAX_BANDS;
     if (bands > size / MIN_BAND_ROWS)
         bands = size / MIN_BAND_ROWS;
-    if (bands < 1 || !HAVE_THREADS)
-        bands = 1;
-    Band work[MAX_BANDS];
-    for (int k = 0; k < bands; k++)
-        work[k] = (Band){src, m, size, (int)((long)size * k / bands), (int)((long)size * (k + 1) / bands), vectorised,
-                         out};
-#if HAVE_THREADS
-    pthread_t ids[MAX_BANDS];
-    int started[MAX_BANDS] = {0};
-    for (int k = 1; k < bands; k++)
-        started[k] = pthread_create(&ids[k], NULL, warp_band, &work[k]) == 0;
-    warp_band(&work[0]);
-    for (int k = 1; k < bands; k++) {
-        if (started[k])
-            pthread_join(ids[k], NULL);
-        else
-            warp_band(&work[k]);
+    if (bands < 2) {
+        give_back(h);
+        warp_band(&whole);
+        return;
     }
+    for (int k = 0; k < bands; k++)
+        h->work[k] = (Band){src, m, size, (int)((long)size * k / bands), (int)((long)size * (k + 1) / bands),
+                            vectorised, out};
+    const uint32_t job = ++h->jobs;
+    atomic_store(&h->done, 0);
+    atomic_store(&h->claim, (uint_fast64_t)job << 32 | (uint_fast64_t)bands);
+    post(h, MESSAGE_WORK);
+    run_bands(h, job);
+    for (long spins = 0; atomic_load(&h->done) < bands; spins++)
+        if (spins > 100000) /* a helper descheduled in the middle of its band */
+            sched_yield();
+    give_back(h);
 #else
-    warp_band(&work[0]);
+    (void)h;
+    warp_band(&whole);
 #endif
 }
 
@@ -561,13 +724,133 @@ static void release_buffers(Py_buffer *b, int n)
             PyBuffer_Release(&b[k]);
 }
 
+/* The Python type of CropHelpers. */
+static PyObject *helpers_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"threads", NULL};
+    int threads;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "i", keywords, &threads))
+        return NULL;
+    if (threads < 1) {
+        PyErr_Format(PyExc_ValueError, "threads: expected 1 or more, got %d", threads);
+        return NULL;
+    }
+    CropHelpers *h = (CropHelpers *)type->tp_alloc(type, 0);
+    if (h == NULL)
+        return NULL;
+    h->threads = HAVE_THREADS ? (threads < MAX_BANDS ? threads : MAX_BANDS) : 1;
+#if HAVE_THREADS
+    h->owner = getpid();
+    pthread_mutex_init(&h->lock, NULL);
+    pthread_cond_init(&h->wake, NULL);
+#endif
+    return (PyObject *)h;
+}
+
+static PyObject *helpers_close(PyObject *self, PyObject *unused)
+{
+    CropHelpers *h = (CropHelpers *)self;
+    (void)unused;
+    if (h->closed)
+        Py_RETURN_NONE;
+#if HAVE_THREADS
+    refresh_after_fork(h);
+    Py_BEGIN_ALLOW_THREADS
+    while (!take(h)) /* a crop on another thread: it ends soon */
+        sched_yield();
+    h->closed = 1;
+    stop_helpers(h);
+    give_back(h);
+    Py_END_ALLOW_THREADS
+#else
+    h->closed = 1;
+#endif
+    Py_RETURN_NONE;
+}
+
+static PyObject *helpers_wake(PyObject *self, PyObject *unused)
+{
+    CropHelpers *h = (CropHelpers *)self;
+    (void)unused;
+#if HAVE_THREADS
+    refresh_after_fork(h);
+    if (h->closed || h->threads < 2 || !take(h))
+        Py_RETURN_NONE;
+    start_helpers(h);
+    if (h->started > 0)
+        post(h, MESSAGE_WAKE);
+    give_back(h);
+#else
+    (void)h;
+#endif
+    Py_RETURN_NONE;
+}
+
+static void helpers_dealloc(PyObject *self)
+{
+    Py_XDECREF(helpers_close(self, NULL));
+    Py_TYPE(self)->tp_free(self);
+}
+
+static PyObject *helpers_threads(PyObject *self, void *unused)
+{
+    (void)unused;
+    return PyLong_FromLong(((CropHelpers *)self)->threads);
+}
+
+static PyObject *helpers_started(PyObject *self, void *unused)
+{
+    (void)unused;
+#if HAVE_THREADS
+    const CropHelpers *h = (const CropHelpers *)self;
+    return PyLong_FromLong(h->owner == getpid() ? h->started : 0);
+#else
+    (void)self;
+    return PyLong_FromLong(0);
+#endif
+}
+
+static PyObject *helpers_closed(PyObject *self, void *unused)
+{
+    (void)unused;
+    return PyBool_FromLong(((CropHelpers *)self)->closed);
+}
+
+static PyMethodDef helpers_methods[] = {
+    {"wake", helpers_wake, METH_NOARGS,
+     "wake(): has the helpers wait spinning for a crop for a short while (0.5 ms), so that a crop about to "
+     "come finds them running; starts them the first time"},
+    {"close", helpers_close, METH_NOARGS, "close(): stops the helper threads; later crops run on the caller alone"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef helpers_getset[] = {
+    {"threads", helpers_threads, NULL, "the most bands a crop is split into (the caller's and the helpers')", NULL},
+    {"started", helpers_started, NULL, "helper threads running in this process", NULL},
+    {"closed", helpers_closed, NULL, "whether close() was called", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject CropHelpersType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "blazepose.core._native.CropHelpers",
+    .tp_basicsize = sizeof(CropHelpers),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "CropHelpers(threads): threads kept for warp_to_tensor's bands of rows, started at the first use; "
+              "threads counts the calling thread",
+    .tp_new = helpers_new,
+    .tp_dealloc = helpers_dealloc,
+    .tp_methods = helpers_methods,
+    .tp_getset = helpers_getset,
+};
+
 PyDoc_STRVAR(warp_doc,
-             "warp_to_tensor(image, inverse, size, zero_border, table, out, simd=True, threads=1)\n\n"
+             "warp_to_tensor(image, inverse, size, zero_border, table, out, simd=True, helpers=None)\n\n"
              "Samples a (H, W, C) uint8 image (any strides) through the 3x3 float64\n"
              "output-to-source map `inverse` into `out`, (size, size, C) float32,\n"
              "mapping levels through the (256,) float32 `table`. simd=False keeps to\n"
-             "the scalar code (same bits; for tests). threads > 1 splits the rows into\n"
-             "up to that many bands (of 32 rows or more), each on its own thread (same bits).");
+             "the scalar code (same bits; for tests). With a CropHelpers, the rows are\n"
+             "split into up to its threads bands (of 32 rows or more), the caller's and\n"
+             "its helpers' (same bits).");
 
 static PyObject *simd_path(PyObject *self, PyObject *unused)
 {
@@ -586,16 +869,17 @@ static PyObject *warp_threads(PyObject *self, PyObject *unused)
 static PyObject *warp_to_tensor(PyObject *self, PyObject *args)
 {
     Py_buffer image = {0}, inverse = {0}, table = {0}, out = {0};
-    PyObject *image_obj, *inverse_obj, *table_obj, *out_obj, *result = NULL;
-    int size, zero_border, simd = 1, threads = 1;
+    PyObject *image_obj, *inverse_obj, *table_obj, *out_obj, *helpers_obj = Py_None, *result = NULL;
+    int size, zero_border, simd = 1;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OOipOO|pi", &image_obj, &inverse_obj, &size, &zero_border, &table_obj, &out_obj,
-                          &simd, &threads))
+    if (!PyArg_ParseTuple(args, "OOipOO|pO", &image_obj, &inverse_obj, &size, &zero_border, &table_obj, &out_obj,
+                          &simd, &helpers_obj))
         return NULL;
-    if (threads < 1) {
-        PyErr_Format(PyExc_ValueError, "threads: expected 1 or more, got %d", threads);
+    if (helpers_obj != Py_None && !PyObject_TypeCheck(helpers_obj, &CropHelpersType)) {
+        PyErr_Format(PyExc_TypeError, "helpers: expected a CropHelpers or None, got %s", Py_TYPE(helpers_obj)->tp_name);
         return NULL;
     }
+    CropHelpers *helpers = helpers_obj == Py_None ? NULL : (CropHelpers *)helpers_obj;
     if (PyObject_GetBuffer(image_obj, &image, PyBUF_RECORDS_RO) < 0 ||
         PyObject_GetBuffer(inverse_obj, &inverse, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0 ||
         PyObject_GetBuffer(table_obj, &table, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0 ||
@@ -639,8 +923,12 @@ static PyObject *warp_to_tensor(PyObject *self, PyObject *args)
         const double *m = inverse.buf;
         float *dst = out.buf;
         const int vectorised = simd && cpu_has_avx2() && avx2_fits(&src);
+#if HAVE_THREADS
+        if (helpers != NULL)
+            refresh_after_fork(helpers);
+#endif
         Py_BEGIN_ALLOW_THREADS
-        warp_in_bands(&src, m, size, vectorised, threads, dst);
+        warp_in_bands(&src, m, size, vectorised, helpers, dst);
         Py_END_ALLOW_THREADS
     }
     result = Py_NewRef(Py_None);
@@ -1130,5 +1418,14 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit__native(void)
 {
-    return PyModule_Create(&module);
+    if (PyType_Ready(&CropHelpersType) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL)
+        return NULL;
+    if (PyModule_AddObjectRef(m, "CropHelpers", (PyObject *)&CropHelpersType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
 }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from types import ModuleType
+from typing import Protocol, cast
 
 import cv2
 import numpy as np
@@ -75,22 +77,34 @@ class Cropper:
     tensor's corners, with bilinear sampling, and the values 0..255 are
     mapped linearly onto ``value_range``. The compiled kernel does it in one
     pass when the package was built with it; the numpy and OpenCV path gives
-    the same values. Not safe to share between threads.
+    the same values. Not safe to share between threads. With ``threads`` above
+    one the compiled kernel keeps helper threads for the crop's bands of rows:
+    :meth:`prepare` just before a crop has them running when it comes, and
+    :meth:`close` stops them (the crop then runs on the caller alone).
 
     Args:
         size: Output side.
         value_range: ``(low, high)`` that 0 and 255 map to.
         border: ``ZERO`` or ``REPLICATE``, for samples outside the image.
         native: Whether to use the compiled kernel: None uses it when built.
-        threads: Threads the compiled kernel may split a crop's rows over (same values whatever the
-            number; an engine's own thread count, since a crop runs while the engine's threads wait).
+        threads: Threads the compiled kernel may split a crop's rows over, the caller's included (same
+            values whatever the number; an engine's own thread count, since a crop runs while the
+            engine's threads wait).
+        helpers: Helper threads to share with other croppers (see :func:`crop_helpers`), used
+            instead of ``threads`` and not closed by :meth:`close`.
 
     Raises:
         ImportError: ``native=True`` and the kernel was not built.
     """
 
     def __init__(
-        self, size: int, value_range: tuple[float, float], border: int, native: bool | None = None, threads: int = 1
+        self,
+        size: int,
+        value_range: tuple[float, float],
+        border: int,
+        native: bool | None = None,
+        threads: int = 1,
+        helpers: CropHelpers | None = None,
     ) -> None:
         if size < 1:
             raise ValueError(f"crop size must be positive, got {size}")
@@ -100,8 +114,10 @@ class Cropper:
             raise ValueError(f"border must be ZERO or REPLICATE, got {border!r}")
         self.size = size
         self.border = border
-        self.threads = threads
+        self.threads = threads if helpers is None else helpers.threads
         self._kernel = native_kernels(native)
+        self._owns_helpers = helpers is None
+        self._helpers = crop_helpers(threads, self._kernel) if helpers is None else helpers
         low, high = value_range
         # For low == 0 the exact product rounded once to float32 is what the
         # table holds, and one multiply is faster than a lookup.
@@ -111,6 +127,18 @@ class Cropper:
         self._pixels: np.ndarray | None = None
         self._tensor = np.empty((1, size, size, 3), np.float32)
         self._corners = np.array([[0, size], [0, 0], [size, 0], [size, size]], np.float32)
+
+    def prepare(self) -> None:
+        """Says that a crop comes soon: the helper threads wait for it spinning (for 0.5 ms at most)
+        rather than asleep, so that it need not wake them (tens of microseconds on a virtual machine).
+        Only a hint: nothing else changes."""
+        if self._helpers is not None:
+            self._helpers.wake()
+
+    def close(self) -> None:
+        """Stops its own helper threads (not shared ones); crops still work, on the calling thread alone."""
+        if self._helpers is not None and self._owns_helpers:
+            self._helpers.close()
 
     def __call__(self, image: np.ndarray, rect: PixelRect) -> tuple[np.ndarray, CropRegion]:
         """Crops one region of an RGB uint8 image.
@@ -145,7 +173,9 @@ class Cropper:
         transform = cv2.getPerspectiveTransform(src, self._corners)
         if self._kernel is not None and image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3:
             _, inverse = cv2.invert(transform)
-            self._kernel.warp_to_tensor(image, inverse, size, self.border == ZERO, self._table, out, True, self.threads)
+            self._kernel.warp_to_tensor(
+                image, inverse, size, self.border == ZERO, self._table, out, True, self._helpers
+            )
             return CropRegion(padded, padding)
         if self._maps is None:
             self._maps = FixedPointMaps(size)
@@ -159,6 +189,26 @@ class Cropper:
         else:
             np.take(self._table, pixels, out=target)
         return CropRegion(padded, padding)
+
+
+class CropHelpers(Protocol):
+    """Helper threads of the compiled crop (``blazepose.core._native.CropHelpers``)."""
+
+    threads: int
+    started: int
+    closed: bool
+
+    def wake(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def crop_helpers(threads: int, kernel: ModuleType | None) -> CropHelpers | None:
+    """Helper threads for croppers that split their rows over ``threads`` threads (the caller's
+    included), started at the first crop; None where one thread or no compiled kernel."""
+    if kernel is None or threads < 2:
+        return None
+    return cast(CropHelpers, kernel.CropHelpers(threads))
 
 
 def crop_rect(

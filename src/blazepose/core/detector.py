@@ -8,7 +8,7 @@ import numpy as np
 
 from blazepose.backends import InferenceModel, InPlaceModel, engine_threads
 from blazepose.core.anchors import DETECTOR_INPUT_SIZE, DETECTOR_NUM_ANCHORS, generate_anchors
-from blazepose.core.crop import ZERO, Cropper, CropRegion
+from blazepose.core.crop import ZERO, CropHelpers, Cropper, CropRegion
 from blazepose.core.detection import Detections, decode_and_suppress, remove_letterbox
 from blazepose.core.roi import PixelRect
 
@@ -18,16 +18,18 @@ class PersonDetector:
 
     Args:
         model: The loaded ``pose_detection.tflite``.
+        helpers: The letterbox's helper threads, shared (see :func:`blazepose.core.crop.crop_helpers`);
+            None starts its own.
     """
 
-    def __init__(self, model: InferenceModel) -> None:
+    def __init__(self, model: InferenceModel, helpers: CropHelpers | None = None) -> None:
         size = DETECTOR_INPUT_SIZE
         if model.input_shape != (1, size, size, 3):
             raise ValueError(f"detector input must be (1, {size}, {size}, 3), got {model.input_shape}")
         self._model = model
         self._in_place = cast(InPlaceModel, model) if hasattr(model, "run_in_place") else None
         self._anchors = generate_anchors()
-        self._cropper = Cropper(size, (-1.0, 1.0), ZERO, threads=engine_threads(model))
+        self._cropper = Cropper(size, (-1.0, 1.0), ZERO, threads=engine_threads(model), helpers=helpers)
         shapes = model.output_shapes
         try:
             self._boxes_out = shapes.index((1, DETECTOR_NUM_ANCHORS, 12))
@@ -63,4 +65,5 @@ class PersonDetector:
         return remove_letterbox(raw, crops[0].padding)
 
     def close(self) -> None:
+        self._cropper.close()
         self._model.close()

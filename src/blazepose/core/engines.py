@@ -9,11 +9,14 @@ from blazepose.backends import (
     DEFAULT_PRECISION,
     InferenceModel,
     check_precision,
+    engine_threads,
     load_model,
     model_format,
 )
+from blazepose.core.crop import CropHelpers, crop_helpers
 from blazepose.core.detector import PersonDetector
 from blazepose.core.landmarker import LandmarkModel
+from blazepose.core.native import native_kernels
 from blazepose.core.validation import check_model_complexity
 from blazepose.models import (
     DETECTOR_MODEL,
@@ -31,13 +34,15 @@ class PoseEngines:
     The models hold no tracking state, so estimators in one thread can use
     the same engines (:class:`blazepose.core.batch.StreamBatch` does, to
     batch its streams' crops); the engines are not safe to use from two
-    threads at once.
+    threads at once. Both models' crops share one set of helper threads
+    (``crop_helpers``; see :class:`blazepose.core.crop.Cropper`).
     """
 
     model_complexity: int
     detector: PersonDetector
     landmarker: LandmarkModel
     precision: str = DEFAULT_PRECISION
+    crop_helpers: CropHelpers | None = None
 
     @classmethod
     def load(
@@ -65,14 +70,26 @@ class PoseEngines:
                 data = verified_model_bytes(name) if fmt == "tflite" else converted_model_bytes(name, fmt)
             return load_model(data, backend, num_threads, bfloat16=precision == "bfloat16")
 
-        detector = PersonDetector(engine(DETECTOR_MODEL))
+        detector_model = engine(DETECTOR_MODEL)
+        helpers = crop_helpers(engine_threads(detector_model), native_kernels())
+        detector = PersonDetector(detector_model, helpers)
         try:
-            return cls(complexity, detector, LandmarkModel(engine(landmark_model_name(complexity))), precision)
+            landmarker = LandmarkModel(engine(landmark_model_name(complexity)), helpers)
         except BaseException:
             detector.close()
+            if helpers is not None:
+                helpers.close()
             raise
+        return cls(complexity, detector, landmarker, precision, helpers)
+
+    def prepare_crop(self) -> None:
+        """Says that a crop comes soon (a hint that saves waking the crop's helper threads then)."""
+        if self.crop_helpers is not None:
+            self.crop_helpers.wake()
 
     def close(self) -> None:
-        """Frees both models."""
+        """Frees both models and the crops' helper threads."""
         self.detector.close()
         self.landmarker.close()
+        if self.crop_helpers is not None:
+            self.crop_helpers.close()

@@ -269,6 +269,7 @@ class PoseEstimator:
 
     def _process(self, image: np.ndarray, timestamp_us: int | None, boxes: np.ndarray | None = None) -> PoseResult:
         """Runs the pipeline on a checked image (``timestamp_us`` ignored in image mode)."""
+        self._engines.prepare_crop()  # a crop comes next: the letterbox or a tracked region
         self.frames_processed += 1
         if self.static_image_mode:
             return self._process_image(image, boxes)
@@ -285,6 +286,8 @@ class PoseEstimator:
             return [roi_from_box(box, w, h) for box in boxes]
         self.detector_runs += 1
         dets = self._detector.detect(image, self.min_detection_confidence)
+        if len(dets.keypoints):
+            self._engines.prepare_crop()  # the landmark model's crop comes next
         return [roi_from_points(kps, w, h) for kps in dets.keypoints]
 
     def _video_candidate_rois(self, image: np.ndarray, boxes: np.ndarray | None) -> Iterator[NormRect]:

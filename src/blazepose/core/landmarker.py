@@ -9,7 +9,7 @@ from typing import cast
 import numpy as np
 
 from blazepose.backends import InferenceModel, InPlaceModel, engine_threads
-from blazepose.core.crop import REPLICATE, Cropper, CropRegion
+from blazepose.core.crop import REPLICATE, CropHelpers, Cropper, CropRegion
 from blazepose.core.landmarks import NUM_MODEL_LANDMARKS, decode_pose
 from blazepose.core.roi import NormRect
 
@@ -43,15 +43,20 @@ class LandmarkModel:
     """Crops a region, runs the landmark model and decodes its outputs.
 
     Outputs are bound by shape, not by position.
+
+    Args:
+        model: The loaded landmark model.
+        helpers: The crop's helper threads, shared (see :func:`blazepose.core.crop.crop_helpers`);
+            None starts its own.
     """
 
-    def __init__(self, model: InferenceModel) -> None:
+    def __init__(self, model: InferenceModel, helpers: CropHelpers | None = None) -> None:
         size = LANDMARK_INPUT_SIZE
         if model.input_shape != (1, size, size, 3):
             raise ValueError(f"landmark model input must be (1, {size}, {size}, 3), got {model.input_shape}")
         self._model = model
         self._in_place = cast(InPlaceModel, model) if hasattr(model, "run_in_place") else None
-        self._cropper = Cropper(size, (0.0, 1.0), REPLICATE, threads=engine_threads(model))
+        self._cropper = Cropper(size, (0.0, 1.0), REPLICATE, threads=engine_threads(model), helpers=helpers)
         shapes = model.output_shapes
         wanted = {
             "landmarks": (1, NUM_MODEL_LANDMARKS * 5),
@@ -120,6 +125,7 @@ class LandmarkModel:
         crops = []
         for i, (image, roi, _) in enumerate(regions):
             h, w = image.shape[:2]
+            self._cropper.prepare()  # crops one after another: the helpers wait for the next one spinning
             crops.append(self._cropper.crop_into(image, roi.to_pixels(w, h), batch[i]))
         out = self._model.run_batch(batch, self._needed(with_mask))
         return [
@@ -156,4 +162,5 @@ class LandmarkModel:
         return RawPose(lm, world, score, roi, crop, mask)
 
     def close(self) -> None:
+        self._cropper.close()
         self._model.close()

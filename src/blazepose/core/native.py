@@ -57,8 +57,9 @@ KERNEL_FUNCTIONS = (
     "alignment_rect",
     "decode_detections",
     "weighted_nms",
+    "CropHelpers",
 )
-"""What the pipeline calls in blazepose.core._native; a build lacking one is not used."""
+"""What the pipeline uses in blazepose.core._native; a build lacking one is not used."""
 
 _complete_build: ModuleType | None = None
 
