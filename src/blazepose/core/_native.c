@@ -495,8 +495,9 @@ enum {
  * microseconds too). They spin on plain loads, without the pause instruction: hypervisors deschedule a
  * virtual CPU that pauses in a loop. Bands are claimed through one atomic word (job, next band, bands), so
  * the caller takes the bands no helper has claimed yet: a late helper costs nothing but its band, and a
- * crop never waits for a helper that has not started. One crop at a time: a second caller meanwhile (or one
- * in a forked child before the helpers are restarted there) runs its crop alone, with the same bits. */
+ * crop never waits for a helper that has not started. One crop at a time: a second caller meanwhile runs its
+ * crop alone, with the same bits. A forked child inherits none of the threads: its first crop or wake()
+ * forgets the parent's state (a crop the parent had under way included) and starts its own. */
 #if HAVE_THREADS
 #include <sched.h>
 #include <stdatomic.h>
@@ -509,9 +510,10 @@ static const int64_t WAKE_SPIN_NS = 500000; /* how long a woken helper spins wai
 typedef struct {
     PyObject_HEAD
     int threads;  /* bands per crop at most: the calling thread and threads - 1 helpers */
-    int started;  /* helpers running */
-    int closed;
-    pid_t owner;  /* the process whose helpers these are (a forked child has none until it starts its own) */
+    atomic_int started; /* helpers running */
+    atomic_int closed;  /* set first by close(): crops that begin after it run alone */
+    pid_t owner;        /* the process whose helpers these are (a forked child has none until it starts its own) */
+    uint_fast64_t first_seen; /* the message before a helper started (what it need not act on) */
     uint32_t jobs;
     pthread_mutex_t lock;
     pthread_cond_t wake;
@@ -566,7 +568,7 @@ static void run_bands(CropHelpers *h, uint32_t job)
 static void *helper_main(void *arg)
 {
     CropHelpers *h = arg;
-    uint_fast64_t seen = 0;
+    uint_fast64_t seen = h->first_seen;
     int64_t spin_until = 0;
     for (;;) {
         uint_fast64_t message = atomic_load(&h->message);
@@ -604,6 +606,12 @@ static void refresh_after_fork(CropHelpers *h)
         h->started = 0;
         pthread_mutex_init(&h->lock, NULL);
         pthread_cond_init(&h->wake, NULL);
+        /* A crop the parent had under way (another thread's) came along half done: its job and bands must
+         * not look like work to the child's helpers. */
+        h->jobs = 0;
+        atomic_store(&h->message, 0);
+        atomic_store(&h->claim, 0);
+        atomic_store(&h->done, 0);
         atomic_store(&h->sleepers, 0);
         atomic_store(&h->busy, 0);
     }
@@ -623,6 +631,7 @@ static void give_back(CropHelpers *h)
 
 static void start_helpers(CropHelpers *h)
 {
+    h->first_seen = atomic_load(&h->message);
     while (!h->closed && h->started < h->threads - 1 &&
            pthread_create(&h->ids[h->started], NULL, helper_main, h) == 0)
         h->started++;
@@ -652,6 +661,11 @@ static void warp_in_bands(const Source *src, const double *m, int size, int vect
     Band whole = {src, m, size, 0, size, vectorised, out};
 #if HAVE_THREADS
     if (h == NULL || h->closed || h->threads < 2 || size / MIN_BAND_ROWS < 2 || !take(h)) {
+        warp_band(&whole);
+        return;
+    }
+    if (h->closed) { /* closed between the test and take() */
+        give_back(h);
         warp_band(&whole);
         return;
     }
@@ -755,10 +769,10 @@ static PyObject *helpers_close(PyObject *self, PyObject *unused)
         Py_RETURN_NONE;
 #if HAVE_THREADS
     refresh_after_fork(h);
+    h->closed = 1; /* first: crops that begin from now on run alone */
     Py_BEGIN_ALLOW_THREADS
-    while (!take(h)) /* a crop on another thread: it ends soon */
+    while (!take(h)) /* the crop under way on another thread ends soon */
         sched_yield();
-    h->closed = 1;
     stop_helpers(h);
     give_back(h);
     Py_END_ALLOW_THREADS
