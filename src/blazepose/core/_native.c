@@ -506,6 +506,7 @@ enum {
 
 enum { MESSAGE_WAKE = 1, MESSAGE_WORK = 2, MESSAGE_EXIT = 3 }; /* the low two bits of a message */
 static const int64_t WAKE_SPIN_NS = 500000; /* how long a woken helper spins waiting for a crop */
+static const int64_t DONE_SPIN_NS = 50000;  /* how long the caller spins waiting for the helpers' bands */
 
 typedef struct {
     PyObject_HEAD
@@ -516,12 +517,14 @@ typedef struct {
     uint_fast64_t first_seen; /* the message before a helper started (what it need not act on) */
     uint32_t jobs;
     pthread_mutex_t lock;
-    pthread_cond_t wake;
+    pthread_cond_t wake;     /* helpers asleep wait on it */
+    pthread_cond_t finished; /* the caller asleep waits on it */
     pthread_t ids[MAX_BANDS - 1];
     atomic_uint_fast64_t message; /* a sequence number << 2 | what */
     atomic_uint_fast64_t claim;   /* job << 32 | next band << 16 | bands */
     atomic_int done;              /* bands of the current job finished */
-    atomic_int sleepers;          /* helpers waiting on the condition variable */
+    atomic_int sleepers;          /* helpers waiting on wake */
+    atomic_int caller_waiting;    /* the caller waiting on finished */
     atomic_int busy;              /* a crop or a state change in progress */
     Band work[MAX_BANDS];
 } CropHelpers;
@@ -562,7 +565,29 @@ static void run_bands(CropHelpers *h, uint32_t job)
     for (int k; (k = claim_band(h, job)) >= 0;) {
         warp_band(&h->work[k]);
         atomic_fetch_add(&h->done, 1);
+        if (atomic_load(&h->caller_waiting)) { /* the caller counts itself before it checks done */
+            pthread_mutex_lock(&h->lock);
+            pthread_cond_signal(&h->finished);
+            pthread_mutex_unlock(&h->lock);
+        }
     }
+}
+
+/* The caller, its own bands done, waits for the helpers' (claimed, so under way): spinning for a short
+ * while, then asleep, so that a helper kept from its CPU by other work can run on the caller's. */
+static void wait_for_bands(CropHelpers *h, int bands)
+{
+    const int64_t spin_until = monotonic_ns() + DONE_SPIN_NS;
+    while (atomic_load(&h->done) < bands)
+        if (monotonic_ns() > spin_until) {
+            pthread_mutex_lock(&h->lock);
+            atomic_store(&h->caller_waiting, 1);
+            while (atomic_load(&h->done) < bands)
+                pthread_cond_wait(&h->finished, &h->lock);
+            atomic_store(&h->caller_waiting, 0);
+            pthread_mutex_unlock(&h->lock);
+            return;
+        }
 }
 
 static void *helper_main(void *arg)
@@ -606,6 +631,8 @@ static void refresh_after_fork(CropHelpers *h)
         h->started = 0;
         pthread_mutex_init(&h->lock, NULL);
         pthread_cond_init(&h->wake, NULL);
+        pthread_cond_init(&h->finished, NULL);
+        atomic_store(&h->caller_waiting, 0);
         /* A crop the parent had under way (another thread's) came along half done: its job and bands must
          * not look like work to the child's helpers. */
         h->jobs = 0;
@@ -686,9 +713,7 @@ static void warp_in_bands(const Source *src, const double *m, int size, int vect
     atomic_store(&h->claim, (uint_fast64_t)job << 32 | (uint_fast64_t)bands);
     post(h, MESSAGE_WORK);
     run_bands(h, job);
-    for (long spins = 0; atomic_load(&h->done) < bands; spins++)
-        if (spins > 100000) /* a helper descheduled in the middle of its band */
-            sched_yield();
+    wait_for_bands(h, bands);
     give_back(h);
 #else
     (void)h;
@@ -757,6 +782,7 @@ static PyObject *helpers_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
     h->owner = getpid();
     pthread_mutex_init(&h->lock, NULL);
     pthread_cond_init(&h->wake, NULL);
+    pthread_cond_init(&h->finished, NULL);
 #endif
     return (PyObject *)h;
 }
