@@ -623,25 +623,29 @@ static void *helper_main(void *arg)
     }
 }
 
-/* In a forked child: forgets the parent's helpers, which did not come along (called holding the GIL). */
+/* A fresh state for this process: no helpers, no job, nobody waiting (called holding the GIL). */
+static void init_state(CropHelpers *h)
+{
+    h->owner = getpid();
+    h->started = 0;
+    pthread_mutex_init(&h->lock, NULL);
+    pthread_cond_init(&h->wake, NULL);
+    pthread_cond_init(&h->finished, NULL);
+    h->jobs = 0;
+    atomic_store(&h->message, 0);
+    atomic_store(&h->claim, 0);
+    atomic_store(&h->done, 0);
+    atomic_store(&h->sleepers, 0);
+    atomic_store(&h->caller_waiting, 0);
+    atomic_store(&h->busy, 0);
+}
+
+/* In a forked child: forgets the parent's helpers, which did not come along, and any crop the parent had
+ * under way in another thread (its job and bands must not look like work to the child's helpers). */
 static void refresh_after_fork(CropHelpers *h)
 {
-    if (h->owner != getpid()) {
-        h->owner = getpid();
-        h->started = 0;
-        pthread_mutex_init(&h->lock, NULL);
-        pthread_cond_init(&h->wake, NULL);
-        pthread_cond_init(&h->finished, NULL);
-        atomic_store(&h->caller_waiting, 0);
-        /* A crop the parent had under way (another thread's) came along half done: its job and bands must
-         * not look like work to the child's helpers. */
-        h->jobs = 0;
-        atomic_store(&h->message, 0);
-        atomic_store(&h->claim, 0);
-        atomic_store(&h->done, 0);
-        atomic_store(&h->sleepers, 0);
-        atomic_store(&h->busy, 0);
-    }
+    if (h->owner != getpid())
+        init_state(h);
 }
 
 /* Takes the helpers for one caller; 0 when another has them. */
@@ -687,12 +691,7 @@ static void warp_in_bands(const Source *src, const double *m, int size, int vect
 {
     Band whole = {src, m, size, 0, size, vectorised, out};
 #if HAVE_THREADS
-    if (h == NULL || h->closed || h->threads < 2 || size / MIN_BAND_ROWS < 2 || !take(h)) {
-        warp_band(&whole);
-        return;
-    }
-    if (h->closed) { /* closed between the test and take() */
-        give_back(h);
+    if (h == NULL || h->threads < 2 || size / MIN_BAND_ROWS < 2 || !take(h)) {
         warp_band(&whole);
         return;
     }
@@ -700,7 +699,7 @@ static void warp_in_bands(const Source *src, const double *m, int size, int vect
     int bands = h->started + 1 < MAX_BANDS ? h->started + 1 : MAX_BANDS;
     if (bands > size / MIN_BAND_ROWS)
         bands = size / MIN_BAND_ROWS;
-    if (bands < 2) {
+    if (bands < 2 || h->closed) { /* closed: close() waits for this crop to stop the helpers */
         give_back(h);
         warp_band(&whole);
         return;
@@ -779,10 +778,7 @@ static PyObject *helpers_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
         return NULL;
     h->threads = HAVE_THREADS ? (threads < MAX_BANDS ? threads : MAX_BANDS) : 1;
 #if HAVE_THREADS
-    h->owner = getpid();
-    pthread_mutex_init(&h->lock, NULL);
-    pthread_cond_init(&h->wake, NULL);
-    pthread_cond_init(&h->finished, NULL);
+    init_state(h);
 #endif
     return (PyObject *)h;
 }
