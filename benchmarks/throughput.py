@@ -2,10 +2,15 @@
 
     PYTHONPATH=src .venv/bin/python benchmarks/throughput.py [--frames 205] [--mp122 .venv-mp122/bin/python]
 
-One run, same frames, contenders taking turns in blocks of 10 frames, in an
-order shuffled from block to block (each contender sees every frame, in
-order), so that a busy machine slows all alike and the ratios compare like
-with like:
+One run, same frames, so that a busy machine slows all alike and the ratios
+compare like with like:
+0. whole passes: every API at its defaults (PoseLandmarker, PoseEstimator,
+   solutions.pose.Pose) and both MediaPipes, each going through all the
+   frames on its own in turn (ABBA), video and image mode
+   (:func:`head_to_head`; the README's table);
+then contenders taking turns in blocks of 30 frames, in an order shuffled
+from block to block (each contender sees every frame, in order; the first
+10 frames of each turn not counted, see :func:`interleave`):
 1. video mode (tracking): this library's PoseLandmarker, PoseEstimator and
    solutions.pose.Pose at defaults (and PoseLandmarker at one thread),
    MediaPipe 0.10.14's solutions Pose in this process, MediaPipe Tasks
@@ -18,7 +23,8 @@ with like:
 3. batched landmark inference: crops per second against batch size;
 4. files per hour: ``blazepose run``'s runners (sequential, 2 workers, Ray
    with 1 and 2 CPUs) on the same clips, in alternating rounds.
-Writes benchmarks/results/throughput.md and .json.
+Writes benchmarks/results/throughput.md and .json; ``--skip passes frames
+batches files`` leaves parts out.
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ VIDEO = ROOT.parent / "shared" / "data" / "video" / "dance_720p.avi"
 BUNDLE_TOOL = ROOT.parent / "shared" / "tools" / "mp_tasks_bundles.py"
 NAMES = {0: "lite", 1: "full", 2: "heavy"}
 WARMUP = 5
+TASKS = "MediaPipe Tasks 1.2.2 PoseLandmarker"
 
 
 class TasksWorker:
@@ -90,18 +97,24 @@ def timed(fn: Callable[[np.ndarray, float], object]) -> Contender:
     return run
 
 
-def interleave(frames: list[np.ndarray], contenders: dict[str, Contender], block: int) -> dict[str, dict[str, float]]:
+def interleave(
+    frames: list[np.ndarray], contenders: dict[str, Contender], block: int, settle_s: float, turn_warmup: int
+) -> dict[str, dict[str, float]]:
     """Median wall and CPU ms per frame of each contender, taking turns in blocks of ``block`` frames.
 
     Every contender sees every frame, in order (tracking stays intact); the
     turns keep the machine's state alike for all. Blocks rather than single
     frames: an engine's worker threads keep spinning for a moment after each
-    inference, which would slow whichever contender comes next. For the same
-    reason the order of the turns is shuffled from block to block (seeded), so
-    that no contender always comes after the same one: in a fixed order the
-    first, PoseLandmarker, always came after OpenVINO, whose threads and caches
-    made it 5-8% slower than PoseEstimator, the same pipeline. The first frames
-    are warm-up, left out.
+    inference, which would slow whichever contender comes next; for the same
+    reason each turn starts after a pause of ``settle_s``, and the order of the
+    turns is shuffled from block to block (seeded), so that no contender always
+    comes after the same one (in a fixed order the first, PoseLandmarker, always
+    came after OpenVINO, whose threads and caches made it 5-8% slower than
+    PoseEstimator, the same pipeline). The first ``turn_warmup`` frames of each
+    turn are not counted: on this 2-core virtual machine a contender on two
+    threads takes about 10 frames to reach its pace after a one-thread
+    contender's turn or a pause (a 20-frame turn of lite went 9.2, 8.2, 7.8 ...
+    6.4 ms per frame), MediaPipe Tasks about 3 (16.3, 14.8, 14.3 ... 14.0 ms).
     """
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in contenders}
     order = list(contenders)
@@ -110,10 +123,34 @@ def interleave(frames: list[np.ndarray], contenders: dict[str, Contender], block
         shuffler.shuffle(order)
         for name in order:
             fn = contenders[name]
+            time.sleep(settle_s)
             for i in range(first, min(first + block, len(frames))):
                 ms = fn(i, frames[i], 20.0 * i)
+                if i >= first + turn_warmup:
+                    times[name].append(ms)
+    return medians(times)
+
+
+def in_passes(
+    frames: list[np.ndarray], contenders: dict[str, Contender], rounds: int, settle_s: float
+) -> dict[str, dict[str, float]]:
+    """Median wall and CPU ms per frame of each contender, each going through all ``frames`` on its own in
+    turn (ABBA: the order reverses from round to round, so a drift of the machine's load weighs alike on
+    all). The first ``WARMUP`` frames of each pass are not counted; frame times go on from pass to pass."""
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in contenders}
+    order = list(contenders)
+    for r in range(rounds):
+        for name in order if r % 2 == 0 else order[::-1]:
+            fn = contenders[name]
+            time.sleep(settle_s)
+            for i, frame in enumerate(frames):
+                ms = fn(i, frame, 20.0 * (i + r * len(frames)))
                 if i >= WARMUP:
                     times[name].append(ms)
+    return medians(times)
+
+
+def medians(times: dict[str, list[tuple[float, float]]]) -> dict[str, dict[str, float]]:
     return {
         name: {"wall": statistics.median(w for w, _ in v), "cpu": statistics.median(c for _, c in v)}
         for name, v in times.items()
@@ -179,7 +216,7 @@ def per_frame_tables(args, frames, frames_file, bundles) -> dict:
             video["MediaPipe 0.10.14 solutions Pose"] = timed(lambda f, ts, m=mp_legacy: m.process(f))
         if bundles:
             tasks = keep(TasksWorker(args.mp122, bundles / f"pose_landmarker_{name}.task", frames_file, "video"))
-            video["MediaPipe Tasks 1.2.2 PoseLandmarker"] = lambda i, f, ts, w=tasks: w(i, ts)
+            video[TASKS] = lambda i, f, ts, w=tasks: w(i, ts)
         lm = estimator._landmarker._model
         crop = np.random.default_rng(0).random(lm.input_shape, dtype=np.float32)
         video["bare landmark model (LiteRT)"] = timed(lambda f, ts, m=lm, x=crop: m.run(x))
@@ -205,12 +242,12 @@ def per_frame_tables(args, frames, frames_file, bundles) -> dict:
             video["PoseLandmarker bfloat16 (OpenVINO)"] = timed(lambda f, ts, m=bf16: m.detect_for_video(f, ts))
             bf16_lm = bf16._estimator._landmarker._model
             video["bare landmark model (OpenVINO bfloat16)"] = timed(lambda f, ts, m=bf16_lm, x=crop: m.run(x))
-        video_ms = interleave(frames, video, args.block)
+        video_ms = interleave(frames, video, args.block, args.settle_ms / 1000, args.turn_warmup)
         detector_share = estimator.detector_runs / max(estimator.frames_processed, 1)
         for obj in closers:
             obj.close()
         closers.clear()
-        photos = frames[: args.photos + WARMUP]
+        photos = frames[: args.photos + WARMUP] * 3  # gone through three times: turns of ``block`` frames
         image: dict[str, Contender] = {}
         still = keep(PoseLandmarker.create_from_options(PoseLandmarkerOptions(
             base_options=BaseOptions(model_asset_path=name), running_mode=RunningMode.IMAGE)))  # fmt: skip
@@ -228,11 +265,57 @@ def per_frame_tables(args, frames, frames_file, bundles) -> dict:
             image["MediaPipe 0.10.14 solutions Pose"] = timed(lambda f, ts, m=mp_still: m.process(f))
         if bundles:
             tasks_still = keep(TasksWorker(args.mp122, bundles / f"pose_landmarker_{name}.task", frames_file, "image"))
-            image["MediaPipe Tasks 1.2.2 PoseLandmarker"] = lambda i, f, ts, w=tasks_still: w(i, ts)
-        image_ms = interleave(photos, image, args.block)
+            n_photos = args.photos + WARMUP  # the worker's index into the frames file
+            image[TASKS] = lambda i, f, ts, w=tasks_still, n=n_photos: w(i % n, ts)
+        image_ms = interleave(photos, image, args.block, args.settle_ms / 1000, args.turn_warmup)
         for obj in closers:
             obj.close()
         results[name] = {"video": video_ms, "image": image_ms, "detector_share": detector_share}
+    return results
+
+
+def head_to_head(args, frames, frames_file, bundles) -> dict:
+    """Every API at its defaults beside both MediaPipes at theirs, in whole passes over the frames.
+
+    The tables of :func:`per_frame_tables` hold a dozen contenders (other engines, other precisions)
+    taking short turns; a user runs one library over a whole video. Here only the APIs and the two
+    MediaPipes, each going through all the frames (the photos in image mode) on its own, in ABBA order
+    (:func:`in_passes`): 2 rounds in video mode, 4 over the photos in image mode. Median ms per frame.
+    """
+    results: dict = {}
+    photos = frames[: args.photos + WARMUP]
+    with_mp = importlib.util.find_spec("mediapipe") is not None
+    for k in args.models:
+        name = NAMES[k]
+        print(f"every API, whole passes, {name} ...", file=sys.stderr, flush=True)
+        results[name] = {}
+        for mode, these, rounds in (("video", frames, 2), ("image", photos, 4)):
+            closers: list = []
+            keep = closers_keeper(closers)
+            still = mode == "image"
+            running = RunningMode.IMAGE if still else RunningMode.VIDEO
+            landmarker = keep(PoseLandmarker.create_from_options(PoseLandmarkerOptions(
+                base_options=BaseOptions(model_asset_path=name), running_mode=running)))  # fmt: skip
+            estimator = keep(PoseEstimator(static_image_mode=still, model_complexity=k))
+            legacy = keep(Pose(static_image_mode=still, model_complexity=k))
+            contenders: dict[str, Contender] = {
+                "PoseLandmarker": timed(
+                    (lambda f, ts, m=landmarker: m.detect(f)) if still else landmarker.detect_for_video
+                ),
+                "PoseEstimator": timed(lambda f, ts, m=estimator: m.process(f, ts)),  # ts unused in image mode
+                "solutions.pose.Pose": timed(lambda f, ts, m=legacy: m.process(f)),
+            }
+            if with_mp:
+                mp_legacy = keep(mediapipe_pose(static_image_mode=still, model_complexity=k))
+                contenders["MediaPipe 0.10.14 solutions Pose"] = timed(lambda f, ts, m=mp_legacy: m.process(f))
+            if bundles:
+                tasks = keep(TasksWorker(args.mp122, bundles / f"pose_landmarker_{name}.task", frames_file, mode))
+                contenders[TASKS] = lambda i, f, ts, w=tasks: w(i, ts)
+            try:
+                results[name][mode] = in_passes(these, contenders, rounds, args.settle_ms / 1000)
+            finally:
+                for obj in closers:
+                    obj.close()
     return results
 
 
@@ -319,21 +402,55 @@ def files_per_hour(args) -> dict:
     }
 
 
-def markdown(desc: str, args, per_frame: dict, batches: dict, files: dict, load: tuple) -> str:
+def duel_lines(duel: dict) -> list[str]:
+    """The whole-pass table (:func:`head_to_head`)."""
+    if not duel:
+        return []
+    lines = ["## Every API beside both MediaPipes, whole passes", "",
+             "Each API at its defaults and both MediaPipes at theirs, nothing else loaded: each goes through "
+             "all the frames on its own, in turn (ABBA order; 2 rounds in video mode, 4 over the photos in image "
+             "mode; the first 5 frames of each pass not counted), as a user runs one library over a video. "
+             "Median wall ms per frame; speed-up = MediaPipe Tasks 1.2.2's time / this contender's.", "",
+             "| model | contender | video mode | speed-up | image mode | speed-up |",
+             "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+    for name, modes in duel.items():
+        video, image = modes["video"], modes["image"]
+        for who in video:
+            cells = []
+            for ms in (video, image):
+                speed_up = f"{ms[TASKS]['wall'] / ms[who]['wall']:.2f}x" if TASKS in ms else "-"
+                cells += [f"{ms[who]['wall']:.2f}", speed_up]
+            lines.append(f"| {name} | {who} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
+def markdown(desc: str, args, duel: dict, per_frame: dict, batches: dict, files: dict, load: tuple) -> str:
     lines = [
         "# Throughput beside MediaPipe 0.10.14 and MediaPipe Tasks 1.2.2",
         "",
         f"Made by `benchmarks/throughput.py` on {desc}. Load average {load[0]:.1f} at the start, {load[1]:.1f} at "
         f"the end, on {os.cpu_count()} cores (this run's own processes included): absolute times move with the "
-        "machine's load; the ratios compare contenders measured side by side, taking turns every "
-        f"{args.block} frames in an order shuffled from turn to turn, in one run.",
+        "machine's load; the ratios compare contenders measured in one run.",
         f"Every API at its defaults (this library: {default_num_threads()} inference threads here, "
         f"the available cores up to 4). {args.frames} frames of `{args.video.name}` (1280x720) in video mode, "
         f"{args.photos} of them in image mode. Medians per frame; speed-up = their wall ms / PoseLandmarker's; "
         "CPU ms = the process's CPU time over the call, all its threads (spinning included), less sensitive to "
         "the other work on the machine than wall time; CPU ratio = theirs / PoseLandmarker's.",
         "",
+        *duel_lines(duel),
     ]
+    if per_frame:
+        lines += [
+            "## All contenders side by side",
+            "",
+            f"Each table one run in which the contenders take turns of {args.block} frames (the photos gone "
+            f"through three times in image mode), in an order shuffled from turn to turn, each turn after a "
+            f"pause of {args.settle_ms:.0f} ms; the first {args.turn_warmup} frames of each turn are not "
+            "counted (a contender on two threads takes about 10 frames to reach its pace after another's "
+            "turn on this virtual machine). A dozen engines loaded in one process and short turns make "
+            "these times less steady than the whole passes above.",
+            "",
+        ]
     for name, modes in per_frame.items():
         for mode in ("video", "image"):
             ms = {who: v["wall"] for who, v in modes[mode].items()}
@@ -378,11 +495,14 @@ def main() -> int:
     parser.add_argument("--models", type=int, nargs="+", default=[0, 1, 2], choices=(0, 1, 2))
     parser.add_argument("--mp122", default=str(ROOT / ".venv-mp122" / "bin" / "python"),
                         help="python of a virtual environment with mediapipe==1.2.2 (skipped when absent)")  # fmt: skip
-    parser.add_argument("--block", type=int, default=10, help="frames per turn when contenders take turns")
+    parser.add_argument("--block", type=int, default=30, help="frames per turn when contenders take turns")
+    parser.add_argument("--turn-warmup", type=int, default=10, help="frames not counted at the start of each turn")
+    parser.add_argument("--settle-ms", type=float, default=100.0,
+                        help="pause before each turn (no contender's threads spinning in the next's)")  # fmt: skip
     parser.add_argument("--clips", type=int, default=4)
     parser.add_argument("--clip-seconds", type=float, default=4.1)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--skip", nargs="*", default=[], choices=("frames", "batches", "files"))
+    parser.add_argument("--skip", nargs="*", default=[], choices=("passes", "frames", "batches", "files"))
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args()
     if not args.video.exists():
@@ -398,17 +518,18 @@ def main() -> int:
         bundles = work / "bundles"
         subprocess.run([args.mp122, str(BUNDLE_TOOL), str(ROOT / "src" / "blazepose" / "models"), str(bundles)],
                        check=True, capture_output=True)  # fmt: skip
+    duel = {} if "passes" in args.skip else head_to_head(args, frames, frames_file, bundles)
     per_frame = {} if "frames" in args.skip else per_frame_tables(args, frames, frames_file, bundles)
     batches = {} if "batches" in args.skip else batch_table(args)
     files = {} if "files" in args.skip else files_per_hour(args)
     load = (load_start, os.getloadavg()[0])
     desc = machine()
-    text = markdown(desc, args, per_frame, batches, files, load)
+    text = markdown(desc, args, duel, per_frame, batches, files, load)
     print(text)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "throughput.md").write_text(text)
-    record = {"machine": desc, "load_average": load, "threads": default_num_threads(), "per_frame": per_frame,
-              "batched_crops_per_second": batches, "files": files}  # fmt: skip
+    record = {"machine": desc, "load_average": load, "threads": default_num_threads(), "head_to_head": duel,
+              "per_frame": per_frame, "batched_crops_per_second": batches, "files": files}  # fmt: skip
     (args.out / "throughput.json").write_text(json.dumps(record, indent=2) + "\n")
     return 0
 
