@@ -5,9 +5,11 @@
 One run, same frames, so that a busy machine slows all alike and the ratios
 compare like with like:
 0. whole passes: every API at its defaults (PoseLandmarker, PoseEstimator,
-   solutions.pose.Pose) and both MediaPipes, each going through all the
-   frames on its own in turn (ABBA), video and image mode
-   (:func:`head_to_head`; the README's table);
+   solutions.pose.Pose; PoseLandmarker at one thread too) and both
+   MediaPipes, each going through all the frames on its own in turn (4
+   rounds, the order changing from round to round), video and image mode,
+   then video mode paced as a 30 fps camera (:func:`head_to_head`; the
+   README's table);
 then contenders taking turns in blocks of 30 frames, in an order shuffled
 from block to block (each contender sees every frame, in order; the first
 10 frames of each turn not counted, see :func:`interleave`):
@@ -30,6 +32,7 @@ batches files`` leaves parts out.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import os
@@ -132,18 +135,31 @@ def interleave(
 
 
 def in_passes(
-    frames: list[np.ndarray], contenders: dict[str, Contender], rounds: int, settle_s: float
+    frames: list[np.ndarray],
+    contenders: dict[str, Contender],
+    rounds: int,
+    settle_s: float,
+    period_s: float = 0.0,
 ) -> dict[str, dict[str, float]]:
-    """Median wall and CPU ms per frame of each contender, each going through all ``frames`` on its own in
-    turn (ABBA: the order reverses from round to round, so a drift of the machine's load weighs alike on
-    all). The first ``WARMUP`` frames of each pass are not counted; frame times go on from pass to pass."""
+    """Median (and mean) wall and CPU ms per frame of each contender, each going through all ``frames`` on
+    its own in turn. The order of the passes changes from round to round (as given, reversed, turned by
+    half, that reversed, ...), so that a drift or a burst of the machine's load weighs alike on all. The
+    first ``WARMUP`` frames of each pass are not counted; frame times go on from pass to pass.
+
+    With ``period_s`` the frames come at that pace, as from a camera: each call starts at its frame's time
+    (at once when the previous call took longer), so a contender faster than the pace idles before each.
+    """
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in contenders}
     order = list(contenders)
     for r in range(rounds):
-        for name in order if r % 2 == 0 else order[::-1]:
+        turned = order[(r // 2 * len(order) // 2) % len(order) :] + order[: (r // 2 * len(order) // 2) % len(order)]
+        for name in turned if r % 2 == 0 else turned[::-1]:
             fn = contenders[name]
             time.sleep(settle_s)
+            start = time.perf_counter()
             for i, frame in enumerate(frames):
+                if period_s:
+                    time.sleep(max(0.0, start + i * period_s - time.perf_counter()))
                 ms = fn(i, frame, 20.0 * (i + r * len(frames)))
                 if i >= WARMUP:
                     times[name].append(ms)
@@ -152,7 +168,11 @@ def in_passes(
 
 def medians(times: dict[str, list[tuple[float, float]]]) -> dict[str, dict[str, float]]:
     return {
-        name: {"wall": statistics.median(w for w, _ in v), "cpu": statistics.median(c for _, c in v)}
+        name: {
+            "wall": statistics.median(w for w, _ in v),
+            "cpu": statistics.median(c for _, c in v),
+            "wall_mean": statistics.fmean(w for w, _ in v),
+        }
         for name, v in times.items()
         if v
     }
@@ -220,6 +240,8 @@ def per_frame_tables(args, frames, frames_file, bundles) -> dict:
         lm = estimator._landmarker._model
         crop = np.random.default_rng(0).random(lm.input_shape, dtype=np.float32)
         video["bare landmark model (LiteRT)"] = timed(lambda f, ts, m=lm, x=crop: m.run(x))
+        lm1 = one_thread._estimator._landmarker._model
+        video["bare landmark model (LiteRT), 1 thread"] = timed(lambda f, ts, m=lm1, x=crop: m.run(x))
         int8 = int8_landmarker(name, RunningMode.VIDEO)
         if int8 is not None:  # precision="int8" at otherwise default settings
             keep(int8)
@@ -275,48 +297,57 @@ def per_frame_tables(args, frames, frames_file, bundles) -> dict:
 
 
 def head_to_head(args, frames, frames_file, bundles) -> dict:
-    """Every API at its defaults beside both MediaPipes at theirs, in whole passes over the frames.
+    """Every API at its defaults (and PoseLandmarker at one thread) beside both MediaPipes at theirs, in
+    whole passes over the frames.
 
     The tables of :func:`per_frame_tables` hold a dozen contenders (other engines, other precisions)
     taking short turns; a user runs one library over a whole video. Here only the APIs and the two
-    MediaPipes, each going through all the frames (the photos in image mode) on its own, in ABBA order
-    (:func:`in_passes`): 2 rounds in video mode, 4 over the photos in image mode. Median ms per frame.
+    MediaPipes, each going through all the frames (the photos in image mode) on its own (:func:`in_passes`):
+    4 rounds in video and image mode, back to back; then video mode paced as a 30 fps camera (the first
+    ``args.paced_frames`` frames, 2 rounds). Median ms per frame.
     """
     results: dict = {}
     photos = frames[: args.photos + WARMUP]
     with_mp = importlib.util.find_spec("mediapipe") is not None
+    runs = (("video", frames, 4, 0.0), ("image", photos, 4, 0.0), ("paced", frames[: args.paced_frames], 2, 1 / 30))
     for k in args.models:
         name = NAMES[k]
         print(f"every API, whole passes, {name} ...", file=sys.stderr, flush=True)
         results[name] = {}
-        for mode, these, rounds in (("video", frames, 2), ("image", photos, 4)):
+        for mode, these, rounds, period in runs:
             closers: list = []
             keep = closers_keeper(closers)
-            still = mode == "image"
-            running = RunningMode.IMAGE if still else RunningMode.VIDEO
-            landmarker = keep(PoseLandmarker.create_from_options(PoseLandmarkerOptions(
-                base_options=BaseOptions(model_asset_path=name), running_mode=running)))  # fmt: skip
-            estimator = keep(PoseEstimator(static_image_mode=still, model_complexity=k))
-            legacy = keep(Pose(static_image_mode=still, model_complexity=k))
-            contenders: dict[str, Contender] = {
-                "PoseLandmarker": timed(
-                    (lambda f, ts, m=landmarker: m.detect(f)) if still else landmarker.detect_for_video
-                ),
-                "PoseEstimator": timed(lambda f, ts, m=estimator: m.process(f, ts)),  # ts unused in image mode
-                "solutions.pose.Pose": timed(lambda f, ts, m=legacy: m.process(f)),
-            }
-            if with_mp:
-                mp_legacy = keep(mediapipe_pose(static_image_mode=still, model_complexity=k))
-                contenders["MediaPipe 0.10.14 solutions Pose"] = timed(lambda f, ts, m=mp_legacy: m.process(f))
-            if bundles:
-                tasks = keep(TasksWorker(args.mp122, bundles / f"pose_landmarker_{name}.task", frames_file, mode))
-                contenders[TASKS] = lambda i, f, ts, w=tasks: w(i, ts)
             try:
-                results[name][mode] = in_passes(these, contenders, rounds, args.settle_ms / 1000)
+                contenders = api_contenders(args, k, mode, frames_file, bundles, with_mp, keep)
+                results[name][mode] = in_passes(these, contenders, rounds, args.settle_ms / 1000, period)
             finally:
                 for obj in closers:
-                    obj.close()
+                    with contextlib.suppress(Exception):
+                        obj.close()
     return results
+
+
+def api_contenders(args, k: int, mode: str, frames_file: Path, bundles: Path | None, with_mp: bool, keep) -> dict:
+    """The whole-pass contenders of one model and mode ("video", "image" or "paced": video mode)."""
+    name, still = NAMES[k], mode == "image"
+    running = RunningMode.IMAGE if still else RunningMode.VIDEO
+    contenders: dict[str, Contender] = {}
+    for label, threads in (("PoseLandmarker", None), ("PoseLandmarker, 1 thread", 1)):
+        landmarker = keep(PoseLandmarker.create_from_options(PoseLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=name, num_threads=threads), running_mode=running)))  # fmt: skip
+        contenders[label] = timed((lambda f, ts, m=landmarker: m.detect(f)) if still else landmarker.detect_for_video)
+    estimator = keep(PoseEstimator(static_image_mode=still, model_complexity=k))
+    contenders["PoseEstimator"] = timed(lambda f, ts, m=estimator: m.process(f, ts))  # ts unused in image mode
+    legacy = keep(Pose(static_image_mode=still, model_complexity=k))
+    contenders["solutions.pose.Pose"] = timed(lambda f, ts, m=legacy: m.process(f))
+    if with_mp:
+        mp_legacy = keep(mediapipe_pose(static_image_mode=still, model_complexity=k))
+        contenders["MediaPipe 0.10.14 solutions Pose"] = timed(lambda f, ts, m=mp_legacy: m.process(f))
+    if bundles:
+        worker_mode = "image" if still else "video"
+        tasks = keep(TasksWorker(args.mp122, bundles / f"pose_landmarker_{name}.task", frames_file, worker_mode))
+        contenders[TASKS] = lambda i, f, ts, w=tasks: w(i, ts)
+    return contenders
 
 
 def batch_table(args) -> dict:
@@ -407,21 +438,33 @@ def duel_lines(duel: dict) -> list[str]:
     if not duel:
         return []
     lines = ["## Every API beside both MediaPipes, whole passes", "",
-             "Each API at its defaults and both MediaPipes at theirs, nothing else loaded: each goes through "
-             "all the frames on its own, in turn (ABBA order; 2 rounds in video mode, 4 over the photos in image "
-             "mode; the first 5 frames of each pass not counted), as a user runs one library over a video. "
+             "Each API at its defaults (and PoseLandmarker at one thread) and both MediaPipes at theirs, no other "
+             "engine or precision loaded (the contenders stay loaded, idle outside their passes): each goes "
+             "through all the frames on its own, in turn (4 rounds, the order changing from round to round; the "
+             "first 5 frames of each pass not counted), as a user runs one library over a video or a folder of "
+             "photos. \"30 fps camera\": the first frames in video mode coming at 30 per second, each call "
+             "started at its frame's time (2 rounds): a contender faster than that idles before each frame. "
              "Median wall ms per frame; speed-up = MediaPipe Tasks 1.2.2's time / this contender's.", "",
-             "| model | contender | video mode | speed-up | image mode | speed-up |",
-             "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+             "| model | contender | video mode | speed-up | image mode | speed-up | 30 fps camera | speed-up |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
     for name, modes in duel.items():
-        video, image = modes["video"], modes["image"]
-        for who in video:
+        for who in modes["video"]:
             cells = []
-            for ms in (video, image):
+            for ms in modes.values():
                 speed_up = f"{ms[TASKS]['wall'] / ms[who]['wall']:.2f}x" if TASKS in ms else "-"
                 cells += [f"{ms[who]['wall']:.2f}", speed_up]
             lines.append(f"| {name} | {who} | " + " | ".join(cells) + " |")
-    return [*lines, ""]
+    lines.append("")
+    ours = "PoseLandmarker"
+    means = [
+        f"{name} {mode} {ms[TASKS]['wall_mean'] / ms[ours]['wall_mean']:.2f}x"
+        for name, modes in duel.items()
+        for mode, ms in modes.items()
+        if TASKS in ms
+    ]
+    if means:
+        lines += [f"PoseLandmarker's speed-up by mean times instead of medians: {', '.join(means)}.", ""]
+    return lines
 
 
 def markdown(desc: str, args, duel: dict, per_frame: dict, batches: dict, files: dict, load: tuple) -> str:
@@ -499,6 +542,7 @@ def main() -> int:
     parser.add_argument("--turn-warmup", type=int, default=10, help="frames not counted at the start of each turn")
     parser.add_argument("--settle-ms", type=float, default=100.0,
                         help="pause before each turn (no contender's threads spinning in the next's)")  # fmt: skip
+    parser.add_argument("--paced-frames", type=int, default=100, help="frames of the paced (30 fps) passes")
     parser.add_argument("--clips", type=int, default=4)
     parser.add_argument("--clip-seconds", type=float, default=4.1)
     parser.add_argument("--rounds", type=int, default=2)
