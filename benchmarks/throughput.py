@@ -131,7 +131,7 @@ def interleave(
                 ms = fn(i, frames[i], 20.0 * i)
                 if i >= first + turn_warmup:
                     times[name].append(ms)
-    return medians(times)
+    return frame_stats(times)
 
 
 def in_passes(
@@ -152,7 +152,8 @@ def in_passes(
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in contenders}
     order = list(contenders)
     for r in range(rounds):
-        turned = order[(r // 2 * len(order) // 2) % len(order) :] + order[: (r // 2 * len(order) // 2) % len(order)]
+        shift = (r // 2 * len(order) // 2) % len(order)  # 0, 0, half, half, 0, ...
+        turned = order[shift:] + order[:shift]
         for name in turned if r % 2 == 0 else turned[::-1]:
             fn = contenders[name]
             time.sleep(settle_s)
@@ -163,10 +164,10 @@ def in_passes(
                 ms = fn(i, frame, 20.0 * (i + r * len(frames)))
                 if i >= WARMUP:
                     times[name].append(ms)
-    return medians(times)
+    return frame_stats(times)
 
 
-def medians(times: dict[str, list[tuple[float, float]]]) -> dict[str, dict[str, float]]:
+def frame_stats(times: dict[str, list[tuple[float, float]]]) -> dict[str, dict[str, float]]:
     return {
         name: {
             "wall": statistics.median(w for w, _ in v),
@@ -219,24 +220,7 @@ def per_frame_tables(args, frames, frames_file, bundles) -> dict:
         closers: list = []
         keep = closers_keeper(closers)
 
-        video: dict[str, Contender] = {}
-        landmarker = keep(PoseLandmarker.create_from_options(PoseLandmarkerOptions(
-            base_options=BaseOptions(model_asset_path=name), running_mode=RunningMode.VIDEO)))  # fmt: skip
-        one_thread = keep(PoseLandmarker.create_from_options(PoseLandmarkerOptions(
-            base_options=BaseOptions(model_asset_path=name, num_threads=1),
-            running_mode=RunningMode.VIDEO)))  # fmt: skip
-        estimator = keep(PoseEstimator(model_complexity=k))
-        legacy = keep(Pose(model_complexity=k))
-        video["PoseLandmarker"] = timed(lambda f, ts, m=landmarker: m.detect_for_video(f, ts))
-        video["PoseLandmarker, 1 thread"] = timed(lambda f, ts, m=one_thread: m.detect_for_video(f, ts))
-        video["PoseEstimator"] = timed(lambda f, ts, m=estimator: m.process(f, ts))
-        video["solutions.pose.Pose"] = timed(lambda f, ts, m=legacy: m.process(f))
-        if with_mp:
-            mp_legacy = keep(mediapipe_pose(model_complexity=k))
-            video["MediaPipe 0.10.14 solutions Pose"] = timed(lambda f, ts, m=mp_legacy: m.process(f))
-        if bundles:
-            tasks = keep(TasksWorker(args.mp122, bundles / f"pose_landmarker_{name}.task", frames_file, "video"))
-            video[TASKS] = lambda i, f, ts, w=tasks: w(i, ts)
+        video, estimator, one_thread = api_contenders(args, k, "video", frames_file, bundles, with_mp, keep)
         lm = estimator._landmarker._model
         crop = np.random.default_rng(0).random(lm.input_shape, dtype=np.float32)
         video["bare landmark model (LiteRT)"] = timed(lambda f, ts, m=lm, x=crop: m.run(x))
@@ -318,7 +302,7 @@ def head_to_head(args, frames, frames_file, bundles) -> dict:
             closers: list = []
             keep = closers_keeper(closers)
             try:
-                contenders = api_contenders(args, k, mode, frames_file, bundles, with_mp, keep)
+                contenders, _, _ = api_contenders(args, k, mode, frames_file, bundles, with_mp, keep)
                 results[name][mode] = in_passes(these, contenders, rounds, args.settle_ms / 1000, period)
             finally:
                 for obj in closers:
@@ -327,15 +311,21 @@ def head_to_head(args, frames, frames_file, bundles) -> dict:
     return results
 
 
-def api_contenders(args, k: int, mode: str, frames_file: Path, bundles: Path | None, with_mp: bool, keep) -> dict:
-    """The whole-pass contenders of one model and mode ("video", "image" or "paced": video mode)."""
+def api_contenders(
+    args, k: int, mode: str, frames_file: Path, bundles: Path | None, with_mp: bool, keep
+) -> tuple[dict[str, Contender], PoseEstimator, PoseLandmarker]:
+    """Every API at its defaults, PoseLandmarker at one thread and both MediaPipes, for one model and mode
+    ("video", "image" or "paced": video mode); also the PoseEstimator and the one-thread PoseLandmarker
+    (their engines give the bare models)."""
     name, still = NAMES[k], mode == "image"
     running = RunningMode.IMAGE if still else RunningMode.VIDEO
     contenders: dict[str, Contender] = {}
+    landmarkers = []
     for label, threads in (("PoseLandmarker", None), ("PoseLandmarker, 1 thread", 1)):
         landmarker = keep(PoseLandmarker.create_from_options(PoseLandmarkerOptions(
             base_options=BaseOptions(model_asset_path=name, num_threads=threads), running_mode=running)))  # fmt: skip
         contenders[label] = timed((lambda f, ts, m=landmarker: m.detect(f)) if still else landmarker.detect_for_video)
+        landmarkers.append(landmarker)
     estimator = keep(PoseEstimator(static_image_mode=still, model_complexity=k))
     contenders["PoseEstimator"] = timed(lambda f, ts, m=estimator: m.process(f, ts))  # ts unused in image mode
     legacy = keep(Pose(static_image_mode=still, model_complexity=k))
@@ -347,7 +337,7 @@ def api_contenders(args, k: int, mode: str, frames_file: Path, bundles: Path | N
         worker_mode = "image" if still else "video"
         tasks = keep(TasksWorker(args.mp122, bundles / f"pose_landmarker_{name}.task", frames_file, worker_mode))
         contenders[TASKS] = lambda i, f, ts, w=tasks: w(i, ts)
-    return contenders
+    return contenders, estimator, landmarkers[1]
 
 
 def batch_table(args) -> dict:
