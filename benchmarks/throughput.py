@@ -463,7 +463,13 @@ def markdown(desc: str, args, duel: dict, per_frame: dict, batches: dict, files:
         "",
         f"Made by `benchmarks/throughput.py` on {desc}. Load average {load[0]:.1f} at the start, {load[1]:.1f} at "
         f"the end, on {os.cpu_count()} cores (this run's own processes included): absolute times move with the "
-        "machine's load; the ratios compare contenders measured in one run.",
+        "machine's load; the ratios compare contenders measured in one run."
+        + (
+            " AMX refused to the whole process (`--refuse-amx`, benchmarks/amx.py): XNNPACK's int8 layers on its "
+            "AVX-512 VNNI kernels, OpenVINO's bfloat16 without AMX."
+            if args.refuse_amx
+            else ""
+        ),
         f"Every API at its defaults (this library: {default_num_threads()} inference threads here, "
         f"the available cores up to 4). {args.frames} frames of `{args.video.name}` (1280x720) in video mode, "
         f"{args.photos} of them in image mode. Medians per frame; speed-up = their wall ms / PoseLandmarker's; "
@@ -538,7 +544,13 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--skip", nargs="*", default=[], choices=("passes", "frames", "batches", "files"))
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--refuse-amx", action="store_true",
+                        help="refuse this process Intel AMX (benchmarks/amx.py): int8 on VNNI kernels")  # fmt: skip
     args = parser.parse_args()
+    if args.refuse_amx:
+        from amx import refuse_amx
+
+        refuse_amx()  # before any engine starts: XNNPACK asks for AMX once, when it first starts
     if not args.video.exists():
         print(f"no video at {args.video}", file=sys.stderr)
         return 2
@@ -562,7 +574,8 @@ def main() -> int:
     print(text)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "throughput.md").write_text(text)
-    record = {"machine": desc, "load_average": load, "threads": default_num_threads(), "head_to_head": duel,
+    record = {"machine": desc, "load_average": load, "amx_refused": args.refuse_amx, "threads": default_num_threads(),
+              "head_to_head": duel,
               "per_frame": per_frame, "batched_crops_per_second": batches, "files": files}  # fmt: skip
     (args.out / "throughput.json").write_text(json.dumps(record, indent=2) + "\n")
     return 0

@@ -55,6 +55,22 @@ def test_unknown_engine_is_refused_by_the_parser(tmp_path):
     assert run.returncode == 2 and "invalid choice" in run.stderr
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("run", "a.png", "--model", "huge"),  # argparse's own checks: no usage block before the line
+        ("serve", "--log-level", "loud"),
+        ("reps",),
+        ("frob",),
+    ],
+)
+def test_a_usage_error_the_parser_finds_is_one_line(argv):
+    run = blazepose(*argv, timeout=60)
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr.count("\n") == 1 and "error:" in run.stderr and "--help" in run.stderr, run.stderr
+    assert "usage:" not in run.stderr
+
+
 def test_backend_unavailable_names_the_missing_provider(monkeypatch):
     onnxruntime = pytest.importorskip("onnxruntime", reason="needs onnxruntime to ask for its providers")
     monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: ["CPUExecutionProvider"])

@@ -43,6 +43,12 @@ def clip(astronaut, tmp_path_factory) -> Path:
     return make_clip(tmp_path_factory.mktemp("clip") / "clip.mp4", 6, astronaut, fps=25, shift=4)
 
 
+@pytest.fixture(scope="module")
+def small_avi(astronaut, tmp_path_factory) -> Path:
+    """40 frames of the astronaut at 256 x 256 as an AVI (which decodes up to where it is cut)."""
+    return make_clip(tmp_path_factory.mktemp("avi") / "full.avi", 40, np.ascontiguousarray(astronaut[::2, ::2]))
+
+
 def in_process_photo(jpeg: bytes) -> dict:
     import cv2
 
@@ -187,3 +193,20 @@ def test_the_openapi_docs_list_the_routes(client):
     assert client.get("/docs").status_code == 200
     page = client.get("/")
     assert page.status_code == 200 and "/static/app.js" in page.text
+
+
+def test_a_video_that_breaks_off_ends_with_an_error_line_that_load_landmarks_reads(client, small_avi, tmp_path):
+    from blazepose.io.landmark_files import load_landmarks
+
+    data = small_avi.read_bytes()
+    answer = client.post("/v1/pose/video?model_complexity=0", content=data[: int(len(data) * 0.3)])
+    lines = answer.text.splitlines()
+    assert answer.status_code == 200 and len(lines) >= 2
+    last = json.loads(lines[-1])
+    assert set(last) == {"error"} and "truncated or corrupt video" in last["error"]
+    assert "/tmp" not in last["error"] and "blazepose-upload" not in last["error"]  # no temporary file named
+    saved = tmp_path / "cut.landmarks.jsonl"
+    saved.write_text(answer.text)
+    with pytest.warns(UserWarning, match="then the error that ended them: upload: truncated"):
+        records = load_landmarks(saved)
+    assert [r.frame for r in records] == list(range(len(lines) - 1))

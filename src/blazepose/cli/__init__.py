@@ -6,6 +6,7 @@ import argparse
 import signal
 import sys
 import threading
+from typing import NoReturn
 
 import blazepose
 from blazepose.backends import engine_notices_quiet
@@ -14,8 +15,18 @@ from blazepose.cli import classifier, demo, eval, reps, run, serve
 COMMANDS = (run, eval, demo, reps, classifier, serve)
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (what was wrong, and where help is), exit 2.
+
+    argparse prints the whole usage block first, a dozen lines for ``run``, before the line that says
+    what was wrong; subcommands' parsers are of this class too (argparse makes them of the parent's)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="blazepose", description="MediaPipe Pose (BlazePose) in numpy.")
+    parser = OneLineParser(prog="blazepose", description="MediaPipe Pose (BlazePose) in numpy.")
     parser.add_argument("--version", action="version", version=f"blazepose {blazepose.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for command in COMMANDS:

@@ -40,7 +40,8 @@ def add_parser(sub) -> None:
     p.add_argument(
         "inputs",
         nargs="+",
-        help="video, folder, glob, camera index (0), stream URL or landmark file (NAME.landmarks.npz)",
+        help="video, folder, glob, camera index (0), stream URL or landmark file of blazepose run "
+        "(NAME.landmarks.jsonl, .csv or .npz)",
     )
     p.add_argument("--out", default="out", help="output folder (default: out)")
     p.add_argument(

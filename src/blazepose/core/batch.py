@@ -126,7 +126,6 @@ class StreamBatch:
             for (_, frame, _), due in zip(steps, plans, strict=True)
             for _, roi, threshold in due
         ]
-        self._engines.prepare_crop()
         raws = self._engines.landmarker.run_many(regions, self._streams[0].enable_segmentation, self.batched)
         answers: dict[int, PoseResult] = {}
         start = 0

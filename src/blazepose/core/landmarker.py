@@ -114,12 +114,17 @@ class LandmarkModel:
 
         Returns:
             One :meth:`run` answer per region, in order (the same bits with
-            LiteRT: its batched items are computed independently).
+            LiteRT: its batched items are computed independently). The crop
+            helpers are woken before each crop here: callers need not.
         """
         if not regions:
             return []
         if not batched or len(regions) == 1:
-            return [self.run(image, roi, score, with_mask) for image, roi, score in regions]
+            answers = []
+            for image, roi, score in regions:
+                self._cropper.prepare()  # each crop's helpers waiting for it spinning (a hint, see Cropper)
+                answers.append(self.run(image, roi, score, with_mask))
+            return answers
         size = LANDMARK_INPUT_SIZE
         batch = np.empty((len(regions), size, size, 3), np.float32)
         crops = []

@@ -30,6 +30,7 @@ import csv
 import json
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -203,7 +204,9 @@ def load_landmarks(path: str | Path) -> list[FrameRecord]:
     """Reads a landmark file written by ``blazepose run`` (any of the three formats).
 
     Returns:
-        One :class:`FrameRecord` per frame, each holding a :class:`~blazepose.PoseResult`.
+        One :class:`FrameRecord` per frame, each holding a :class:`~blazepose.PoseResult`. A JSON Lines
+        file saved from ``blazepose serve``'s video route for a video that broke off ends with a line
+        ``{"error": ...}``: the frames before it are returned, with a ``UserWarning`` quoting the error.
 
     Raises:
         ValueError: the file is not one of them, or is malformed (the message
@@ -216,8 +219,7 @@ def load_landmarks(path: str | Path) -> list[FrameRecord]:
         raise ValueError(f"{path}: expected a .jsonl, .csv or .npz landmark file")
     try:
         if suffix == ".jsonl":
-            with open(path, encoding="utf-8") as f:
-                return [record_from_dict(json.loads(line)) for line in f if line.strip()]
+            return _load_jsonl(path)
         if suffix == ".csv":
             return _load_csv(path)
         return _load_npz(path)
@@ -231,6 +233,20 @@ def load_landmarks(path: str | Path) -> list[FrameRecord]:
         raise ValueError(f"{path}: not a blazepose landmark {suffix[1:].upper()} file ({e})") from e
     except (KeyError, IndexError, TypeError, AttributeError, StopIteration) as e:
         raise ValueError(f"{path}: not a blazepose landmark {suffix[1:].upper()} file ({type(e).__name__}: {e})") from e
+
+
+def _load_jsonl(path: Path) -> list[FrameRecord]:
+    """The records of a JSON Lines file; a last line ``{"error": ...}`` (how ``blazepose serve``'s video
+    route ends a video that broke off) ends them with a warning that quotes it."""
+    with open(path, encoding="utf-8") as f:
+        lines = [json.loads(line) for line in f if line.strip()]
+    ended_by = None
+    if lines and isinstance(lines[-1], dict) and set(lines[-1]) == {"error"}:
+        ended_by = lines.pop()["error"]
+    records = [record_from_dict(line) for line in lines]
+    if ended_by is not None:
+        warnings.warn(f"{path}: {len(records)} frames, then the error that ended them: {ended_by}", stacklevel=3)
+    return records
 
 
 def _load_csv(path: Path) -> list[FrameRecord]:

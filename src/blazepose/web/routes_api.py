@@ -226,9 +226,9 @@ class VideoLines:
         except StopIteration:
             self._done = True
             return None
-        except ValueError as e:  # the file breaks off part way
+        except ValueError as e:  # the file breaks off part way (its temporary name is the server's business)
             self._done = True
-            return json.dumps({"error": str(e)}) + "\n"
+            return json.dumps({"error": str(e).replace(str(self.path), "upload")}) + "\n"
         ts = after_previous_ms(frame.timestamp_ms, self._last_ms)
         self._last_ms = ts
         result = self.landmarker.detect_for_video(frame.rgb, ts).result
