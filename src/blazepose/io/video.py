@@ -60,6 +60,14 @@ class VideoSource:
         self.frame_rate = Fraction(rate)
         self.time_base = self.stream.time_base or Fraction(1, round(float(rate)))
         self.width, self.height = self.stream.codec_context.width, self.stream.codec_context.height
+        # What the container states, read now: PyAV 18.1.1 refuses to read a stream of a closed container.
+        self._stated_frames: int = self.stream.frames
+        stream_length = (
+            self.stream.duration * self.stream.time_base if self.stream.duration and self.stream.time_base else None
+        )
+        container_length = self.container.duration / 1e6 if self.container.duration else None
+        self._stream_duration_s = float(stream_length) if stream_length is not None else None
+        self._stated_duration_s = self._stream_duration_s if stream_length is not None else container_length
         if start_s is not None and self.duration_s is not None and start_s >= self.duration_s:
             self.container.close()
             raise ValueError(f"{location}: --start {start_s:g} s is past its end ({self.duration_s:.2f} s long)")
@@ -68,18 +76,14 @@ class VideoSource:
     @property
     def duration_s(self) -> float | None:
         """The video stream's length as its container states it (None when it does not)."""
-        if self.stream.duration and self.stream.time_base:
-            return float(self.stream.duration * self.stream.time_base)
-        if self.container.duration:
-            return self.container.duration / 1e6
-        return None
+        return self._stated_duration_s
 
     @property
     def expected_frames(self) -> int | None:
         """Frames the source will yield, when the container says (for progress)."""
-        total = self.stream.frames
-        if not total and self.stream.duration and self.stream.time_base:
-            total = int(float(self.stream.duration * self.stream.time_base) * float(self.frame_rate))
+        total = self._stated_frames
+        if not total and self._stream_duration_s is not None:
+            total = int(self._stream_duration_s * float(self.frame_rate))
         if not total:
             return None
         rate = float(self.frame_rate)
@@ -178,7 +182,7 @@ class VideoSource:
         """Raises ValueError when the video ended before its container said it
         would, or when some of its frames could not be decoded (after every
         good frame was handed on)."""
-        stated = self.stream.frames
+        stated = self._stated_frames
         duration = self.duration_s
         step = 1.0 / float(self.frame_rate)
         if stated and decoded < stated:
