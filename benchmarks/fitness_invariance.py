@@ -29,7 +29,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from fitness_report import KINDS, summary, true_start_frames
+from fitness_report import KINDS, longest_sequence, summary, true_start_frames
 
 from blazepose.fitness.session import analyse, sequences_from_records
 from blazepose.io.landmark_files import load_landmarks
@@ -110,7 +110,7 @@ def count_variant(clips_root: Path, landmarks_root: Path) -> dict[str, dict]:
         row = {"clip": csv_path.stem, "kind": kind, "true": len(true_start_frames(csv_path)), "given": 0, "count": 0,
                "recognised": "none"}  # fmt: skip
         if sequences:
-            seq = max(sequences.values(), key=lambda s: np.isfinite(np.array(s.landmarks_px)[:, 0, 0]).sum())
+            seq = longest_sequence(sequences)
             auto = analyse(seq)
             row.update(given=analyse(seq, kind).count, count=auto.count, recognised=auto.exercise)
         rows[row["clip"]] = row

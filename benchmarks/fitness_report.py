@@ -54,6 +54,11 @@ def aigym_count(px: np.ndarray, image_size: tuple[int, int], joint: str, up: flo
     return count
 
 
+def longest_sequence(sequences: dict[int, PoseSequence]) -> PoseSequence:
+    """The person seen in the most frames (the one whose repetitions a clip is labelled with)."""
+    return max(sequences.values(), key=lambda s: np.isfinite(np.array(s.landmarks_px)[:, 0, 0]).sum())
+
+
 def start_errors(truth: list[float], found: list[float]) -> list[float]:
     if not truth or not found:
         return []
@@ -74,7 +79,7 @@ def main(landmark_dir: str, model: str) -> None:
         one_person = all(len(record.result) <= 1 for record in records)
         sequences = sequences_from_records(records, one_person)
         update_costs.append(time.perf_counter() - t0)
-        sequence = max(sequences.values(), key=lambda s: np.isfinite(np.array(s.landmarks_px)[:, 0, 0]).sum())
+        sequence = longest_sequence(sequences)
         t0 = time.perf_counter()
         report = analyse(sequence)
         costs.append(time.perf_counter() - t0)

@@ -86,7 +86,14 @@ def test_images_beyond_the_crop_kernels_range_are_refused_clearly():
 
 
 def test_empty_or_malformed_landmark_files_are_value_errors_naming_the_file(tmp_path):
-    for name, content in [("a.csv", ""), ("b.jsonl", "{"), ("c.npz", "xx"), ("d.jsonl", "{}")]:
+    error_first = '{"error": "cut"}\n{"frame": 0}\n'  # an error line ends a file; one before records is malformed
+    for name, content in [
+        ("a.csv", ""),
+        ("b.jsonl", "{"),
+        ("c.npz", "xx"),
+        ("d.jsonl", "{}"),
+        ("e.jsonl", error_first),
+    ]:
         (tmp_path / name).write_text(content)
         with pytest.raises(ValueError, match=name):
             load_landmarks(tmp_path / name)

@@ -238,12 +238,19 @@ def load_landmarks(path: str | Path) -> list[FrameRecord]:
 def _load_jsonl(path: Path) -> list[FrameRecord]:
     """The records of a JSON Lines file; a last line ``{"error": ...}`` (how ``blazepose serve``'s video
     route ends a video that broke off) ends them with a warning that quotes it."""
+    records: list[FrameRecord] = []
+    ended_by = None  # an error line seen, and nothing after it yet
     with open(path, encoding="utf-8") as f:
-        lines = [json.loads(line) for line in f if line.strip()]
-    ended_by = None
-    if lines and isinstance(lines[-1], dict) and set(lines[-1]) == {"error"}:
-        ended_by = lines.pop()["error"]
-    records = [record_from_dict(line) for line in lines]
+        for line in f:
+            if not line.strip():
+                continue
+            if ended_by is not None:
+                raise ValueError(f'a line {{"error": ...}} before other records ({ended_by})')
+            value = json.loads(line)
+            if isinstance(value, dict) and set(value) == {"error"}:
+                ended_by = value["error"]
+            else:
+                records.append(record_from_dict(value))
     if ended_by is not None:
         warnings.warn(f"{path}: {len(records)} frames, then the error that ended them: {ended_by}", stacklevel=3)
     return records

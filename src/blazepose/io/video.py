@@ -62,12 +62,12 @@ class VideoSource:
         self.width, self.height = self.stream.codec_context.width, self.stream.codec_context.height
         # What the container states, read now: PyAV 18.1.1 refuses to read a stream of a closed container.
         self._stated_frames: int = self.stream.frames
-        stream_length = (
-            self.stream.duration * self.stream.time_base if self.stream.duration and self.stream.time_base else None
+        self._stream_duration_s = (
+            float(self.stream.duration * self.stream.time_base)
+            if self.stream.duration and self.stream.time_base
+            else None
         )
-        container_length = self.container.duration / 1e6 if self.container.duration else None
-        self._stream_duration_s = float(stream_length) if stream_length is not None else None
-        self._stated_duration_s = self._stream_duration_s if stream_length is not None else container_length
+        self._container_duration_s = self.container.duration / 1e6 if self.container.duration else None
         if start_s is not None and self.duration_s is not None and start_s >= self.duration_s:
             self.container.close()
             raise ValueError(f"{location}: --start {start_s:g} s is past its end ({self.duration_s:.2f} s long)")
@@ -76,7 +76,7 @@ class VideoSource:
     @property
     def duration_s(self) -> float | None:
         """The video stream's length as its container states it (None when it does not)."""
-        return self._stated_duration_s
+        return self._stream_duration_s if self._stream_duration_s is not None else self._container_duration_s
 
     @property
     def expected_frames(self) -> int | None:

@@ -161,7 +161,7 @@ async def pose_video(request: Request, options: Options) -> StreamingResponse:
         lines = await in_worker(request, VideoLines, path, options, request.app.state.settings.model_threads)
     except ValueError as e:
         path.unlink(missing_ok=True)
-        raise RequestError(400, f"the upload is not a readable video: {str(e).replace(str(path), 'upload')}") from e
+        raise RequestError(400, f"the upload is not a readable video: {upload_message(e, path)}") from e
     except BaseException:
         path.unlink(missing_ok=True)
         raise
@@ -175,6 +175,12 @@ async def pose_video(request: Request, options: Options) -> StreamingResponse:
                 await anyio.to_thread.run_sync(lines.close)
 
     return StreamingResponse(stream(), media_type="application/x-ndjson")
+
+
+def upload_message(error: Exception, path: Path) -> str:
+    """An error about a saved upload as the client may read it: the file named ``upload``, not by the
+    server's temporary name."""
+    return str(error).replace(str(path), "upload")
 
 
 async def save_upload(request: Request) -> Path:
@@ -226,9 +232,9 @@ class VideoLines:
         except StopIteration:
             self._done = True
             return None
-        except ValueError as e:  # the file breaks off part way (its temporary name is the server's business)
+        except ValueError as e:  # the file breaks off part way
             self._done = True
-            return json.dumps({"error": str(e).replace(str(self.path), "upload")}) + "\n"
+            return json.dumps({"error": upload_message(e, self.path)}) + "\n"
         ts = after_previous_ms(frame.timestamp_ms, self._last_ms)
         self._last_ms = ts
         result = self.landmarker.detect_for_video(frame.rgb, ts).result
