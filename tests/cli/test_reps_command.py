@@ -88,12 +88,12 @@ def test_live_inputs_are_drawn_as_they_come(tmp_path):
         assert sum(1 for _ in container.decode(video=0)) == 72
 
 
-def test_reps_on_a_landmark_file_from_blazepose_run(tmp_path):
-    """Three synthetic squats saved as ``blazepose run`` saves landmarks: counted without any video."""
+def _three_squat_records():
+    """Three synthetic squats as ``blazepose run`` records them (8 s, 30 frames a second)."""
     import numpy as np
 
     from blazepose.core.results import PoseResult
-    from blazepose.io.landmark_files import FrameRecord, save_npz
+    from blazepose.io.landmark_files import FrameRecord
     from fitness_poses import squat_sequence
 
     t = np.arange(240) / 30
@@ -105,9 +105,36 @@ def test_reps_on_a_landmark_file_from_blazepose_run(tmp_path):
         ones = np.ones((1, 33), np.float32)
         result = PoseResult(lm, world, ones, ones, np.ones(1, np.float32), np.zeros((1, 5), np.float32), (720, 600))
         records.append(FrameRecord(i, i * 1000 / 30, result))
+    return records
+
+
+def test_reps_on_a_landmark_file_from_blazepose_run(tmp_path):
+    """Three synthetic squats saved as ``blazepose run`` saves landmarks: counted without any video."""
+    from blazepose.io.landmark_files import save_npz
+
+    records = _three_squat_records()
     save_npz(tmp_path / "set.landmarks.npz", records)
     run = blazepose("reps", tmp_path / "set.landmarks.npz", "--out", tmp_path, "--json", timeout=120)
     assert run.returncode == 0, run.stderr
     summary = json.loads(run.stdout.strip().splitlines()[-1])
     assert summary["exercise"] == "squat" and summary["count"] == 3
     assert sorted(p.name for p in tmp_path.glob("set.reps.*")) == ["set.reps.csv", "set.reps.json"]
+
+
+def test_reps_on_a_saved_answer_that_an_error_ended_warns_in_one_line(tmp_path):
+    """A JSON Lines answer of the web video route that broke off (its last line an error): the frames
+    before are counted, and the error is one warning line on stderr (and an event with --json), not
+    Python's warning with a source line."""
+    from blazepose.io.landmark_files import record_to_dict
+
+    path = tmp_path / "answer.landmarks.jsonl"
+    lines = [json.dumps(record_to_dict(r)) for r in _three_squat_records()]
+    path.write_text("\n".join([*lines, json.dumps({"error": "upload: truncated"})]) + "\n")
+    run = blazepose("reps", path, "--out", tmp_path, "--json", "--exercise", "squat", timeout=120)
+    assert run.returncode == 0, run.stderr
+    stdout = [json.loads(line) for line in run.stdout.strip().splitlines()]
+    assert stdout[-1]["count"] == 3
+    warned = [e for e in stdout if e.get("event") == "warning"]
+    assert len(warned) == 1 and "upload: truncated" in warned[0]["message"]
+    err = run.stderr.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("blazepose: warning: ") and "240 frames" in err[0], run.stderr

@@ -61,3 +61,57 @@ def test_a_change_of_track_id_ends_a_bout():
     rest = rest_signal("squat", poses)
     assert len(analyse_sequence(poses, times, rest, config).repetitions) == 4
     assert len(analyse_sequence(poses, times, rest, config, segments=ids).repetitions) == 3
+
+
+def _five_squats_with_a_loss(frames_lost: int = 4):
+    """Five squats (1.5 s each, 1 s standing first); the tracker loses the person for ``frames_lost``
+    frames at the bottom of the second and gives them a new id. (poses, times, track ids, loss frame)"""
+    t = np.arange(round(7.5 * 30)) / 30
+    depths = np.concatenate([np.zeros(30), 0.5 - 0.5 * np.cos(2 * np.pi * t / 1.5)])
+    bottom = 30 + round(2.25 * 30)  # the bottom of the second squat
+    depths[bottom : bottom + frames_lost] = np.nan
+    ids = np.where(np.arange(len(depths)) < bottom, 0, 1)
+    times = np.arange(len(depths)) / 30
+    return squat_sequence(depths, noise_px=2.0), times, ids, bottom
+
+
+@pytest.mark.parametrize("pull_up_rules", [False, True])
+def test_a_trip_goes_on_across_a_change_of_track_id(pull_up_rules):
+    """The squat under way when the track id changes is one repetition, not none (before: the first
+    id's bout ended on the far side, the next began there, neither a whole trip) and not two (pull-ups'
+    rules counted the unfinished and the unstarted half)."""
+    poses, times, ids, bottom = _five_squats_with_a_loss()
+    config = CountingConfig(count_unstarted=pull_up_rules, count_unfinished=pull_up_rules)
+    reps = analyse_sequence(poses, times, rest_signal("squat", poses), config, segments=ids).repetitions
+    assert len(reps) == 5 and all(r.finished for r in reps)
+    assert reps[1].start_s < times[bottom] < reps[1].end_s and 1.0 < reps[1].duration_s < 1.6
+
+
+def test_a_shot_change_or_a_long_absence_ends_the_trip_under_way():
+    """A cut to another shot in the middle of a squat, or the person gone for longer than ``max_gap_s``:
+    the squat under way is not counted (nothing says it came back up in the same place)."""
+    poses, times, ids, bottom = _five_squats_with_a_loss()
+    rest = rest_signal("squat", poses)
+    shots = (np.arange(len(times)) >= bottom).astype(int)
+    assert len(analyse_sequence(poses, times, rest, segments=ids, shots=shots).repetitions) == 4
+    gone, gone_times, gone_ids, _ = _five_squats_with_a_loss(frames_lost=20)  # 0.67 s: back standing
+    rest = rest_signal("squat", gone)
+    reps = analyse_sequence(gone, gone_times, rest, CountingConfig(max_gap_s=0.5), segments=gone_ids).repetitions
+    assert len(reps) == 4 and len(analyse_sequence(gone, gone_times, rest, segments=gone_ids).repetitions) == 5
+
+
+def test_a_bout_shorter_than_min_bout_s_is_left_out():
+    """A 0.3 s bout under its own id between two short absences, half a squat down: scaled to its own
+    range it is a whole trip down, and the person standing after the absence its return; with
+    ``min_bout_s`` 0 that is counted."""
+    t = np.arange(4 * 30) / 30
+    depths = np.concatenate([np.zeros(30), np.full(20, np.nan), 0.5 * t[:9] / t[8], np.full(20, np.nan),
+                             0.5 - 0.5 * np.cos(2 * np.pi * t[:60] / 2.0)])  # fmt: skip
+    poses = squat_sequence(depths, noise_px=1.0)
+    times = np.arange(len(depths)) / 30
+    ids = np.repeat([0, 1, 2, 3, 4], [30, 20, 9, 20, 60])
+    rest = rest_signal("squat", poses)
+    lenient = CountingConfig(count_unstarted=True, count_unfinished=True)
+    assert len(analyse_sequence(poses, times, rest, lenient, segments=ids).repetitions) == 1
+    short_too = CountingConfig(count_unstarted=True, count_unfinished=True, min_bout_s=0.0)
+    assert len(analyse_sequence(poses, times, rest, short_too, segments=ids).repetitions) == 2

@@ -17,6 +17,7 @@ import json
 import signal
 import sys
 import time
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -68,7 +69,7 @@ def add_parser(sub) -> None:
     p.add_argument("--threads", type=int, default=None, help="inference threads")
     p.add_argument("--no-annotate", action="store_true", help="write no annotated video")
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
-    p.add_argument("--quiet", action="store_true", help="no progress, only errors")
+    p.add_argument("--quiet", action="store_true", help="no progress, only errors and warnings")
     p.add_argument("--json", action="store_true", help="JSON lines on stdout; the last per input is its result")
     p.set_defaults(func=run)
 
@@ -156,7 +157,7 @@ def _one_input(inp: Input, out: Path, args, classifier, reporter: Reporter, stop
     before = {path: path.stat().st_mtime_ns if path.exists() else None for path in paths.values()}
     try:
         if landmarks:
-            summary = _process_landmark_file(inp, paths, args, classifier)
+            summary = _process_landmark_file(inp, paths, args, classifier, reporter)
         else:
             summary = _process(inp, paths, args, classifier, reporter, stop)
         if stop["requested"] and inp.kind == "video":  # cameras and streams end on Ctrl-C: theirs are whole
@@ -224,16 +225,21 @@ def _is_landmark_file(location: str) -> bool:
     return any(location.lower().endswith(f".landmarks.{fmt}") for fmt in ("jsonl", "csv", "npz"))
 
 
-def _process_landmark_file(inp: Input, paths: dict[str, Path], args, classifier) -> dict:
+def _process_landmark_file(inp: Input, paths: dict[str, Path], args, classifier, reporter: Reporter) -> dict:
     """A landmark file written by ``blazepose run``: counted per track id (one person when ``--num-poses 1``
-    and no frame holds two poses), tables only."""
+    and no frame holds two poses), tables only. What reading it warns of (a file that an error ended:
+    the frames before it are counted) is one line on stderr."""
     from blazepose.fitness.session import analyse, sequences_from_records
     from blazepose.io.landmark_files import load_landmarks
 
     try:
-        records = load_landmarks(inp.location)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            records = load_landmarks(inp.location)
     except (KeyError, TypeError, IndexError, EOFError, zipfile.BadZipFile) as e:  # what a damaged file raises
         raise ValueError(f"{inp.location}: not a landmark file written by `blazepose run` ({e!r})") from e
+    for warning in caught:
+        reporter.warning(str(warning.message))
     # One person (one count) when followed alone: at most one pose in every frame.
     one_person = args.num_poses == 1 and all(len(record.result) <= 1 for record in records)
     sequences = sequences_from_records(records, one_person)

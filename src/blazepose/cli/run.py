@@ -148,6 +148,11 @@ class Reporter:
         self.event("error", message=message)
         self._write(sys.stderr, f"blazepose: {message}\n")
 
+    def warning(self, message: str) -> None:
+        """Something the user should know that does not stop the work (shown with --quiet too)."""
+        self.event("warning", message=message)
+        self._write(sys.stderr, f"blazepose: warning: {message}\n")
+
     def progress(self, name: str, done: int, total: int | None, elapsed: float, final: bool = False) -> None:
         now = time.monotonic()
         if not final and now - self._last < (0.25 if self.tty else 0.5 if self.as_json else 5.0):

@@ -17,10 +17,10 @@ around a frame: the running median and sliding range (``min_window_s``, 10 s, or
 periods) and the dominant period (a few periods), so that the repetitions of the recent window are
 counted as in the whole sequence. The exercise, when recognised, is the one of the first window that
 froze repetitions, kept from then on. ``benchmarks/fitness_live_check.py`` compares both on the shared
-clips, each repeated to 2 minutes: the same exercise and count on 58 of 60 clips (full and lite
-landmarks); on the others the jump where a short clip loops back changes the count (full: pull-up_17
-54 whole, 97 live, push-up_13 25 and 44, the live counts nearer the clips' own 2 per loop; lite:
-pull-up_17 50 and 49, push-up_48 47 and 43).
+clips, each repeated to 2 minutes: the same exercise and count on 59 of 60 clips with full landmarks
+and 58 with lite; on the others the jump where a short clip loops back changes the count (full:
+pull-up_17 54 whole, 97 live, the live count nearer the clip's own 2 per loop; lite: pull-up_17 50
+and 49, push-up_48 47 and 43).
 """
 
 from __future__ import annotations

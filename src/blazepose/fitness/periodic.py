@@ -10,8 +10,11 @@ not counting slow moves such as walking into the frame) gives a 1-D phase signal
 so that its high side is the rest position (given by a signal that is high at rest, or where the bout
 starts) and scaled to [0, 1] between robust extremes over a sliding window of several periods (so that
 reps growing shallower in a long set still count). A repetition is a trip from rest to the far side
-(below ``away`` of the range) and back (above ``back``); an unfinished trip (the bout ends on the far
-side) counts only if ``count_unfinished``, one whose start was not seen only if ``count_unstarted``.
+(below ``away`` of the range) and back (above ``back``), followed across the bouts of one stretch: bouts
+split by a change of track id alone, with poses less than ``max_gap_s`` apart, are one person lost for a
+moment, and a trip under the first id ends under the next; bouts shorter than ``min_bout_s`` are not
+counted in at all. An unfinished trip (the stretch ends on the far side) counts only if
+``count_unfinished``, one whose start was not seen only if ``count_unstarted``.
 """
 
 from __future__ import annotations
@@ -41,7 +44,10 @@ class CountingConfig:
         robust_percentile: The range of the phase is taken between this percentile and its complement.
         min_range_torso: Smallest motion (torso lengths along the main component) that counts at all.
         max_gap_s: A gap without pose longer than this interrupts the trip in progress.
-        count_unfinished: Also count a trip that reached the far side but the clip ended before it came back.
+        min_bout_s: A bout (poses between two absences or track id changes) shorter than this is left out
+            of the count: scaled to its own range, a fragment of a trip would look like a whole one.
+        count_unfinished: Also count a trip that reached the far side but did not come back before the
+            sequence ended, the person was lost for longer than ``max_gap_s``, or the shot changed.
         count_unstarted: Also count a trip whose start was not seen (the sequence, or the person's
             return after a gap, begins on the far side).
         window_periods: The range is measured over a sliding window of this many periods...
@@ -57,6 +63,7 @@ class CountingConfig:
     robust_percentile: float = 5.0
     min_range_torso: float = 0.3
     max_gap_s: float = 1.0
+    min_bout_s: float = 0.5
     count_unfinished: bool = False
     count_unstarted: bool = False
     window_periods: float = 6.0
@@ -71,7 +78,7 @@ class CountingConfig:
         if not 0 <= self.robust_percentile < 50:
             raise ValueError(f"expected 0 <= robust_percentile < 50, got {self.robust_percentile}")
         lengths = {"smoothing_s": self.smoothing_s, "min_range_torso": self.min_range_torso,
-                   "max_gap_s": self.max_gap_s, "window_periods": self.window_periods,
+                   "max_gap_s": self.max_gap_s, "min_bout_s": self.min_bout_s, "window_periods": self.window_periods,
                    "min_window_s": self.min_window_s, "min_local_range": self.min_local_range}  # fmt: skip
         bad = {k: v for k, v in lengths.items() if not (np.isfinite(v) and v >= 0)}
         if bad:
@@ -200,6 +207,7 @@ def analyse_sequence(
     rest_signal: np.ndarray | None = None,
     config: CountingConfig | None = None,
     segments: np.ndarray | None = None,
+    shots: np.ndarray | None = None,
 ) -> PhaseAnalysis:
     """Counts the repetitions of a pose sequence.
 
@@ -210,8 +218,11 @@ def analyse_sequence(
             the phase. None: the rest position is where the sequence starts.
         config: Counting parameters (defaults: :class:`CountingConfig`).
         segments: (T,) ints; a bout also ends where this changes (the pose tracker's track id: one person
-            followed under several ids is counted bout by bout, so that the jump from one id's pose to
-            the next, which may be someone else's, is no motion).
+            followed under several ids is analysed bout by bout, so that the jump from one id's pose to
+            the next, which may be someone else's, is no motion). A trip in progress goes on across
+            such a change when the poses on either side are at most ``max_gap_s`` apart.
+        shots: (T,) ints; the video's shot of each frame (:class:`~blazepose.fitness.shots.ShotCuts`):
+            where it changes, a bout ends and the trip in progress with it, as after a long absence.
 
     Returns:
         The phase and the repetitions found.
@@ -220,23 +231,39 @@ def analyse_sequence(
     landmarks = np.asarray(landmarks_px, np.float64)
     features = pose_features(landmarks)
     times = check_times(times_s, len(features))
-    if rest_signal is not None and np.shape(rest_signal) != times.shape:
-        raise ValueError(f"expected a rest signal of shape {times.shape}, got {np.shape(rest_signal)}")
-    if segments is not None and np.shape(segments) != times.shape:
-        raise ValueError(f"expected segments of shape {times.shape}, got {np.shape(segments)}")
+    for name, value in (("rest signal", rest_signal), ("segments", segments), ("shots", shots)):
+        if value is not None and np.shape(value) != times.shape:
+            raise ValueError(f"expected {name} of shape {times.shape}, got {np.shape(value)}")
     rest = None if rest_signal is None else np.asarray(rest_signal, np.float64)
+    split = _changes(segments, shots)
     phase = np.full(len(times), np.nan)
-    reps: list[Repetition] = []
+    counted = np.zeros(len(times), bool)  # frames of the bouts whose phase is counted
+    breaks = np.zeros(len(times), bool)  # a new stretch starts here: the trip in progress is over
     ranges, periods = [], []
-    for lo, hi in bouts(np.all(np.isfinite(features), axis=1), times, config.max_gap_s, segments):
+    last_stop = None
+    for lo, hi in bouts(np.all(np.isfinite(features), axis=1), times, config.max_gap_s, split):
         part = _analyse_bout(landmarks[lo:hi], times[lo:hi], None if rest is None else rest[lo:hi], config)
         phase[lo:hi] = part.phase
-        reps += [_shifted(r, lo) for r in part.repetitions]
         ranges.append((hi - lo, part.range_torso))
         periods.append((hi - lo, part.period_s))
+        if part.range_torso >= config.min_range_torso and times[hi - 1] - times[lo] >= config.min_bout_s:
+            counted[lo:hi] = np.isfinite(part.phase)
+        if last_stop is not None:
+            shot_cut = shots is not None and shots[lo] != shots[last_stop - 1]
+            breaks[lo] = shot_cut or times[lo] - times[last_stop - 1] > config.max_gap_s
+        last_stop = hi
+    reps = _trips(phase, times, counted, breaks, config)
     longest = max(ranges, default=(0, 0.0))[1]
     period = max(periods, key=lambda p: p[0] if p[1] is not None else -1, default=(0, None))[1]
     return PhaseAnalysis(phase, reps, longest, period)
+
+
+def _changes(*labels: np.ndarray | None) -> np.ndarray | None:
+    """(T,) one number per combination of the given per-frame labels (None if none is given)."""
+    given = [np.asarray(x, np.int64) for x in labels if x is not None]
+    if not given or not len(given[0]):
+        return None
+    return np.unique(np.stack(given, axis=1), axis=0, return_inverse=True)[1].reshape(-1)
 
 
 def bouts(
@@ -257,14 +284,11 @@ def bouts(
     return [(int(a), int(b)) for a, b in zip(starts, stops, strict=True)]
 
 
-def _shifted(rep: Repetition, frames: int) -> Repetition:
-    return Repetition(rep.start_s, rep.end_s, rep.start_frame + frames, rep.end_frame + frames, rep.finished)
-
-
 def _analyse_bout(
     landmarks_px: np.ndarray, times: np.ndarray, rest: np.ndarray | None, config: CountingConfig
 ) -> PhaseAnalysis:
-    """:func:`analyse_sequence` on one bout: its own scale, main direction, orientation and range."""
+    """The phase of one bout (its own scale, main direction, orientation and range), with no repetitions:
+    :func:`analyse_sequence` follows the trips across the bouts of a stretch."""
     features = pose_features(landmarks_px)
     valid = np.all(np.isfinite(features), axis=1)
     empty = PhaseAnalysis(np.full(len(times), np.nan), [], 0.0, None)
@@ -290,10 +314,7 @@ def _analyse_bout(
     period = dominant_period(signal, frame_s)  # every frame (gaps filled): frame_s apart
     phase = _local_phase(signal, span, period, frame_s, config) if span > 0 else np.zeros_like(signal)
     phase[~valid] = np.nan
-    if span < config.min_range_torso:
-        return PhaseAnalysis(phase, [], span, period)
-    reps = _trips(phase, times, valid, config)
-    return PhaseAnalysis(phase, reps, span, period)
+    return PhaseAnalysis(phase, [], span, period)
 
 
 def _main_direction(smooth: np.ndarray, valid: np.ndarray, window_frames: int) -> np.ndarray:
@@ -342,18 +363,24 @@ def _local_phase(signal: np.ndarray, span: float, period: float | None, frame_s:
     return np.clip(0.5 + (signal - (hi + lo) / 2) / local, 0.0, 1.0)
 
 
-def _trips(phase: np.ndarray, times: np.ndarray, valid: np.ndarray, config: CountingConfig) -> list[Repetition]:
-    """Rest -> far side -> rest trips of the phase, with their start and end frames."""
+def _trips(
+    phase: np.ndarray, times: np.ndarray, valid: np.ndarray, breaks: np.ndarray, config: CountingConfig
+) -> list[Repetition]:
+    """Rest -> far side -> rest trips of the phase over its ``valid`` frames, with their start and end
+    frames; a trip in progress ends at a break or at an absence longer than ``max_gap_s``."""
     reps: list[Repetition] = []
     state = "unknown"  # "rest" once seen above `back`, "away" once fallen below `away` from rest
-    away_at = rest_since = -1
-    last_valid_t = None
-    for i in range(len(phase)):
-        if not valid[i]:
-            continue
-        if last_valid_t is not None and times[i] - last_valid_t > config.max_gap_s:
+    away_at = rest_since = last = -1
+    index = np.flatnonzero(valid)
+    passed = np.cumsum(breaks)[index]  # breaks up to each valid frame
+    new_stretch = np.zeros(len(index), bool)
+    new_stretch[1:] = (np.diff(passed) > 0) | (np.diff(times[index]) > config.max_gap_s)
+    for i, new in zip(index.tolist(), new_stretch.tolist(), strict=True):
+        if new:
+            if state == "away" and config.count_unfinished:
+                reps.append(_bounds(phase, times, valid, breaks, rest_since, away_at, last, False, config.away))
             state = "unknown"
-        last_valid_t = times[i]
+        last = i
         u = phase[i]
         if state != "away" and u >= config.back:
             if state != "rest":
@@ -364,17 +391,20 @@ def _trips(phase: np.ndarray, times: np.ndarray, valid: np.ndarray, config: Coun
         elif state == "rest" and u <= config.away:
             state, away_at = "away", i
         elif state == "away" and u >= config.back:
-            reps.append(_bounds(phase, times, valid, rest_since, away_at, i, True, config.away))
+            reps.append(_bounds(phase, times, valid, breaks, rest_since, away_at, i, True, config.away))
             state, rest_since = "rest", i
     if state == "away" and config.count_unfinished:
-        reps.append(_bounds(phase, times, valid, rest_since, away_at, len(phase) - 1, False, config.away))
+        reps.append(_bounds(phase, times, valid, breaks, rest_since, away_at, last, False, config.away))
     return reps
 
 
-def _bounds(phase, times, valid, rest_from: int, away_at: int, back_at: int, finished: bool, away: float) -> Repetition:
+def _bounds(
+    phase, times, valid, breaks, rest_from: int, away_at: int, back_at: int, finished: bool, away: float
+) -> Repetition:
     """Start: the last frame near the rest level before leaving; end: the first near it after returning,
     looked for until the phase next falls to 1/3 or to ``away`` (where the next trip starts: so that no
-    frame is looked at for two repetitions, and a long sequence costs its length, not length x reps)."""
+    frame is looked at for two repetitions, and a long sequence costs its length, not length x reps) or
+    the stretch ends."""
     before = [i for i in range(rest_from, away_at + 1) if valid[i]]
     level = max(phase[i] for i in before)
     start = max(i for i in before if phase[i] >= level - 0.1)
@@ -382,6 +412,8 @@ def _bounds(phase, times, valid, rest_from: int, away_at: int, back_at: int, fin
     if finished:
         after = []
         for i in range(back_at, len(phase)):
+            if i > back_at and breaks[i]:
+                break
             if valid[i]:
                 if phase[i] <= max(1 / 3, away):
                     break

@@ -181,23 +181,15 @@ def analyse(
         phase, reps = _count_with_classifier(classifier, count_class or _far_class(classifier, exercise), times, px)
     else:
         config = config or COUNTING.get(exercise, CountingConfig())
-        result = analyse_sequence(px, times, rest_signal(exercise, px), config, _segments(sequence))
+        ids, shots = (np.asarray(k, np.int64) if len(k) == len(times) else None
+                      for k in (sequence.track_ids, sequence.shots))  # fmt: skip
+        result = analyse_sequence(px, times, rest_signal(exercise, px), config, ids, shots)
         phase, reps = result.phase, result.repetitions
         if recognised and not reps and result.range_torso < config.min_range_torso:
             # Too little motion to be an exercise (range_torso is the longest bout's: a long still bout
             # must not call "none" the repetitions counted in a shorter one after an absence).
             exercise = "none"
     return RepReport(exercise, joint, [_row(r, angle) for r in reps], times, phase, angle)
-
-
-def _segments(sequence: PoseSequence) -> np.ndarray | None:
-    """(T,) one number per (track id, shot) pair, for :func:`~blazepose.fitness.periodic.bouts` to split
-    where it changes from one pose to the next (None if neither was kept)."""
-    n = len(sequence.times_s)
-    keys = [np.asarray(k, np.int64) for k in (sequence.track_ids, sequence.shots) if len(k) == n]
-    if not keys or not n:
-        return None
-    return np.unique(np.stack(keys, axis=1), axis=0, return_inverse=True)[1].reshape(n)
 
 
 def _far_class(classifier: PoseClassifier, exercise: str) -> str | None:
