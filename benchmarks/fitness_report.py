@@ -362,6 +362,11 @@ NOTES = """
   kept (no better): a main direction weighted against outlying frames, frames whose torso length is
   far from its running median taken for no pose, `back` and `away` moved to where the phase's turning
   points are fewest (0.5-0.6), one bout across track ids (no split at all).
+- **A larger pose model is no cure.** The labelled clips counted exact: 32 of 44 from `lite` landmarks
+  (docs/fitness_lite.md), 35 from `full` (this page), 33 from `heavy` (`--model heavy` and
+  `/tmp/fit_lm_heavy heavy` in the commands above: 36 of 60 exact, 14% total error on the labelled
+  clips, exercise recognised on 57). What moves the counts is which cut-off repetitions count and
+  stretches of wrong poses, and all three models make those.
 - **Long sequences.** Looped from label to label, where the truth does not depend on how cut-off
   repetitions are labelled, 23 of 24 are exact and the total error is 1/482. Joined with an absence,
   the count equals the sum of the clips counted alone; against the labels it is off only where those

@@ -129,7 +129,7 @@ def test_reps_on_a_saved_answer_that_an_error_ended_warns_in_one_line(tmp_path):
 
     path = tmp_path / "answer.landmarks.jsonl"
     lines = [json.dumps(record_to_dict(r)) for r in _three_squat_records()]
-    path.write_text("\n".join([*lines, json.dumps({"error": "upload: truncated"})]) + "\n")
+    path.write_text("\n".join([*lines, json.dumps({"error": "upload: truncated\nat byte 1234"})]) + "\n")
     run = blazepose("reps", path, "--out", tmp_path, "--json", "--exercise", "squat", timeout=120)
     assert run.returncode == 0, run.stderr
     stdout = [json.loads(line) for line in run.stdout.strip().splitlines()]
@@ -138,3 +138,4 @@ def test_reps_on_a_saved_answer_that_an_error_ended_warns_in_one_line(tmp_path):
     assert len(warned) == 1 and "upload: truncated" in warned[0]["message"]
     err = run.stderr.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("blazepose: warning: ") and "240 frames" in err[0], run.stderr
+    assert err[0].endswith("upload: truncated at byte 1234")

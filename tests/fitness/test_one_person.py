@@ -115,3 +115,50 @@ def test_a_bout_shorter_than_min_bout_s_is_left_out():
     assert len(analyse_sequence(poses, times, rest, lenient, segments=ids).repetitions) == 1
     short_too = CountingConfig(count_unstarted=True, count_unfinished=True, min_bout_s=0.0)
     assert len(analyse_sequence(poses, times, rest, short_too, segments=ids).repetitions) == 2
+
+
+@pytest.mark.parametrize("fragment_frames", [9, 14, 20])  # 0.3 s and 0.47 s: left out; 0.67 s: counted
+def test_a_fragment_left_out_does_not_lengthen_the_absence(fragment_frames):
+    """At the bottom of the 2nd of five squats: 0.3 s without pose, a fragment under its own id, 0.3 s
+    without pose, then a third id. The poses are never more than ``max_gap_s`` apart, so the squat goes
+    on whether the fragment is counted in or left out (it was lost when the fragment's 0.47 s were
+    added to the absence)."""
+    t = np.arange(30 + 5 * 60) / 30
+    depths = np.concatenate([np.zeros(30), 0.5 - 0.5 * np.cos(2 * np.pi * t[:300] / 2.0)])
+    bottom = 30 + 90
+    ids = np.zeros(len(depths), int)
+    depths[bottom : bottom + 9] = np.nan
+    ids[bottom + 9 : bottom + 9 + fragment_frames] = 1
+    depths[bottom + 9 + fragment_frames : bottom + 18 + fragment_frames] = np.nan
+    ids[bottom + 18 + fragment_frames :] = 2
+    poses, times = squat_sequence(depths, noise_px=2.0), np.arange(len(depths)) / 30
+    assert len(analyse_sequence(poses, times, rest_signal("squat", poses), segments=ids).repetitions) == 5
+
+
+def test_a_repetition_ends_in_the_bout_it_came_back_in():
+    """Two squats and a third that comes back only to 3/4 of the rest level under id 0, then 5 s standing
+    still under id 1 (too little motion: left out), then squats under id 2: the third ends under id 0
+    (its end was looked for across the still bout, into id 2's first frame: a 6.7 s squat)."""
+    s = np.arange(180) / 30
+
+    def squats(frames):
+        return 0.5 - 0.5 * np.cos(2 * np.pi * s[:frames] / 2.0)
+
+    first = np.concatenate([np.zeros(30), squats(120), squats(50), np.full(8, squats(51)[-1])])
+    depths = np.concatenate([first, np.zeros(150), np.zeros(30), squats(180)])
+    ids = np.repeat([0, 1, 2], [len(first), 150, 210])
+    poses, times = squat_sequence(depths, noise_px=1.0), np.arange(len(depths)) / 30
+    reps = analyse_sequence(poses, times, rest_signal("squat", poses), segments=ids).repetitions
+    assert len(reps) == 6
+    assert all(ids[r.start_frame] == ids[r.end_frame] for r in reps), [(r.start_s, r.end_s) for r in reps]
+    assert reps[2].end_frame < len(first) and reps[2].duration_s < 2.5
+
+
+def test_track_ids_and_shots_must_be_whole_numbers():
+    poses = squat_sequence(np.zeros(30))
+    times = np.arange(30) / 30
+    with pytest.raises(ValueError, match="shots to hold whole numbers"):
+        analyse_sequence(poses, times, shots=np.full(30, np.nan))
+    with pytest.raises(ValueError, match="segments to hold whole numbers"):
+        analyse_sequence(poses, times, segments=np.linspace(0, 1, 30))
+    assert analyse_sequence(poses, times, segments=np.zeros(30), shots=[0] * 30).repetitions == []

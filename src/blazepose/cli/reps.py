@@ -234,12 +234,15 @@ def _process_landmark_file(inp: Input, paths: dict[str, Path], args, classifier,
 
     try:
         with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+            warnings.simplefilter("always", UserWarning)
             records = load_landmarks(inp.location)
     except (KeyError, TypeError, IndexError, EOFError, zipfile.BadZipFile) as e:  # what a damaged file raises
         raise ValueError(f"{inp.location}: not a landmark file written by `blazepose run` ({e!r})") from e
     for warning in caught:
-        reporter.warning(str(warning.message))
+        if issubclass(warning.category, UserWarning):
+            reporter.warning(str(warning.message))
+        else:  # (a library's DeprecationWarning...: shown as Python shows it, not as the file's problem)
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     # One person (one count) when followed alone: at most one pose in every frame.
     one_person = args.num_poses == 1 and all(len(record.result) <= 1 for record in records)
     sequences = sequences_from_records(records, one_person)

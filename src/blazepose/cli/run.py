@@ -146,12 +146,12 @@ class Reporter:
 
     def error(self, message: str) -> None:
         self.event("error", message=message)
-        self._write(sys.stderr, f"blazepose: {message}\n")
+        self._write(sys.stderr, f"blazepose: {one_line(message)}\n")
 
     def warning(self, message: str) -> None:
         """Something the user should know that does not stop the work (shown with --quiet too)."""
         self.event("warning", message=message)
-        self._write(sys.stderr, f"blazepose: warning: {message}\n")
+        self._write(sys.stderr, f"blazepose: warning: {one_line(message)}\n")
 
     def progress(self, name: str, done: int, total: int | None, elapsed: float, final: bool = False) -> None:
         now = time.monotonic()
@@ -170,6 +170,11 @@ class Reporter:
         line = f"{name}: {part} frames, {fps:.1f} fps{left}"
         text = ("\r" + line.ljust(78)) if self.tty else line
         self._write(sys.stderr, text + ("\n" if final or not self.tty else ""))
+
+
+def one_line(message: str) -> str:
+    """``message`` with its line breaks turned into spaces (one message, one line on stderr)."""
+    return " ".join(part.strip() for part in message.splitlines() if part.strip())
 
 
 def settings_from_args(args: argparse.Namespace) -> RunSettings:

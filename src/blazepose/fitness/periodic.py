@@ -10,11 +10,13 @@ not counting slow moves such as walking into the frame) gives a 1-D phase signal
 so that its high side is the rest position (given by a signal that is high at rest, or where the bout
 starts) and scaled to [0, 1] between robust extremes over a sliding window of several periods (so that
 reps growing shallower in a long set still count). A repetition is a trip from rest to the far side
-(below ``away`` of the range) and back (above ``back``), followed across the bouts of one stretch: bouts
-split by a change of track id alone, with poses less than ``max_gap_s`` apart, are one person lost for a
-moment, and a trip under the first id ends under the next; bouts shorter than ``min_bout_s`` are not
-counted in at all. An unfinished trip (the stretch ends on the far side) counts only if
-``count_unfinished``, one whose start was not seen only if ``count_unstarted``.
+(below ``away`` of the range) and back (above ``back``), followed across the bouts of one stretch. A
+stretch is the bouts between two absences longer than ``max_gap_s`` (or two shot changes): bouts split
+only by a change of track id, with poses at most ``max_gap_s`` apart, are one person lost for a moment,
+and a trip under the first id ends under the next. Bouts shorter than ``min_bout_s``, or with too little
+motion, are left out of the count (their frames are not looked at; they do not break the stretch). An
+unfinished trip (the stretch ends on the far side) counts only if ``count_unfinished``, one whose start
+was not seen only if ``count_unstarted``.
 """
 
 from __future__ import annotations
@@ -44,8 +46,9 @@ class CountingConfig:
         robust_percentile: The range of the phase is taken between this percentile and its complement.
         min_range_torso: Smallest motion (torso lengths along the main component) that counts at all.
         max_gap_s: A gap without pose longer than this interrupts the trip in progress.
-        min_bout_s: A bout (poses between two absences or track id changes) shorter than this is left out
-            of the count: scaled to its own range, a fragment of a trip would look like a whole one.
+        min_bout_s: A bout (poses between two absences, track id changes or shot changes) shorter than
+            this is left out of the count: scaled to its own range, a fragment of a trip would look like a
+            whole one.
         count_unfinished: Also count a trip that reached the far side but did not come back before the
             sequence ended, the person was lost for longer than ``max_gap_s``, or the shot changed.
         count_unstarted: Also count a trip whose start was not seen (the sequence, or the person's
@@ -231,36 +234,55 @@ def analyse_sequence(
     landmarks = np.asarray(landmarks_px, np.float64)
     features = pose_features(landmarks)
     times = check_times(times_s, len(features))
-    for name, value in (("rest signal", rest_signal), ("segments", segments), ("shots", shots)):
-        if value is not None and np.shape(value) != times.shape:
-            raise ValueError(f"expected {name} of shape {times.shape}, got {np.shape(value)}")
+    if rest_signal is not None and np.shape(rest_signal) != times.shape:
+        raise ValueError(f"expected a rest signal of shape {times.shape}, got {np.shape(rest_signal)}")
+    segments, shots = _labels("segments", segments, times.shape), _labels("shots", shots, times.shape)
     rest = None if rest_signal is None else np.asarray(rest_signal, np.float64)
-    split = _changes(segments, shots)
     phase = np.full(len(times), np.nan)
     counted = np.zeros(len(times), bool)  # frames of the bouts whose phase is counted
-    breaks = np.zeros(len(times), bool)  # a new stretch starts here: the trip in progress is over
+    bout_start = np.zeros(len(times), bool)
+    stretch_start = np.zeros(len(times), bool)  # the trip in progress is over: a long absence or a new shot
     ranges, periods = [], []
     last_stop = None
-    for lo, hi in bouts(np.all(np.isfinite(features), axis=1), times, config.max_gap_s, split):
+    for lo, hi in bouts(np.all(np.isfinite(features), axis=1), times, config.max_gap_s, _changes(segments, shots)):
         part = _analyse_bout(landmarks[lo:hi], times[lo:hi], None if rest is None else rest[lo:hi], config)
         phase[lo:hi] = part.phase
         ranges.append((hi - lo, part.range_torso))
         periods.append((hi - lo, part.period_s))
         if part.range_torso >= config.min_range_torso and times[hi - 1] - times[lo] >= config.min_bout_s:
             counted[lo:hi] = np.isfinite(part.phase)
+        bout_start[lo] = True
         if last_stop is not None:
             shot_cut = shots is not None and shots[lo] != shots[last_stop - 1]
-            breaks[lo] = shot_cut or times[lo] - times[last_stop - 1] > config.max_gap_s
+            stretch_start[lo] = shot_cut or times[lo] - times[last_stop - 1] > config.max_gap_s
         last_stop = hi
-    reps = _trips(phase, times, counted, breaks, config)
+    reps = _trips(phase, times, counted, stretch_start, bout_start, config)
     longest = max(ranges, default=(0, 0.0))[1]
     period = max(periods, key=lambda p: p[0] if p[1] is not None else -1, default=(0, None))[1]
     return PhaseAnalysis(phase, reps, longest, period)
 
 
+def _labels(name: str, values, shape: tuple[int, ...]) -> np.ndarray | None:
+    """Per-frame integer labels (track ids, shots) as int64, checked (None stays None).
+
+    Raises:
+        ValueError: not one whole number per frame.
+    """
+    if values is None:
+        return None
+    array = np.asarray(values)
+    if array.shape != shape:
+        raise ValueError(f"expected {name} of shape {shape}, got {array.shape}")
+    if not np.issubdtype(array.dtype, np.integer):
+        whole = np.issubdtype(array.dtype, np.number) and bool(np.all(np.isfinite(array) & (array == np.round(array))))
+        if not whole:
+            raise ValueError(f"expected {name} to hold whole numbers (one per frame), got {array.dtype} values")
+    return array.astype(np.int64)
+
+
 def _changes(*labels: np.ndarray | None) -> np.ndarray | None:
     """(T,) one number per combination of the given per-frame labels (None if none is given)."""
-    given = [np.asarray(x, np.int64) for x in labels if x is not None]
+    given = [x for x in labels if x is not None]
     if not given or not len(given[0]):
         return None
     return np.unique(np.stack(given, axis=1), axis=0, return_inverse=True)[1].reshape(-1)
@@ -364,21 +386,27 @@ def _local_phase(signal: np.ndarray, span: float, period: float | None, frame_s:
 
 
 def _trips(
-    phase: np.ndarray, times: np.ndarray, valid: np.ndarray, breaks: np.ndarray, config: CountingConfig
+    phase: np.ndarray,
+    times: np.ndarray,
+    counted: np.ndarray,
+    stretch_start: np.ndarray,
+    bout_start: np.ndarray,
+    config: CountingConfig,
 ) -> list[Repetition]:
-    """Rest -> far side -> rest trips of the phase over its ``valid`` frames, with their start and end
-    frames; a trip in progress ends at a break or at an absence longer than ``max_gap_s``."""
+    """Rest -> far side -> rest trips of the phase over its ``counted`` frames, with their start and end
+    frames; a trip in progress is over where a stretch starts (the frames of the bouts left out between
+    counted ones do not end it)."""
     reps: list[Repetition] = []
     state = "unknown"  # "rest" once seen above `back`, "away" once fallen below `away` from rest
     away_at = rest_since = last = -1
-    index = np.flatnonzero(valid)
-    passed = np.cumsum(breaks)[index]  # breaks up to each valid frame
+    index = np.flatnonzero(counted)
+    passed = np.cumsum(stretch_start)[index]  # stretch starts up to each counted frame
     new_stretch = np.zeros(len(index), bool)
-    new_stretch[1:] = (np.diff(passed) > 0) | (np.diff(times[index]) > config.max_gap_s)
+    new_stretch[1:] = np.diff(passed) > 0
     for i, new in zip(index.tolist(), new_stretch.tolist(), strict=True):
         if new:
             if state == "away" and config.count_unfinished:
-                reps.append(_bounds(phase, times, valid, breaks, rest_since, away_at, last, False, config.away))
+                reps.append(_bounds(phase, times, counted, bout_start, rest_since, away_at, last, False, config.away))
             state = "unknown"
         last = i
         u = phase[i]
@@ -391,30 +419,30 @@ def _trips(
         elif state == "rest" and u <= config.away:
             state, away_at = "away", i
         elif state == "away" and u >= config.back:
-            reps.append(_bounds(phase, times, valid, breaks, rest_since, away_at, i, True, config.away))
+            reps.append(_bounds(phase, times, counted, bout_start, rest_since, away_at, i, True, config.away))
             state, rest_since = "rest", i
     if state == "away" and config.count_unfinished:
-        reps.append(_bounds(phase, times, valid, breaks, rest_since, away_at, last, False, config.away))
+        reps.append(_bounds(phase, times, counted, bout_start, rest_since, away_at, last, False, config.away))
     return reps
 
 
 def _bounds(
-    phase, times, valid, breaks, rest_from: int, away_at: int, back_at: int, finished: bool, away: float
+    phase, times, counted, bout_start, rest_from: int, away_at: int, back_at: int, finished: bool, away: float
 ) -> Repetition:
     """Start: the last frame near the rest level before leaving; end: the first near it after returning,
     looked for until the phase next falls to 1/3 or to ``away`` (where the next trip starts: so that no
     frame is looked at for two repetitions, and a long sequence costs its length, not length x reps) or
-    the stretch ends."""
-    before = [i for i in range(rest_from, away_at + 1) if valid[i]]
+    the bout of the return ends."""
+    before = [i for i in range(rest_from, away_at + 1) if counted[i]]
     level = max(phase[i] for i in before)
     start = max(i for i in before if phase[i] >= level - 0.1)
     end = back_at
     if finished:
         after = []
         for i in range(back_at, len(phase)):
-            if i > back_at and breaks[i]:
+            if i > back_at and bout_start[i]:
                 break
-            if valid[i]:
+            if counted[i]:
                 if phase[i] <= max(1 / 3, away):
                     break
                 after.append(i)
