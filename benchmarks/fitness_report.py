@@ -360,8 +360,16 @@ NOTES = """
   and the next bout's start, counted as an unstarted one; the clip's second pull-up, which reaches
   only 0.6 of the shot's range in that copy, is counted in neither. Tried on the copies and not
   kept (no better): a main direction weighted against outlying frames, frames whose torso length is
-  far from its running median taken for no pose, `back` and `away` moved to where the phase's turning
-  points are fewest (0.5-0.6), one bout across track ids (no split at all).
+  far from its running median or whose torso turns over 60-120 degrees from its running direction
+  taken for no pose, `back` and `away` moved to where the phase's turning points are fewest (0.5-0.6),
+  one bout across track ids (no split at all), the world landmarks (3-D) instead of or beside the
+  pixel ones (13-14 clips varying, not 16, but 30.8-31.5 of 44 exact on average over the six, not
+  31.7). Tried and not kept for a reason the labels give: a stretch that begins short of the far side
+  taken as begun at rest (a squat under way when the recording starts counted): labelled clips 35 ->
+  36 and the copies 155 -> 162 of 220, looped sequences 23 -> 24 of 24, but the clips that begin
+  halfway down leave that repetition unlabelled (dips_13, whose gain came from it making up for its
+  uncounted last one, push-up_22, squat_16; squat_9 is labelled), so all 60 clips 38 -> 37 and the
+  dips joined with absences 20 -> 25 for 20.
 - **A larger pose model is no cure.** The labelled clips counted exact: 32 of 44 from `lite` landmarks
   (docs/fitness_lite.md), 35 from `full` (this page), 33 from `heavy` (`--model heavy` and
   `/tmp/fit_lm_heavy heavy` in the commands above: 36 of 60 exact, 14% total error on the labelled
