@@ -363,7 +363,7 @@ NOTES = """
   far from its running median or whose torso turns over 60-120 degrees from its running direction
   taken for no pose, `back` and `away` moved to where the phase's turning points are fewest (0.5-0.6),
   one bout across track ids (no split at all), the world landmarks (3-D) instead of or beside the
-  pixel ones (13-14 clips varying, not 16, but 30.8-31.5 of 44 exact on average over the six, not
+  pixel ones (13-17 clips varying, not 16, but 30.7-31.5 of 44 exact on average over the six, not
   31.7). Tried and not kept for a reason the labels give: a stretch that begins short of the far side
   taken as begun at rest (a squat under way when the recording starts counted): labelled clips 35 ->
   36 and the copies 155 -> 162 of 220, looped sequences 23 -> 24 of 24, but the clips that begin
