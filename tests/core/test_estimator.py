@@ -34,9 +34,9 @@ def test_static_result_arrays(astronaut):
 def test_video_timestamps_must_increase_and_errors_leave_the_instance_usable(astronaut):
     with PoseEstimator() as est:
         assert est.process(astronaut, timestamp_ms=100).timestamp_us == 100_000
-        with pytest.raises(ValueError, match="timestamps must increase"):
+        with pytest.raises(ValueError, match="Input timestamp must be monotonically increasing"):
             est.process(astronaut, timestamp_ms=100)
-        with pytest.raises(ValueError, match="timestamps must increase"):
+        with pytest.raises(ValueError, match="Input timestamp must be monotonically increasing"):
             est.process(astronaut, timestamp_ms=50)
         with pytest.raises(TypeError, match="timestamp_ms"):
             est.process(astronaut, timestamp_ms="soon")
@@ -99,6 +99,13 @@ def test_closed_estimator_refuses_work(astronaut):
 def test_bad_max_poses(max_poses):
     with pytest.raises(ValueError, match="max_poses"):
         PoseEstimator(max_poses=max_poses)
+
+
+def test_id_memory_takes_numpy_integers_as_the_other_counts_do():
+    with PoseEstimator(id_memory=np.int64(3), max_poses=np.int64(2)) as est:
+        assert est.id_memory == 3 and type(est.id_memory) is int
+    with pytest.raises(ValueError, match=r"id_memory must be an int >= 0, got np.int64\(-1\)"):
+        PoseEstimator(id_memory=np.int64(-1))
 
 
 @NEEDS_SHARED

@@ -60,3 +60,13 @@ def test_a_corrupt_image_is_named_without_a_traceback(tmp_path, astronaut):
                     "--mediapipe", "no", "--quiet", "--out", tmp_path / "out", timeout=120)  # fmt: skip
     assert run.returncode == 1 and "0001.jpg: not a readable image" in run.stderr, run.stderr
     assert "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize("option", [["--num-poses", "0"], ["--min-keypoints", "-3"]])
+def test_counts_below_one_are_one_line_usage_errors(tmp_path, astronaut, option):
+    ann, images = _coco(tmp_path, astronaut, present=1, missing=0)
+    run = blazepose("eval", "--coco", ann, "--coco-images", images, "--mediapipe", "no", "--out", tmp_path / "out",
+                    *option, timeout=60)  # fmt: skip
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.strip().splitlines() == [f"blazepose eval: {option[0]} must be >= 1, got {option[1]}"]
+    assert not (tmp_path / "out").exists()

@@ -116,3 +116,49 @@ def test_the_callback_gets_the_timestamp_as_given():
     )
     assert finished and "error" not in box, box
     assert seen == [-1000.5, -999, 0.25, 7] and isinstance(seen[1], int)
+
+
+def test_a_landmarker_dropped_without_close_serves_its_frames_then_frees_itself():
+    import gc
+    import weakref
+
+    seen: list[int] = []
+
+    def feed_and_forget():
+        landmarker = _live(lambda result, image, ts: seen.append(ts), queue_policy=QueuePolicy.BLOCK, max_queue_size=4)
+        for ts in (0, 10, 20):
+            landmarker.detect_async(FRAME, ts)
+        return weakref.ref(landmarker), landmarker._stream._worker
+
+    alive, worker = feed_and_forget()
+    worker.join(TIMEOUT_S)
+    gc.collect()
+    assert not worker.is_alive(), "the worker of a dropped landmarker kept running"
+    assert seen == [0, 10, 20]
+    assert alive() is None
+
+
+def test_frames_queued_when_the_interpreter_exits_are_served_and_the_exit_is_clean():
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        """
+        import numpy as np
+        from blazepose import PoseLandmarker, PoseLandmarkerOptions, QueuePolicy, RunningMode
+
+        options = PoseLandmarkerOptions(
+            running_mode=RunningMode.LIVE_STREAM, model_complexity=0, queue_policy=QueuePolicy.BLOCK,
+            max_queue_size=8, result_callback=lambda result, image, ts: print("served", ts, flush=True),
+        )
+        landmarker = PoseLandmarker.create_from_options(options)  # never closed
+        for ts in range(0, 50, 10):
+            landmarker.detect_async(np.zeros((64, 64, 3), np.uint8), ts)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert [line for line in done.stdout.splitlines() if line.startswith("served")] == [
+        f"served {ts}" for ts in range(0, 50, 10)
+    ]

@@ -35,6 +35,21 @@ def test_image_mode_result_shapes(astronaut):
     assert r.result.landmarks.shape == (1, 33, 3) and r.track_ids == [int(r.result.track_ids[0])]
 
 
+@pytest.mark.parametrize(
+    "name", ["min_pose_detection_confidence", "min_pose_presence_confidence", "min_tracking_confidence"]
+)
+def test_bad_confidences_are_named_as_the_caller_named_them(name):
+    with pytest.raises(ValueError, match=f"^{name} must be in"):
+        PoseLandmarker(PoseLandmarkerOptions(**{name: float("nan")}))
+
+
+def test_no_pose_gives_no_mask_list_as_mediapipe():
+    options = PoseLandmarkerOptions(output_segmentation_masks=True, model_complexity=0)
+    with PoseLandmarker.create_from_options(options) as landmarker:
+        r = landmarker.detect(np.zeros((100, 100, 3), np.uint8))
+    assert r.pose_landmarks == [] and r.pose_world_landmarks == [] and r.segmentation_masks is None
+
+
 def test_model_path_names_the_model():
     with PoseLandmarker.create_from_model_path("models/pose_landmarker_heavy.task") as landmarker:
         assert landmarker._estimator.model_complexity == 2
@@ -42,6 +57,20 @@ def test_model_path_names_the_model():
         PoseLandmarker.create_from_model_path("pose.task")
     with pytest.raises(ValueError, match="contradicts"):
         PoseLandmarker(PoseLandmarkerOptions(base_options=BaseOptions("lite"), model_complexity=2))
+
+
+def test_only_the_file_name_names_the_model_and_paths_may_be_path_like():
+    from pathlib import Path
+
+    from blazepose.tasks.options import complexity_from_path
+
+    assert complexity_from_path("/home/me/full-body-tracker/models/pose_landmarker_heavy.task") == 2
+    assert complexity_from_path("/opt/lite-app/pose_landmarker_full.task") == 1
+    assert complexity_from_path(Path("/opt/heavy/pose_landmarker_lite.task")) == 0
+    with pytest.raises(ValueError, match="does not name one pose model"):
+        complexity_from_path("/models/lite/pose.task")
+    with pytest.raises(TypeError, match="str or path-like, got int"):
+        complexity_from_path(2)  # type: ignore[arg-type]
 
 
 def test_mode_and_callback_checks_use_mediapipe_messages(astronaut):
@@ -64,7 +93,7 @@ def test_video_timestamps_errors_and_recovery(astronaut):
     with _video() as landmarker:
         first = landmarker.detect_for_video(astronaut, 1000)
         for bad in (1000, 999):
-            with pytest.raises(ValueError, match="timestamps must increase"):
+            with pytest.raises(ValueError, match="Input timestamp must be monotonically increasing"):
                 landmarker.detect_for_video(astronaut, bad)
         again = landmarker.detect_for_video(astronaut, 1033)
         assert again.track_ids == first.track_ids  # still tracking the same person

@@ -67,6 +67,12 @@ def run(args: argparse.Namespace) -> int:
         if not Path(path).is_file():
             print(f"blazepose eval: no annotation file at {path}", file=sys.stderr)
             return 2
+    if args.num_poses < 1:
+        print(f"blazepose eval: --num-poses must be >= 1, got {args.num_poses}", file=sys.stderr)
+        return 2
+    if args.min_keypoints < 1:
+        print(f"blazepose eval: --min-keypoints must be >= 1, got {args.min_keypoints}", file=sys.stderr)
+        return 2
     if len(args.coco_images) > len(args.coco):
         print("blazepose eval: more --coco-images than --coco files", file=sys.stderr)
         return 2

@@ -138,7 +138,7 @@ class PoseEstimator:
         )
         self.detection_interval = check_positive_int("detection_interval", detection_interval)
         self.overlap_iou = check_confidence("overlap_iou", overlap_iou)
-        if isinstance(id_memory, bool) or not isinstance(id_memory, int) or id_memory < 0:
+        if isinstance(id_memory, bool) or not isinstance(id_memory, (int, np.integer)) or id_memory < 0:
             raise ValueError(f"id_memory must be an int >= 0, got {id_memory!r}")
         self.frame_step_us = frame_step_us(fps)
         self._owns_engines = engines is None
@@ -165,7 +165,7 @@ class PoseEstimator:
             if self.accuracy == "high"
             else None
         )
-        self._book = TrackBook(self.overlap_iou, id_memory, self.carry_filters_over_loss)
+        self._book = TrackBook(self.overlap_iou, int(id_memory), self.carry_filters_over_loss)
         self._last_timestamp_us: int | None = None
         self.frames_processed = 0
         self.detector_runs = 0

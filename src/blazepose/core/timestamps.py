@@ -49,7 +49,10 @@ def next_timestamp_us(last_us: int | None, timestamp_ms: float | None, step_us: 
         raise ValueError(f"timestamp_ms must be within ±{MAX_TIMESTAMP_MS:.0f} ms, got {_short(timestamp_ms)}")
     ts = round(ms * 1000.0)
     if last_us is not None and ts <= last_us:
-        raise ValueError(f"timestamps must increase: got {timestamp_ms} ms after {last_us / 1000.0} ms")
+        # MediaPipe Tasks' message first (code may match it), then what came.
+        raise ValueError(
+            f"Input timestamp must be monotonically increasing: got {timestamp_ms} ms after {last_us / 1000.0} ms"
+        )
     return ts
 
 

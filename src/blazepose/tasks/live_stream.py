@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import logging
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,8 @@ logger = logging.getLogger(__name__)
 
 # pixels, timestamp in microseconds, caller's boxes, timestamp to report to the callback (ms)
 Frame = tuple[np.ndarray, int, Any, Any]
+Process = Callable[[np.ndarray, int, Any], Any]
+Deliver = Callable[[Any, np.ndarray, Any], None]
 
 
 class CallbackError(RuntimeError):
@@ -25,27 +28,30 @@ class CallbackError(RuntimeError):
 class LiveStream:
     """A bounded frame queue served by one worker thread.
 
+    The stream holds its owner (the object whose methods ``process`` and
+    ``deliver`` are) weakly, and each queued frame strongly: an owner dropped
+    without :meth:`close` is freed once its queued frames are served, and the
+    worker then stops. At interpreter exit the worker serves what is queued
+    and stops before Python tears its threads down (a daemon thread still in
+    native inference then could abort the process).
+
     Args:
-        process: Turns a frame (pixels, timestamp in µs, boxes) into a result;
-            runs on the worker thread.
-        deliver: Hands a result on (the user's callback) with the frame's
-            pixels and its reported timestamp; runs on the worker thread.
+        process: Bound method that turns a frame (pixels, timestamp in µs,
+            boxes) into a result; runs on the worker thread.
+        deliver: Bound method of the same object that hands a result on (the
+            user's callback) with the frame's pixels and its reported
+            timestamp; runs on the worker thread.
         max_size: Frames that may wait.
         policy: What :meth:`submit` does when the queue is full.
     """
 
-    def __init__(
-        self,
-        process: Callable[[np.ndarray, int, Any], Any],
-        deliver: Callable[[Any, np.ndarray, Any], None],
-        max_size: int,
-        policy: QueuePolicy,
-    ) -> None:
-        self._process = process
-        self._deliver = deliver
+    def __init__(self, process: Process, deliver: Deliver, max_size: int, policy: QueuePolicy) -> None:
+        self._process = weakref.WeakMethod(process)  # type: ignore[arg-type]
+        self._deliver = weakref.WeakMethod(deliver)  # type: ignore[arg-type]
         self._max_size = max_size
         self._policy = policy
-        self._queue: collections.deque[Frame] = collections.deque()
+        # Each frame with the owner's methods: the owner lives while frames wait.
+        self._queue: collections.deque[tuple[Frame, Process, Deliver]] = collections.deque()
         self._cond = threading.Condition()
         self._busy = False
         self._stopping = False
@@ -54,6 +60,8 @@ class LiveStream:
         self.dropped_frames = 0
         self._worker = threading.Thread(target=self._serve, name="blazepose-live-stream", daemon=True)
         self._worker.start()
+        # Runs once: from close(), when the owner is freed, or at interpreter exit.
+        self._finalizer = weakref.finalize(process.__self__, self._stop)  # type: ignore[attr-defined]
 
     def on_worker_thread(self) -> bool:
         """Whether the caller is the worker (that is, inside a result callback)."""
@@ -72,6 +80,9 @@ class LiveStream:
                 interpreter is shutting down).
         """
         ts = frame[1]
+        process, deliver = self._process(), self._deliver()
+        if process is None or deliver is None:  # cannot happen while the owner calls
+            raise ValueError("this PoseLandmarker is closed")
         with self._cond:
             if self._stopping:
                 raise ValueError("this PoseLandmarker is closed")
@@ -87,12 +98,21 @@ class LiveStream:
                     self._cond.wait_for(lambda: len(self._queue) < self._max_size or not self._worker.is_alive())
                     if not self._worker.is_alive():
                         raise RuntimeError("the LIVE_STREAM worker thread has stopped; create a new PoseLandmarker")
-            self._queue.append(frame)
+            self._queue.append((frame, process, deliver))
             self.last_submitted_us = ts
             self._cond.notify_all()
 
     def close(self) -> None:
         """Waits for the queued frames, then stops the worker."""
+        self._finalizer()
+
+    def _stop(self) -> None:
+        if self.on_worker_thread():
+            # The owner's last reference went with the frame just served: the queue is empty.
+            with self._cond:
+                self._stopping = True
+                self._cond.notify_all()
+            return
         with self._cond:
             # (A worker that died cannot drain the queue: do not wait for it.)
             self._cond.wait_for(lambda: (not self._queue and not self._busy) or not self._worker.is_alive())
@@ -114,26 +134,33 @@ class LiveStream:
                 self._cond.wait_for(lambda: self._queue or self._stopping)
                 if not self._queue:
                     return
-                pixels, ts, boxes, reported_ts = self._queue.popleft()
+                item = self._queue.popleft()
                 self._busy = True
                 self._cond.notify_all()
-            # BaseException too: a callback raising SystemExit or KeyboardInterrupt
-            # must not end the worker (later frames would never be served).
             try:
-                try:
-                    result = self._process(pixels, ts, boxes)
-                except BaseException as error:
-                    raise RuntimeError(f"processing the frame at {reported_ts} ms raised {error!r}") from error
-                try:
-                    self._deliver(result, pixels, reported_ts)
-                except BaseException as error:
-                    raise RuntimeError(f"the result callback raised {error!r} at {reported_ts} ms") from error
-            except Exception as error:  # reported on the next call, never swallowed
-                logger.error("%s", error)
-                with self._cond:
-                    if self._error is None:
-                        self._error = error
+                self._serve_one(*item)
             finally:
                 with self._cond:
                     self._busy = False
                     self._cond.notify_all()
+            # Outside the lock: this may drop the owner's last reference, which calls _stop.
+            del item
+
+    def _serve_one(self, frame: Frame, process: Process, deliver: Deliver) -> None:
+        pixels, ts, boxes, reported_ts = frame
+        # BaseException too: a callback raising SystemExit or KeyboardInterrupt
+        # must not end the worker (later frames would never be served).
+        try:
+            try:
+                result = process(pixels, ts, boxes)
+            except BaseException as error:
+                raise RuntimeError(f"processing the frame at {reported_ts} ms raised {error!r}") from error
+            try:
+                deliver(result, pixels, reported_ts)
+            except BaseException as error:
+                raise RuntimeError(f"the result callback raised {error!r} at {reported_ts} ms") from error
+        except Exception as error:  # reported on the next call, never swallowed
+            logger.error("%s", error)
+            with self._cond:
+                if self._error is None:
+                    self._error = error

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,10 +37,12 @@ class BaseOptions:
     """Model and engine.
 
     Attributes:
-        model_asset_path: MediaPipe's bundle name or a path naming the model
+        model_asset_path: MediaPipe's bundle name or a path (``str`` or
+            path-like) whose file name names the model
             (``pose_landmarker_lite.task``, ``..._full.task``,
             ``..._heavy.task``) or just ``lite``/``full``/``heavy``; the
-            vendored models are used. None: ``model_complexity`` decides.
+            vendored models are used (folder names are not read). None:
+            ``model_complexity`` decides.
         num_threads: Inference threads (None: the available cores, at most 4;
             every count gives the same answers).
         backend: Inference engine name.
@@ -49,7 +52,7 @@ class BaseOptions:
             ``backend="openvino"`` on a CPU that has it).
     """
 
-    model_asset_path: str | None = None
+    model_asset_path: str | os.PathLike[str] | None = None
     num_threads: int | None = None
     backend: str = "litert"
     precision: str = "float32"
@@ -58,8 +61,12 @@ class BaseOptions:
 _MODEL_NAMES = {"lite": 0, "full": 1, "heavy": 2}
 
 
-def complexity_from_path(path: str) -> int:
-    found = {name for name in _MODEL_NAMES if re.search(rf"(^|[^a-z]){name}([^a-z]|$)", path.lower())}
+def complexity_from_path(path: str | os.PathLike[str]) -> int:
+    """The model complexity that the file name at the end of ``path`` names."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"model_asset_path must be a str or path-like, got {type(path).__name__}")
+    file_name = os.path.basename(os.fspath(path)).lower()
+    found = {name for name in _MODEL_NAMES if re.search(rf"(^|[^a-z]){name}([^a-z]|$)", file_name)}
     if len(found) != 1:
         raise ValueError(
             f"model_asset_path {path!r} does not name one pose model; expected a name with 'lite', 'full' or "

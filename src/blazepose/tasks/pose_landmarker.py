@@ -17,6 +17,7 @@ stated drop policy, and callback errors are reported.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,7 @@ import numpy as np
 from blazepose.core.estimator import PoseEstimator
 from blazepose.core.single_caller import SingleCaller
 from blazepose.core.timestamps import next_timestamp_us
-from blazepose.core.validation import check_boxes, check_positive_int, check_rgb_image
+from blazepose.core.validation import check_boxes, check_confidence, check_positive_int, check_rgb_image
 from blazepose.tasks.image import Image, ImageFormat
 from blazepose.tasks.live_stream import CallbackError, LiveStream
 from blazepose.tasks.options import (
@@ -78,7 +79,7 @@ class PoseLandmarker:
         return cls(options)
 
     @classmethod
-    def create_from_model_path(cls, model_path: str) -> PoseLandmarker:
+    def create_from_model_path(cls, model_path: str | os.PathLike[str]) -> PoseLandmarker:
         """Creates an IMAGE-mode landmarker for the model a path names (lite, full or heavy)."""
         return cls(PoseLandmarkerOptions(base_options=BaseOptions(model_asset_path=model_path)))
 
@@ -217,6 +218,8 @@ def options_for_estimator(options: PoseLandmarkerOptions) -> dict[str, Any]:
     """
     mode = options.running_mode
     check_positive_int("num_poses", options.num_poses)
+    for name in ("min_pose_detection_confidence", "min_pose_presence_confidence", "min_tracking_confidence"):
+        check_confidence(name, getattr(options, name))  # under the names the caller used
     if not isinstance(mode, RunningMode):
         raise TypeError(f"running_mode must be a RunningMode, got {mode!r}")
     if mode is RunningMode.LIVE_STREAM and options.result_callback is None:

@@ -16,7 +16,8 @@ class PoseLandmarkerResult:
     Attributes:
         pose_landmarks: Per pose, 33 landmarks with x, y, z, visibility, presence.
         pose_world_landmarks: Per pose, 33 landmarks in metres.
-        segmentation_masks: Per pose, an ``Image`` of the float mask (when asked for).
+        segmentation_masks: Per pose, an ``Image`` of the float mask (when
+            asked for; None when no pose was found, as MediaPipe gives).
         result: The same poses as a :class:`PoseResult` of numpy arrays.
     """
 
@@ -40,6 +41,6 @@ class PoseLandmarkerResult:
             world_list = landmark_list_from_arrays(result.world_landmarks[i], vis, pres, world=True)
             world.append([lm for lm in world_list.landmark if isinstance(lm, Landmark)])
         masks = None
-        if result.segmentation_masks is not None:
+        if result.segmentation_masks is not None and len(result):
             masks = [Image(ImageFormat.VEC32F1, m) for m in result.segmentation_masks]
         return PoseLandmarkerResult(lms, world, masks, result)
