@@ -132,3 +132,105 @@ def test_a_camera_index_with_no_camera_is_one_line(tmp_path):
                          capture_output=True, text=True, timeout=120)  # fmt: skip
     assert run.returncode == 1
     assert run.stderr.strip().splitlines() == ["blazepose: camera 99: cannot be opened"]
+
+
+def _squat_lines():
+    from test_reps_command import _three_squat_records
+
+    from blazepose.io.landmark_files import record_to_dict
+
+    return [record_to_dict(r) for r in _three_squat_records()]
+
+
+def _write_jsonl(path, records) -> None:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+
+
+def test_a_truncated_video_is_counted_on_the_frames_it_gave_and_reported(tmp_path, capsys, astronaut):
+    pytest.importorskip("av", reason="writing a test video needs PyAV (the video extra)")
+    from media_helpers import make_clip
+
+    data = make_clip(tmp_path / "full.avi", 40, np.ascontiguousarray(astronaut[::2, ::2])).read_bytes()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(data[: int(len(data) * 0.4)])
+    out = tmp_path / "out"
+    assert main(["reps", str(cut), "--out", str(out), "--model", "lite", "--json", "--no-annotate"]) == 1
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out.strip().splitlines()[-1])
+    assert summary["input"] == str(cut) and summary["count"] == 0 and "truncated or corrupt video" in summary["error"]
+    assert sorted(p.name for p in out.iterdir()) == ["cut.reps.csv", "cut.reps.json"]
+    assert [line for line in captured.err.splitlines() if "truncated or corrupt video" in line] == [
+        f"blazepose: {summary['error']}"
+    ]
+
+
+def test_inputs_with_the_same_name_get_distinct_outputs(tmp_path, capsys):
+    records = _squat_lines()
+    for folder, frames in (("a", records), ("b", records[:100])):
+        (tmp_path / folder).mkdir()
+        _write_jsonl(tmp_path / folder / "x.landmarks.jsonl", frames)
+    inputs = [str(tmp_path / f / "x.landmarks.jsonl") for f in "ab"]
+    assert main(["reps", *inputs, "--out", str(tmp_path / "out"), "--json", "--exercise", "squat"]) == 0
+    summaries = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert [s["count"] for s in summaries] == [3, 1]
+    assert [s["outputs"][0] for s in summaries] == [
+        str(tmp_path / "out" / "x_jsonl.reps.csv"), str(tmp_path / "out" / "x_jsonl-2.reps.csv")
+    ]  # fmt: skip
+    assert json.loads((tmp_path / "out" / "x_jsonl.reps.json").read_text())["count"] == 3
+
+
+def test_a_given_exercise_the_classifier_cannot_count_is_a_usage_error(tmp_path, capsys):
+    assert main(["reps", str(tmp_path / "v.mp4"), "--out", str(tmp_path), "--exercise", "dip",
+                 "--classifier", "default"]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no *_down class for 'dip'" in err
+
+
+def test_a_counting_error_names_its_input(tmp_path, capsys):
+    records = _squat_lines()
+    for r in records:
+        r["timestamp_ms"] *= 1000  # microseconds written as milliseconds
+    path = tmp_path / "slow.landmarks.jsonl"
+    _write_jsonl(path, records)
+    assert main(["reps", str(path), "--out", str(tmp_path / "out")]) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"blazepose: {path}: ") and "seconds" in line
+
+
+@pytest.mark.parametrize("content", ["", "\n\n"])
+def test_a_landmark_file_without_frames_is_an_error_as_a_video_without_frames(tmp_path, capsys, content):
+    path = tmp_path / "empty.landmarks.jsonl"
+    path.write_text(content)
+    assert main(["reps", str(path), "--out", str(tmp_path / "out")]) == 1
+    assert capsys.readouterr().err.strip() == f"blazepose: {path}: no frame in this landmark file"
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_non_finite_landmarks_in_a_file_are_refused_not_counted_as_no_pose(tmp_path, capsys):
+    records = _squat_lines()
+    records[5]["poses"][0]["landmarks"]["nose"]["x"] = float("nan")
+    path = tmp_path / "nan.landmarks.jsonl"
+    _write_jsonl(path, records)
+    assert main(["reps", str(path), "--out", str(tmp_path / "out")]) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert str(path) in line and "expected finite landmark values, got NaN or infinity in the frame at" in line
+
+
+def test_times_going_back_in_a_landmark_file_are_one_warning_line(tmp_path, capsys):
+    records = _squat_lines()
+    records[70]["timestamp_ms"] = 5000.0
+    path = tmp_path / "glitch.landmarks.jsonl"
+    _write_jsonl(path, records)
+    assert main(["reps", str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"blazepose: warning: {path}: ") and "frame time(s) went back" in line
+
+
+def test_classifier_fit_refuses_repetition_labels_and_a_missing_output_folder(tmp_path, capsys):
+    labels = tmp_path / "squat.csv"
+    labels.write_text("frame,time,label\n0,0.0,1\n")
+    out = str(tmp_path / "c.npz")
+    assert main(["classifier", "fit", out, "--video", str(tmp_path / "v.mp4"), str(labels)]) == 1
+    assert "expected the header 'frame,class'" in capsys.readouterr().err
+    assert main(["classifier", "fit", str(tmp_path / "no" / "c.npz"), str(labels)]) == 2
+    assert capsys.readouterr().err.strip().endswith(f"no folder {tmp_path / 'no'} to write it in")

@@ -116,3 +116,86 @@ def test_times_in_milliseconds_are_a_clear_error_not_a_count_of_zero():
         analyse(sequence, "squat")
     slow = analyse_sequence(px[::45], t[::45])  # 1.5 s apart: still seconds (nothing to count at that rate)
     assert slow.repetitions == []
+
+
+def _sequence() -> PoseSequence:
+    px, t = _squats()
+    sequence = PoseSequence()
+    for time_s, pose in zip(t, px, strict=True):
+        sequence.append(time_s, pose, pose / 300)
+    return sequence
+
+
+@pytest.mark.parametrize(
+    "options, error, message",
+    [
+        ({"exercise": None}, TypeError, "exercise name"),
+        ({"exercise": " "}, ValueError, "exercise name"),
+        ({"config": "x"}, TypeError, "CountingConfig"),
+        ({"classifier": "default"}, TypeError, r"PoseClassifier or None \(blazepose.fitness.default_classifier"),
+        ({"count_class": "squats_down"}, ValueError, "needs a classifier"),
+    ],
+)
+def test_analyse_and_the_tracker_name_the_wrong_option(options, error, message):
+    with pytest.raises(error, match=message):
+        analyse(_sequence(), **options)
+    with pytest.raises(error, match=message):
+        RepTracker(**options)
+
+
+def test_a_classifier_without_the_given_exercise_is_refused_before_any_frame():
+    from blazepose.fitness import default_classifier
+
+    with pytest.raises(ValueError, match="no \\*_down class for 'dip'"):
+        RepTracker(exercise="dip", classifier=default_classifier())
+
+
+def test_the_tracker_takes_pose_results_only():
+    from types import SimpleNamespace
+
+    legacy = SimpleNamespace(pose_landmarks=None)  # what solutions.pose.Pose.process returns
+    with pytest.raises(TypeError, match=r"expected a PoseResult .* got SimpleNamespace; the legacy"):
+        RepTracker().update(legacy, 0.0)
+    with pytest.raises(TypeError, match="got NoneType"):
+        RepTracker().update(None, 0.0)
+
+
+def test_result_angles_refuses_a_pose_index_that_is_not_an_int():
+    from blazepose.core.results import PoseResult
+    from blazepose.fitness import result_angles
+
+    px, _ = _squats()
+    ones = np.ones((1, 33), np.float32)
+    lm = (px[0] / (600, 720, 600)).astype(np.float32)[None]
+    result = PoseResult(lm, lm, ones, ones, np.ones(1, np.float32), np.zeros((1, 5), np.float32), (720, 600))
+    assert set(result_angles(result, 0)) >= {"left_knee", "right_elbow"}
+    with pytest.raises(TypeError, match="expected a pose index"):
+        result_angles(result, 0.5)  # type: ignore[arg-type]
+
+
+def test_an_angle_not_measured_is_null_in_the_report_dict():
+    import json
+
+    from blazepose.fitness.session import RepReport, RepRow
+
+    report = RepReport("squat", "knee", [RepRow(1.0, 2.0, 1.0, float("nan"), float("nan"), float("nan"))],
+                       np.zeros(0), np.zeros(0), np.zeros(0))  # fmt: skip
+    (row,) = report.as_dict()["reps"]
+    assert row["angle_min"] is None and row["angle_range"] is None and row["start_s"] == 1.0
+    json.dumps(report.as_dict(), allow_nan=False)
+
+
+def test_landmark_file_times_that_go_back_are_warned_of():
+    from blazepose.core.results import PoseResult
+    from blazepose.fitness import sequences_from_records
+    from blazepose.io.landmark_files import FrameRecord
+
+    px, t = _squats()
+    ones = np.ones((1, 33), np.float32)
+    records = []
+    for i in range(len(t)):
+        lm = (px[i] / (600, 720, 600)).astype(np.float32)[None]
+        result = PoseResult(lm, lm, ones, ones, np.ones(1, np.float32), np.zeros((1, 5), np.float32), (720, 600))
+        records.append(FrameRecord(i, 5000.0 if i == 70 else 1000 * t[i], result))  # one frame's time far ahead
+    with pytest.warns(UserWarning, match=r"\d+ frame time\(s\) went back \(by up to 2.633 s\)"):
+        sequences_from_records(records)

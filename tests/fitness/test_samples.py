@@ -47,3 +47,26 @@ def test_samples_from_labelled_video_frames(tmp_path):
     labels.write_text("frame,class\n1,up\nx,down\n")
     with pytest.raises(ValueError, match="expected 'frame,class' with a frame number"):
         read_frame_labels(labels)
+
+
+def test_a_table_other_than_frame_labels_is_refused(tmp_path):
+    """The shared clips' repetition labels (frame,time,label) would make one class per time stamp."""
+    labels = tmp_path / "squat.csv"
+    labels.write_text("frame,time,label\n0,0.0,1\n1,0.033,\n")
+    with pytest.raises(ValueError, match=r"squat.csv:1: expected the header 'frame,class' or a first label"):
+        read_frame_labels(labels)
+    labels.write_text("Frame, Class\n3,up\n")
+    assert read_frame_labels(labels) == {3: "up"}
+    labels.write_text("3,up\n4,down\n")
+    assert read_frame_labels(labels) == {3: "up", 4: "down"}
+
+
+@pytest.mark.skipif(not CLIP.is_file(), reason=f"needs the shared exercise clip {CLIP}")
+def test_labels_the_video_cannot_give_are_counted_in_a_warning_or_an_error():
+    beyond = r"squat_9.mp4: 2 labelled frame\(s\) beyond its \d+ frames left out \(first: 5000\)"
+    with pytest.warns(UserWarning, match=beyond):
+        samples = poses_from_labelled_video(CLIP, {0: "up", 5000: "up", 5001: "down"}, model_complexity=0)
+    assert [name for name, _, _ in samples] == ["squat_9.mp4#0"]
+    none = r"squat_9.mp4: expected a pose on some of its 1 labelled frame\(s\), got none"
+    with pytest.raises(ValueError, match=none):
+        poses_from_labelled_video(CLIP, {5000: "up"}, model_complexity=0)

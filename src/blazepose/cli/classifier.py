@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 
@@ -28,9 +29,6 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from blazepose.fitness.classifier import PoseClassifier
-    from blazepose.fitness.samples import poses_from_labelled_video, poses_from_photo_folders, read_frame_labels
-
     output = Path(args.output)
     if output.exists() and not args.force:
         print(f"blazepose classifier: {output} exists; use --force to overwrite", file=sys.stderr)
@@ -42,7 +40,31 @@ def run(args: argparse.Namespace) -> int:
     if wrong:
         print(f"blazepose classifier: {wrong[0]}: expected a sample CSV or a folder of class folders", file=sys.stderr)
         return 2
+    if not output.parent.is_dir():
+        print(f"blazepose classifier: {output}: no folder {output.parent} to write it in", file=sys.stderr)
+        return 2
     complexity = {"lite": 0, "full": 1, "heavy": 2}[args.model]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        status, classifier = _fit(args, output, complexity)
+    for warning in caught:
+        if issubclass(warning.category, UserWarning):
+            print(f"blazepose classifier: warning: {warning.message}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    if classifier is None:
+        return status
+    counts = ", ".join(f"{name} {classifier.classes.count(name)}" for name in classifier.class_names)
+    print(f"{output}: {len(classifier)} samples ({counts}); "
+          f"leave-one-out accuracy {classifier.leave_one_out_accuracy():.3f}")  # fmt: skip
+    return 0
+
+
+def _fit(args: argparse.Namespace, output: Path, complexity: int):
+    """(exit status, the classifier written or None)."""
+    from blazepose.fitness.classifier import PoseClassifier
+    from blazepose.fitness.samples import poses_from_labelled_video, poses_from_photo_folders, read_frame_labels
+
     try:
         poses = []
         for source in map(Path, args.sources):
@@ -57,11 +79,8 @@ def run(args: argparse.Namespace) -> int:
         classifier.save(output)
     except (ValueError, OSError, ImportError) as e:
         print(f"blazepose classifier: {e}", file=sys.stderr)
-        return 1
+        return 1, None
     except KeyboardInterrupt:
         print("blazepose classifier: interrupted; nothing written", file=sys.stderr)
-        return 130
-    counts = ", ".join(f"{name} {classifier.classes.count(name)}" for name in classifier.class_names)
-    print(f"{output}: {len(classifier)} samples ({counts}); "
-          f"leave-one-out accuracy {classifier.leave_one_out_accuracy():.3f}")  # fmt: skip
-    return 0
+        return 130, None
+    return 0, classifier

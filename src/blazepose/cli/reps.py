@@ -23,7 +23,7 @@ from pathlib import Path
 
 from blazepose.cli.run import Reporter
 from blazepose.core.timestamps import after_previous_ms
-from blazepose.io.inputs import Input, expand_inputs
+from blazepose.io.inputs import Input, expand_inputs, output_names
 from blazepose.runner.jobs import MODELS, RunSettings, open_landmarker
 
 REANALYSE_EVERY = 15  # frames, live inputs
@@ -36,7 +36,8 @@ def add_parser(sub) -> None:
         description="Writes, per input, NAME.reps.mp4 (annotated), NAME.reps.csv and NAME.reps.json (one row "
         "per repetition of the main person: start, end, duration, range of the main joint's angle). Exit "
         "status: 0 when every input worked, 1 when some failed, 2 on a usage error, 130 (143 on SIGTERM) when "
-        "interrupted; a video file interrupted midway leaves no outputs (a camera or stream keeps what it saw).",
+        "interrupted; a video file interrupted midway leaves no outputs (a camera or stream keeps what it saw); "
+        "a video cut short is counted on the frames it gave (exit 1, its summary's error says what was wrong).",
     )
     p.add_argument(
         "inputs",
@@ -76,6 +77,7 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from blazepose.fitness.classifier import PoseClassifier, default_classifier
+    from blazepose.fitness.session import check_counting
 
     if args.num_poses < 1 or (args.threads is not None and args.threads < 1) or not args.exercise.strip():
         print("blazepose reps: --num-poses and --threads must be >= 1 and --exercise not empty", file=sys.stderr,
@@ -90,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
             classifier = default_classifier() if args.classifier == "default" else PoseClassifier.load(args.classifier)
             if args.count_class and args.count_class not in classifier.class_names:
                 raise ValueError(f"--count-class {args.count_class!r} is not one of {classifier.class_names}")
+            check_counting(args.exercise, None, classifier, args.count_class)  # e.g. no class for the exercise
         except (ValueError, OSError) as problem:
             print(f"blazepose reps: {problem}", file=sys.stderr, flush=True)
             return 2
@@ -114,19 +117,25 @@ def run(args: argparse.Namespace) -> int:
     if hasattr(args, "signal_state"):  # (set by blazepose.cli.main)
         args.signal_state.handles_signals = True
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    names = output_names(inputs, [_base_name(inp) for inp in inputs])
     try:
-        for inp in inputs:
+        for inp, name in zip(inputs, names, strict=True):
             if stop["requested"]:
                 break
             try:
-                summary = _one_input(inp, out, args, classifier, reporter, stop)
-                if args.json:
-                    print(json.dumps(summary), flush=True)
-                elif not args.quiet:
-                    print(f"{inp.location}: {summary['exercise']}, {summary['count']} repetition(s)", flush=True)
+                summary = _one_input(inp, name, out, args, classifier, reporter, stop)
             except (ValueError, RuntimeError, OSError, ImportError) as e:
-                reporter.error(str(e))
-                errors.append(str(e))
+                message = str(e) if inp.location in str(e) else f"{inp.location}: {e}"  # which input failed
+                reporter.error(message)
+                errors.append(message)
+                continue
+            if summary.get("error"):  # a video cut short: its frames were counted, the problem reported
+                reporter.error(summary["error"])
+                errors.append(summary["error"])
+            if args.json:
+                print(json.dumps(summary, allow_nan=False), flush=True)
+            elif not args.quiet:
+                print(f"{inp.location}: {summary['exercise']}, {summary['count']} repetition(s)", flush=True)
     except KeyboardInterrupt:
         stop["requested"], stop["signal"] = True, stop["signal"] or signal.SIGINT
         reporter.error("interrupted")
@@ -138,16 +147,21 @@ def run(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
-def _one_input(inp: Input, out: Path, args, classifier, reporter: Reporter, stop: dict) -> dict:
-    """Counts one input and writes its outputs.
+def _base_name(inp: Input) -> str:
+    """The outputs' name before telling apart inputs that share one: ``clip`` for ``clip.landmarks.jsonl``."""
+    return inp.name.removesuffix(".landmarks") if _is_landmark_file(inp.location) else inp.name
+
+
+def _one_input(inp: Input, name: str, out: Path, args, classifier, reporter: Reporter, stop: dict) -> dict:
+    """Counts one input and writes its outputs (named ``name``, distinct from the other inputs').
 
     An input that fails, or a video file interrupted midway, leaves none of its own outputs behind;
-    earlier outputs that it did not reach are kept.
+    earlier outputs that it did not reach are kept. A video that ends early or has frames that could
+    not be decoded is counted on the frames it gave; the summary's ``error`` says what was wrong.
     """
     landmarks = inp.kind == "photo" and _is_landmark_file(inp.location)
     if inp.kind == "photo" and not landmarks:
         raise ValueError(f"{inp.location}: a photo; repetitions need a video, camera or stream")
-    name = inp.name.removesuffix(".landmarks") if landmarks else inp.name
     paths = {k: out / f"{name}.reps.{k}" for k in ("mp4", "csv", "json")}
     if args.no_annotate or landmarks:
         del paths["mp4"]
@@ -189,10 +203,11 @@ def _process(inp: Input, paths: dict[str, Path], args, classifier, reporter: Rep
     started = time.monotonic()
     last_ms = first_ms = None
     reports: dict = {}
+    damage: list[str] = []  # a video cut short: what was wrong (its frames are still counted)
     try:
         settings = RunSettings(out=Path(args.out), model=args.model, num_poses=args.num_poses, threads=args.threads)
         with open_landmarker(settings, video=True) as landmarker:
-            for n, frame in enumerate(source.frames()):
+            for n, frame in enumerate(_frames_until_damage(source, damage)):
                 if stop["requested"]:
                     break
                 ts = after_previous_ms(frame.timestamp_ms, last_ms)
@@ -213,12 +228,26 @@ def _process(inp: Input, paths: dict[str, Path], args, classifier, reporter: Rep
         source.close()
         if video is not None:
             video.close()
+    incomplete = damage[0] if damage else None
     if last_ms is None:
-        raise ValueError(f"{inp.location}: no frame could be decoded")
+        raise ValueError(incomplete or f"{inp.location}: no frame could be decoded")
     reports = tracker.reports()
     if not live and "mp4" in paths:
         _annotate_file(inp, paths["mp4"], results, reports, stop, one_person)
-    return _summarise(inp, paths, reports, tracker.sequences)
+    summary = _summarise(inp, paths, reports, tracker.sequences)
+    return summary if incomplete is None else {**summary, "error": incomplete}
+
+
+def _frames_until_damage(source, damage: list[str]):
+    """The frames of ``source``; a video that ends early or has frames that could not be decoded
+    (:class:`~blazepose.io.video.IncompleteVideo`, raised after its good frames) ends the frames, the
+    message appended to ``damage``."""
+    from blazepose.io.video import IncompleteVideo
+
+    try:
+        yield from source.frames()
+    except IncompleteVideo as problem:
+        damage.append(str(problem))
 
 
 def _is_landmark_file(location: str) -> bool:
@@ -232,20 +261,23 @@ def _process_landmark_file(inp: Input, paths: dict[str, Path], args, classifier,
     from blazepose.fitness.session import analyse, sequences_from_records
     from blazepose.io.landmark_files import load_landmarks
 
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", UserWarning)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        try:
             records = load_landmarks(inp.location)
-    except (KeyError, TypeError, IndexError, EOFError, zipfile.BadZipFile) as e:  # what a damaged file raises
-        raise ValueError(f"{inp.location}: not a landmark file written by `blazepose run` ({e!r})") from e
+        except (KeyError, TypeError, IndexError, EOFError, zipfile.BadZipFile) as e:  # what a damaged file raises
+            raise ValueError(f"{inp.location}: not a landmark file written by `blazepose run` ({e!r})") from e
+        if not records:
+            raise ValueError(f"{inp.location}: no frame in this landmark file")
+        # One person (one count) when followed alone: at most one pose in every frame.
+        one_person = args.num_poses == 1 and all(len(record.result) <= 1 for record in records)
+        sequences = sequences_from_records(records, one_person)
     for warning in caught:
+        message = str(warning.message)
         if issubclass(warning.category, UserWarning):
-            reporter.warning(str(warning.message))
+            reporter.warning(message if inp.location in message else f"{inp.location}: {message}")
         else:  # (a library's DeprecationWarning...: shown as Python shows it, not as the file's problem)
             warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
-    # One person (one count) when followed alone: at most one pose in every frame.
-    one_person = args.num_poses == 1 and all(len(record.result) <= 1 for record in records)
-    sequences = sequences_from_records(records, one_person)
     reports = {t: analyse(s, args.exercise.strip(), None, classifier, args.count_class) for t, s in sequences.items()}
     return _summarise(inp, paths, reports, sequences)
 
@@ -284,7 +316,7 @@ def _annotate_file(inp: Input, path: Path, results: list, reports: dict, stop: d
     video = None
     first_ms = results[0][1]
     try:
-        for frame in source.frames():
+        for frame in _frames_until_damage(source, []):  # (its damage was reported by the first pass)
             if stop["requested"] or frame.index not in by_index:
                 continue
             ts, result = by_index[frame.index]

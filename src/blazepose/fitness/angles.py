@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from blazepose.core.results import PoseResult
 from blazepose.core.topology import PoseLandmark as L
 
 # Each angle is measured at the middle landmark of its triple, in degrees (180 = straight).
@@ -56,13 +57,31 @@ def joint_angles(points: np.ndarray, image_size: tuple[int, int] | None = None) 
     return {name: angle_at(p[..., i, :], p[..., j, :], p[..., k, :]) for name, (i, j, k) in JOINT_TRIPLES.items()}
 
 
+def pose_result(result: object) -> PoseResult:
+    """The :class:`~blazepose.PoseResult` of a ``PoseEstimator`` result or of a ``PoseLandmarkerResult``.
+
+    Raises:
+        TypeError: anything else (the legacy ``solutions.pose`` results hold no pixel landmarks).
+    """
+    inner = getattr(result, "result", result)  # a PoseLandmarkerResult holds its PoseResult
+    if not isinstance(inner, PoseResult):
+        raise TypeError(
+            "expected a PoseResult (PoseEstimator) or a PoseLandmarkerResult (PoseLandmarker), got "
+            f"{type(result).__name__}; the legacy solutions.pose results hold no pixel landmarks"
+        )
+    return inner
+
+
 def result_angles(result, pose: int = 0, world: bool = False) -> dict[str, float]:
     """The joint angles of one pose of a :class:`~blazepose.PoseResult` (2D in the image, or 3D world).
 
     Raises:
+        TypeError: ``result`` is not a PoseResult or PoseLandmarkerResult, or ``pose`` not an int.
         ValueError: the result has no pose number ``pose``.
     """
-    result = getattr(result, "result", result)  # a PoseLandmarkerResult holds its PoseResult
+    result = pose_result(result)
+    if isinstance(pose, bool) or not isinstance(pose, (int, np.integer)):
+        raise TypeError(f"expected a pose index (int), got {pose!r}")
     if not 0 <= pose < len(result):
         raise ValueError(f"expected a pose index in 0..{len(result) - 1}, got {pose} (the result has {len(result)})")
     if world:

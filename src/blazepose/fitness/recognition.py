@@ -25,7 +25,16 @@ EXERCISE_NAMES = ("squat", "push-up", "pull-up", "dip")
 
 
 def canonical_exercise(name: str) -> str:
-    """The known exercise a common spelling means (``Squats``, ``pushup``, ``pull_ups``), other names as given."""
+    """The known exercise a common spelling means (``Squats``, ``pushup``, ``pull_ups``), other names as given.
+
+    Raises:
+        TypeError: ``name`` is not a string.
+        ValueError: it is empty.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"expected 'auto' or an exercise name such as {EXERCISE_NAMES}, got {name!r}")
+    if not name.strip():
+        raise ValueError(f"expected 'auto' or an exercise name such as {EXERCISE_NAMES}, got {name!r}")
     key = name.strip().lower().replace("_", "").replace("-", "").replace(" ", "").removesuffix("s")
     known = {n.replace("-", ""): n for n in (*EXERCISE_NAMES, "none", "auto")}
     return known.get(key, name.strip())

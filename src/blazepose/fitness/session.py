@@ -10,17 +10,17 @@ video, one sequence per track id, forgetting tracks gone for longer than
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from blazepose.core.topology import PoseLandmark as L
-from blazepose.fitness.angles import joint_angles
+from blazepose.fitness.angles import joint_angles, pose_result
 from blazepose.fitness.classifier import PoseClassifier
 from blazepose.fitness.counter import RepetitionCounter
 from blazepose.fitness.periodic import CountingConfig, Repetition, analyse_sequence, check_times
 from blazepose.fitness.recognition import (
-    EXERCISE_NAMES,
     canonical_exercise,
     recognise_exercise,
     sequence_features,
@@ -141,8 +141,15 @@ class RepReport:
         return sum(r.end_s <= time_s for r in self.reps)
 
     def as_dict(self) -> dict:
-        rows = [{k: round(v, 3) if isinstance(v, float) else v for k, v in vars(r).items()} for r in self.reps]
+        """The report as JSON-ready values (an angle not measured, NaN in ``reps``, is None)."""
+        rows = [{k: _json_number(v) for k, v in vars(r).items()} for r in self.reps]
         return {"exercise": self.exercise, "main_joint": self.main_joint, "count": self.count, "reps": rows}
+
+
+def _json_number(value: object) -> object:
+    if not isinstance(value, float):
+        return value
+    return round(value, 3) if np.isfinite(value) else None
 
 
 def analyse(
@@ -166,7 +173,9 @@ def analyse(
             with the exercise's (``squats_down`` for squat), else the only ``*_down`` class (a
             ValueError when there are several and none is the exercise's).
     """
-    exercise = canonical_exercise(exercise)
+    if not isinstance(sequence, PoseSequence):
+        raise TypeError(f"expected a PoseSequence, got {type(sequence).__name__}")
+    exercise = check_counting(exercise, config, classifier, count_class)
     times, px, world = sequence.arrays()
     check_times(times, len(times))  # (seconds: a unit error would count nothing, silently)
     angles = joint_angles(world) if len(times) else {}
@@ -190,6 +199,35 @@ def analyse(
             # must not call "none" the repetitions counted in a shorter one after an absence).
             exercise = "none"
     return RepReport(exercise, joint, [_row(r, angle) for r in reps], times, phase, angle)
+
+
+def check_counting(
+    exercise: str, config: CountingConfig | None, classifier: PoseClassifier | None, count_class: str | None
+) -> str:
+    """Checks the counting options of :func:`analyse` and :class:`RepTracker`; the exercise's canonical name.
+
+    Raises:
+        TypeError: an option of the wrong type.
+        ValueError: an empty exercise, a ``count_class`` without a classifier or not among its
+            classes, or a given exercise whose class the classifier cannot tell (see :func:`analyse`).
+    """
+    exercise = canonical_exercise(exercise)
+    if config is not None and not isinstance(config, CountingConfig):
+        raise TypeError(f"expected a CountingConfig or None, got {type(config).__name__}")
+    if classifier is not None and not isinstance(classifier, PoseClassifier):
+        raise TypeError(
+            f"expected a PoseClassifier or None (blazepose.fitness.default_classifier() for ML Kit's push-up and "
+            f"squat classes), got {classifier!r}"
+        )
+    if count_class is not None and not isinstance(count_class, str):
+        raise TypeError(f"expected a class name or None for count_class, got {count_class!r}")
+    if count_class is not None and classifier is None:
+        raise ValueError(f"count_class {count_class!r} needs a classifier (it names one of its classes)")
+    if classifier is not None and count_class is not None and count_class not in classifier.class_names:
+        raise ValueError(f"expected a count class among {classifier.class_names}, got {count_class!r}")
+    if classifier is not None and count_class is None and exercise not in ("auto", "none"):
+        _far_class(classifier, exercise)
+    return exercise
 
 
 def _far_class(classifier: PoseClassifier, exercise: str) -> str | None:
@@ -279,9 +317,9 @@ class RepTracker:
     def __init__(self, id_memory: int = 30, exercise: str = "auto", config: CountingConfig | None = None,
                  classifier: PoseClassifier | None = None, count_class: str | None = None,
                  one_person: bool = False, horizon_s: float | None = None) -> None:  # fmt: skip
-        exercise = canonical_exercise(exercise)
-        if not exercise:
-            raise ValueError(f"expected 'auto' or an exercise name such as {EXERCISE_NAMES}, got {exercise!r}")
+        exercise = check_counting(exercise, config, classifier, count_class)
+        if isinstance(id_memory, bool) or not isinstance(id_memory, (int, np.integer)):
+            raise TypeError(f"expected id_memory as a whole number of frames, got {id_memory!r}")
         if id_memory < 0:
             raise ValueError(f"expected id_memory >= 0 frames, got {id_memory}")
         self.id_memory = id_memory
@@ -300,7 +338,7 @@ class RepTracker:
     def update(self, result, time_s: float, shot: int = 0) -> None:
         """Adds one frame: a :class:`~blazepose.PoseResult` (or a PoseLandmarkerResult, via ``.result``) and,
         for a video with cuts, its shot (:class:`~blazepose.fitness.shots.ShotCuts`)."""
-        result = getattr(result, "result", result)
+        result = pose_result(result)
         time_s = float(time_s)
         if not np.isfinite(time_s) or (self._times and time_s <= self._times[-1]):
             last = self._times[-1] if self._times else None
@@ -355,14 +393,25 @@ def sequences_from_records(records, one_person: bool = False) -> dict[int, PoseS
 
     Records without a time (photos) are taken 1/30 s apart. ``blazepose run`` writes each frame's
     container time, which some files repeat: a time not after the last is nudged 1 microsecond past
-    it, as the pipeline itself was fed.
+    it, as the pipeline itself was fed. Times that go back by more than a millisecond (a file edited
+    or joined badly: every frame after is then squeezed against the last good time) are nudged too,
+    with a ``UserWarning``.
     """
     tracker = RepTracker(id_memory=10**9, one_person=one_person)
     last_s = None
+    back, largest = 0, 0.0
     for n, record in enumerate(records):
         time_s = record.timestamp_ms / 1000 if record.timestamp_ms is not None else n / 30
         if last_s is not None and time_s <= last_s:
+            if last_s - time_s > 1e-3:
+                back, largest = back + 1, max(largest, last_s - time_s)
             time_s = last_s + 1e-6
         tracker.update(record.result, time_s)
         last_s = time_s
+    if back:
+        warnings.warn(
+            f"{back} frame time(s) went back (by up to {largest:.3f} s) and were moved just after the frame "
+            "before; the count from there on may be wrong",
+            stacklevel=2,
+        )
     return tracker.sequences

@@ -66,15 +66,15 @@ def _file_input(path: Path) -> Input:
     return Input("video" if path.suffix.lower() in VIDEO_SUFFIXES else "photo", str(path))
 
 
-def output_names(inputs: list[Input]) -> list[str]:
+def output_names(inputs: list[Input], names: list[str] | None = None) -> list[str]:
     """A distinct output name per input, so that no input's outputs overwrite another's.
 
-    An input's name is its stem (``clip`` for ``a/clip.mp4``); inputs that share
-    one get their suffix added (``p_bmp``, ``p_tiff``), and any left sharing
-    one (two ``clip.mp4`` in different folders) a count in input order
-    (``clip_mp4``, ``clip_mp4-2``).
+    An input's name is its stem (``clip`` for ``a/clip.mp4``), or the one given
+    in ``names``; inputs that share one get their suffix added (``p_bmp``,
+    ``p_tiff``), and any left sharing one (two ``clip.mp4`` in different
+    folders) a count in input order (``clip_mp4``, ``clip_mp4-2``).
     """
-    names = [inp.name for inp in inputs]
+    names = [inp.name for inp in inputs] if names is None else list(names)
     clash = {n for n in names if names.count(n) > 1}
     names = [
         f"{n}_{Path(inp.location).suffix.lstrip('.').lower()}" if n in clash and Path(inp.location).suffix else n

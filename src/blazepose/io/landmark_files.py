@@ -86,6 +86,9 @@ def record_to_dict(record: FrameRecord) -> dict:
 
 def _result_from_arrays(size, ids, scores, landmarks, visibility, presence, world, timestamp_ms) -> PoseResult:
     n = len(ids)
+    for values in (landmarks, world, visibility, presence, scores):
+        if not np.all(np.isfinite(np.asarray(values, np.float64))):
+            raise ValueError(f"expected finite landmark values, got NaN or infinity in the frame at {timestamp_ms} ms")
     return PoseResult(
         landmarks=np.asarray(landmarks, np.float32).reshape(n, 33, 3),
         world_landmarks=np.asarray(world, np.float32).reshape(n, 33, 3),

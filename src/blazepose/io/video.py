@@ -23,6 +23,11 @@ PREFETCH_FRAMES = 4
 _END = object()
 
 
+class IncompleteVideo(ValueError):
+    """A video ended before its container said it would, or some of its frames could not be decoded:
+    raised by :meth:`VideoSource.frames` after every good frame was handed on."""
+
+
 @dataclass
 class Frame:
     index: int
@@ -174,12 +179,13 @@ class VideoSource:
                     kept += 1
         except Exception as e:
             if type(e).__module__.startswith("av"):
-                raise ValueError(f"{self.location}: decoding failed after frame {index} ({e})") from e
+                failure = IncompleteVideo if index >= 0 else ValueError
+                raise failure(f"{self.location}: decoding failed after frame {index} ({e})") from e
             raise
         self._check_complete(index + 1, packets, last_s, error)
 
     def _check_complete(self, decoded: int, packets: int, last_s: float | None, error: str | None) -> None:
-        """Raises ValueError when the video ended before its container said it
+        """Raises IncompleteVideo when the video ended before its container said it
         would, or when some of its frames could not be decoded (after every
         good frame was handed on)."""
         stated = self._stated_frames
@@ -196,7 +202,7 @@ class VideoSource:
             return
         if error is not None and "could not be decoded" not in why:
             why += f" (a packet could not be decoded: {error})"
-        raise ValueError(f"{self.location}: truncated or corrupt video: decoded {why}; those were processed")
+        raise IncompleteVideo(f"{self.location}: truncated or corrupt video: decoded {why}; those were processed")
 
     def _in_range(self, seconds: float) -> bool:
         return (self.start_s is None or seconds >= self.start_s) and (self.end_s is None or seconds < self.end_s)

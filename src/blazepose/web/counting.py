@@ -45,7 +45,7 @@ class FitnessOptions:
         from blazepose.fitness.recognition import EXERCISE_NAMES, canonical_exercise
 
         known = ("auto", *EXERCISE_NAMES)
-        if not isinstance(exercise, str) or canonical_exercise(exercise) not in known:
+        if not isinstance(exercise, str) or not exercise.strip() or canonical_exercise(exercise) not in known:
             raise ValueError(f"fitness exercise must be one of {list(known)}, got {exercise!r}")
         return cls(canonical_exercise(exercise))
 
