@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
-HAS_WEB = all(importlib.util.find_spec(m) is not None for m in ("fastapi", "uvicorn", "multipart", "httpx"))
-NEEDS_WEB = pytest.mark.skipif(not HAS_WEB, reason="needs the web extra (fastapi, uvicorn, python-multipart) and httpx")
+HAS_WEB = all(importlib.util.find_spec(m) is not None for m in ("fastapi", "uvicorn", "multipart", "PIL", "httpx"))
+NEEDS_WEB = pytest.mark.skipif(
+    not HAS_WEB, reason="needs the web extra (fastapi, uvicorn, python-multipart, pillow) and httpx"
+)
 SRC = Path(__file__).resolve().parents[2] / "src"
 
 

@@ -33,6 +33,8 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
+        import PIL.Image  # noqa: F401  (reads image sizes before decoding: at start, not at the first photo)
+
         from blazepose.web.app import serve
         from blazepose.web.settings import MIB, ServeSettings
     except ImportError as e:

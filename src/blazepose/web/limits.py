@@ -1,4 +1,5 @@
-"""Limits and bad input: body sizes (413), concurrent connections (429 / 1013), undecodable images (400).
+"""Limits and bad input: body sizes (413), stalled bodies (408), concurrent connections (429 / 1013),
+undecodable images (400).
 
 :class:`LimitsMiddleware` is plain ASGI, so it turns a request away before
 any route reads it: an announced ``Content-Length`` over the limit is
@@ -12,6 +13,7 @@ import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+import anyio
 import numpy as np
 
 from blazepose.web.settings import ServeSettings
@@ -65,6 +67,14 @@ class BodyTooLarge(Exception):
     pass
 
 
+class BodyStalled(Exception):
+    pass
+
+
+class ClientGone(Exception):
+    pass
+
+
 def body_limit(settings: ServeSettings, path: str) -> int:
     """The largest request body a path accepts."""
     return settings.max_video_bytes if path.startswith("/v1/pose/video") else settings.max_image_bytes
@@ -112,12 +122,23 @@ class LimitsMiddleware:
             return
         received = 0
         started = False
+        body_done = False
+        wait_s = self.settings.body_timeout_s
 
         async def counted_receive() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, body_done
+            if body_done:  # (the body is in: a route may wait on for the client's disconnect)
+                return await receive()
+            try:
+                with anyio.fail_after(wait_s):
+                    message = await receive()
+            except TimeoutError:
+                raise BodyStalled from None
+            if message["type"] == "http.disconnect":
+                raise ClientGone
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                body_done = not message.get("more_body", False)
                 if received > limit:
                     raise BodyTooLarge
             return message
@@ -132,6 +153,11 @@ class LimitsMiddleware:
         except BodyTooLarge:
             if not started:
                 await send_json(send, 413, {"detail": too_big})
+        except BodyStalled:
+            if not started:
+                await send_json(send, 408, {"detail": f"no part of the request body came for {wait_s:g} s"})
+        except ClientGone:  # the client left before its body was in: no one to answer
+            pass
 
 
 async def send_json(send: Send, status: int, body: dict, headers: list[tuple[bytes, bytes]] | None = None) -> None:
@@ -142,22 +168,50 @@ async def send_json(send: Send, status: int, body: dict, headers: list[tuple[byt
 
 
 def decode_image(data: bytes, max_pixels: int, what: str = "upload") -> np.ndarray:
-    """The RGB pixels of an encoded image (JPEG, PNG, WebP, BMP...).
+    """The RGB pixels of an encoded image (JPEG, PNG, WebP, BMP, GIF, TIFF...).
+
+    The size is read from the image's header first (Pillow), so that a small
+    file that claims a huge image (a decompression bomb) is refused before
+    anything is decoded.
 
     Raises:
-        RequestError: 400 when the bytes are empty or not a decodable image,
+        RequestError: 400 when the bytes are empty or not a readable image,
             413 when the image has more than ``max_pixels`` pixels.
     """
     import cv2
 
     if not data:
         raise RequestError(400, f"the {what} is empty; expected an encoded image (JPEG, PNG, WebP...)")
-    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise RequestError(
-            400, f"the {what} ({len(data)} bytes) is not a readable image (corrupt, truncated or not JPEG/PNG/WebP/BMP)"
-        )
-    height, width = bgr.shape[:2]
+    unreadable = RequestError(
+        400, f"the {what} ({len(data)} bytes) is not a readable image (corrupt, truncated or not JPEG/PNG/WebP/BMP)"
+    )
+    width, height = _header_size(data, max_pixels, what) or (0, 0)
+    if width * height == 0:
+        raise unreadable
     if height * width > max_pixels:
         raise RequestError(413, f"the {what} is {width}x{height} pixels, over the limit of {max_pixels} pixels")
+    try:
+        bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    except cv2.error as e:  # a header OpenCV refuses (sizes over its own limits...)
+        raise unreadable from e
+    if bgr is None:
+        raise unreadable
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def _header_size(data: bytes, max_pixels: int, what: str) -> tuple[int, int] | None:
+    """(width, height) from an image's header, None when Pillow cannot read one."""
+    import io
+    import warnings
+
+    from PIL import Image, UnidentifiedImageError
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                return image.size
+        except Image.DecompressionBombError as e:
+            raise RequestError(413, f"the {what} is over the limit of {max_pixels} pixels ({e})") from e
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError):
+            return None

@@ -19,7 +19,7 @@ from starlette.datastructures import UploadFile
 from blazepose.core.timestamps import after_previous_ms
 from blazepose.core.topology import LANDMARK_NAMES, LEFT_LANDMARKS, POSE_CONNECTIONS, RIGHT_LANDMARKS
 from blazepose.io.landmark_files import SCHEMA_VERSION, FrameRecord, record_to_dict
-from blazepose.web.inference import PoseOptions
+from blazepose.web.inference import PoseOptions, trim_heap
 from blazepose.web.limits import RequestError, body_limit
 from blazepose.web.settings import ServeSettings
 
@@ -158,7 +158,8 @@ async def pose_video(request: Request, options: Options) -> StreamingResponse:
     """
     path = await save_upload(request)
     try:
-        lines = await in_worker(request, VideoLines, path, options, request.app.state.settings.model_threads)
+        settings: ServeSettings = request.app.state.settings
+        lines = await in_worker(request, VideoLines, path, options, settings.model_threads, settings.max_image_pixels)
     except ValueError as e:
         path.unlink(missing_ok=True)
         raise RequestError(400, f"the upload is not a readable video: {upload_message(e, path)}") from e
@@ -207,13 +208,20 @@ async def save_upload(request: Request) -> Path:
 class VideoLines:
     """A video's frames as JSON lines, one :meth:`next_line` call per frame (from worker threads, in turn)."""
 
-    def __init__(self, path: Path, options: PoseOptions, model_threads: int | None) -> None:
+    def __init__(self, path: Path, options: PoseOptions, model_threads: int | None, max_pixels: int) -> None:
         from blazepose.io.video import VideoSource
         from blazepose.tasks.pose_landmarker import PoseLandmarker, RunningMode
 
         self.path = path
         self.source = VideoSource(str(path))  # ValueError when it is not a video
         try:
+            pixels = (self.source.width or 0) * (self.source.height or 0)
+            if pixels > max_pixels:
+                raise RequestError(
+                    413,
+                    f"the video's frames are {self.source.width}x{self.source.height} pixels, over the limit "
+                    f"of {max_pixels} pixels",
+                )
             self.landmarker = PoseLandmarker.create_from_options(
                 options.landmarker_options(RunningMode.VIDEO, model_threads)
             )
@@ -251,3 +259,4 @@ class VideoLines:
             self.landmarker.close()
         finally:
             self.path.unlink(missing_ok=True)
+            trim_heap()  # the freed models' memory back to the system, as after a live session

@@ -24,6 +24,8 @@ class ServeSettings:
         model_threads: Inference threads per model (None: the engine's default).
         request_timeout_s: A photo's processing time limit (504 beyond).
         idle_timeout_s: A WebSocket that sends nothing for this long is closed.
+        body_timeout_s: A request body from which no byte comes for this long
+            is answered 408 and its connection freed.
         max_poses: Largest ``num_poses`` a client may ask for.
     """
 
@@ -38,6 +40,7 @@ class ServeSettings:
     model_threads: int | None = None
     request_timeout_s: float = 60.0
     idle_timeout_s: float = 120.0
+    body_timeout_s: float = 30.0
     max_poses: int = 8
 
     def __post_init__(self) -> None:
@@ -49,7 +52,7 @@ class ServeSettings:
         threads = self.model_threads
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
             raise ValueError(f"model_threads must be None or an int >= 1, got {threads!r}")
-        for name in ("request_timeout_s", "idle_timeout_s"):
+        for name in ("request_timeout_s", "idle_timeout_s", "body_timeout_s"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0 seconds, got {getattr(self, name)!r}")
         if not 0 <= self.port <= 65535:
