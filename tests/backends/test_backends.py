@@ -45,8 +45,13 @@ def test_environment_variable_sets_the_default(monkeypatch):
     monkeypatch.setenv("BLAZEPOSE_NUM_THREADS", "6")
     assert backends.default_num_threads() == 6
     monkeypatch.setenv("BLAZEPOSE_NUM_THREADS", "zero")
-    with pytest.raises(ValueError, match="BLAZEPOSE_NUM_THREADS must be a positive integer, got 'zero'"):
+    with pytest.raises(ValueError, match=r"BLAZEPOSE_NUM_THREADS must be an integer in 1\.\.1024, got 'zero'"):
         backends.default_num_threads()
+    monkeypatch.setenv("BLAZEPOSE_NUM_THREADS", "65536")
+    with pytest.raises(ValueError, match=r"BLAZEPOSE_NUM_THREADS must be an integer in 1\.\.1024, got '65536'"):
+        backends.default_num_threads()
+    with pytest.raises(ValueError, match=r"num_threads must be an int in 1\.\.1024 or None, got 65536"):
+        backends.resolve_num_threads(65536)
 
 
 def test_default_threads_without_affinity_use_the_cpu_count(monkeypatch):

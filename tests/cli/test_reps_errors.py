@@ -32,7 +32,9 @@ def test_out_at_a_file_is_a_usage_error(tmp_path, capsys):
     assert err.count("\n") == 1 and "--out" in err and "afile" in err
 
 
-@pytest.mark.parametrize("option", [["--threads", "0"], ["--threads", "-3"], ["--num-poses", "0"]])
+@pytest.mark.parametrize(
+    "option", [["--threads", "0"], ["--threads", "-3"], ["--threads", "65536"], ["--num-poses", "0"]]
+)
 def test_bad_numbers_are_usage_errors(tmp_path, capsys, option):
     assert main(["reps", str(tmp_path / "v.mp4"), "--out", str(tmp_path), *option]) == 2
     assert "must be >= 1" in capsys.readouterr().err

@@ -139,6 +139,7 @@ def test_a_failed_input_leaves_nothing_that_blocks_the_next_run(tmp_path, small)
         (["--end", "-1"], "--end must be a number of seconds after --start"),
         (["--min-detection-confidence", "2"], "--min-detection-confidence must be in [0, 1]"),
         (["--threads", "0"], "--threads must be >= 1"),
+        (["--threads", "65536"], "--threads must be at most 1024, got 65536"),  # XNNPACK failed on every input
     ],
 )
 def test_bad_options_are_one_line_usage_errors_before_any_output(tmp_path, small, args, expected):

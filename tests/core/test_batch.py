@@ -99,6 +99,28 @@ def test_bad_calls_are_refused_and_change_nothing(astronaut):
         StreamBatch(2, static_image_mode=True)
 
 
+def test_stream_indices_frames_and_timestamps_of_the_wrong_kind_say_what_was_expected(astronaut):
+    with StreamBatch(2, model_complexity=0, num_threads=1) as batch:
+        for index in (-1, 2, 1.0, True, "0"):
+            with pytest.raises(IndexError, match=r"expected a stream index in 0\.\.1, got"):
+                batch.stream(index)  # type: ignore[arg-type]
+            with pytest.raises(IndexError, match="expected a stream index"):
+                batch.renew(index)  # type: ignore[arg-type]
+            with pytest.raises(IndexError, match="expected a stream index"):
+                batch.reset(index)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match=r"expected a list of 2 frames .* got generator"):
+            batch.process(frame for frame in [astronaut, astronaut])  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match=r"expected a list of 2 frames .* got NoneType"):
+            batch.process(None)  # type: ignore[arg-type]
+        for times in (5000, {0: 1, 1: 2}, "12"):
+            with pytest.raises(TypeError, match="expected None or a list of 2 timestamps"):
+                batch.process([astronaut, astronaut], times)  # type: ignore[arg-type]
+        assert [batch.stream(k).frames_processed for k in (0, 1)] == [0, 0]
+        assert len(batch.process(np.stack([astronaut, astronaut]), np.array([10.0, 10.0]))) == 2
+    with pytest.raises(ValueError, match="closed"):
+        batch.reset()
+
+
 def test_a_frame_whose_inference_failed_can_be_given_again_with_its_time(astronaut, monkeypatch):
     # As PoseEstimator.process: a stream's clock moves only once its frame went through, so an engine error
     # (out of memory, a GPU reset) does not make the retry of the same frame a "timestamp must increase" error.

@@ -10,6 +10,7 @@ import pytest
 from blazepose.io.inputs import expand_inputs
 from blazepose.runner.jobs import RunSettings, run_sequentially
 from blazepose.runner.pool import default_threads_per_worker, run_in_processes
+from conftest import SHARED_VIDEO
 from media_corpus import make_corpus, output_files
 
 DEADLINE_S = 300
@@ -84,3 +85,32 @@ def test_threads_are_shared_out_between_workers(monkeypatch):
     assert [default_threads_per_worker(n) for n in (1, 2, 3, 8, 16)] == [4, 4, 2, 1, 1]
     monkeypatch.setenv("BLAZEPOSE_NUM_THREADS", "1")
     assert default_threads_per_worker(1) == 1
+
+
+@pytest.mark.skipif(not SHARED_VIDEO.is_file(), reason=f"needs the shared video {SHARED_VIDEO}")
+def test_a_worker_killed_costs_the_inputs_under_way_not_those_after(corpus, tmp_path):
+    """A worker killed (out of memory, kill -9) broke the pool, and every input of the run failed with it."""
+    import os
+    import signal
+
+    psutil = pytest.importorskip("psutil", reason="finding the worker processes needs psutil")
+    for name in ("a.avi", "b.avi"):
+        os.symlink(SHARED_VIDEO, tmp_path / name)
+    inputs, _ = expand_inputs([str(tmp_path / "a.avi"), str(tmp_path / "b.avi"), str(corpus / "photo_c.png"),
+                               str(corpus / "photo_d.jpg")])  # fmt: skip
+    settings = RunSettings(out=tmp_path / "out", model="lite", annotate=False, threads=1)
+    settings.out.mkdir()
+    killed = []
+
+    def progress(name, done, total, elapsed, final):
+        if not killed and name in ("a", "b") and done >= 3:
+            workers = [c for c in psutil.Process().children() if "resource_tracker" not in " ".join(c.cmdline())]
+            worker = workers[0]
+            killed.append(worker.pid)
+            os.kill(worker.pid, signal.SIGKILL)
+
+    outcomes = {Path(o.input).name: o for o in run_in_processes(inputs, settings, 2, progress, deadline())}
+    assert killed, "no progress came from the videos"
+    assert outcomes.keys() == {"a.avi", "b.avi", "photo_c.png", "photo_d.jpg"}
+    assert all("worker failed" in (outcomes[n].error or "") for n in ("a.avi", "b.avi"))
+    assert all(outcomes[n].error is None and outcomes[n].poses == 1 for n in ("photo_c.png", "photo_d.jpg"))

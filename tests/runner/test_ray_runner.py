@@ -9,6 +9,7 @@ import pytest
 
 from blazepose.io.inputs import expand_inputs
 from blazepose.runner.jobs import RunSettings, run_sequentially
+from conftest import SHARED_VIDEO
 from media_corpus import make_corpus, output_files
 
 ray = pytest.importorskip("ray", reason="the Ray path needs ray (the ray extra)")
@@ -63,3 +64,36 @@ def test_ray_reports_a_bad_input_and_does_the_rest(local_cluster, corpus, tmp_pa
     outcomes = {Path(o.input).name: o for o in run_on_ray(inputs, settings, "local", 1, deadline())}
     assert "broken.mp4" in (outcomes["broken.mp4"].error or "")
     assert outcomes["photo_d.jpg"].error is None and outcomes["photo_d.jpg"].poses == 1
+
+
+def test_a_task_that_could_never_be_scheduled_is_refused(local_cluster, corpus, tmp_path):
+    """--threads 3 on 2-CPU nodes: each task reserves 3 CPUs and would wait for ever."""
+    inputs, _ = expand_inputs([str(corpus / "photo_d.jpg")])
+    settings = RunSettings(out=tmp_path, model="lite", threads=3)
+    with pytest.raises(ValueError, match="--threads 3: each task reserves that many CPUs; the largest node has 2"):
+        next(run_on_ray(inputs, settings, "local", should_stop=deadline()))
+
+
+@pytest.mark.skipif(not SHARED_VIDEO.is_file(), reason=f"needs the shared video {SHARED_VIDEO}")
+def test_a_stop_lets_running_tasks_close_their_files(local_cluster, tmp_path):
+    """A stop cancelled running tasks by force: their videos were left unplayable and their outcomes lost."""
+    import os
+
+    from media_helpers import decoded_frames
+
+    for name in ("a.avi", "b.avi"):
+        os.symlink(SHARED_VIDEO, tmp_path / name)
+    inputs, _ = expand_inputs([str(tmp_path / "a.avi"), str(tmp_path / "b.avi")])
+    settings = RunSettings(out=tmp_path / "out", model="lite", threads=1)
+    settings.out.mkdir()
+    first_file = settings.out / "a.landmarks.jsonl"
+    expired = deadline()
+
+    def soon() -> bool:  # once a task has written frames, or after the deadline
+        return (first_file.exists() and first_file.stat().st_size > 0) or expired()
+
+    outcomes = list(run_on_ray(inputs, settings, "local", should_stop=soon))
+    assert outcomes and all(o.stopped and o.error is None for o in outcomes), outcomes
+    for name in ("a", "b"):
+        lines = len((settings.out / f"{name}.landmarks.jsonl").read_text().splitlines())
+        assert lines < 205 and decoded_frames(settings.out / f"{name}.annotated.mp4") == lines

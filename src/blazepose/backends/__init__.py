@@ -116,6 +116,8 @@ def available_cores() -> int:
 
 
 THREADS_VARIABLE = "BLAZEPOSE_NUM_THREADS"
+MAX_THREADS = 1024
+"""Most inference threads taken (XNNPACK fails to prepare its graph with tens of thousands)."""
 """Environment variable that sets the default thread count (for example 1 on a machine shared with other work)."""
 
 
@@ -158,8 +160,8 @@ def default_num_threads() -> int:
     """
     value = os.environ.get(THREADS_VARIABLE, "").strip()
     if value:
-        if not value.isdigit() or int(value) < 1:
-            raise ValueError(f"{THREADS_VARIABLE} must be a positive integer, got {value!r}")
+        if not value.isdigit() or not 1 <= int(value) <= MAX_THREADS:
+            raise ValueError(f"{THREADS_VARIABLE} must be an integer in 1..{MAX_THREADS}, got {value!r}")
         return int(value)
     return min(available_cores(), MAX_DEFAULT_THREADS)
 
@@ -168,12 +170,12 @@ def resolve_num_threads(num_threads: int | None) -> int:
     """The thread count to use: ``num_threads`` when given (checked), else :func:`default_num_threads`.
 
     Raises:
-        ValueError: ``num_threads`` is not a positive int or None.
+        ValueError: ``num_threads`` is not an int in 1..MAX_THREADS or None.
     """
     if num_threads is None:
         return default_num_threads()
-    if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
-        raise ValueError(f"num_threads must be a positive int or None, got {num_threads!r}")
+    if isinstance(num_threads, bool) or not isinstance(num_threads, int) or not 1 <= num_threads <= MAX_THREADS:
+        raise ValueError(f"num_threads must be an int in 1..{MAX_THREADS} or None, got {num_threads!r}")
     return num_threads
 
 

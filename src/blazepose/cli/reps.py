@@ -76,12 +76,14 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from blazepose.backends import MAX_THREADS
     from blazepose.fitness.classifier import PoseClassifier, default_classifier
     from blazepose.fitness.session import check_counting
 
-    if args.num_poses < 1 or (args.threads is not None and args.threads < 1) or not args.exercise.strip():
-        print("blazepose reps: --num-poses and --threads must be >= 1 and --exercise not empty", file=sys.stderr,
-              flush=True)  # fmt: skip
+    threads_bad = args.threads is not None and not 1 <= args.threads <= MAX_THREADS
+    if args.num_poses < 1 or threads_bad or not args.exercise.strip():
+        print(f"blazepose reps: --num-poses and --threads must be >= 1 (--threads at most {MAX_THREADS}) and "
+              "--exercise not empty", file=sys.stderr, flush=True)  # fmt: skip
         return 2
     if args.count_class and not args.classifier:
         print("blazepose reps: --count-class needs --classifier (FILE or 'default')", file=sys.stderr, flush=True)

@@ -18,6 +18,7 @@ from pathlib import Path
 from blazepose.backends import (
     BACKENDS,
     DEFAULT_BACKEND,
+    MAX_THREADS,
     PRECISIONS,
     backend_unavailable,
     check_precision,
@@ -222,6 +223,8 @@ def check_options(args: argparse.Namespace) -> str | None:
         value = getattr(args, name)
         if value is not None and value < 1:
             return f"--{name.replace('_', '-')} must be >= 1, got {value}"
+    if args.threads is not None and args.threads > MAX_THREADS:
+        return f"--threads must be at most {MAX_THREADS}, got {args.threads}"
     for name in ("min_detection_confidence", "min_presence_confidence", "min_tracking_confidence"):
         value = getattr(args, name)
         if not 0.0 <= value <= 1.0:  # NaN fails too
@@ -369,4 +372,4 @@ def _record(outcome: InputOutcome, summary: Summary, reporter: Reporter) -> None
         summary.errors.append(outcome.error)
         return
     summary.outputs += outcome.outputs
-    reporter.event("input_done", input=outcome.input, outputs=outcome.outputs)
+    reporter.event("input_done", input=outcome.input, outputs=outcome.outputs, stopped=outcome.stopped)

@@ -75,8 +75,18 @@ class StreamBatch:
         return len(self._streams)
 
     def stream(self, index: int) -> PoseEstimator:
-        """The estimator holding stream ``index``'s state (for its counters and options; use :meth:`process`)."""
-        return self._streams[index]
+        """The estimator holding stream ``index``'s state (for its counters and options; use :meth:`process`).
+
+        Raises:
+            IndexError: no such stream (negative indices are not taken).
+        """
+        return self._streams[self._index(index)]
+
+    def _index(self, index: object) -> int:
+        n = len(self._streams)
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < n:
+            raise IndexError(f"expected a stream index in 0..{n - 1}, got {index!r}")
+        return int(index)
 
     def process(
         self, frames: Sequence[np.ndarray | None], timestamps_ms: Sequence[float | None] | None = None
@@ -107,6 +117,12 @@ class StreamBatch:
         if self._closed:
             raise ValueError("this StreamBatch is closed; create a new one")
         n = len(self._streams)
+        if not _is_list_like(frames):
+            raise TypeError(f"expected a list of {n} frames (one per stream, or None), got {type(frames).__name__}")
+        if timestamps_ms is not None and not _is_list_like(timestamps_ms):
+            raise TypeError(
+                f"expected None or a list of {n} timestamps in ms (one per stream), got {type(timestamps_ms).__name__}"
+            )
         times = [None] * n if timestamps_ms is None else list(timestamps_ms)
         if len(frames) != n or len(times) != n:
             raise ValueError(f"expected {n} frames and timestamps (one per stream), got {len(frames)} and {len(times)}")
@@ -152,14 +168,24 @@ class StreamBatch:
         with self.calls.call("renew"):
             if self._closed:
                 raise ValueError("this StreamBatch is closed; create a new one")
+            index = self._index(index)
             old = self._streams[index]
             self._streams[index] = self._new_stream()
             old.close()  # (the engines are shared: they stay)
 
     def reset(self, index: int | None = None) -> None:
-        """Forgets stream ``index``'s poses and clock (every stream's when None)."""
-        for stream in self._streams if index is None else [self._streams[index]]:
-            stream.reset()
+        """Forgets stream ``index``'s poses and clock (every stream's when None).
+
+        Raises:
+            IndexError: no such stream.
+            ValueError: the batch is closed.
+            RuntimeError: another thread is inside a call of this instance.
+        """
+        with self.calls.call("reset"):
+            if self._closed:
+                raise ValueError("this StreamBatch is closed; create a new one")
+            for stream in self._streams if index is None else [self._streams[self._index(index)]]:
+                stream.reset()
 
     def close(self) -> None:
         """Frees the engines. The instance cannot be used afterwards.
@@ -182,3 +208,8 @@ class StreamBatch:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _is_list_like(values: object) -> bool:
+    """A list, tuple or other sequence, or an array (not a string, a mapping or a single value)."""
+    return isinstance(values, np.ndarray) or (isinstance(values, Sequence) and not isinstance(values, (str, bytes)))

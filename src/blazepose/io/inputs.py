@@ -80,9 +80,18 @@ def output_names(inputs: list[Input], names: list[str] | None = None) -> list[st
         f"{n}_{Path(inp.location).suffix.lstrip('.').lower()}" if n in clash and Path(inp.location).suffix else n
         for n, inp in zip(names, inputs, strict=True)
     ]
-    seen: dict[str, int] = {}
+    taken = set(names)  # a count must not make another input's name (c/clip_mp4-2.mp4 beside two clip.mp4)
+    counts: dict[str, int] = {}
     unique = []
     for n in names:
-        seen[n] = seen.get(n, 0) + 1
-        unique.append(n if seen[n] == 1 else f"{n}-{seen[n]}")
+        if n not in counts:
+            counts[n] = 1
+            unique.append(n)
+            continue
+        k = counts[n] + 1
+        while f"{n}-{k}" in taken:
+            k += 1
+        counts[n] = k
+        taken.add(f"{n}-{k}")
+        unique.append(f"{n}-{k}")
     return unique

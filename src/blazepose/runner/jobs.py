@@ -174,6 +174,10 @@ def process_input(
         outcome.stopped = True
         outcome.outputs = [str(p) for p in paths.values() if p.exists()]
         raise InputInterrupted(outcome) from e
+    if outcome.stopped and outcome.frames == 0:  # stopped before its first frame: no empty file left behind
+        for path in paths.values():
+            if path not in existed:
+                path.unlink(missing_ok=True)
     outcome.outputs = [str(p) for p in paths.values() if p.exists()]
     return outcome
 

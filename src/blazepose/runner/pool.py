@@ -10,8 +10,10 @@ comes back through a queue that the parent drains while it waits.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -24,33 +26,57 @@ from blazepose.runner.jobs import InputOutcome, Job, RunSettings, process_input
 PROGRESS_INTERVAL_S = 0.25
 """Smallest time between two progress messages from one worker."""
 
+TERMINATE_GRACE_S = 10.0
+"""A worker sent SIGTERM stops its videos at their next frame and closes their files; if it is not told to
+exit by then (the executor terminates the workers of a broken pool and waits for them), it exits after this."""
+
 _stop_event: Any = None
 _progress_queue: Any = None
 _job_queue: Any = None
+_terminated = False
 
 
 def _init_worker(stop_event: Any, progress_queue: Any, job_queue: Any = None) -> None:
     """Runs once in each worker: the parent handles Ctrl-C and tells workers through ``stop_event``;
     with ``streams`` > 1 the inputs come from ``job_queue``.
 
-    SIGTERM keeps its default action here: the executor terminates the
-    workers of a broken pool with it and waits for them.
+    SIGTERM (``timeout``, ``docker stop`` and systemd send it to the whole process group) stops this
+    worker's videos at their next frame, their files closed, as the parent's stop does; the worker then
+    exits within :data:`TERMINATE_GRACE_S`.
     """
     global _stop_event, _progress_queue, _job_queue
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _on_terminate)
     _stop_event, _progress_queue, _job_queue = stop_event, progress_queue, job_queue
 
 
-def _work(inp: Input, name: str, settings: RunSettings) -> tuple[InputOutcome, tuple | None]:
-    """Processes one input in a worker; returns its outcome and its final progress message.
+def _on_terminate(signum: int, frame: Any) -> None:
+    global _terminated
+    if not _terminated:
+        _terminated = True
+        timer = threading.Timer(TERMINATE_GRACE_S, os._exit, args=(128 + signum,))
+        timer.daemon = True
+        timer.start()
+
+
+def _should_stop() -> bool:
+    return _terminated or _stop_event.is_set()
+
+
+def _work(inp: Input, name: str, settings: RunSettings, index: int) -> tuple[InputOutcome | None, tuple | None]:
+    """Processes one input in a worker; returns its outcome (None when a stop came before it started)
+    and its final progress message.
 
     The final message travels with the result, not through the queue: a
     queue's messages can arrive after the result, or (at pool shutdown)
     not at all.
     """
     finals: dict[str, tuple] = {}
+    if _should_stop():  # handed over before the stop came: not started, nothing written or reported
+        return None, None
+    _progress_queue.put(_Started(index))
     try:
-        outcome = process_input(inp, settings, _queued_progress(finals), _stop_event.is_set, name)
+        outcome = process_input(inp, settings, _queued_progress(finals), _should_stop, name)
     except Exception as e:  # a bug, not a bad input: still reported per input, the pool goes on
         outcome = InputOutcome(inp.location, error=f"{inp.location}: {type(e).__name__}: {e}")
     return outcome, finals.get(name)
@@ -74,6 +100,13 @@ def _queued_progress(finals: dict[str, tuple]) -> Callable[[str, int, int | None
 
 
 @dataclass(frozen=True)
+class _Started:
+    """A worker began input ``index`` (should its pool break, the input is not given to another)."""
+
+    index: int
+
+
+@dataclass(frozen=True)
 class _Finished:
     """An input of a worker's share done (sent through the progress queue as it happens)."""
 
@@ -85,7 +118,7 @@ class _Finished:
 def _queued_jobs() -> Iterator[Job]:
     """The inputs this worker takes from the queue the workers share, one each time a stream is free,
     until the queue's end mark for this worker (one per worker) or a stop."""
-    while not _stop_event.is_set():
+    while not _should_stop():
         job = _job_queue.get()
         if job is None:
             return
@@ -112,7 +145,7 @@ def _work_from_queue(settings: RunSettings, streams: int) -> list[_Finished]:
             yield job
 
     finished = []
-    for index, outcome in run_stream_jobs(noted(_queued_jobs()), settings, streams, progress, _stop_event.is_set):
+    for index, outcome in run_stream_jobs(noted(_queued_jobs()), settings, streams, progress, _should_stop):
         done = _Finished(index, outcome, finals.get(names[index]))
         _progress_queue.put(done)
         finished.append(done)
@@ -177,6 +210,8 @@ def run_in_processes(
     names = output_names(list(inputs))
     finished: set[str] = set()
     yielded: set[int] = set()
+    started: set[int] = set()  # inputs a worker began
+    broken: list[tuple[Job, str]] = []  # inputs whose pool broke under them, with the error
 
     def report(final: tuple | None) -> None:
         if final is not None:
@@ -200,16 +235,22 @@ def run_in_processes(
                 message = progress_queue.get_nowait()
             except queue.Empty:
                 return ready
-            if isinstance(message, _Finished):
+            if isinstance(message, _Started):
+                started.add(message.index)
+            elif isinstance(message, _Finished):
                 ready += take(message)
             elif progress is not None and message[0] not in finished:  # none after an input's final line
                 progress(*message)
 
     def done_with(future: Future, item: Job | None) -> list[InputOutcome]:
         if item is not None:
-            outcome, final = _outcome(future, item[1])
+            error = future.exception()
+            if error is not None:  # its worker, or another, died: decided once the pool is gone
+                broken.append((item, f"{type(error).__name__}: {error}"))
+                return []
+            outcome, final = future.result()
             report(final)
-            return [outcome]
+            return [] if outcome is None else [outcome]
         if future.exception() is not None:  # the worker process died (and with it the pool): failed_in_queue
             return []
         return [outcome for message in future.result() for outcome in take(message)]
@@ -226,6 +267,7 @@ def run_in_processes(
             )
 
     items: list[Job] = [(i, inp, name) for i, (inp, name) in enumerate(zip(inputs, names, strict=True))]
+    streams = min(streams, max(1, len(items)))  # (a worker never runs more videos at once than there are)
     queued = streams > 1 and len(items) > 0
     job_queue = context.Queue() if queued else None
     if job_queue is not None:
@@ -234,41 +276,50 @@ def run_in_processes(
         for _ in range(workers):
             job_queue.put(None)  # one end mark per worker
         job_queue.cancel_join_thread()  # a stop leaves jobs in it: the parent must not wait to flush them
-    with ProcessPoolExecutor(
-        max_workers=min(workers, max(1, len(items))),
-        mp_context=context,
-        initializer=_init_worker,
-        initargs=(stop_event, progress_queue, job_queue),
-    ) as pool:
-        if queued:
-            tasks: dict[Future, Job | None] = {
-                pool.submit(_work_from_queue, settings, streams): None for _ in range(min(workers, len(items)))
-            }
-        else:
-            tasks = {pool.submit(_work, item[1], item[2], settings): item for item in items}
-        pending = set(tasks)
-        try:
-            while pending:
-                done, pending = wait(pending, timeout=poll_s, return_when=FIRST_COMPLETED)
-                yield from drain()
-                for future in done:
-                    if not future.cancelled():
-                        yield from done_with(future, tasks[future])
-                if should_stop() and not stop_event.is_set():
-                    stop_event.set()
-                    for future in pending:
-                        future.cancel()
-        finally:
-            stop_event.set()  # also when the caller stops iterating or a second Ctrl-C raises
-            for future in pending:
-                future.cancel()
+    to_do = items
+    while to_do:
+        broken.clear()
+        begun = len(started)
+        with ProcessPoolExecutor(
+            max_workers=min(workers, max(1, len(to_do))),
+            mp_context=context,
+            initializer=_init_worker,
+            initargs=(stop_event, progress_queue, job_queue),
+        ) as pool:
+            if queued:
+                tasks: dict[Future, Job | None] = {
+                    pool.submit(_work_from_queue, settings, streams): None for _ in range(min(workers, len(to_do)))
+                }
+            else:
+                tasks = {pool.submit(_work, item[1], item[2], settings, item[0]): item for item in to_do}
+            pending = set(tasks)
+            try:
+                while pending:
+                    done, pending = wait(pending, timeout=poll_s, return_when=FIRST_COMPLETED)
+                    yield from drain()
+                    for future in done:
+                        if not future.cancelled():
+                            yield from done_with(future, tasks[future])
+                    if should_stop() and not stop_event.is_set():
+                        stop_event.set()
+                        for future in pending:
+                            future.cancel()
+            except BaseException:
+                stop_event.set()  # the caller stopped iterating or a second Ctrl-C raised
+                raise
+            finally:
+                for future in pending:
+                    future.cancel()
+            yield from drain()
+            if queued:
+                yield from failed_in_queue(tasks)
+        # A worker died (killed, out of memory) and the executor ended the others: the inputs that had
+        # begun failed; those that had not go to a new pool, unless nothing had begun (a worker that
+        # cannot start) or a stop came.
         yield from drain()
-        if queued:
-            yield from failed_in_queue(tasks)
-
-
-def _outcome(future: Future, inp: Input) -> tuple[InputOutcome, tuple | None]:
-    try:
-        return future.result()
-    except Exception as e:  # the worker process died (killed, out of memory): that input failed
-        return InputOutcome(inp.location, error=f"{inp.location}: worker failed ({type(e).__name__}: {e})"), None
+        stuck = len(started) == begun  # not one input began in this pool
+        for item, error in broken:
+            if item[0] in started or (stuck and not stop_event.is_set()):
+                yield InputOutcome(item[1].location, error=f"{item[1].location}: worker failed ({error})")
+        to_do = [] if stuck or stop_event.is_set() else [item for item, _ in broken if item[0] not in started]
+    stop_event.set()

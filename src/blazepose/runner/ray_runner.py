@@ -8,19 +8,55 @@ Progress comes back per input (when its task ends), not per frame.
 
 from __future__ import annotations
 
+import signal
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from blazepose.io.inputs import Input, output_names
-from blazepose.runner.jobs import InputOutcome, RunSettings, process_input
+from blazepose.runner.jobs import InputInterrupted, InputOutcome, RunSettings, process_input
 
 POLL_S = 0.2
 """How often the driver looks at finished tasks and the stop request."""
 
 
-def _process_remote(inp: Input, name: str, settings: RunSettings) -> InputOutcome:
+STOP_GRACE_S = 30.0
+"""After a stop, how long the driver waits for running tasks to close their files."""
+
+
+STOP_POLL_S = 0.5
+"""How often a task asks the run's stop flag whether to stop (at its next frame)."""
+
+
+class StopFlag:
+    """A run's stop request, as a Ray actor that every task of the run asks."""
+
+    def __init__(self) -> None:
+        self.stopped = False
+
+    def set(self) -> None:
+        self.stopped = True
+
+    def get(self) -> bool:
+        return self.stopped
+
+
+def _process_remote(inp: Input, name: str, settings: RunSettings, flag: Any) -> InputOutcome:
+    import ray
+
+    asked_at, stop = [0.0], [False]
+
+    def should_stop() -> bool:  # the flag asked at most every STOP_POLL_S
+        now = time.monotonic()
+        if not stop[0] and now - asked_at[0] >= STOP_POLL_S:
+            asked_at[0], stop[0] = now, bool(ray.get(flag.get.remote()))
+        return stop[0]
+
     try:
-        return process_input(inp, settings, name=name)
+        return process_input(inp, settings, should_stop=should_stop, name=name)
+    except InputInterrupted as e:  # cancelled (after the grace period): the files were closed on the way out
+        return e.outcome
     except Exception as e:  # a bug, not a bad input: still reported per input
         return InputOutcome(inp.location, error=f"{inp.location}: {type(e).__name__}: {e}")
 
@@ -39,8 +75,24 @@ def connect(address: str, **init_options: Any) -> Any:
     except ImportError as e:
         raise RuntimeError("--ray needs Ray: pip install 'blazepose[ray]'") from e
     if not ray.is_initialized():
-        ray.init(address=None if address == "local" else address, **init_options)
+        # ray.init installs its own SIGTERM handler (the driver's exit); the caller's must stay, so that a
+        # SIGTERM stops the run as Ctrl-C does.
+        handler = signal.getsignal(signal.SIGTERM) if threading.current_thread() is threading.main_thread() else None
+        try:
+            ray.init(address=None if address == "local" else address, **init_options)
+        except ConnectionError as e:
+            raise RuntimeError(f"--ray {address}: no Ray cluster there ({one_line(str(e))})") from e
+        if handler is not None:
+            signal.signal(signal.SIGTERM, handler)
     return ray
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _largest_node_cpus(ray: Any) -> float:
+    return max((node["Resources"].get("CPU", 0.0) for node in ray.nodes() if node.get("Alive")), default=0.0)
 
 
 def run_on_ray(
@@ -71,7 +123,11 @@ def run_on_ray(
     threads = settings.threads or 1
     settings = replace(settings, threads=threads, out=settings.out.resolve())
     ray = connect(address)
+    largest = _largest_node_cpus(ray)
+    if threads > largest:  # such a task would wait for ever for a node to run on
+        raise ValueError(f"--threads {threads}: each task reserves that many CPUs; the largest node has {largest:g}")
     task = ray.remote(num_cpus=threads, max_retries=0)(_process_remote)
+    flag = ray.remote(num_cpus=0)(StopFlag).remote()
     waiting = list(zip(inputs, output_names(list(inputs)), strict=True))
     running: dict[Any, Input] = {}
     limit = max_in_flight or len(waiting) or 1
@@ -79,7 +135,7 @@ def run_on_ray(
         while waiting or running:
             while waiting and len(running) < limit:
                 inp, name = waiting.pop(0)
-                running[task.remote(inp, name, settings)] = inp
+                running[task.remote(inp, name, settings, flag)] = inp
             done, _ = ray.wait(list(running), num_returns=1, timeout=POLL_S)
             for ref in done:
                 inp = running.pop(ref)
@@ -90,6 +146,29 @@ def run_on_ray(
             if should_stop():
                 waiting.clear()
                 break
-    finally:
-        for ref in running:
-            ray.cancel(ref, force=True)
+    except BaseException:  # closed early or interrupted: the running tasks stopped, nothing more reported
+        _stop_tasks(ray, running, flag)
+        raise
+    for ref in _stop_tasks(ray, running, flag):
+        try:
+            yield ray.get(ref)
+        except Exception:  # cancelled: Ray may not hand back what the task returned
+            yield InputOutcome(running[ref].location, stopped=True)
+
+
+def _stop_tasks(ray: Any, running: dict[Any, Input], flag: Any) -> list[Any]:
+    """Stops the running tasks through the run's stop flag: each stops at its next frame, closes its files
+    and returns what it did (a forced cancel would kill the worker mid-write). Those still running after
+    :data:`STOP_GRACE_S` are cancelled (a KeyboardInterrupt), then killed. The ones that ended."""
+    if not running:
+        return []
+    flag.set.remote()
+    ended, late = ray.wait(list(running), num_returns=len(running), timeout=STOP_GRACE_S)
+    for ref in late:
+        ray.cancel(ref)
+    if late:
+        more, late = ray.wait(late, num_returns=len(late), timeout=STOP_GRACE_S / 3)
+        ended += more
+    for ref in late:
+        ray.cancel(ref, force=True)
+    return list(ended)
