@@ -178,3 +178,15 @@ def test_a_bad_thread_count_in_the_environment_is_a_usage_error_before_any_outpu
     assert run.returncode == 2 and "BLAZEPOSE_NUM_THREADS must be an integer in 1..1024" in run.stderr, run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
+
+
+def test_ray_with_no_cluster_at_the_address_is_one_line(corpus, tmp_path):
+    if importlib.util.find_spec("ray") is None:
+        pytest.skip("--ray needs ray (the ray extra)")
+    if os.environ.get("RAY_ADDRESS"):
+        pytest.skip("a Ray cluster is named by RAY_ADDRESS")
+    run = blazepose("run", corpus / "photo_d.jpg", "--out", tmp_path / "out", "--ray", "auto", timeout=120)
+    assert run.returncode == 1, run.stderr
+    assert "Traceback" not in run.stderr
+    (line,) = [line for line in run.stderr.splitlines() if line.startswith("blazepose:")]
+    assert line.startswith("blazepose: --ray auto: no Ray cluster there")
