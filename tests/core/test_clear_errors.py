@@ -1,5 +1,6 @@
 """Clear errors and no hidden loss for hostile calls into the APIs (issue #11)."""
 
+import json
 import threading
 import tracemalloc
 
@@ -122,3 +123,18 @@ def test_zero_detection_confidence_on_a_blank_frame_finds_nothing_instead_of_fai
     # Found by the options property test: detections with score 0 averaged to NaN boxes.
     with PoseEstimator(static_image_mode=True, model_complexity=0, min_detection_confidence=0.0) as estimator:
         assert len(estimator.process(np.zeros((48, 48, 3), np.uint8))) == 0
+
+
+def test_a_bad_line_of_a_landmark_file_is_named_by_its_number(tmp_path):
+    from blazepose.core.results import PoseResult
+    from blazepose.io.landmark_files import FrameRecord, record_to_dict
+
+    empty = PoseResult.empty((10, 10), with_masks=False)
+    lines = [json.dumps(record_to_dict(FrameRecord(n, n * 33.0, empty))) for n in range(3)]
+    path = tmp_path / "cut.landmarks.jsonl"
+    path.write_text("\n".join([*lines, lines[0][:20]]) + "\n")  # the last line cut part way
+    with pytest.raises(ValueError, match=r"cut.landmarks.jsonl: .*\(line 4: .* at column \d+\)"):
+        load_landmarks(path)
+    path.write_text("\n".join([lines[0], '{"frame": 1}']) + "\n")
+    with pytest.raises(ValueError, match=r"\(line 2: KeyError: "):
+        load_landmarks(path)

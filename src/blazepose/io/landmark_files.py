@@ -244,16 +244,22 @@ def _load_jsonl(path: Path) -> list[FrameRecord]:
     records: list[FrameRecord] = []
     ended_by = None  # an error line seen, and nothing after it yet
     with open(path, encoding="utf-8") as f:
-        for line in f:
+        for number, line in enumerate(f, 1):
             if not line.strip():
                 continue
             if ended_by is not None:
                 raise ValueError(f'a line {{"error": ...}} before other records ({ended_by})')
-            value = json.loads(line)
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as e:  # (its own position counts from this line's start)
+                raise ValueError(f"line {number}: {e.msg} at column {e.colno}") from e
             if isinstance(value, dict) and set(value) == {"error"}:
                 ended_by = value["error"]
-            else:
+                continue
+            try:
                 records.append(record_from_dict(value))
+            except (KeyError, IndexError, TypeError, AttributeError, ValueError) as e:
+                raise ValueError(f"line {number}: {type(e).__name__}: {e}") from e
     if ended_by is not None:
         warnings.warn(f"{path}: {len(records)} frames, then the error that ended them: {ended_by}", stacklevel=3)
     return records
