@@ -181,6 +181,12 @@ def test_inputs_with_the_same_name_get_distinct_outputs(tmp_path, capsys):
     assert json.loads((tmp_path / "out" / "x_jsonl.reps.json").read_text())["count"] == 3
 
 
+@pytest.mark.parametrize("name", ["none", "Nones"])
+def test_exercise_none_is_a_usage_error(tmp_path, capsys, name):
+    assert main(["reps", str(tmp_path / "v.mp4"), "--out", str(tmp_path), "--exercise", name]) == 2
+    assert "--exercise none would count nothing" in capsys.readouterr().err
+
+
 def test_a_given_exercise_the_classifier_cannot_count_is_a_usage_error(tmp_path, capsys):
     assert main(["reps", str(tmp_path / "v.mp4"), "--out", str(tmp_path), "--exercise", "dip",
                  "--classifier", "default"]) == 2  # fmt: skip

@@ -180,13 +180,17 @@ def test_a_bad_thread_count_in_the_environment_is_a_usage_error_before_any_outpu
     assert not (tmp_path / "o").exists()
 
 
-def test_ray_with_no_cluster_at_the_address_is_one_line(corpus, tmp_path):
+@pytest.mark.parametrize(
+    ("address", "message"), [("auto", "no Ray cluster there"), ("127.0.0.1:1", "no Ray cluster reachable there")]
+)
+def test_ray_with_no_cluster_at_the_address_is_one_line(corpus, tmp_path, address, message):
+    """No running cluster was a traceback; an address that takes no connection made ray.init wait for minutes."""
     if importlib.util.find_spec("ray") is None:
         pytest.skip("--ray needs ray (the ray extra)")
     if os.environ.get("RAY_ADDRESS"):
         pytest.skip("a Ray cluster is named by RAY_ADDRESS")
-    run = blazepose("run", corpus / "photo_d.jpg", "--out", tmp_path / "out", "--ray", "auto", timeout=120)
+    run = blazepose("run", corpus / "photo_d.jpg", "--out", tmp_path / "out", "--ray", address, timeout=120)
     assert run.returncode == 1, run.stderr
     assert "Traceback" not in run.stderr
     (line,) = [line for line in run.stderr.splitlines() if line.startswith("blazepose:")]
-    assert line.startswith("blazepose: --ray auto: no Ray cluster there")
+    assert line.startswith(f"blazepose: --ray {address}: {message}")

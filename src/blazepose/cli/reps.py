@@ -85,6 +85,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"blazepose reps: --num-poses and --threads must be >= 1 (--threads at most {MAX_THREADS}) and "
               "--exercise not empty", file=sys.stderr, flush=True)  # fmt: skip
         return 2
+    from blazepose.fitness.recognition import canonical_exercise
+
+    if canonical_exercise(args.exercise) == "none":  # (what auto says of a clip with no exercise)
+        print("blazepose reps: --exercise none would count nothing; give auto or an exercise name", file=sys.stderr,
+              flush=True)  # fmt: skip
+        return 2
     if args.count_class and not args.classifier:
         print("blazepose reps: --count-class needs --classifier (FILE or 'default')", file=sys.stderr, flush=True)
         return 2

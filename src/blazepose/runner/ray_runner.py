@@ -75,6 +75,7 @@ def connect(address: str, **init_options: Any) -> Any:
     except ImportError as e:
         raise RuntimeError("--ray needs Ray: pip install 'blazepose[ray]'") from e
     if not ray.is_initialized():
+        _check_reachable(address)
         # ray.init installs its own SIGTERM handler (the driver's exit); the caller's must stay, so that a
         # SIGTERM stops the run as Ctrl-C does.
         handler = signal.getsignal(signal.SIGTERM) if threading.current_thread() is threading.main_thread() else None
@@ -85,6 +86,20 @@ def connect(address: str, **init_options: Any) -> Any:
         if handler is not None:
             signal.signal(signal.SIGTERM, handler)
     return ray
+
+
+def _check_reachable(address: str, timeout_s: float = 10.0) -> None:
+    """Raises RuntimeError when ``host:port`` (or ``ray://host:port``) takes no connection: ray.init would
+    wait on it for minutes, saying nothing. ``local``, ``auto`` and other forms are left to Ray."""
+    import socket
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as e:
+        raise RuntimeError(f"--ray {address}: no Ray cluster reachable there ({e.strerror or e})") from e
 
 
 def one_line(text: str) -> str:

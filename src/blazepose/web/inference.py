@@ -119,6 +119,8 @@ class LandmarkerPool:
                     evicted.append(self._idle.popitem(last=False)[1][1])
         for old in evicted:
             old.close()
+        if evicted:
+            trim_heap()  # (an evicted model's memory back to the system, as after a live session)
 
     def detect(self, options: PoseOptions, rgb: np.ndarray):
         """The poses in one photo (static mode), as a ``PoseResult`` with track ids 0..N-1.
