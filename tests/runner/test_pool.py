@@ -112,5 +112,36 @@ def test_a_worker_killed_costs_the_inputs_under_way_not_those_after(corpus, tmp_
     outcomes = {Path(o.input).name: o for o in run_in_processes(inputs, settings, 2, progress, deadline())}
     assert killed, "no progress came from the videos"
     assert outcomes.keys() == {"a.avi", "b.avi", "photo_c.png", "photo_d.jpg"}
-    assert all("worker failed" in (outcomes[n].error or "") for n in ("a.avi", "b.avi"))
+    # The killed worker's input failed; the other's was stopped when the pool ended its worker (files closed).
+    ended = ("worker failed", "worker ended by SIGTERM")
+    assert all(any(e in (outcomes[n].error or "") for e in ended) for n in ("a.avi", "b.avi"))
     assert all(outcomes[n].error is None and outcomes[n].poses == 1 for n in ("photo_c.png", "photo_d.jpg"))
+
+
+@pytest.mark.skipif(not SHARED_VIDEO.is_file(), reason=f"needs the shared video {SHARED_VIDEO}")
+def test_a_sigterm_to_one_worker_loses_no_input(corpus, tmp_path):
+    """A worker sent SIGTERM alone took the next inputs and dropped them unreported (the run exited 0)."""
+    import os
+    import signal
+
+    psutil = pytest.importorskip("psutil", reason="finding the worker processes needs psutil")
+    for name in ("a.avi", "b.avi"):
+        os.symlink(SHARED_VIDEO, tmp_path / name)
+    photos = [str(corpus / "photo_c.png"), str(corpus / "photo_d.jpg")] * 2
+    inputs, _ = expand_inputs([str(tmp_path / "a.avi"), str(tmp_path / "b.avi"), *photos])
+    settings = RunSettings(out=tmp_path / "out", model="lite", annotate=False, threads=1, force=True)
+    settings.out.mkdir()
+    signalled = []
+
+    def progress(name, done, total, elapsed, final):
+        if not signalled and name in ("a", "b") and done >= 3:
+            workers = [c for c in psutil.Process().children() if "resource_tracker" not in " ".join(c.cmdline())]
+            signalled.append(workers[0].pid)
+            os.kill(workers[0].pid, signal.SIGTERM)
+
+    outcomes = list(run_in_processes(inputs, settings, 2, progress, deadline()))
+    assert signalled, "no progress came from the videos"
+    assert sorted(Path(o.input).name for o in outcomes) == sorted(Path(i.location).name for i in inputs)
+    videos = [o for o in outcomes if o.input.endswith(".avi")]
+    assert any("worker ended by SIGTERM" in (o.error or "") for o in videos), [o.error for o in videos]
+    assert all(o.error is None and o.poses == 1 for o in outcomes if not o.input.endswith(".avi"))

@@ -162,3 +162,49 @@ def test_frames_queued_when_the_interpreter_exits_are_served_and_the_exit_is_cle
     assert [line for line in done.stdout.splitlines() if line.startswith("served")] == [
         f"served {ts}" for ts in range(0, 50, 10)
     ]
+
+
+def test_a_dropped_landmarker_whose_callback_raised_is_freed_too():
+    """The error kept for the next call held the landmarker through its traceback's local variables."""
+    import gc
+    import weakref
+
+    def feed_and_forget():
+        landmarker = _live(lambda result, image, ts: 1 / 0)
+        landmarker.detect_async(FRAME, 0)
+        return weakref.ref(landmarker), landmarker._stream._worker
+
+    alive, worker = feed_and_forget()
+    worker.join(TIMEOUT_S)
+    gc.collect()
+    assert not worker.is_alive() and alive() is None
+
+
+def test_a_callback_that_queues_its_next_frame_does_not_hold_the_exit():
+    """At exit the queued frames are served; a callback queuing more would have kept the queue full for ever."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        """
+        import time
+        import numpy as np
+        from blazepose import PoseLandmarker, PoseLandmarkerOptions, RunningMode
+
+        frame = np.zeros((64, 64, 3), np.uint8)
+        holder = {}
+
+        def again(result, image, ts):
+            holder["landmarker"].detect_async(frame, ts + 33)
+
+        options = PoseLandmarkerOptions(running_mode=RunningMode.LIVE_STREAM, model_complexity=0,
+                                        result_callback=again)
+        holder["landmarker"] = PoseLandmarker.create_from_options(options)  # never closed
+        holder["landmarker"].detect_async(frame, 0)
+        time.sleep(0.5)
+        print("done", flush=True)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "done", done.stderr[-2000:]

@@ -15,7 +15,7 @@ import queue
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +25,9 @@ from blazepose.runner.jobs import InputOutcome, Job, RunSettings, process_input
 
 PROGRESS_INTERVAL_S = 0.25
 """Smallest time between two progress messages from one worker."""
+
+PARENT_STOP_WAIT_S = 1.0
+"""After a SIGTERM, how long a worker waits for the parent's stop before it takes the signal as its own."""
 
 TERMINATE_GRACE_S = 10.0
 """A worker sent SIGTERM stops its videos at their next frame and closes their files; if it is not told to
@@ -63,6 +66,30 @@ def _should_stop() -> bool:
     return _terminated or _stop_event.is_set()
 
 
+def _terminated_alone() -> bool:
+    """Whether this worker got a SIGTERM that the run did not: the parent, signalled too (a process group's
+    SIGTERM), sets the stop event within moments."""
+    return _terminated and not _stop_event.wait(PARENT_STOP_WAIT_S)
+
+
+def _cut_short(outcome: InputOutcome) -> InputOutcome:
+    """An input stopped by a SIGTERM to its worker alone (not the run's stop): an error, its frames kept."""
+    if outcome.error is None and outcome.stopped:
+        outcome.error = (
+            f"{outcome.input}: worker ended by SIGTERM (from outside, or by the pool when another worker died) "
+            f"after {outcome.frames} frame(s), which were kept"
+        )
+    return outcome
+
+
+def _end_worker() -> None:
+    """Ends this worker at once, what it put on the progress queue sent first; the pool then breaks, and the
+    parent gives the inputs that no worker began to a new one."""
+    _progress_queue.close()
+    _progress_queue.join_thread()
+    os._exit(128 + signal.SIGTERM)
+
+
 def _work(inp: Input, name: str, settings: RunSettings, index: int) -> tuple[InputOutcome | None, tuple | None]:
     """Processes one input in a worker; returns its outcome (None when a stop came before it started)
     and its final progress message.
@@ -72,13 +99,18 @@ def _work(inp: Input, name: str, settings: RunSettings, index: int) -> tuple[Inp
     not at all.
     """
     finals: dict[str, tuple] = {}
-    if _should_stop():  # handed over before the stop came: not started, nothing written or reported
+    if _stop_event.is_set():  # handed over before the run's stop came: not started, nothing written or reported
         return None, None
+    if _terminated:  # handed over after this worker's own SIGTERM: not begun, left to another worker
+        _end_worker()
     _progress_queue.put(_Started(index))
     try:
         outcome = process_input(inp, settings, _queued_progress(finals), _should_stop, name)
     except Exception as e:  # a bug, not a bad input: still reported per input, the pool goes on
         outcome = InputOutcome(inp.location, error=f"{inp.location}: {type(e).__name__}: {e}")
+    if _terminated_alone():
+        _progress_queue.put(_Finished(index, _cut_short(outcome), finals.get(name)))
+        _end_worker()
     return outcome, finals.get(name)
 
 
@@ -142,13 +174,19 @@ def _work_from_queue(settings: RunSettings, streams: int) -> list[_Finished]:
     def noted(jobs: Iterator[Job]) -> Iterator[Job]:
         for job in jobs:
             names[job[0]] = job[2]
+            _progress_queue.put(_Started(job[0]))
             yield job
 
     finished = []
+    alone: list[bool] = []  # (asked once, after this worker's own SIGTERM)
     for index, outcome in run_stream_jobs(noted(_queued_jobs()), settings, streams, progress, _should_stop):
-        done = _Finished(index, outcome, finals.get(names[index]))
+        if _terminated and not alone:
+            alone.append(_terminated_alone())
+        done = _Finished(index, _cut_short(outcome) if alone and alone[0] else outcome, finals.get(names[index]))
         _progress_queue.put(done)
         finished.append(done)
+    if alone and alone[0]:
+        _end_worker()
     return finished
 
 
@@ -251,35 +289,18 @@ def run_in_processes(
             outcome, final = future.result()
             report(final)
             return [] if outcome is None else [outcome]
-        if future.exception() is not None:  # the worker process died (and with it the pool): failed_in_queue
+        if future.exception() is not None:  # a worker died (and with it the pool): decided once the pool is gone
             return []
         return [outcome for message in future.result() for outcome in take(message)]
-
-    def failed_in_queue(tasks: Iterable[Future]) -> Iterator[InputOutcome]:
-        """After a worker of the queue died (the pool with it): every input not reported, failed."""
-        errors = [f.exception() for f in tasks if not f.cancelled() and f.exception() is not None]
-        if not errors:
-            return
-        why = f"{type(errors[0]).__name__}: {errors[0]}"
-        for i, inp, _ in items:
-            yield from take(
-                _Finished(i, InputOutcome(inp.location, error=f"{inp.location}: worker failed ({why})"), None)
-            )
 
     items: list[Job] = [(i, inp, name) for i, (inp, name) in enumerate(zip(inputs, names, strict=True))]
     streams = min(streams, max(1, len(items)))  # (a worker never runs more videos at once than there are)
     queued = streams > 1 and len(items) > 0
-    job_queue = context.Queue() if queued else None
-    if job_queue is not None:
-        for item in items:
-            job_queue.put(item)
-        for _ in range(workers):
-            job_queue.put(None)  # one end mark per worker
-        job_queue.cancel_join_thread()  # a stop leaves jobs in it: the parent must not wait to flush them
     to_do = items
     while to_do:
         broken.clear()
         begun = len(started)
+        job_queue = _filled_job_queue(context, to_do, workers) if queued else None
         with ProcessPoolExecutor(
             max_workers=min(workers, max(1, len(to_do))),
             mp_context=context,
@@ -310,16 +331,33 @@ def run_in_processes(
             finally:
                 for future in pending:
                     future.cancel()
-            yield from drain()
-            if queued:
-                yield from failed_in_queue(tasks)
-        # A worker died (killed, out of memory) and the executor ended the others: the inputs that had
-        # begun failed; those that had not go to a new pool, unless nothing had begun (a worker that
-        # cannot start) or a stop came.
+        # A worker died (killed, out of memory, or ended by a SIGTERM of its own) and the executor ended the
+        # others: the inputs that had begun and did not report failed; those that had not begun go to a new
+        # pool, unless nothing had begun (a worker that cannot start) or the run was stopped.
         yield from drain()
+        if queued:
+            errors = [f.exception() for f in tasks if not f.cancelled() and f.exception() is not None]
+            if errors:
+                why = f"{type(errors[0]).__name__}: {errors[0]}"
+                broken.extend((item, why) for item in to_do if item[0] not in yielded)
         stuck = len(started) == begun  # not one input began in this pool
-        for item, error in broken:
+        lost = [(item, error) for item, error in broken if item[0] not in yielded]
+        for item, error in lost:
             if item[0] in started or (stuck and not stop_event.is_set()):
-                yield InputOutcome(item[1].location, error=f"{item[1].location}: worker failed ({error})")
-        to_do = [] if stuck or stop_event.is_set() else [item for item, _ in broken if item[0] not in started]
+                yield from take(
+                    _Finished(item[0], InputOutcome(item[1].location, error=f"{item[1].location}: worker failed "
+                                                    f"({error})"), None)
+                )  # fmt: skip
+        to_do = [] if stuck or stop_event.is_set() else [item for item, _ in lost if item[0] not in started]
     stop_event.set()
+
+
+def _filled_job_queue(context: Any, jobs: list[Job], workers: int) -> Any:
+    """The queue the workers of one pool take their inputs from: the jobs, then one end mark per worker."""
+    job_queue = context.Queue()
+    for job in jobs:
+        job_queue.put(job)
+    for _ in range(workers):
+        job_queue.put(None)
+    job_queue.cancel_join_thread()  # a stop leaves jobs in it: the parent must not wait to flush them
+    return job_queue

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import logging
 import threading
+import traceback
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -55,6 +56,7 @@ class LiveStream:
         self._cond = threading.Condition()
         self._busy = False
         self._stopping = False
+        self._closing = False  # closing: queued frames are still served, new ones refused
         self._error: BaseException | None = None
         self.last_submitted_us: int | None = None
         self.dropped_frames = 0
@@ -84,7 +86,7 @@ class LiveStream:
         if process is None or deliver is None:  # cannot happen while the owner calls
             raise ValueError("this PoseLandmarker is closed")
         with self._cond:
-            if self._stopping:
+            if self._stopping or self._closing:
                 raise ValueError("this PoseLandmarker is closed")
             if len(self._queue) >= self._max_size:
                 if self._policy is QueuePolicy.DROP_NEWEST:
@@ -114,7 +116,9 @@ class LiveStream:
                 self._cond.notify_all()
             return
         with self._cond:
-            # (A worker that died cannot drain the queue: do not wait for it.)
+            # No frame is taken from now on (a callback that queues its next frame would keep the queue
+            # from ever emptying); those queued are served. (A worker that died cannot drain the queue.)
+            self._closing = True
             self._cond.wait_for(lambda: (not self._queue and not self._busy) or not self._worker.is_alive())
             self._stopping = True
             self._cond.notify_all()
@@ -142,6 +146,8 @@ class LiveStream:
             finally:
                 with self._cond:
                     self._busy = False
+                    if self._error is not None:  # its frames' locals would keep the owner alive
+                        _clear_locals(self._error)
                     self._cond.notify_all()
             # Outside the lock: this may drop the owner's last reference, which calls _stop.
             del item
@@ -164,3 +170,14 @@ class LiveStream:
             with self._cond:
                 if self._error is None:
                     self._error = error
+
+
+def _clear_locals(error: BaseException) -> None:
+    """Clears the local variables of the finished frames in ``error``'s traceback and in those of its
+    causes (the tracebacks and their lines stay): a kept error must not keep the objects they held."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        traceback.clear_frames(current.__traceback__)
+        current = current.__cause__ or current.__context__
