@@ -97,3 +97,17 @@ def test_a_stop_lets_running_tasks_close_their_files(local_cluster, tmp_path):
     for name in ("a", "b"):
         lines = len((settings.out / f"{name}.landmarks.jsonl").read_text().splitlines())
         assert lines < 205 and decoded_frames(settings.out / f"{name}.annotated.mp4") == lines
+
+
+def test_a_stop_submits_nothing_more_and_leaves_no_stop_file(local_cluster, corpus, tmp_path):
+    """Every input was submitted at once, so a stop still ran them all (149 of 150 photos after the first)."""
+    photos = [str(corpus / "photo_d.jpg")] * 40
+    inputs, _ = expand_inputs(photos)
+    settings = RunSettings(out=tmp_path / "out", model="lite", annotate=False, threads=1, force=True)
+    settings.out.mkdir()
+    seen: list = []
+    outcomes = run_on_ray(inputs, settings, "local", should_stop=lambda: bool(seen))
+    for outcome in outcomes:
+        seen.append(outcome)
+    assert 1 <= len(seen) <= 4, len(seen)  # what was running (2 CPUs) when the first came back
+    assert not list(settings.out.glob(".blazepose-stop-*"))

@@ -8,10 +8,13 @@ Progress comes back per input (when its task ends), not per frame.
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from blazepose.io.inputs import Input, output_names
@@ -26,31 +29,16 @@ STOP_GRACE_S = 30.0
 
 
 STOP_POLL_S = 0.5
-"""How often a task asks the run's stop flag whether to stop (at its next frame)."""
+"""How often a task looks for the run's stop file (then it stops at its next frame)."""
 
 
-class StopFlag:
-    """A run's stop request, as a Ray actor that every task of the run asks."""
+def _process_remote(inp: Input, name: str, settings: RunSettings, stop_file: str) -> InputOutcome:
+    looked_at, stop = [0.0], [False]
 
-    def __init__(self) -> None:
-        self.stopped = False
-
-    def set(self) -> None:
-        self.stopped = True
-
-    def get(self) -> bool:
-        return self.stopped
-
-
-def _process_remote(inp: Input, name: str, settings: RunSettings, flag: Any) -> InputOutcome:
-    import ray
-
-    asked_at, stop = [0.0], [False]
-
-    def should_stop() -> bool:  # the flag asked at most every STOP_POLL_S
+    def should_stop() -> bool:  # the stop file looked for at most every STOP_POLL_S
         now = time.monotonic()
-        if not stop[0] and now - asked_at[0] >= STOP_POLL_S:
-            asked_at[0], stop[0] = now, bool(ray.get(flag.get.remote()))
+        if not stop[0] and now - looked_at[0] >= STOP_POLL_S:
+            looked_at[0], stop[0] = now, os.path.exists(stop_file)
         return stop[0]
 
     try:
@@ -128,10 +116,11 @@ def run_on_ray(
             engines then use one thread).
         address: A Ray cluster address (``ray://host:10001``, ``auto``) or
             ``local``.
-        max_in_flight: Most tasks submitted at once (None: all; Ray runs as
-            many as the cluster's CPUs allow).
-        should_stop: Polled by the driver; once True, tasks not finished are
-            cancelled.
+        max_in_flight: Most tasks submitted at once (None: as many as the
+            cluster's CPUs can run at once, ``threads`` each).
+        should_stop: Polled by the driver; once True, no more tasks are
+            submitted and the running ones stop at their next frame, closing
+            their files (their outcomes, marked ``stopped``, are still yielded).
     """
     from dataclasses import replace
 
@@ -142,15 +131,18 @@ def run_on_ray(
     if threads > largest:  # such a task would wait for ever for a node to run on
         raise ValueError(f"--threads {threads}: each task reserves that many CPUs; the largest node has {largest:g}")
     task = ray.remote(num_cpus=threads, max_retries=0)(_process_remote)
-    flag = ray.remote(num_cpus=0)(StopFlag).remote()
+    # The run's stop request: a file in the output folder, which every task's node sees (a Ray call from a
+    # task would free its CPUs while it waits, letting more tasks run than the CPUs allow).
+    stop_file = settings.out / f".blazepose-stop-{uuid.uuid4().hex}"
     waiting = list(zip(inputs, output_names(list(inputs)), strict=True))
     running: dict[Any, Input] = {}
-    limit = max_in_flight or len(waiting) or 1
+    # As many tasks submitted as can run: the others wait here, so that a stop has only those to stop.
+    limit = max_in_flight or max(1, int(ray.cluster_resources().get("CPU", 1) // threads))
     try:
         while waiting or running:
             while waiting and len(running) < limit:
                 inp, name = waiting.pop(0)
-                running[task.remote(inp, name, settings, flag)] = inp
+                running[task.remote(inp, name, settings, str(stop_file))] = inp
             done, _ = ray.wait(list(running), num_returns=1, timeout=POLL_S)
             for ref in done:
                 inp = running.pop(ref)
@@ -162,28 +154,34 @@ def run_on_ray(
                 waiting.clear()
                 break
     except BaseException:  # closed early or interrupted: the running tasks stopped, nothing more reported
-        _stop_tasks(ray, running, flag)
+        _stop_tasks(ray, running, stop_file)
         raise
-    for ref in _stop_tasks(ray, running, flag):
-        try:
-            yield ray.get(ref)
-        except Exception:  # cancelled: Ray may not hand back what the task returned
-            yield InputOutcome(running[ref].location, stopped=True)
+    try:
+        for ref in _stop_tasks(ray, running, stop_file):
+            try:
+                yield ray.get(ref)
+            except Exception:  # cancelled: Ray may not hand back what the task returned
+                yield InputOutcome(running[ref].location, stopped=True)
+    finally:
+        stop_file.unlink(missing_ok=True)
 
 
-def _stop_tasks(ray: Any, running: dict[Any, Input], flag: Any) -> list[Any]:
-    """Stops the running tasks through the run's stop flag: each stops at its next frame, closes its files
+def _stop_tasks(ray: Any, running: dict[Any, Input], stop_file: Path) -> list[Any]:
+    """Stops the running tasks through the run's stop file: each stops at its next frame, closes its files
     and returns what it did (a forced cancel would kill the worker mid-write). Those still running after
     :data:`STOP_GRACE_S` are cancelled (a KeyboardInterrupt), then killed. The ones that ended."""
     if not running:
         return []
-    flag.set.remote()
-    ended, late = ray.wait(list(running), num_returns=len(running), timeout=STOP_GRACE_S)
-    for ref in late:
-        ray.cancel(ref)
-    if late:
-        more, late = ray.wait(late, num_returns=len(late), timeout=STOP_GRACE_S / 3)
-        ended += more
-    for ref in late:
-        ray.cancel(ref, force=True)
+    stop_file.touch()
+    try:
+        ended, late = ray.wait(list(running), num_returns=len(running), timeout=STOP_GRACE_S)
+        for ref in late:
+            ray.cancel(ref)
+        if late:
+            more, late = ray.wait(late, num_returns=len(late), timeout=STOP_GRACE_S / 3)
+            ended += more
+        for ref in late:
+            ray.cancel(ref, force=True)
+    finally:
+        stop_file.unlink(missing_ok=True)
     return list(ended)
