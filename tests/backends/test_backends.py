@@ -198,3 +198,22 @@ def test_a_batch_engine_keeps_interpreters_for_the_last_few_sizes_only(monkeypat
         np.testing.assert_array_equal(together[0][n - 1], model.run(batch[n - 1 :], [0])[0][0])
         assert len(model._batched) <= 4
     assert made == [2, 3, 4, 5, 6, 7, 2]  # 2 was used again before it was dropped, then dropped
+
+
+def test_a_missing_onnxruntime_names_the_gpu_extra_for_the_cuda_engine(monkeypatch):
+    import builtins
+
+    from blazepose.backends.onnxruntime import OnnxRuntimeModel
+
+    real_import = builtins.__import__
+
+    def without_onnxruntime(name, *args, **kwargs):
+        if name == "onnxruntime":
+            raise ImportError("No module named 'onnxruntime'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", without_onnxruntime)
+    with pytest.raises(RuntimeError, match=r"blazepose\[gpu\]"):
+        OnnxRuntimeModel(b"", backend="onnxruntime-cuda")
+    with pytest.raises(RuntimeError, match=r"blazepose\[onnxruntime\]"):
+        OnnxRuntimeModel(b"", backend="onnxruntime")

@@ -35,4 +35,17 @@ def test_demo_names_an_unreadable_image(tmp_path):
         text=True,
         timeout=120,
     )
-    assert run.returncode != 0 and "broken.jpg" in run.stderr
+    assert run.returncode == 2 and "broken.jpg" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_demo_out_at_a_file_or_an_unwritable_image_is_one_line(tmp_path, capsys):
+    from blazepose.cli import main
+
+    (tmp_path / "afile").write_text("x")
+    for out in (tmp_path / "afile", tmp_path / "afile" / "sub"):
+        assert main(["demo", "--out", str(out)]) == 2
+        assert capsys.readouterr().err.count("\n") == 1
+    (tmp_path / "d" / "annotated.png").mkdir(parents=True)  # where the image would go: a folder
+    pytest.importorskip("skimage", reason="the built-in photo comes from scikit-image")
+    assert main(["demo", "--out", str(tmp_path / "d"), "--model-complexity", "0"]) == 1
+    assert "annotated.png: could not be written" in capsys.readouterr().err

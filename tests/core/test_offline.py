@@ -50,6 +50,20 @@ def test_track_clip_needs_frames_it_can_decode_twice(astronaut):
         track_clip(iter([astronaut]), model_complexity=0)
 
 
+def test_track_clip_refuses_masks_it_would_compute_and_drop(astronaut):
+    with pytest.raises(ValueError, match="no segmentation masks; enable_segmentation=True is not accepted"):
+        track_clip([astronaut], model_complexity=0, enable_segmentation=True)
+
+
+def test_high_accuracy_settings_are_checked_when_made():
+    from blazepose.core.high_accuracy import HighAccuracySettings
+
+    with pytest.raises(TypeError, match="high_accuracy must be a HighAccuracySettings or None, got"):
+        PoseEstimator(static_image_mode=True, model_complexity=0, accuracy="high", high_accuracy={"recall": 1})
+    with pytest.raises(ValueError, match="used with accuracy='high' only"):
+        PoseEstimator(model_complexity=0, high_accuracy=HighAccuracySettings())
+
+
 def _track(values: np.ndarray) -> list[dict[int, Sample]]:
     """A one-pose track whose every landmark coordinate follows ``values`` (T,)."""
     out = []

@@ -70,3 +70,14 @@ def test_counts_below_one_are_one_line_usage_errors(tmp_path, astronaut, option)
     assert run.returncode == 2, run.stderr
     assert run.stderr.strip().splitlines() == [f"blazepose eval: {option[0]} must be >= 1, got {option[1]}"]
     assert not (tmp_path / "out").exists()
+
+
+def test_out_at_a_file_is_refused_before_the_evaluation(tmp_path, astronaut):
+    """It was found only when writing the report, after every model had been evaluated (a traceback)."""
+    ann, images = _coco(tmp_path, astronaut, present=1, missing=0)
+    (tmp_path / "afile").write_text("x")
+    run = blazepose("eval", "--coco", ann, "--coco-images", images, "--mediapipe", "no", "--out", tmp_path / "afile",
+                    timeout=60)  # fmt: skip
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.strip().splitlines() == [f"blazepose eval: --out {tmp_path / 'afile'}: is a file; expected a "
+                                               "folder (it is created when missing)"]  # fmt: skip

@@ -59,6 +59,8 @@ def test_a_table_other_than_frame_labels_is_refused(tmp_path):
     assert read_frame_labels(labels) == {3: "up"}
     labels.write_text("3,up\n4,down\n")
     assert read_frame_labels(labels) == {3: "up", 4: "down"}
+    labels.write_text("\ufeffframe,class\n5,up\n", encoding="utf-8")  # as spreadsheets save it
+    assert read_frame_labels(labels) == {5: "up"}
 
 
 @pytest.mark.skipif(not CLIP.is_file(), reason=f"needs the shared exercise clip {CLIP}")

@@ -145,3 +145,19 @@ def test_a_sigterm_to_one_worker_loses_no_input(corpus, tmp_path):
     videos = [o for o in outcomes if o.input.endswith(".avi")]
     assert any("worker ended by SIGTERM" in (o.error or "") for o in videos), [o.error for o in videos]
     assert all(o.error is None and o.poses == 1 for o in outcomes if not o.input.endswith(".avi"))
+
+
+def test_high_accuracy_on_a_stream_tracks_it_live_as_a_camera(corpus, tmp_path, monkeypatch):
+    """The whole-clip pass decodes a video three times and writes only once the first pass ends: a live stream
+    never ends (and would not give the same frames again), so nothing was ever written."""
+    pytest.importorskip("scipy", reason="--accuracy high smooths with scipy (the offline extra)")
+    from blazepose.io.inputs import Input
+    from blazepose.runner import jobs
+
+    def whole_clip(*args, **kwargs):
+        raise AssertionError("the whole-clip pass ran on a stream")
+
+    monkeypatch.setattr(jobs, "_offline_results", whole_clip)
+    settings = RunSettings(out=tmp_path, model="lite", annotate=False, threads=1, accuracy="high")
+    outcome = jobs.process_input(Input("stream", str(corpus / "clip_a.mp4")), settings)
+    assert outcome.error is None and outcome.frames == 6

@@ -116,9 +116,10 @@ def available_cores() -> int:
 
 
 THREADS_VARIABLE = "BLAZEPOSE_NUM_THREADS"
+"""Environment variable that sets the default thread count (for example 1 on a machine shared with other work)."""
+
 MAX_THREADS = 1024
 """Most inference threads taken (XNNPACK fails to prepare its graph with tens of thousands)."""
-"""Environment variable that sets the default thread count (for example 1 on a machine shared with other work)."""
 
 
 QUIET_VARIABLE = "BLAZEPOSE_QUIET_ENGINES"

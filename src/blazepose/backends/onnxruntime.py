@@ -38,7 +38,9 @@ class OnnxRuntimeModel:
         try:
             import onnxruntime as ort
         except ImportError as e:
-            raise RuntimeError(f"backend {backend!r} needs ONNX Runtime: pip install 'blazepose[onnxruntime]'") from e
+            from blazepose.backends import ENGINE_PACKAGES
+
+            raise RuntimeError(f"backend {backend!r} needs ONNX Runtime: {ENGINE_PACKAGES[backend][1]}") from e
         provider = PROVIDERS[backend]
         available = ort.get_available_providers()
         if provider not in available:

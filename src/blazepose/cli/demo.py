@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -51,13 +52,13 @@ def _load_demo_image(path: str | None) -> tuple[np.ndarray, str]:
         try:
             return read_photo(path), path
         except (ValueError, OSError) as e:
-            raise SystemExit(f"blazepose demo: cannot read an image from {path!r} ({e})") from None
+            raise ValueError(f"cannot read an image from {path!r} ({e})") from None
     try:
         from skimage import data
     except ImportError:
-        raise SystemExit(
-            "blazepose demo: the built-in photo comes from scikit-image; "
-            "install it (pip install 'blazepose[demo]') or pass --image PATH"
+        raise ValueError(
+            "the built-in photo comes from scikit-image; install it (pip install 'blazepose[demo]') or pass "
+            "--image PATH"
         ) from None
     return data.astronaut(), "scikit-image astronaut (public domain)"
 
@@ -65,12 +66,21 @@ def _load_demo_image(path: str | None) -> tuple[np.ndarray, str]:
 def run(args: argparse.Namespace) -> int:
     import cv2
 
+    from blazepose.cli.run import out_folder_problem
     from blazepose.core.estimator import PoseEstimator
     from blazepose.draw.overlay import tint_person
     from blazepose.draw.skeleton import draw_result
 
-    rgb, source = _load_demo_image(args.image)
     out = Path(args.out)
+    problem = out_folder_problem(out)
+    if problem is not None:
+        print(f"blazepose demo: {problem}", file=sys.stderr)
+        return 2
+    try:
+        rgb, source = _load_demo_image(args.image)
+    except ValueError as e:
+        print(f"blazepose demo: {e}", file=sys.stderr)
+        return 2
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     with PoseEstimator(
@@ -85,7 +95,9 @@ def run(args: argparse.Namespace) -> int:
         draw_result(annotated, result)
     image_path = out / "annotated.png"
     json_path = out / "landmarks.json"
-    cv2.imwrite(str(image_path), annotated)
+    if not cv2.imwrite(str(image_path), annotated):
+        print(f"blazepose demo: {image_path}: could not be written", file=sys.stderr)
+        return 1
     record = {
         "source": source,
         "image_size": {"height": result.image_size[0], "width": result.image_size[1]},

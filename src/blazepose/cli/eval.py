@@ -67,6 +67,12 @@ def run(args: argparse.Namespace) -> int:
         if not Path(path).is_file():
             print(f"blazepose eval: no annotation file at {path}", file=sys.stderr)
             return 2
+    from blazepose.cli.run import out_folder_problem
+
+    problem = out_folder_problem(Path(args.out))
+    if problem is not None:  # (checked before the evaluation: its results would be lost after it)
+        print(f"blazepose eval: {problem}", file=sys.stderr)
+        return 2
     if args.num_poses < 1:
         print(f"blazepose eval: --num-poses must be >= 1, got {args.num_poses}", file=sys.stderr)
         return 2

@@ -261,7 +261,11 @@ def check_options(args: argparse.Namespace) -> str | None:
             default_num_threads()  # $BLAZEPOSE_NUM_THREADS, when set, must be a count
         except ValueError as e:
             return str(e)
-    out = Path(args.out)
+    return out_folder_problem(Path(args.out))
+
+
+def out_folder_problem(out: Path) -> str | None:
+    """What keeps ``--out`` from being (or becoming) a writable folder, in one line; None when nothing does."""
     if out.exists() and not out.is_dir():
         return f"--out {out}: is a file; expected a folder (it is created when missing)"
     parent = next((p for p in (out, *out.parents) if p.exists()), Path("."))

@@ -154,11 +154,15 @@ class PoseEstimator:
         self._detector = engines.detector
         self._landmarker = engines.landmarker
         self.carry_filters_over_loss = bool(carry_filters_over_loss)
+        if high_accuracy is not None and not isinstance(high_accuracy, HighAccuracySettings):
+            raise TypeError(f"high_accuracy must be a HighAccuracySettings or None, got {high_accuracy!r}")
+        if high_accuracy is not None and self.accuracy != "high":
+            raise ValueError("high_accuracy settings are used with accuracy='high' only; got accuracy='fast'")
         self._high = (
             HighAccuracy(
                 self._detector,
                 self._landmarker,
-                high_accuracy or HighAccuracySettings(),
+                high_accuracy if high_accuracy is not None else HighAccuracySettings(),
                 self.overlap_iou,
                 self.enable_segmentation,
             )

@@ -136,10 +136,13 @@ def track_clip(
 
     Raises:
         TypeError: ``frames`` is a one-shot iterator (it must be decodable twice).
+        ValueError: ``enable_segmentation=True`` (no masks are made).
         ImportError: smoothing without scipy (the ``offline`` extra).
     """
     if not callable(frames) and iter(frames) is frames:  # type: ignore[arg-type]
         raise TypeError("frames must be a function that decodes the clip afresh, or a sequence; got an iterator")
+    if estimator_options.get("enable_segmentation"):  # (computed on every frame, then dropped)
+        raise ValueError("track_clip makes no segmentation masks; enable_segmentation=True is not accepted")
     settings = settings or OfflineSettings()
     if settings.smooth:
         scipy_filters()  # fail before the work, not after

@@ -54,7 +54,7 @@ def read_frame_labels(path: str | Path) -> dict[int, str]:
             without a frame number.
     """
     labels = {}
-    with open(path, newline="", encoding="utf-8") as f:
+    with open(path, newline="", encoding="utf-8-sig") as f:  # (a spreadsheet's byte order mark is no header)
         for n, row in enumerate(csv.reader(f), 1):
             if n == 1 and row and not row[0].strip().isdigit():
                 if [c.strip().lower() for c in row[:2]] != ["frame", "class"]:

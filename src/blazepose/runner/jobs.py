@@ -283,7 +283,7 @@ def _process_video(
     else:
         source = VideoSource(inp.location, settings.start, settings.end, settings.stride)
     offline = None
-    if settings.accuracy == "high" and inp.kind != "camera":
+    if settings.accuracy == "high" and inp.kind == "video":  # (a stream, like a camera, has no end to wait for)
         source.close()
         offline = iter(_offline_results(inp, name, settings, progress, should_stop))
         source = VideoSource(inp.location, settings.start, settings.end, settings.stride)
