@@ -212,3 +212,33 @@ def test_clients_vanishing_mid_frame_free_their_connection_and_memory(frames):
         assert after < warm + 40 * 2**20, (warm, after)  # 12 more sessions; a kept landmarker holds tens of MB
         with connect(ws_url) as socket:
             assert configure(socket, model_complexity=0)["type"] == "ready"
+
+
+def test_a_page_of_another_site_may_not_open_the_socket(server):
+    """Browsers let any page open a WebSocket to this machine; the page's origin tells the demo page from
+    another site's scripts (which would otherwise use the server freely)."""
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect as ws_connect
+
+    own = server.replace("ws://", "http://")
+    with ws_connect(server + "/v1/ws/pose", origin=own, open_timeout=30, close_timeout=10) as socket:
+        assert configure(socket, model_complexity=0)["type"] == "ready"
+    with ws_connect(server + "/v1/ws/pose", origin="https://evil.example", open_timeout=30) as socket:
+        with pytest.raises(ConnectionClosed) as closed:
+            socket.recv(timeout=WAIT_S)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+    assert "--allow-origin" in closed.value.rcvd.reason
+
+
+def test_allowed_origins_are_let_in():
+    from blazepose.web.limits import origin_allowed
+
+    def scope(origin: str) -> dict:
+        return {"headers": [(b"host", b"127.0.0.1:8000"), (b"origin", origin.encode())]}
+
+    assert origin_allowed(scope("http://127.0.0.1:8000"), ())
+    assert not origin_allowed(scope("http://127.0.0.1:8001"), ())
+    assert not origin_allowed(scope("https://app.example"), ())
+    assert origin_allowed(scope("https://app.example"), ("https://app.example",))
+    assert origin_allowed(scope("https://other.example"), ("*",))
+    assert origin_allowed({"headers": [(b"host", b"127.0.0.1:8000")]}, ())  # not a browser: no origin

@@ -27,6 +27,14 @@ def add_parser(sub) -> None:
     p.add_argument("--max-video-mb", type=float, default=500, help="largest video upload (413 beyond)")
     p.add_argument("--max-frame-mb", type=float, default=4, help="largest WebSocket frame (closed with 1009 beyond)")
     p.add_argument("--idle-timeout", type=float, default=120, help="seconds before a silent WebSocket is closed")
+    p.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a web page origin (https://app.example, or '*' for any) whose scripts may open the WebSocket; "
+        "by default only the server's own page may (repeatable)",
+    )
     p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     p.set_defaults(func=run)
 
@@ -53,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
             max_video_bytes=_bytes("--max-video-mb", args.max_video_mb, MIB),
             max_frame_bytes=_bytes("--max-frame-mb", args.max_frame_mb, MIB),
             idle_timeout_s=args.idle_timeout,
+            allowed_origins=tuple(origin.rstrip("/") for origin in args.allow_origin),
         )
     except ValueError as e:
         print(f"blazepose serve: {e}", file=sys.stderr)

@@ -108,6 +108,11 @@ class LimitsMiddleware:
         try:
             if scope["type"] == "http":
                 await self._http(scope, receive, send)
+            elif not origin_allowed(scope, self.settings.allowed_origins):
+                await receive()  # websocket.connect
+                await send({"type": "websocket.accept"})
+                reason = "a page of another site may not open this socket (blazepose serve --allow-origin)"
+                await send({"type": "websocket.close", "code": CLOSE_POLICY, "reason": reason})
             else:
                 await self.app(scope, receive, send)
         finally:
@@ -158,6 +163,20 @@ class LimitsMiddleware:
                 await send_json(send, 408, {"detail": f"no part of the request body came for {wait_s:g} s"})
         except ClientGone:  # the client left before its body was in: no one to answer
             pass
+
+
+def origin_allowed(scope: Scope, allowed: tuple[str, ...]) -> bool:
+    """Whether a WebSocket's opener may use it: no ``Origin`` (not a browser), the server's own page (the
+    origin's host and port are the ``Host`` the browser asked), or an allowed origin (``*``: any).
+
+    Browsers let any page open a WebSocket to any address, this machine's included, and send the page's
+    origin with it: that is what tells another site's scripts from the demo page."""
+    headers = dict(scope["headers"])
+    origin = headers.get(b"origin", b"").decode("latin-1").strip()
+    if not origin or "*" in allowed or origin in allowed:
+        return True
+    host = headers.get(b"host", b"").decode("latin-1").strip().lower()
+    return origin.lower().split("://", 1)[-1] == host
 
 
 async def send_json(send: Send, status: int, body: dict, headers: list[tuple[bytes, bytes]] | None = None) -> None:

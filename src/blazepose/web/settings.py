@@ -27,6 +27,10 @@ class ServeSettings:
         body_timeout_s: A request body from which no byte comes for this long
             is answered 408 and its connection freed.
         max_poses: Largest ``num_poses`` a client may ask for.
+        allowed_origins: Web pages of other origins (``https://app.example``,
+            or ``*`` for any) whose scripts may open the WebSocket; a browser
+            says which page opens one, and pages of other sites are refused
+            (clients that are not browsers send no origin and are let in).
     """
 
     host: str = "127.0.0.1"
@@ -42,6 +46,7 @@ class ServeSettings:
     idle_timeout_s: float = 120.0
     body_timeout_s: float = 30.0
     max_poses: int = 8
+    allowed_origins: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("max_image_bytes", "max_video_bytes", "max_frame_bytes", "max_image_pixels",
