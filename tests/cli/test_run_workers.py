@@ -81,29 +81,41 @@ def test_bad_stream_options_are_usage_errors(options, message, corpus, tmp_path)
     assert not (tmp_path / "out").exists()
 
 
-def test_ctrl_c_stops_every_worker_and_keeps_what_was_done(tmp_path):
-    videos = tmp_path / "videos"
-    videos.mkdir()
-    for name in ("a.avi", "b.avi"):
-        os.symlink(SHARED_VIDEO, videos / name)
+def _signal_the_group_after_5_frames(run_args: list[str], signum: int) -> tuple[int, str, str]:
+    """Runs ``blazepose run`` with ``run_args`` (``--json`` among them) in a process group of its own, sends
+    ``signum`` to the whole group once a progress event counts 5 frames; (exit status, the rest of stdout,
+    stderr)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "blazepose", "run", str(videos), "--out", str(tmp_path / "out"), "--model", "heavy",
-         "--workers", "2", "--threads", "1", "--no-annotate", "--json"],
+        [sys.executable, "-m", "blazepose", "run", *run_args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
     try:
         with killed_after(300, lambda: os.killpg(proc.pid, signal.SIGKILL)) as watchdog:
+            assert proc.stdout is not None
             for line in proc.stdout:
                 event = json.loads(line)
                 if event["event"] == "progress" and event["frames"] >= 5:
-                    os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
+                    os.killpg(proc.pid, signum)
                     break
         assert not watchdog.fired, "no progress within 300 s"
         rest, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-    assert proc.returncode == 130, err
+    return proc.returncode, rest, err
+
+
+def test_ctrl_c_stops_every_worker_and_keeps_what_was_done(tmp_path):
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    for name in ("a.avi", "b.avi"):
+        os.symlink(SHARED_VIDEO, videos / name)
+    returncode, rest, err = _signal_the_group_after_5_frames(
+        [str(videos), "--out", str(tmp_path / "out"), "--model", "heavy", "--workers", "2", "--threads", "1",
+         "--no-annotate", "--json"],
+        signal.SIGINT,  # as a terminal's Ctrl-C: the whole process group
+    )  # fmt: skip
+    assert returncode == 130, err
     summary = json.loads(rest.splitlines()[-1])
     assert summary["interrupted"] and 5 <= summary["frames"] < 2 * 205
     lines = sum(len((tmp_path / "out" / f"{n}.landmarks.jsonl").read_text().splitlines()) for n in ("a", "b"))
@@ -123,24 +135,11 @@ def test_sigterm_to_the_process_group_stops_workers_cleanly_and_starts_nothing_m
     for name in ("a.avi", "b.avi", "c.avi"):
         os.symlink(SHARED_VIDEO, videos / name)
     out = tmp_path / "out"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "blazepose", "run", str(videos), "--out", str(out), "--model", "lite",
-         "--workers", "2", "--threads", "1", "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-    )  # fmt: skip
-    try:
-        with killed_after(300, lambda: os.killpg(proc.pid, signal.SIGKILL)) as watchdog:
-            for line in proc.stdout:
-                event = json.loads(line)
-                if event["event"] == "progress" and event["frames"] >= 5:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                    break
-        assert not watchdog.fired, "no progress within 300 s"
-        rest, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-    assert proc.returncode == 143, err
+    returncode, rest, err = _signal_the_group_after_5_frames(
+        [str(videos), "--out", str(out), "--model", "lite", "--workers", "2", "--threads", "1", "--json"],
+        signal.SIGTERM,
+    )
+    assert returncode == 143, err
     assert "worker failed" not in err and "Traceback" not in err, err
     summary = json.loads(rest.splitlines()[-1])
     assert summary["interrupted"] and not summary["errors"]

@@ -85,21 +85,29 @@ def test_counter_refuses_nan_thresholds():
         RepetitionCounter("down", float("nan"), 4)
 
 
-def test_landmark_file_records_with_repeated_times_are_nudged_apart():
-    """`blazepose run` writes the container's times, which some files repeat; they still make a sequence."""
+def _squat_records(times_ms: list[float]) -> list:
+    """The synthetic squats as landmark file records, with these frame times."""
     from blazepose.core.results import PoseResult
-    from blazepose.fitness import sequences_from_records
     from blazepose.io.landmark_files import FrameRecord
 
-    px, t = _squats()
+    px, _ = _squats()
     ones = np.ones((1, 33), np.float32)
     records = []
-    for i in range(len(t)):
+    for i, time_ms in enumerate(times_ms):
         lm = (px[i] / (600, 720, 600)).astype(np.float32)[None]
         world = ((px[i] - px[i, 23:25].mean(axis=0)) / 300).astype(np.float32)[None]
         result = PoseResult(lm, world, ones, ones, np.ones(1, np.float32), np.zeros((1, 5), np.float32), (720, 600))
-        time_ms = 1000 * t[i - 1] if i % 50 == 1 else 1000 * t[i]  # every 50th frame repeats the time before
         records.append(FrameRecord(i, time_ms, result))
+    return records
+
+
+def test_landmark_file_records_with_repeated_times_are_nudged_apart():
+    """`blazepose run` writes the container's times, which some files repeat; they still make a sequence."""
+    from blazepose.fitness import sequences_from_records
+
+    _, t = _squats()
+    # every 50th frame repeats the time before
+    records = _squat_records([1000 * t[i - 1] if i % 50 == 1 else 1000 * t[i] for i in range(len(t))])
     sequence = sequences_from_records(records)[0]
     assert len(sequence) == len(t) and np.all(np.diff(sequence.times_s) > 0)
     assert analyse(sequence, "squat").count == 3
@@ -186,16 +194,9 @@ def test_an_angle_not_measured_is_null_in_the_report_dict():
 
 
 def test_landmark_file_times_that_go_back_are_warned_of():
-    from blazepose.core.results import PoseResult
     from blazepose.fitness import sequences_from_records
-    from blazepose.io.landmark_files import FrameRecord
 
-    px, t = _squats()
-    ones = np.ones((1, 33), np.float32)
-    records = []
-    for i in range(len(t)):
-        lm = (px[i] / (600, 720, 600)).astype(np.float32)[None]
-        result = PoseResult(lm, lm, ones, ones, np.ones(1, np.float32), np.zeros((1, 5), np.float32), (720, 600))
-        records.append(FrameRecord(i, 5000.0 if i == 70 else 1000 * t[i], result))  # one frame's time far ahead
+    _, t = _squats()
+    records = _squat_records([5000.0 if i == 70 else 1000 * t[i] for i in range(len(t))])  # one frame far ahead
     with pytest.warns(UserWarning, match=r"\d+ frame time\(s\) went back \(by up to 2.633 s\)"):
         sequences_from_records(records)
