@@ -161,3 +161,31 @@ def test_high_accuracy_on_a_stream_tracks_it_live_as_a_camera(corpus, tmp_path, 
     settings = RunSettings(out=tmp_path, model="lite", annotate=False, threads=1, accuracy="high")
     outcome = jobs.process_input(Input("stream", str(corpus / "clip_a.mp4")), settings)
     assert outcome.error is None and outcome.frames == 6
+
+
+def test_a_worker_told_to_stop_by_the_run_and_by_sigterm_together_drops_the_input_quietly(monkeypatch, tmp_path):
+    """A SIGTERM to the whole group reaches a worker a moment before the parent's stop: read as the worker's
+    own, it ended the worker and broke the pool (then, on Python 3.11, the run hung: gh-107219)."""
+    import queue
+    import threading
+
+    from blazepose.io.inputs import Input
+    from blazepose.runner import pool
+
+    class Ended(Exception):
+        pass
+
+    def end_worker():
+        raise Ended
+
+    stop = threading.Event()
+    monkeypatch.setattr(pool, "_end_worker", end_worker)
+    monkeypatch.setattr(pool, "_stop_event", stop)
+    monkeypatch.setattr(pool, "_progress_queue", queue.Queue())
+    monkeypatch.setattr(pool, "_terminated", True)
+    settings = RunSettings(out=tmp_path, model="lite")
+    threading.Timer(0.2, stop.set).start()  # the parent's stop, a moment after the worker's signal
+    assert pool._work(Input("photo", "p.jpg"), "p", settings, 0) == (None, None)
+    stop.clear()  # no stop from the parent: the signal was this worker's alone
+    with pytest.raises(Ended):
+        pool._work(Input("photo", "p.jpg"), "p", settings, 1)

@@ -37,6 +37,7 @@ _stop_event: Any = None
 _progress_queue: Any = None
 _job_queue: Any = None
 _terminated = False
+_busy = False  # inside an input (its files open)
 
 
 def _init_worker(stop_event: Any, progress_queue: Any, job_queue: Any = None) -> None:
@@ -55,11 +56,20 @@ def _init_worker(stop_event: Any, progress_queue: Any, job_queue: Any = None) ->
 
 def _on_terminate(signum: int, frame: Any) -> None:
     global _terminated
-    if not _terminated:
-        _terminated = True
+    if _terminated:
+        return
+    _terminated = True
+    if _busy:  # the input under way stops at its next frame (see _work); this only backs that up
         timer = threading.Timer(TERMINATE_GRACE_S, os._exit, args=(128 + signum,))
         timer.daemon = True
         timer.start()
+    else:  # idle: nothing to close; it ends unless the run's own stop follows (the pool then ends it)
+        threading.Thread(target=_end_unless_the_run_stops, daemon=True).start()
+
+
+def _end_unless_the_run_stops() -> None:
+    if _terminated_alone():
+        _end_worker()
 
 
 def _should_stop() -> bool:
@@ -98,16 +108,22 @@ def _work(inp: Input, name: str, settings: RunSettings, index: int) -> tuple[Inp
     queue's messages can arrive after the result, or (at pool shutdown)
     not at all.
     """
+    global _busy
     finals: dict[str, tuple] = {}
     if _stop_event.is_set():  # handed over before the run's stop came: not started, nothing written or reported
         return None, None
-    if _terminated:  # handed over after this worker's own SIGTERM: not begun, left to another worker
-        _end_worker()
+    if _terminated:  # handed over after a SIGTERM: the run's (then not begun) or this worker's alone
+        if _terminated_alone():
+            _end_worker()  # (left to another worker)
+        return None, None
     _progress_queue.put(_Started(index))
+    _busy = True
     try:
         outcome = process_input(inp, settings, _queued_progress(finals), _should_stop, name)
     except Exception as e:  # a bug, not a bad input: still reported per input, the pool goes on
         outcome = InputOutcome(inp.location, error=f"{inp.location}: {type(e).__name__}: {e}")
+    finally:
+        _busy = False
     if _terminated_alone():
         _progress_queue.put(_Finished(index, _cut_short(outcome), finals.get(name)))
         _end_worker()
@@ -177,14 +193,17 @@ def _work_from_queue(settings: RunSettings, streams: int) -> list[_Finished]:
             _progress_queue.put(_Started(job[0]))
             yield job
 
+    global _busy
     finished = []
     alone: list[bool] = []  # (asked once, after this worker's own SIGTERM)
+    _busy = True  # (its share runs from here to the end)
     for index, outcome in run_stream_jobs(noted(_queued_jobs()), settings, streams, progress, _should_stop):
         if _terminated and not alone:
             alone.append(_terminated_alone())
         done = _Finished(index, _cut_short(outcome) if alone and alone[0] else outcome, finals.get(names[index]))
         _progress_queue.put(done)
         finished.append(done)
+    _busy = False
     if alone and alone[0]:
         _end_worker()
     return finished
@@ -322,9 +341,10 @@ def run_in_processes(
                         if not future.cancelled():
                             yield from done_with(future, tasks[future])
                     if should_stop() and not stop_event.is_set():
+                        # The workers answer the inputs not begun with nothing. (Not cancelled here: Python
+                        # 3.10-3.11's executor fails on a cancelled future if the pool then breaks, and its
+                        # running futures never resolve: gh-107219.)
                         stop_event.set()
-                        for future in pending:
-                            future.cancel()
             except BaseException:
                 stop_event.set()  # the caller stopped iterating or a second Ctrl-C raised
                 raise
