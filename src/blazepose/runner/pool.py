@@ -368,7 +368,8 @@ def run_in_processes(
                     _Finished(item[0], InputOutcome(item[1].location, error=f"{item[1].location}: worker failed "
                                                     f"({error})"), None)
                 )  # fmt: skip
-        to_do = [] if stuck or stop_event.is_set() else [item for item, _ in lost if item[0] not in started]
+        stopped = stop_event.is_set() or should_stop()  # (a stop while the pool was ending starts no other)
+        to_do = [] if stuck or stopped else [item for item, _ in lost if item[0] not in started]
     stop_event.set()
 
 
