@@ -242,3 +242,24 @@ def test_classifier_fit_refuses_repetition_labels_and_a_missing_output_folder(tm
     assert "expected the header 'frame,class'" in capsys.readouterr().err
     assert main(["classifier", "fit", str(tmp_path / "no" / "c.npz"), str(labels)]) == 2
     assert capsys.readouterr().err.strip().endswith(f"no folder {tmp_path / 'no'} to write it in")
+
+
+def test_a_folder_of_landmark_files_gives_one_per_clip_not_its_videos(tmp_path, capsys):
+    """`blazepose reps out/` on run's output folder failed ("folder without photos or videos") or counted
+    its annotated videos again."""
+    from test_reps_command import _three_squat_records
+
+    from blazepose.io.landmark_files import save_npz
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    lines = _squat_lines()
+    _write_jsonl(folder / "x.landmarks.jsonl", lines)
+    save_npz(folder / "x.landmarks.npz", _three_squat_records())
+    _write_jsonl(folder / "y.landmarks.jsonl", lines[:100])
+    (folder / "x.annotated.mp4").write_bytes(b"not a video")  # would fail if it were taken
+    assert main(["reps", str(folder), "--out", str(tmp_path / "reps"), "--json", "--exercise", "squat"]) == 0
+    summaries = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert [(s["input"], s["count"]) for s in summaries] == [
+        (str(folder / "x.landmarks.jsonl"), 3), (str(folder / "y.landmarks.jsonl"), 1)
+    ]  # fmt: skip

@@ -241,3 +241,22 @@ def test_a_signal_after_the_last_input_is_done_is_not_an_interruption(tmp_path, 
     code = main(["run", *map(str, clips), "--out", str(tmp_path / "o"), "--model", "lite", "--quiet", "--threads", "1"])
     assert code == (130 if stops_an_input else 0)
     assert (tmp_path / "o" / "b.landmarks.jsonl").exists() is not stops_an_input
+
+
+def test_high_accuracy_on_videos_without_scipy_is_a_usage_error_before_any_input(tmp_path, small, capsys, monkeypatch):
+    """It failed the video only after the photos given before it were done."""
+    import importlib.util
+
+    import cv2
+
+    from blazepose.cli import main
+
+    cv2.imwrite(str(tmp_path / "p.png"), small[..., ::-1])
+    clip = make_clip(tmp_path / "c.avi", 3, small)
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "scipy" else real_find_spec(name, *a)
+    )
+    assert main(["run", str(tmp_path / "p.png"), str(clip), "--out", str(tmp_path / "o"), "--accuracy", "high"]) == 2
+    assert "--accuracy high on video files needs scipy" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

@@ -43,7 +43,7 @@ def add_parser(sub) -> None:
         "inputs",
         nargs="+",
         help="video, folder, glob, camera index (0), stream URL or landmark file of blazepose run "
-        "(NAME.landmarks.jsonl, .csv or .npz)",
+        "(NAME.landmarks.jsonl, .csv or .npz; a folder holding some, such as run's output, gives those)",
     )
     p.add_argument("--out", default="out", help="output folder (default: out)")
     p.add_argument(
@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
               flush=True)  # fmt: skip
         return 2
     reporter = Reporter(args.quiet, args.json)
-    inputs, errors = expand_inputs(args.inputs)
+    inputs, errors = expand_inputs(_with_landmark_folders(args.inputs))
     for e in errors:
         reporter.error(e)
     stop: dict = {"requested": False, "signal": None}
@@ -153,6 +153,23 @@ def run(args: argparse.Namespace) -> int:
     if stop["requested"]:
         return 128 + int(stop["signal"] or signal.SIGINT)
     return 1 if errors else 0
+
+
+def _with_landmark_folders(items: list[str]) -> list[str]:
+    """``items`` with each folder that holds landmark files (``blazepose run``'s output) replaced by those
+    files, one per clip (JSON Lines, else NPZ, else CSV): its annotated videos are not counted again."""
+    expanded = []
+    for item in items:
+        folder = Path(item)
+        files = sorted(f for f in folder.iterdir() if _is_landmark_file(f.name)) if folder.is_dir() else []
+        if not files:
+            expanded.append(item)
+            continue
+        chosen: dict[str, Path] = {}
+        for f in sorted(files, key=lambda f: ("jsonl", "npz", "csv").index(f.suffix.lower()[1:]), reverse=True):
+            chosen[f.name.rsplit(".landmarks.", 1)[0]] = f  # the preferred format comes last and stays
+        expanded += [str(chosen[clip]) for clip in sorted(chosen)]
+    return expanded
 
 
 def _base_name(inp: Input) -> str:

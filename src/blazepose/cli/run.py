@@ -285,6 +285,13 @@ def run(args: argparse.Namespace) -> int:
     reporter = Reporter(args.quiet, args.json)
     summary = Summary()
     inputs, errors = expand_inputs(args.inputs)
+    if args.accuracy == "high" and any(inp.kind == "video" for inp in inputs):
+        import importlib.util
+
+        if importlib.util.find_spec("scipy") is None:  # (found before any input, not after the photos)
+            print("blazepose run: --accuracy high on video files needs scipy: pip install 'blazepose[offline]'",
+                  file=sys.stderr)  # fmt: skip
+            return 2
     for e in errors:
         reporter.error(e)
         summary.errors.append(e)
