@@ -41,10 +41,16 @@ def test_run_high_on_a_video_file_tracks_the_whole_clip(tmp_path):
 
 
 @NEEDS_SHARED
-def test_run_high_on_a_video_refuses_masks_by_name(tmp_path):
-    run = blazepose("run", SHARED_VIDEO, "--out", tmp_path, "--accuracy", "high", "--segmentation", "--end", "0.1")
-    assert run.returncode == 1 and "--accuracy high on a video file makes no masks" in run.stderr
-    assert "Traceback" not in run.stderr
+def test_run_high_on_a_video_refuses_masks_by_name_before_any_input(tmp_path):
+    """A usage error before any output (a photo given first was processed, then the video failed: exit 1)."""
+    import shutil
+
+    photo = tmp_path / "p.jpg"
+    shutil.copy(sorted((SHARED_VIDEO.parents[1] / "images" / "coco").glob("*.jpg"))[0], photo)
+    run = blazepose("run", photo, SHARED_VIDEO, "--out", tmp_path / "o", "--accuracy", "high", "--segmentation",
+                    "--end", "0.1")  # fmt: skip
+    assert run.returncode == 2 and "--accuracy high on video files makes no masks" in run.stderr
+    assert "Traceback" not in run.stderr and not (tmp_path / "o").exists()
 
 
 def test_bad_accuracy_is_a_usage_error(tmp_path):

@@ -260,3 +260,33 @@ def test_high_accuracy_on_videos_without_scipy_is_a_usage_error_before_any_input
     assert main(["run", str(tmp_path / "p.png"), str(clip), "--out", str(tmp_path / "o"), "--accuracy", "high"]) == 2
     assert "--accuracy high on video files needs scipy" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_max_frames_stops_files_and_streams_too(tmp_path, small):
+    """It applied to cameras only: on a stream that never ends the run never ended."""
+    clip = make_clip(tmp_path / "c.avi", 8, small)
+    run = blazepose("run", clip, "--out", tmp_path / "o", "--model", "lite", "--max-frames", "3", "--quiet",
+                    timeout=120)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert len(load_landmarks(tmp_path / "o" / "c.landmarks.jsonl")) == 3
+    assert decoded_frames(tmp_path / "o" / "c.annotated.mp4") == 3
+
+
+def test_an_input_the_engine_refuses_is_named(tmp_path, capsys):
+    import cv2
+
+    from blazepose.cli import main
+
+    cv2.imwrite(str(tmp_path / "wide.png"), np.zeros((50, 33000, 3), np.uint8))
+    assert main(["run", str(tmp_path / "wide.png"), "--out", str(tmp_path / "o"), "--model", "lite", "--quiet"]) == 1
+    (line,) = [line for line in capsys.readouterr().err.splitlines() if line.startswith("blazepose:")]
+    assert str(tmp_path / "wide.png") in line and "32767" in line
+
+
+def test_transport_streams_are_videos(tmp_path):
+    from blazepose.io.inputs import expand_inputs
+
+    for suffix in (".ts", ".mts", ".m2ts"):
+        (tmp_path / f"clip{suffix}").write_bytes(b"")
+    inputs, errors = expand_inputs([str(tmp_path)])
+    assert not errors and {inp.kind for inp in inputs} == {"video"} and len(inputs) == 3

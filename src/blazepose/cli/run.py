@@ -102,7 +102,9 @@ def add_parser(sub) -> None:
     p.add_argument("--start", type=float, default=None, help="video: start at this many seconds")
     p.add_argument("--end", type=float, default=None, help="video: stop at this many seconds")
     p.add_argument("--stride", type=int, default=1, help="video: process every n-th frame")
-    p.add_argument("--max-frames", type=int, default=None, help="camera: stop after this many frames")
+    p.add_argument(
+        "--max-frames", type=int, default=None, help="stop each input after this many frames (cameras, streams, files)"
+    )
     p.add_argument("--formats", default="jsonl", help=f"landmark files, comma-separated from {','.join(FORMATS)}")
     p.add_argument("--no-annotate", action="store_true", help="write no annotated photo or video")
     p.add_argument("--plot3d", action="store_true", help="also a 3D plot of the world landmarks (PNG / MP4)")
@@ -264,6 +266,17 @@ def check_options(args: argparse.Namespace) -> str | None:
     return out_folder_problem(Path(args.out))
 
 
+def _whole_clip_problem(args: argparse.Namespace) -> str | None:
+    """What keeps ``--accuracy high``'s whole-clip pass from running on the video files given, or None."""
+    import importlib.util
+
+    if importlib.util.find_spec("scipy") is None:
+        return "--accuracy high on video files needs scipy: pip install 'blazepose[offline]'"
+    if args.segmentation or args.overlay != "none":
+        return "--accuracy high on video files makes no masks: drop --segmentation and --overlay"
+    return None
+
+
 def out_folder_problem(out: Path) -> str | None:
     """What keeps ``--out`` from being (or becoming) a writable folder, in one line; None when nothing does."""
     if out.exists() and not out.is_dir():
@@ -286,11 +299,9 @@ def run(args: argparse.Namespace) -> int:
     summary = Summary()
     inputs, errors = expand_inputs(args.inputs)
     if args.accuracy == "high" and any(inp.kind == "video" for inp in inputs):
-        import importlib.util
-
-        if importlib.util.find_spec("scipy") is None:  # (found before any input, not after the photos)
-            print("blazepose run: --accuracy high on video files needs scipy: pip install 'blazepose[offline]'",
-                  file=sys.stderr)  # fmt: skip
+        problem = _whole_clip_problem(args)  # (found before any input, not after the photos given first)
+        if problem is not None:
+            print(f"blazepose run: {problem}", file=sys.stderr)
             return 2
     for e in errors:
         reporter.error(e)

@@ -165,7 +165,7 @@ def process_input(
             opener = open_video or (lambda: open_landmarker(settings, video=True))
             _process_video(inp, name, paths, settings, outcome, progress, should_stop, opener)
     except (ValueError, RuntimeError, OSError) as e:
-        outcome.error = str(e)
+        outcome.error = str(e) if inp.location in str(e) else f"{inp.location}: {e}"  # which input failed
         if outcome.frames == 0:  # nothing of this input was kept: leave no empty file
             for path in paths.values():
                 if path not in existed:
@@ -330,6 +330,8 @@ def _process_video(
             _count(outcome, result)
             if progress is not None:
                 progress(name, outcome.frames, source.expected_frames, time.monotonic() - started, False)
+            if settings.max_frames is not None and outcome.frames >= settings.max_frames:
+                break  # (a stream may never end by itself)
     finally:
         with _closing(should_stop):  # a second signal now would cut the files short: it waits
             frames.close()  # stops the decode thread before the container closes

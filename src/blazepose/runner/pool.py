@@ -38,6 +38,7 @@ _progress_queue: Any = None
 _job_queue: Any = None
 _terminated = False
 _busy = False  # inside an input (its files open)
+_event_guard = threading.Lock()  # held while a thread of this worker is inside the shared stop event
 
 
 def _init_worker(stop_event: Any, progress_queue: Any, job_queue: Any = None) -> None:
@@ -59,12 +60,14 @@ def _on_terminate(signum: int, frame: Any) -> None:
     if _terminated:
         return
     _terminated = True
-    if _busy:  # the input under way stops at its next frame (see _work); this only backs that up
-        timer = threading.Timer(TERMINATE_GRACE_S, os._exit, args=(128 + signum,))
-        timer.daemon = True
-        timer.start()
-    else:  # idle: nothing to close; it ends unless the run's own stop follows (the pool then ends it)
+    # A backstop: whatever happens below, the worker ends (a worker killed while it held the progress
+    # queue's lock leaves the queue unflushable for good).
+    timer = threading.Timer(TERMINATE_GRACE_S, _exit_now, args=(128 + signum,))
+    timer.daemon = True
+    timer.start()
+    if not _busy:  # idle: nothing to close; it ends unless the run's own stop follows (the pool then ends it)
         threading.Thread(target=_end_unless_the_run_stops, daemon=True).start()
+    # (busy: the input under way stops at its next frame; see _work)
 
 
 def _end_unless_the_run_stops() -> None:
@@ -72,14 +75,35 @@ def _end_unless_the_run_stops() -> None:
         _end_worker()
 
 
+def _run_stopped() -> bool:
+    """Whether the parent set the run's stop event. The event is shared between processes, and a process
+    that ends inside one of its calls leaves it broken for the others (the parent's ``set()`` then waits
+    for ever): this worker's threads ask it only here, never wait on it, and end the process only outside
+    it (:func:`_exit_now`)."""
+    with _event_guard:
+        return bool(_stop_event.is_set())
+
+
+def _exit_now(status: int) -> None:
+    _event_guard.acquire()  # (held for good: no thread of this worker is inside the shared event now)
+    os._exit(status)
+
+
 def _should_stop() -> bool:
-    return _terminated or _stop_event.is_set()
+    return _terminated or _run_stopped()
 
 
 def _terminated_alone() -> bool:
     """Whether this worker got a SIGTERM that the run did not: the parent, signalled too (a process group's
     SIGTERM), sets the stop event within moments."""
-    return _terminated and not _stop_event.wait(PARENT_STOP_WAIT_S)
+    if not _terminated:
+        return False
+    deadline = time.monotonic() + PARENT_STOP_WAIT_S
+    while not _run_stopped():
+        if time.monotonic() >= deadline:
+            return True
+        time.sleep(0.02)
+    return False
 
 
 def _cut_short(outcome: InputOutcome) -> InputOutcome:
@@ -97,7 +121,7 @@ def _end_worker() -> None:
     parent gives the inputs that no worker began to a new one."""
     _progress_queue.close()
     _progress_queue.join_thread()
-    os._exit(128 + signal.SIGTERM)
+    _exit_now(128 + signal.SIGTERM)
 
 
 def _work(inp: Input, name: str, settings: RunSettings, index: int) -> tuple[InputOutcome | None, tuple | None]:
@@ -110,7 +134,7 @@ def _work(inp: Input, name: str, settings: RunSettings, index: int) -> tuple[Inp
     """
     global _busy
     finals: dict[str, tuple] = {}
-    if _stop_event.is_set():  # handed over before the run's stop came: not started, nothing written or reported
+    if _run_stopped():  # handed over before the run's stop came: not started, nothing written or reported
         return None, None
     if _terminated:  # handed over after a SIGTERM: the run's (then not begun) or this worker's alone
         if _terminated_alone():
@@ -263,7 +287,7 @@ def run_in_processes(
         settings = replace(settings, threads=default_threads_per_worker(workers))
     context = multiprocessing.get_context("spawn")
     stop_event = context.Event()
-    progress_queue = context.Queue()
+    progress_queue: Any = None  # (the current pool's)
     names = output_names(list(inputs))
     finished: set[str] = set()
     yielded: set[int] = set()
@@ -320,6 +344,9 @@ def run_in_processes(
         broken.clear()
         begun = len(started)
         job_queue = _filled_job_queue(context, to_do, workers) if queued else None
+        # A queue per pool: a worker killed while it held a queue's lock leaves it unusable for good (later
+        # workers would wait on it for ever, at their exit too).
+        progress_queue = context.Queue()
         with ProcessPoolExecutor(
             max_workers=min(workers, max(1, len(to_do))),
             mp_context=context,
