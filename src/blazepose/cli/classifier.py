@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 from pathlib import Path
 
 
@@ -44,14 +43,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"blazepose classifier: {output}: no folder {output.parent} to write it in", file=sys.stderr)
         return 2
     complexity = {"lite": 0, "full": 1, "heavy": 2}[args.model]
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", UserWarning)
+    from blazepose.cli.run import user_warnings
+
+    with user_warnings(lambda message: print(f"blazepose classifier: warning: {message}", file=sys.stderr)):
         status, classifier = _fit(args, output, complexity)
-    for warning in caught:
-        if issubclass(warning.category, UserWarning):
-            print(f"blazepose classifier: warning: {warning.message}", file=sys.stderr)
-        else:
-            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     if classifier is None:
         return status
     counts = ", ".join(f"{name} {classifier.classes.count(name)}" for name in classifier.class_names)

@@ -17,11 +17,10 @@ import json
 import signal
 import sys
 import time
-import warnings
 import zipfile
 from pathlib import Path
 
-from blazepose.cli.run import Reporter
+from blazepose.cli.run import Reporter, user_warnings
 from blazepose.core.timestamps import after_previous_ms
 from blazepose.io.inputs import Input, expand_inputs, output_names
 from blazepose.runner.jobs import MODELS, RunSettings, open_landmarker
@@ -133,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
             try:
                 summary = _one_input(inp, name, out, args, classifier, reporter, stop)
             except (ValueError, RuntimeError, OSError, ImportError) as e:
-                message = str(e) if inp.location in str(e) else f"{inp.location}: {e}"  # which input failed
+                message = inp.naming(str(e))
                 reporter.error(message)
                 errors.append(message)
                 continue
@@ -286,8 +285,7 @@ def _process_landmark_file(inp: Input, paths: dict[str, Path], args, classifier,
     from blazepose.fitness.session import analyse, sequences_from_records
     from blazepose.io.landmark_files import load_landmarks
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", UserWarning)
+    with user_warnings(lambda message: reporter.warning(inp.naming(message))):
         try:
             records = load_landmarks(inp.location)
         except (KeyError, TypeError, IndexError, EOFError, zipfile.BadZipFile) as e:  # what a damaged file raises
@@ -297,12 +295,6 @@ def _process_landmark_file(inp: Input, paths: dict[str, Path], args, classifier,
         # One person (one count) when followed alone: at most one pose in every frame.
         one_person = args.num_poses == 1 and all(len(record.result) <= 1 for record in records)
         sequences = sequences_from_records(records, one_person)
-    for warning in caught:
-        message = str(warning.message)
-        if issubclass(warning.category, UserWarning):
-            reporter.warning(message if inp.location in message else f"{inp.location}: {message}")
-        else:  # (a library's DeprecationWarning...: shown as Python shows it, not as the file's problem)
-            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     reports = {t: analyse(s, args.exercise.strip(), None, classifier, args.count_class) for t, s in sequences.items()}
     return _summarise(inp, paths, reports, sequences)
 

@@ -4,6 +4,7 @@ annotated media and landmark files out."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -11,7 +12,8 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Generator, Iterator
+import warnings
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -173,6 +175,21 @@ class Reporter:
         line = f"{name}: {part} frames, {fps:.1f} fps{left}"
         text = ("\r" + line.ljust(78)) if self.tty else line
         self._write(sys.stderr, text + ("\n" if final or not self.tty else ""))
+
+
+@contextlib.contextmanager
+def user_warnings(say: Callable[[str], None]) -> Iterator[None]:
+    """Collects the UserWarnings raised in the block and, once it ends without an error, hands each one's
+    message to ``say`` (one line each, not Python's warning with a source line); other warnings are shown
+    as Python shows them."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        yield
+    for warning in caught:
+        if issubclass(warning.category, UserWarning):
+            say(str(warning.message))
+        else:  # (a library's DeprecationWarning...: not the input's problem)
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
 
 
 def one_line(message: str) -> str:

@@ -230,7 +230,7 @@ def check_counting(
     return exercise
 
 
-def _far_class(classifier: PoseClassifier, exercise: str) -> str | None:
+def _far_class(classifier: PoseClassifier, exercise: str) -> str:
     """The classifier's ``*_down`` class named after the exercise (``pushups_down`` for push-up), else its only one.
 
     Raises:
@@ -276,10 +276,8 @@ def _row(rep: Repetition, angle: np.ndarray) -> RepRow:
     return RepRow(rep.start_s, rep.end_s, rep.duration_s, lo, hi, hi - lo, rep.finished)
 
 
-def _count_with_classifier(classifier: PoseClassifier, count_class: str | None, times: np.ndarray, px: np.ndarray):
-    name = count_class
-    if name is None or name not in classifier.class_names:
-        raise ValueError(f"expected a count class among {classifier.class_names}, got {count_class!r}")
+def _count_with_classifier(classifier: PoseClassifier, name: str, times: np.ndarray, px: np.ndarray):
+    """The k-NN count of class ``name`` (one of the classifier's: :func:`check_counting` saw to it)."""
     smoothing, counter = EMAVoteSmoothing(), RepetitionCounter(name)
     phase = np.full(len(times), np.nan)
     reps: list[Repetition] = []

@@ -8,21 +8,9 @@ from pathlib import Path
 
 # .gif: its first frame, in folders as when named (where OpenCV was built to decode GIF).
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"}
-VIDEO_SUFFIXES = {
-    ".mp4",
-    ".avi",
-    ".mov",
-    ".mkv",
-    ".webm",
-    ".m4v",
-    ".mpg",
-    ".mpeg",
-    ".wmv",
-    ".flv",
-    ".ts",
-    ".mts",
-    ".m2ts",
-}
+# .ts/.mts/.m2ts: MPEG transport streams (cameras, broadcast recordings).
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv",
+                  ".ts", ".mts", ".m2ts"}  # fmt: skip
 STREAM_PREFIXES = ("rtsp://", "rtmp://", "http://", "https://", "udp://", "tcp://")
 
 
@@ -40,6 +28,10 @@ class Input:
         if self.kind == "stream":
             return "stream_" + "".join(c if c.isalnum() else "_" for c in self.location.split("://", 1)[-1])[:60]
         return Path(self.location).stem
+
+    def naming(self, message: str) -> str:
+        """``message`` prefixed with this input's location, unless it names it already (which input failed)."""
+        return message if self.location in message else f"{self.location}: {message}"
 
 
 def expand_inputs(items: list[str]) -> tuple[list[Input], list[str]]:

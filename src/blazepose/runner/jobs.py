@@ -165,7 +165,7 @@ def process_input(
             opener = open_video or (lambda: open_landmarker(settings, video=True))
             _process_video(inp, name, paths, settings, outcome, progress, should_stop, opener)
     except (ValueError, RuntimeError, OSError) as e:
-        outcome.error = str(e) if inp.location in str(e) else f"{inp.location}: {e}"  # which input failed
+        outcome.error = inp.naming(str(e))
         if outcome.frames == 0:  # nothing of this input was kept: leave no empty file
             for path in paths.values():
                 if path not in existed:

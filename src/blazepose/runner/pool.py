@@ -219,16 +219,16 @@ def _work_from_queue(settings: RunSettings, streams: int) -> list[_Finished]:
 
     global _busy
     finished = []
-    alone: list[bool] = []  # (asked once, after this worker's own SIGTERM)
+    alone: bool | None = None  # (asked once, after this worker's own SIGTERM)
     _busy = True  # (its share runs from here to the end)
     for index, outcome in run_stream_jobs(noted(_queued_jobs()), settings, streams, progress, _should_stop):
-        if _terminated and not alone:
-            alone.append(_terminated_alone())
-        done = _Finished(index, _cut_short(outcome) if alone and alone[0] else outcome, finals.get(names[index]))
+        if _terminated and alone is None:
+            alone = _terminated_alone()
+        done = _Finished(index, _cut_short(outcome) if alone else outcome, finals.get(names[index]))
         _progress_queue.put(done)
         finished.append(done)
     _busy = False
-    if alone and alone[0]:
+    if alone:
         _end_worker()
     return finished
 

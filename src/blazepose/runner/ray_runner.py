@@ -70,7 +70,7 @@ def connect(address: str, **init_options: Any) -> Any:
         try:
             ray.init(address=None if address == "local" else address, **init_options)
         except ConnectionError as e:
-            raise RuntimeError(f"--ray {address}: no Ray cluster there ({one_line(str(e))})") from e
+            raise RuntimeError(f"--ray {address}: no Ray cluster there ({e})") from e  # (one line: the Reporter)
         if handler is not None:
             signal.signal(signal.SIGTERM, handler)
     return ray
@@ -88,10 +88,6 @@ def _check_reachable(address: str, timeout_s: float = 10.0) -> None:
         socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
     except OSError as e:
         raise RuntimeError(f"--ray {address}: no Ray cluster reachable there ({e.strerror or e})") from e
-
-
-def one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 def _largest_node_cpus(ray: Any) -> float:
@@ -156,14 +152,11 @@ def run_on_ray(
     except BaseException:  # closed early or interrupted: the running tasks stopped, nothing more reported
         _stop_tasks(ray, running, stop_file)
         raise
-    try:
-        for ref in _stop_tasks(ray, running, stop_file):
-            try:
-                yield ray.get(ref)
-            except Exception:  # cancelled: Ray may not hand back what the task returned
-                yield InputOutcome(running[ref].location, stopped=True)
-    finally:
-        stop_file.unlink(missing_ok=True)
+    for ref in _stop_tasks(ray, running, stop_file):  # (it removes the stop file it made)
+        try:
+            yield ray.get(ref)
+        except Exception:  # cancelled: Ray may not hand back what the task returned
+            yield InputOutcome(running[ref].location, stopped=True)
 
 
 def _stop_tasks(ray: Any, running: dict[Any, Input], stop_file: Path) -> list[Any]:

@@ -99,9 +99,7 @@ class LimitsMiddleware:
         if not self.counter.try_enter():
             message = f"server busy: {self.counter.limit} connections open already; try again later"
             if scope["type"] == "websocket":
-                await receive()  # websocket.connect
-                await send({"type": "websocket.accept"})
-                await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER, "reason": message[:120]})
+                await refuse_socket(receive, send, CLOSE_TRY_AGAIN_LATER, message)
             else:
                 await send_json(send, 429, {"detail": message}, [(b"retry-after", b"1")])
             return
@@ -109,10 +107,8 @@ class LimitsMiddleware:
             if scope["type"] == "http":
                 await self._http(scope, receive, send)
             elif not origin_allowed(scope, self.settings.allowed_origins):
-                await receive()  # websocket.connect
-                await send({"type": "websocket.accept"})
                 reason = "a page of another site may not open this socket (blazepose serve --allow-origin)"
-                await send({"type": "websocket.close", "code": CLOSE_POLICY, "reason": reason})
+                await refuse_socket(receive, send, CLOSE_POLICY, reason)
             else:
                 await self.app(scope, receive, send)
         finally:
@@ -163,6 +159,14 @@ class LimitsMiddleware:
                 await send_json(send, 408, {"detail": f"no part of the request body came for {wait_s:g} s"})
         except ClientGone:  # the client left before its body was in: no one to answer
             pass
+
+
+async def refuse_socket(receive: Receive, send: Send, code: int, reason: str) -> None:
+    """Accepts a WebSocket and closes it at once with ``code`` and ``reason`` (a browser shows a close
+    code; a refused handshake would tell it nothing)."""
+    await receive()  # websocket.connect
+    await send({"type": "websocket.accept"})
+    await send({"type": "websocket.close", "code": code, "reason": reason[:120]})
 
 
 def origin_allowed(scope: Scope, allowed: tuple[str, ...]) -> bool:
