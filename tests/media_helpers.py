@@ -14,9 +14,16 @@ import numpy as np
 
 
 def make_clip(
-    path: Path, frames: int, image: np.ndarray, fps: int = 25, codec: str | None = None, shift: int = 2
+    path: Path,
+    frames: int,
+    image: np.ndarray,
+    fps: int = 25,
+    codec: str | None = None,
+    shift: int = 2,
+    rotation: int = 0,
 ) -> Path:
-    """Writes ``frames`` frames of ``image`` (RGB, rolled right by ``shift`` more pixels each frame) as a video."""
+    """Writes ``frames`` frames of ``image`` (RGB, rolled right by ``shift`` more pixels each frame) as a video;
+    ``rotation`` (counter-clockwise degrees) goes into its display matrix, as a phone writes one."""
     import av
 
     codec = codec or ("mpeg4" if path.suffix == ".avi" else "libx264")
@@ -24,6 +31,8 @@ def make_clip(
     with av.open(str(path), mode="w") as container:
         stream = container.add_stream(codec, rate=Fraction(fps))
         stream.width, stream.height, stream.pix_fmt = w - w % 2, h - h % 2, "yuv420p"
+        if rotation:
+            stream.set_display_rotation(rotation)
         for i in range(frames):
             pixels = np.ascontiguousarray(np.roll(image, shift * i, axis=1)[: h - h % 2, : w - w % 2])
             frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
@@ -75,3 +84,59 @@ def killed_after(seconds: float, kill: Callable[[], None]) -> Iterator[Watchdog]
         yield watchdog
     finally:
         timer.cancel()
+
+
+def make_flash_and_click_clip(path: Path, seconds: float, flash_s: float, audio_lead_s: float = 0.0) -> Path:
+    """A black 25 fps video with one white frame at ``flash_s`` and, in its mono audio track (which
+    starts ``audio_lead_s`` before the video), a click at the same time: a check of audio-video sync."""
+    import av
+
+    fps, rate, chunk = 25, 44100, 1024
+    audio = np.zeros(round((seconds + audio_lead_s) * rate), np.float32)
+    click = round((flash_s + audio_lead_s) * rate)
+    audio[click : click + 441] = 0.8
+    lead = round(audio_lead_s * rate)
+    with av.open(str(path), mode="w") as container:
+        video_stream = container.add_stream("libx264", rate=fps)
+        video_stream.width, video_stream.height, video_stream.pix_fmt = 64, 48, "yuv420p"
+        audio_stream = container.add_stream("aac", rate=rate)
+        audio_stream.codec_context.layout = "mono"
+        frames, samples = round(seconds * fps), 0
+        for i in range(frames):
+            while samples < len(audio) and (samples - lead) / rate <= i / fps:  # interleaved by time
+                part = av.AudioFrame.from_ndarray(audio[None, samples : samples + chunk], format="fltp", layout="mono")
+                part.sample_rate, part.pts, part.time_base = rate, samples - lead, Fraction(1, rate)
+                for packet in audio_stream.encode(part):
+                    container.mux(packet)
+                samples += chunk
+            level = 255 if i == round(flash_s * fps) else 0
+            image = av.VideoFrame.from_ndarray(np.full((48, 64, 3), level, np.uint8), format="rgb24")
+            image.pts, image.time_base = i, Fraction(1, fps)
+            for packet in video_stream.encode(image):
+                container.mux(packet)
+        for stream in (video_stream, audio_stream):
+            for packet in stream.encode():
+                container.mux(packet)
+    return path
+
+
+def flash_and_click_times(path: Path) -> tuple[float | None, float | None, float]:
+    """Seconds of the first white frame and of the first loud audio sample of a video (None: none), and
+    where its audio ends (0 without audio)."""
+    import av
+
+    flash = click = None
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            if frame.to_ndarray(format="gray").mean() > 128:
+                flash = float(frame.pts * frame.time_base)
+                break
+    audio_end = 0.0
+    with av.open(str(path)) as container:
+        for part in container.decode(container.streams.audio[0]) if container.streams.audio else ():
+            start = float(part.pts * part.time_base)
+            loud = np.flatnonzero(np.abs(part.to_ndarray()[0]) > 0.3)
+            if click is None and len(loud):
+                click = start + loud[0] / part.sample_rate
+            audio_end = start + part.samples / part.sample_rate
+    return flash, click, audio_end

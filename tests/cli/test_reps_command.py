@@ -139,3 +139,15 @@ def test_reps_on_a_saved_answer_that_an_error_ended_warns_in_one_line(tmp_path):
     err = run.stderr.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("blazepose: warning: ") and "240 frames" in err[0], run.stderr
     assert err[0].endswith("upload: truncated at byte 1234")
+
+
+def test_the_reps_video_carries_the_input_audio_in_sync(tmp_path):
+    pytest.importorskip("av", reason="video input and output need PyAV (the video extra)")
+    from blazepose.cli import main
+    from media_helpers import flash_and_click_times, make_flash_and_click_clip
+
+    clip = make_flash_and_click_clip(tmp_path / "clip.mp4", 2.0, 1.0, audio_lead_s=0.4)
+    assert main(["reps", str(clip), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    flash, click, audio_end = flash_and_click_times(tmp_path / "out" / "clip.reps.mp4")
+    assert flash == pytest.approx(1.0) and click == pytest.approx(1.0, abs=0.005)  # it had no audio
+    assert audio_end == pytest.approx(2.0, abs=0.05)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import NEEDS_SHARED, SHARED_VIDEO
-from media_helpers import killed_after
+from media_helpers import flash_and_click_times, killed_after, make_clip, make_flash_and_click_clip
 
 av = pytest.importorskip("av", reason="video input and output need PyAV (the video extra)")
 
@@ -182,3 +182,53 @@ def test_photo_3d_plot(tmp_path, astronaut):
     assert blazepose("run", tmp_path / "a.png", "--out", tmp_path / "o", "--plot3d", "--quiet").returncode == 0
     plot = cv2.imread(str(tmp_path / "o" / "a.world3d.png"))
     assert plot.shape == (480, 480, 3) and (plot < 128).any()
+
+
+def test_a_phone_video_stored_sideways_is_processed_upright(tmp_path, astronaut):
+    from blazepose import cli
+
+    upright = np.ascontiguousarray(astronaut[:, 64:448])  # 512 high, 384 wide: the turn shows in the shape
+    make_clip(tmp_path / "upright.mp4", 3, upright, shift=0)
+    make_clip(tmp_path / "phone.mp4", 3, np.ascontiguousarray(np.rot90(upright, 1)), shift=0, rotation=-90)
+    assert cli.main(["run", str(tmp_path / "upright.mp4"), str(tmp_path / "phone.mp4"), "--out", str(tmp_path),
+                     "--quiet", "--formats", "npz"]) == 0  # fmt: skip
+    seen = {name: load_landmarks(tmp_path / f"{name}.landmarks.npz")[0].result for name in ("upright", "phone")}
+    assert len(seen["upright"]) == len(seen["phone"]) == 1
+    # The same head and shoulders (landmarks 0-12; this photo's arms and legs move by 0.1 between two
+    # encodes) at the same place of the upright image, within what the two encodes change.
+    np.testing.assert_allclose(seen["phone"].landmarks[0, :13, :2], seen["upright"].landmarks[0, :13, :2], atol=0.03)
+    with av.open(str(tmp_path / "phone.annotated.mp4")) as c:
+        frame = next(c.decode(video=0))
+        assert (frame.height, frame.width, frame.rotation) == (512, 384, 0)
+
+
+@pytest.mark.parametrize(("audio_lead_s", "time_range"), [(0.0, []), (0.4, []), (0.0, ["--start", "0.5"]),
+                                                          (0.4, ["--start", "0.3", "--end", "1.5"])])  # fmt: skip
+def test_the_annotated_video_keeps_its_audio_in_sync_and_whole(tmp_path, audio_lead_s, time_range):
+    from blazepose import cli
+
+    clip = make_flash_and_click_clip(tmp_path / "clip.mp4", 2.0, 1.0, audio_lead_s)
+    flash, click, _ = flash_and_click_times(clip)
+    assert flash == pytest.approx(1.0) and click == pytest.approx(1.0, abs=0.005), "the clip made is off itself"
+    assert cli.main(["run", str(clip), "--out", str(tmp_path / "out"), "--quiet", "--formats", "npz", *time_range]) == 0
+    flash, click, audio_end = flash_and_click_times(tmp_path / "out" / "clip.annotated.mp4")
+    start = float(time_range[1]) if time_range else 0.0
+    first_frame_s = np.ceil(start * 25 - 1e-6) / 25  # the output's time 0
+    assert flash == pytest.approx(1.0 - first_frame_s)
+    assert click == pytest.approx(flash, abs=0.005)  # was 50-100 ms early: audio before the first frame was lost
+    end = float(time_range[3]) if len(time_range) > 2 else 2.0
+    assert audio_end == pytest.approx(end - first_frame_s, abs=0.05)  # was cut 0.5 s short at --end
+
+
+def test_a_forced_rerun_that_gets_no_frame_overwrites_nothing(tmp_path, capsys):
+    from blazepose import cli
+
+    clip = make_clip(tmp_path / "clip.mp4", 50, np.zeros((64, 64, 3), np.uint8))  # 2 s, last frame at 1.96 s
+    out = tmp_path / "out"
+    assert cli.main(["run", str(clip), "--out", str(out), "--quiet", "--formats", "jsonl,npz"]) == 0
+    before = {path.name: path.read_bytes() for path in out.iterdir()}
+    assert set(before) == {"clip.annotated.mp4", "clip.landmarks.jsonl", "clip.landmarks.npz"}
+    assert cli.main(["run", str(clip), "--out", str(out), "--quiet", "--formats", "jsonl,npz", "--force",
+                     "--start", "1.98"]) == 1  # fmt: skip
+    assert "no frame in the range asked (--start 1.98 s)" in capsys.readouterr().err
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == before  # the landmark files were emptied

@@ -33,3 +33,55 @@ def test_a_complete_video_is_not_reported_as_truncated(tmp_path):
     source = VideoSource(str(clip))
     assert [f.index for f in source.frames()] == list(range(7))
     source.close()
+
+
+def _stored_sideways(tmp_path, image, rotation):
+    """A clip whose frames are ``image`` turned so that the display matrix's ``rotation`` makes them upright."""
+    stored = np.ascontiguousarray(np.rot90(image, -round(rotation / 90)))
+    return make_clip(tmp_path / f"r{rotation % 360}.mp4", 3, stored, shift=0, rotation=rotation)
+
+
+@pytest.mark.parametrize("rotation", [90, -90, 180])
+def test_frames_of_a_rotated_video_come_upright_as_opencv_shows_them(tmp_path, rotation):
+    cv2 = pytest.importorskip("cv2")
+    image = np.zeros((64, 96, 3), np.uint8)
+    image[:16, :24] = 255  # a white block in the top-left corner of the upright picture
+    clip = _stored_sideways(tmp_path, image, rotation)
+    capture = cv2.VideoCapture(str(clip))  # OpenCV applies the display matrix by default
+    ok, bgr = capture.read()
+    capture.release()
+    assert ok and bgr.shape[:2] == (64, 96), "OpenCV did not turn the clip upright: the check means nothing"
+    source = VideoSource(str(clip))
+    frame = next(source.frames()).rgb
+    source.close()
+    assert frame.shape == (64, 96, 3)
+    assert np.abs(frame.astype(int) - bgr[..., ::-1]).mean() < 2.0
+    assert frame[:16, :24].mean() > 200 and frame[-16:, -24:].mean() < 50
+
+
+def test_a_rotated_video_is_read_as_stored_when_asked(tmp_path):
+    image = np.zeros((64, 96, 3), np.uint8)
+    clip = _stored_sideways(tmp_path, image, 90)
+    source = VideoSource(str(clip), upright=False)
+    assert next(source.frames()).rgb.shape == (96, 64, 3)
+    source.close()
+
+
+@pytest.mark.parametrize(
+    ("start_s", "end_s", "stride"), [(0.4, 1.0, 1), (None, 1.0, 3), (0.41, 0.99, 2), (0.29, None, 1)]
+)
+def test_a_time_range_counts_from_the_first_frame_and_the_expected_count_is_the_count(tmp_path, start_s, end_s, stride):
+    # MPEG-TS keeps the encoder's delay: this file's first frame is at 0.08 s, not 0, in the container.
+    clip = make_clip(tmp_path / "c.ts", 50, np.zeros((64, 64, 3), np.uint8))
+    whole = VideoSource(str(clip))
+    first_ms = next(whole.frames()).timestamp_ms
+    whole.close()
+    assert first_ms > 0, "the file starts at 0: the check means nothing"
+    source = VideoSource(str(clip), start_s, end_s, stride)
+    times = [(f.timestamp_ms - first_ms) / 1000 for f in source.frames()]
+    source.close()
+    step = 1 / 25
+    times_in_file = [i * step for i in range(50)]
+    kept = [t for t in times_in_file if (start_s or 0) <= t + 1e-9 and (end_s is None or t < end_s - 1e-9)]
+    np.testing.assert_allclose(times, kept[::stride], atol=1e-6)
+    assert source.expected_frames == len(times)

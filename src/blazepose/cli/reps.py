@@ -243,7 +243,7 @@ def _process(inp: Input, paths: dict[str, Path], args, classifier, reporter: Rep
                     reports = tracker.reports()
                 if live and "mp4" in paths:
                     if video is None:
-                        video = _writer(paths["mp4"], frame.rgb, source)
+                        video = _writer(paths["mp4"], frame.rgb, source, first_ms)
                     video.write(_draw(frame.rgb, result, reports, ts / 1000, one_person), ts, first_ms)
                 elif not live:
                     results.append((frame.index, ts, result))
@@ -318,11 +318,14 @@ def _source(inp: Input):
     return CameraSource(int(inp.location)) if inp.kind == "camera" else VideoSource(inp.location)
 
 
-def _writer(path: Path, rgb, source):
+def _writer(path: Path, rgb, source, start_ms: float):
+    """The annotated MP4, opened on the first frame (``start_ms`` its time); the input's audio goes into it."""
     from blazepose.io.video import AnnotatedVideoWriter
 
     height, width = rgb.shape[:2]
-    return AnnotatedVideoWriter(path, width, height, source.frame_rate)
+    video = AnnotatedVideoWriter(path, width, height, source.frame_rate, source.audio, start_ms=start_ms)
+    source.audio_sink = video.write_audio
+    return video
 
 
 def _annotate_file(inp: Input, path: Path, results: list, reports: dict, stop: dict, one_person: bool) -> None:
@@ -337,7 +340,7 @@ def _annotate_file(inp: Input, path: Path, results: list, reports: dict, stop: d
             if stop["requested"] or frame.index not in by_index:
                 continue
             ts, result = by_index[frame.index]
-            video = video or _writer(path, frame.rgb, source)
+            video = video or _writer(path, frame.rgb, source, first_ms)
             video.write(_draw(frame.rgb, result, reports, ts / 1000, one_person), ts, first_ms)
     finally:
         source.close()

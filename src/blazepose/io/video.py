@@ -8,6 +8,7 @@ capture.
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
 import time
@@ -20,6 +21,7 @@ from typing import Any
 import numpy as np
 
 PREFETCH_FRAMES = 4
+AUDIO_LAG_S = 2.0  # how far past end_s the video is read for audio of the range still to come
 _END = object()
 
 
@@ -38,13 +40,26 @@ class Frame:
 class VideoSource:
     """Decoded frames of a video file or stream, with their presentation times.
 
+    Frames come upright: a rotation the container asks for (phone videos
+    store their frames sideways with a display matrix) is applied, as
+    players and OpenCV apply it.
+
     Args:
         location: Path or URL.
         start_s, end_s: Time range to keep (seconds; None: from start / to end).
         stride: Keep every ``stride``-th frame of the range.
+        upright: Apply the container's rotation (multiples of 90 degrees).
+            False yields frames as stored.
     """
 
-    def __init__(self, location: str, start_s: float | None = None, end_s: float | None = None, stride: int = 1):
+    def __init__(
+        self,
+        location: str,
+        start_s: float | None = None,
+        end_s: float | None = None,
+        stride: int = 1,
+        upright: bool = True,
+    ):
         try:
             import av
         except ImportError as e:
@@ -61,9 +76,11 @@ class VideoSource:
         self.audio = self.container.streams.audio[0] if self.container.streams.audio else None
         self.location = location
         self.start_s, self.end_s, self.stride = start_s, end_s, stride
+        self.upright = upright
         rate = self.stream.average_rate or self.stream.guessed_rate or Fraction(30)
         self.frame_rate = Fraction(rate)
         self.time_base = self.stream.time_base or Fraction(1, round(float(rate)))
+        # As stored: a rotated video's frames come with these swapped (known once a frame is decoded).
         self.width, self.height = self.stream.codec_context.width, self.stream.codec_context.height
         # What the container states, read now: PyAV 18.1.1 refuses to read a stream of a closed container.
         self._stated_frames: int = self.stream.frames
@@ -73,6 +90,9 @@ class VideoSource:
             else None
         )
         self._container_duration_s = self.container.duration / 1e6 if self.container.duration else None
+        # Where the file's time starts (MPEG-TS and cut files seldom start at 0): start_s and end_s count from
+        # there, as players and ffmpeg's -ss count; frame timestamps stay the container's.
+        self.offset_s = self.container.start_time / 1e6 if self.container.start_time else 0.0
         if start_s is not None and self.duration_s is not None and start_s >= self.duration_s:
             self.container.close()
             raise ValueError(f"{location}: --start {start_s:g} s is past its end ({self.duration_s:.2f} s long)")
@@ -92,8 +112,8 @@ class VideoSource:
         if not total:
             return None
         rate = float(self.frame_rate)
-        first = min(total, int((self.start_s or 0) * rate))
-        last = total if self.end_s is None or self.end_s * rate >= total else int(self.end_s * rate)
+        first = min(total, math.ceil((self.start_s or 0) * rate - 1e-6))  # the first frame at or after start_s
+        last = total if self.end_s is None else min(total, math.ceil(self.end_s * rate - 1e-6))  # (exclusive)
         return max(0, (last - first + self.stride - 1) // self.stride)
 
     def frames(self) -> Generator[Frame, None, None]:
@@ -126,6 +146,9 @@ class VideoSource:
 
         worker = threading.Thread(target=decode, name="blazepose-decode", daemon=True)
         worker.start()
+        # Audio decoded before the first video frame (the video decoder holds a few frames back), kept for
+        # a sink the caller sets on seeing that frame (it knows the frame size only then).
+        held: list | None = []
         try:
             while True:
                 item = pending.get()
@@ -135,8 +158,14 @@ class VideoSource:
                     raise item
                 if isinstance(item, Frame):
                     yield item
+                    for audio in held or ():
+                        if self.audio_sink is not None:
+                            self.audio_sink(audio)
+                    held = None
                 elif self.audio_sink is not None:
                     self.audio_sink(item)
+                elif held is not None:
+                    held.append(item)
         finally:
             stop.set()
             worker.join()
@@ -148,10 +177,17 @@ class VideoSource:
         packets = 0  # video packets with data: each should give a frame
         last_s = None
         error = None  # the first packet that failed to decode: skipped, counted, reported at the end
+        past_end = False  # the video has passed end_s: the audio of the range is read to its end too
+        give_up_s = (self.end_s or 0.0) + AUDIO_LAG_S
         try:
             for packet in self.container.demux(*streams):
-                if packet.stream is self.stream and packet.size:
-                    packets += 1
+                if packet.stream is self.stream:
+                    if past_end:
+                        if packet.pts is not None and packet.time_base is not None:
+                            if float(packet.pts * packet.time_base) - self.offset_s > give_up_s:
+                                return  # the audio has stopped short of end_s: no use reading on
+                        continue
+                    packets += 1 if packet.size else 0
                 try:
                     decoded = list(packet.decode())
                 except Exception as e:
@@ -165,24 +201,36 @@ class VideoSource:
                     if packet.stream is self.audio:
                         if seconds is None or self._in_range(seconds):
                             yield frame
+                        elif past_end:
+                            return
                         continue
                     index += 1
                     if seconds is None:
-                        seconds = index / float(self.frame_rate)
+                        seconds = self.offset_s + index / float(self.frame_rate)
                     last_s = seconds
                     if not self._in_range(seconds):
-                        if self.end_s is not None and seconds >= self.end_s:
-                            return
+                        if self.end_s is not None and seconds - self.offset_s >= self.end_s - 1e-6:
+                            if self.audio is None:
+                                return
+                            past_end = True
+                            break
                         continue
                     if kept % self.stride == 0:
-                        yield Frame(index, seconds * 1000.0, frame.to_ndarray(format="rgb24"))
+                        yield Frame(index, seconds * 1000.0, self._pixels(frame))
                     kept += 1
         except Exception as e:
             if type(e).__module__.startswith("av"):
                 failure = IncompleteVideo if index >= 0 else ValueError
                 raise failure(f"{self.location}: decoding failed after frame {index} ({e})") from e
             raise
-        self._check_complete(index + 1, packets, last_s, error)
+        if not past_end:
+            self._check_complete(index + 1, packets, None if last_s is None else last_s - self.offset_s, error)
+
+    def _pixels(self, frame: Any) -> np.ndarray:
+        """The frame as RGB, turned upright by the rotation of its display matrix (counter-clockwise degrees)."""
+        rgb = frame.to_ndarray(format="rgb24")
+        turns = round(frame.rotation / 90) % 4 if self.upright else 0
+        return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
 
     def _check_complete(self, decoded: int, packets: int, last_s: float | None, error: str | None) -> None:
         """Raises IncompleteVideo when the video ended before its container said it
@@ -205,7 +253,11 @@ class VideoSource:
         raise IncompleteVideo(f"{self.location}: truncated or corrupt video: decoded {why}; those were processed")
 
     def _in_range(self, seconds: float) -> bool:
-        return (self.start_s is None or seconds >= self.start_s) and (self.end_s is None or seconds < self.end_s)
+        """Whether a frame at this container time lies in the range asked (times from the file's start)."""
+        seconds -= self.offset_s  # (within a microsecond: 0.48 - 0.08 is below 0.4 in floating point)
+        return (self.start_s is None or seconds > self.start_s - 1e-6) and (
+            self.end_s is None or seconds < self.end_s - 1e-6
+        )
 
     def close(self) -> None:
         self.container.close()
@@ -261,7 +313,17 @@ class AnnotatedVideoWriter:
     playable file.
     """
 
-    def __init__(self, path: Path, width: int, height: int, frame_rate: Fraction, audio_stream=None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        width: int,
+        height: int,
+        frame_rate: Fraction,
+        audio_stream=None,
+        start_ms: float | None = None,
+    ) -> None:
+        """``start_ms``: the input time written as time 0 (the first frame's; when None, the ``first_ms``
+        of the first :meth:`write`). The audio is placed against it by its own timestamps."""
         import av
 
         self.path = Path(path)
@@ -281,11 +343,15 @@ class AnnotatedVideoWriter:
         self._resampler: Any = None
         self._fifo: Any = None
         self._audio_samples = 0
+        self._audio_skip: int | None = None  # samples still to drop (> 0) or silence to put first (< 0)
+        self.start_ms = start_ms
         self.frames = 0
 
     def write(self, bgr: np.ndarray, timestamp_ms: float, first_ms: float) -> None:
         import av
 
+        if self.start_ms is None:
+            self.start_ms = first_ms
         h, w = self.stream.height, self.stream.width
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(bgr[:h, :w]), format="bgr24")
         pts = max(round((timestamp_ms - first_ms) * 10), self._last_pts + 1)
@@ -296,7 +362,10 @@ class AnnotatedVideoWriter:
         self.frames += 1
 
     def write_audio(self, frame) -> None:
-        """Encodes one decoded audio frame of the input (resampled, re-chunked to AAC frames)."""
+        """Encodes one decoded audio frame of the input (resampled, re-chunked to AAC frames).
+
+        The first frame's timestamp places the audio against the video's time 0:
+        what comes before it is dropped, a late start is preceded by silence."""
         if self.audio is None:
             return
         import av
@@ -305,10 +374,41 @@ class AnnotatedVideoWriter:
         if self._resampler is None:
             self._resampler = av.AudioResampler(format="fltp", layout=ctx.layout.name, rate=ctx.sample_rate)
             self._fifo = av.AudioFifo()
+        if self._audio_skip is None:
+            offset_s = 0.0
+            if frame.pts is not None and frame.time_base is not None and self.start_ms is not None:
+                offset_s = float(frame.pts * frame.time_base) - self.start_ms / 1000.0
+            self._audio_skip = -round(offset_s * ctx.sample_rate)
+            if self._audio_skip < 0:
+                self._write_silence(-self._audio_skip)
+                self._audio_skip = 0
         frame.pts = None
         for converted in self._resampler.resample(frame):
+            if self._audio_skip >= converted.samples:
+                self._audio_skip -= converted.samples
+                continue
+            if self._audio_skip:
+                converted = self._without_first(converted, self._audio_skip)
+                self._audio_skip = 0
             self._fifo.write(converted)
         self._drain_audio(ctx.frame_size or 1024)
+
+    def _write_silence(self, samples: int) -> None:
+        import av
+
+        ctx = self.audio.codec_context
+        zeros = np.zeros((ctx.layout.nb_channels, samples), np.float32)
+        silence = av.AudioFrame.from_ndarray(zeros, format="fltp", layout=ctx.layout.name)
+        silence.sample_rate = ctx.sample_rate
+        self._fifo.write(silence)
+
+    def _without_first(self, frame: Any, samples: int) -> Any:
+        import av
+
+        planes = frame.to_ndarray()[:, samples:]
+        rest = av.AudioFrame.from_ndarray(np.ascontiguousarray(planes), format="fltp", layout=frame.layout.name)
+        rest.sample_rate = frame.sample_rate
+        return rest
 
     def _drain_audio(self, size: int, final: bool = False) -> None:
         while self._fifo is not None and (self._fifo.samples >= size or (final and self._fifo.samples)):

@@ -298,16 +298,18 @@ def _process_video(
         source.close()
         raise
     try:
-        writers += [LandmarkWriter(paths[fmt], fmt) for fmt in settings.formats]
         for frame in frames:
             if should_stop():
                 outcome.stopped = True
                 break
-            if first_ms is None:
+            if first_ms is None:  # outputs are opened on the first frame: one that never comes overwrites none
                 first_ms = frame.timestamp_ms
+                writers += [LandmarkWriter(paths[fmt], fmt) for fmt in settings.formats]
                 height, width = frame.rgb.shape[:2]
                 if "annotated" in paths:
-                    video = AnnotatedVideoWriter(paths["annotated"], width, height, source.frame_rate, source.audio)
+                    video = AnnotatedVideoWriter(
+                        paths["annotated"], width, height, source.frame_rate, source.audio, start_ms=first_ms
+                    )
                     source.audio_sink = video.write_audio
                 if "plot3d" in paths:
                     plot = AnnotatedVideoWriter(paths["plot3d"], 480, 480, source.frame_rate)
@@ -346,7 +348,11 @@ def _process_video(
         if progress is not None:
             progress(name, outcome.frames, source.expected_frames, time.monotonic() - started, True)
     if outcome.frames == 0 and not outcome.stopped:
-        raise ValueError(f"{inp.location}: no frame could be decoded")
+        if inp.kind == "camera" or (settings.start is None and settings.end is None):
+            raise ValueError(f"{inp.location}: no frame could be decoded")
+        bounds = (("--start", settings.start), ("--end", settings.end))
+        asked = " and ".join(f"{flag} {value:g} s" for flag, value in bounds if value is not None)
+        raise ValueError(f"{inp.location}: no frame in the range asked ({asked})")
 
 
 def _offline_results(
