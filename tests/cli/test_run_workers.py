@@ -193,3 +193,12 @@ def test_ray_with_no_cluster_at_the_address_is_one_line(corpus, tmp_path, addres
     assert "Traceback" not in run.stderr
     (line,) = [line for line in run.stderr.splitlines() if line.startswith("blazepose:")]
     assert line.startswith(f"blazepose: --ray {address}: {message}")
+
+
+def test_ray_with_quiet_prints_nothing(corpus, tmp_path):
+    if importlib.util.find_spec("ray") is None:
+        pytest.skip("--ray needs ray (the ray extra)")
+    run = blazepose("run", corpus / "photo_c.png", "--out", tmp_path / "out", "--ray", "local", "--quiet")
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == ""  # Ray's start-up lines (INFO, a WARNING on token authentication) came through
+    assert (tmp_path / "out" / "photo_c.landmarks.jsonl").exists()

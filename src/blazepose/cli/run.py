@@ -345,7 +345,7 @@ def run(args: argparse.Namespace) -> int:
         if args.ray is not None:
             from blazepose.runner.ray_runner import run_on_ray
 
-            outcomes = run_on_ray(inputs, settings, args.ray, args.workers, stop)
+            outcomes = run_on_ray(inputs, settings, args.ray, args.workers, stop, quiet=args.quiet)
         elif args.workers is not None and args.workers > 1:
             from blazepose.runner.pool import run_in_processes
 

@@ -8,6 +8,7 @@ Progress comes back per input (when its task ends), not per frame.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -100,6 +101,7 @@ def run_on_ray(
     address: str,
     max_in_flight: int | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    quiet: bool = False,
 ) -> Iterator[InputOutcome]:
     """Processes ``inputs`` as Ray tasks and yields each outcome as it completes.
 
@@ -117,12 +119,14 @@ def run_on_ray(
         should_stop: Polled by the driver; once True, no more tasks are
             submitted and the running ones stop at their next frame, closing
             their files (their outcomes, marked ``stopped``, are still yielded).
+        quiet: Ray's own messages (start-up, its tasks' output) held back but
+            for errors, when this process joins the cluster.
     """
     from dataclasses import replace
 
     threads = settings.threads or 1
     settings = replace(settings, threads=threads, out=settings.out.resolve())
-    ray = connect(address)
+    ray = connect(address, **({"logging_level": logging.ERROR, "log_to_driver": False} if quiet else {}))
     largest = _largest_node_cpus(ray)
     if threads > largest:  # such a task would wait for ever for a node to run on
         raise ValueError(f"--threads {threads}: each task reserves that many CPUs; the largest node has {largest:g}")
