@@ -111,3 +111,14 @@ def test_a_stop_submits_nothing_more_and_leaves_no_stop_file(local_cluster, corp
         seen.append(outcome)
     assert 1 <= len(seen) <= 4, len(seen)  # what was running (2 CPUs) when the first came back
     assert not list(settings.out.glob(".blazepose-stop-*"))
+
+
+def test_outputs_are_reported_under_the_out_folder_as_given(local_cluster, corpus, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    inputs, _ = expand_inputs([str(corpus)])
+    settings = RunSettings(out=Path("relative"), model="lite", formats=("jsonl",), threads=1)
+    settings.out.mkdir()
+    outcomes = list(run_on_ray(inputs, settings, "local", should_stop=deadline()))
+    reported = sorted(path for o in outcomes for path in o.outputs)
+    assert reported == sorted(str(Path("relative") / name) for name in output_files(tmp_path / "relative"))
+    assert len(reported) == 8  # as one process reports them (they were absolute)

@@ -125,7 +125,13 @@ def run_on_ray(
     from dataclasses import replace
 
     threads = settings.threads or 1
-    settings = replace(settings, threads=threads, out=settings.out.resolve())
+    given_out = settings.out  # the tasks get it absolute (a worker's folder is not this one); outputs are
+    settings = replace(settings, threads=threads, out=settings.out.resolve())  # reported under it as given
+
+    def as_given(outcome: InputOutcome) -> InputOutcome:
+        outcome.outputs = [str(given_out / Path(path).relative_to(settings.out)) for path in outcome.outputs]
+        return outcome
+
     ray = connect(address, **({"logging_level": logging.ERROR, "log_to_driver": False} if quiet else {}))
     largest = _largest_node_cpus(ray)
     if threads > largest:  # such a task would wait for ever for a node to run on
@@ -147,7 +153,7 @@ def run_on_ray(
             for ref in done:
                 inp = running.pop(ref)
                 try:
-                    yield ray.get(ref)
+                    yield as_given(ray.get(ref))
                 except Exception as e:  # the task or its worker failed
                     yield InputOutcome(inp.location, error=f"{inp.location}: Ray task failed ({type(e).__name__}: {e})")
             if should_stop():
@@ -158,7 +164,7 @@ def run_on_ray(
         raise
     for ref in _stop_tasks(ray, running, stop_file):  # (it removes the stop file it made)
         try:
-            yield ray.get(ref)
+            yield as_given(ray.get(ref))
         except Exception:  # cancelled: Ray may not hand back what the task returned
             yield InputOutcome(running[ref].location, stopped=True)
 
