@@ -10,7 +10,7 @@ import pytest
 
 
 def write_clip(path: Path, rgb: np.ndarray, frames: int, shift: int) -> Path:
-    from blazepose.io.video import AnnotatedVideoWriter
+    from blazepose.io.video_writer import AnnotatedVideoWriter
 
     writer = AnnotatedVideoWriter(path, rgb.shape[1], rgb.shape[0], Fraction(25))
     for i in range(frames):

@@ -86,9 +86,21 @@ def killed_after(seconds: float, kill: Callable[[], None]) -> Iterator[Watchdog]
         timer.cancel()
 
 
-def make_flash_and_click_clip(path: Path, seconds: float, flash_s: float, audio_lead_s: float = 0.0) -> Path:
+def make_flash_and_click_clip(
+    path: Path,
+    seconds: float,
+    flash_s: float,
+    audio_lead_s: float = 0.0,
+    video_start_s: float = 0.0,
+    audio_codec: str = "aac",
+    audio_gap: tuple[float, float] | None = None,
+    damage_audio_every: int = 0,
+) -> Path:
     """A black 25 fps video with one white frame at ``flash_s`` and, in its mono audio track (which
-    starts ``audio_lead_s`` before the video), a click at the same time: a check of audio-video sync."""
+    starts ``audio_lead_s`` before the video), a click at the same time: a check of audio-video sync.
+    Times are from the video's first frame, which the container puts at ``video_start_s``; the audio
+    has no packets over ``audio_gap`` (seconds from the first frame) and every ``damage_audio_every``-th
+    audio packet is garbage."""
     import av
 
     fps, rate, chunk = 25, 44100, 1024
@@ -96,22 +108,35 @@ def make_flash_and_click_clip(path: Path, seconds: float, flash_s: float, audio_
     click = round((flash_s + audio_lead_s) * rate)
     audio[click : click + 441] = 0.8
     lead = round(audio_lead_s * rate)
+    start = round(video_start_s * rate)
     with av.open(str(path), mode="w") as container:
         video_stream = container.add_stream("libx264", rate=fps)
         video_stream.width, video_stream.height, video_stream.pix_fmt = 64, 48, "yuv420p"
-        audio_stream = container.add_stream("aac", rate=rate)
+        audio_stream = container.add_stream(audio_codec, rate=rate)
         audio_stream.codec_context.layout = "mono"
-        frames, samples = round(seconds * fps), 0
-        for i in range(frames):
-            while samples < len(audio) and (samples - lead) / rate <= i / fps:  # interleaved by time
-                part = av.AudioFrame.from_ndarray(audio[None, samples : samples + chunk], format="fltp", layout="mono")
-                part.sample_rate, part.pts, part.time_base = rate, samples - lead, Fraction(1, rate)
-                for packet in audio_stream.encode(part):
-                    container.mux(packet)
+        frames, samples, audio_packets = round(seconds * fps), 0, 0
+        for i in range(frames + 1):
+            while samples < len(audio) and ((samples - lead) / rate <= i / fps or i == frames):  # by time
+                at = (samples - lead) / rate
+                if audio_gap is None or not audio_gap[0] <= at < audio_gap[1]:
+                    part = av.AudioFrame.from_ndarray(
+                        audio[None, samples : samples + chunk], format="fltp", layout="mono"
+                    )
+                    part.sample_rate, part.pts, part.time_base = rate, start + samples - lead, Fraction(1, rate)
+                    for packet in audio_stream.encode(part):
+                        audio_packets += 1
+                        if damage_audio_every and audio_packets % damage_audio_every == 0:
+                            garbage = av.Packet(bytes(range(256)) * 2)
+                            garbage.pts, garbage.dts, garbage.time_base = packet.pts, packet.dts, packet.time_base
+                            garbage.stream = audio_stream
+                            packet = garbage
+                        container.mux(packet)
                 samples += chunk
+            if i == frames:
+                break
             level = 255 if i == round(flash_s * fps) else 0
             image = av.VideoFrame.from_ndarray(np.full((48, 64, 3), level, np.uint8), format="rgb24")
-            image.pts, image.time_base = i, Fraction(1, fps)
+            image.pts, image.time_base = i + round(video_start_s * fps), Fraction(1, fps)
             for packet in video_stream.encode(image):
                 container.mux(packet)
         for stream in (video_stream, audio_stream):

@@ -202,14 +202,25 @@ def test_a_phone_video_stored_sideways_is_processed_upright(tmp_path, astronaut)
         assert (frame.height, frame.width, frame.rotation) == (512, 384, 0)
 
 
-@pytest.mark.parametrize(("audio_lead_s", "time_range"), [(0.0, []), (0.4, []), (0.0, ["--start", "0.5"]),
-                                                          (0.4, ["--start", "0.3", "--end", "1.5"])])  # fmt: skip
-def test_the_annotated_video_keeps_its_audio_in_sync_and_whole(tmp_path, audio_lead_s, time_range):
+SYNC_CASES = {  # the clip (MP4 but where named), the run's options
+    "audio first": ({"audio_lead_s": 0.4}, []),
+    "from 0.5 s": ({}, ["--start", "0.5"]),
+    "a range, audio first": ({"audio_lead_s": 0.4}, ["--start", "0.3", "--end", "1.5"]),
+    "a gap in the audio": ({"audio_gap": (0.4, 0.8)}, []),  # what came after the gap was 0.4 s early
+    "Matroska, PCM of unspecified layout": ({"audio_codec": "pcm_s16le"}, []),  # AAC refused it: exit 1
+    "Matroska from 2 s": ({"video_start_s": 2.0}, []),  # was taken for a truncated file (exit 1)
+    "Matroska, audio first": ({"audio_lead_s": 0.4}, []),  # (its video then starts at 0.4 s)
+}
+
+
+@pytest.mark.parametrize("case", SYNC_CASES)
+def test_the_annotated_video_keeps_its_audio_in_sync_and_whole(tmp_path, case):
     from blazepose import cli
 
-    clip = make_flash_and_click_clip(tmp_path / "clip.mp4", 2.0, 1.0, audio_lead_s)
+    made, time_range = SYNC_CASES[case]
+    clip = make_flash_and_click_clip(tmp_path / ("clip.mkv" if "Matroska" in case else "clip.mp4"), 2.0, 1.0, **made)
     flash, click, _ = flash_and_click_times(clip)
-    assert flash == pytest.approx(1.0) and click == pytest.approx(1.0, abs=0.005), "the clip made is off itself"
+    assert click == pytest.approx(flash, abs=0.005), "the clip made is off itself"
     assert cli.main(["run", str(clip), "--out", str(tmp_path / "out"), "--quiet", "--formats", "npz", *time_range]) == 0
     flash, click, audio_end = flash_and_click_times(tmp_path / "out" / "clip.annotated.mp4")
     start = float(time_range[1]) if time_range else 0.0
@@ -218,6 +229,15 @@ def test_the_annotated_video_keeps_its_audio_in_sync_and_whole(tmp_path, audio_l
     assert click == pytest.approx(flash, abs=0.005)  # was 50-100 ms early: audio before the first frame was lost
     end = float(time_range[3]) if len(time_range) > 2 else 2.0
     assert audio_end == pytest.approx(end - first_frame_s, abs=0.05)  # was cut 0.5 s short at --end
+
+
+def test_one_frame_taken_still_carries_its_audio(tmp_path):
+    from blazepose import cli
+
+    clip = make_flash_and_click_clip(tmp_path / "clip.mp4", 2.0, 0.0, audio_lead_s=0.2)
+    assert cli.main(["run", str(clip), "--out", str(tmp_path), "--quiet", "--formats", "npz", "--max-frames", "1"]) == 0
+    flash, click, audio_end = flash_and_click_times(tmp_path / "clip.annotated.mp4")
+    assert flash == 0.0 and click == pytest.approx(0.0, abs=0.005) and audio_end > 0  # (there was no audio)
 
 
 def test_a_forced_rerun_that_gets_no_frame_overwrites_nothing(tmp_path, capsys):

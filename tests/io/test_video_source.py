@@ -2,6 +2,7 @@
 
 import threading
 import time
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -85,3 +86,52 @@ def test_a_time_range_counts_from_the_first_frame_and_the_expected_count_is_the_
     kept = [t for t in times_in_file if (start_s or 0) <= t + 1e-9 and (end_s is None or t < end_s - 1e-9)]
     np.testing.assert_allclose(times, kept[::stride], atol=1e-6)
     assert source.expected_frames == len(times)
+
+
+@pytest.mark.parametrize(("hflip", "vflip"), [(True, False), (False, True)])
+def test_a_mirrored_video_comes_mirrored_back(tmp_path, hflip, vflip):
+    # (A mirror was read as a half turn: the person upside down. ffmpeg shows these mirrored back.)
+    import av
+
+    image = np.zeros((64, 96, 3), np.uint8)
+    image[:16, :24] = 255  # top-left in the picture as shown
+    stored = image[:, ::-1] if hflip else image[::-1]
+    path = tmp_path / "m.mp4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv420p"
+        stream.set_display_rotation(0, hflip=hflip, vflip=vflip)
+        for packet in [*stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(stored), "rgb24")),
+                       *stream.encode()]:  # fmt: skip
+            container.mux(packet)
+    source = VideoSource(str(path))
+    frame = next(source.frames()).rgb
+    source.close()
+    assert np.abs(frame.astype(int) - image).mean() < 3
+
+
+def test_damaged_audio_packets_do_not_make_the_video_corrupt(tmp_path):
+    from media_helpers import make_flash_and_click_clip
+
+    damaged = make_flash_and_click_clip(tmp_path / "damaged.mkv", 2.0, 1.0, damage_audio_every=10)
+    source = VideoSource(str(damaged))
+    assert len(list(source.frames())) == 50  # no IncompleteVideo: every video frame decoded
+    source.close()
+
+
+def test_a_one_frame_stream_of_a_guessed_absurd_rate_keeps_a_sensible_one(tmp_path):
+    import av
+
+    path = tmp_path / "one.ts"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 90000)
+        frame = av.VideoFrame.from_ndarray(np.zeros((64, 64, 3), np.uint8), "rgb24")
+        frame.pts, frame.time_base = 0, Fraction(1, 90000)
+        for packet in [*stream.encode(frame), *stream.encode()]:
+            container.mux(packet)
+    source = VideoSource(str(path))
+    assert 0 < source.frame_rate <= 1000  # it states none and FFmpeg guesses 90000 fps: its copy had no frame
+    assert len(list(source.frames())) == 1
+    source.close()

@@ -320,7 +320,7 @@ def _source(inp: Input):
 
 def _writer(path: Path, rgb, source, start_ms: float):
     """The annotated MP4, opened on the first frame (``start_ms`` its time); the input's audio goes into it."""
-    from blazepose.io.video import AnnotatedVideoWriter
+    from blazepose.io.video_writer import AnnotatedVideoWriter
 
     height, width = rgb.shape[:2]
     video = AnnotatedVideoWriter(path, width, height, source.frame_rate, source.audio, start_ms=start_ms)

@@ -1,4 +1,4 @@
-"""Reading videos, cameras and streams; writing annotated H.264 video with the input's audio.
+"""Reading videos, cameras and streams (the annotated video is written by video_writer).
 
 Videos are decoded with PyAV (the ``video`` extra) so that each frame comes
 with its real timestamp (variable frame rate included) and the audio can be
@@ -15,12 +15,14 @@ import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from blazepose.io.orientation import as_displayed, display_matrix
+
 PREFETCH_FRAMES = 4
+MAX_FRAME_RATE = 1000  # fps; a stated rate above it is taken for a container's guess
 AUDIO_LAG_S = 2.0  # how far past end_s the video is read for audio of the range still to come
 _END = object()
 
@@ -40,16 +42,15 @@ class Frame:
 class VideoSource:
     """Decoded frames of a video file or stream, with their presentation times.
 
-    Frames come upright: a rotation the container asks for (phone videos
-    store their frames sideways with a display matrix) is applied, as
-    players and OpenCV apply it.
+    Frames come as players show them: the display matrix's quarter turns
+    (phone videos store their frames sideways) and mirrors are applied, as
+    ffmpeg applies them.
 
     Args:
         location: Path or URL.
         start_s, end_s: Time range to keep (seconds; None: from start / to end).
         stride: Keep every ``stride``-th frame of the range.
-        upright: Apply the container's rotation (multiples of 90 degrees).
-            False yields frames as stored.
+        upright: Apply the display matrix. False yields frames as stored.
     """
 
     def __init__(
@@ -77,8 +78,11 @@ class VideoSource:
         self.location = location
         self.start_s, self.end_s, self.stride = start_s, end_s, stride
         self.upright = upright
-        rate = self.stream.average_rate or self.stream.guessed_rate or Fraction(30)
-        self.frame_rate = Fraction(rate)
+        # The stated rate, unless it is none or absurd (a one-frame MPEG-TS "has" 50000 fps; its copy then
+        # gave frames of no duration, which players skip): only used where a video's timestamps are not.
+        stated = [Fraction(r) for r in (self.stream.average_rate, self.stream.guessed_rate) if r]
+        rate = next((r for r in stated if 0 < r <= MAX_FRAME_RATE), Fraction(30))
+        self.frame_rate = rate
         self.time_base = self.stream.time_base or Fraction(1, round(float(rate)))
         # As stored: a rotated video's frames come with these swapped (known once a frame is decoded).
         self.width, self.height = self.stream.codec_context.width, self.stream.codec_context.height
@@ -96,7 +100,23 @@ class VideoSource:
         if start_s is not None and self.duration_s is not None and start_s >= self.duration_s:
             self.container.close()
             raise ValueError(f"{location}: --start {start_s:g} s is past its end ({self.duration_s:.2f} s long)")
-        self.audio_sink: Callable[[Any], None] | None = None  # gets each decoded audio frame of the kept range
+        self._audio_sink: Callable[[Any], None] | None = None
+        self._held_audio: list | None = None  # audio before the first frame was handed over (see audio_sink)
+
+    @property
+    def audio_sink(self) -> Callable[[Any], None] | None:
+        """Gets each decoded audio frame of the kept range, from the caller's thread. Audio decoded before
+        the first video frame (the video decoder holds a few frames back) is handed to a sink set while
+        that frame is out (a writer needs its size first)."""
+        return self._audio_sink
+
+    @audio_sink.setter
+    def audio_sink(self, sink: Callable[[Any], None] | None) -> None:
+        self._audio_sink = sink
+        if sink is not None and self._held_audio:
+            held, self._held_audio = self._held_audio, []
+            for audio in held:
+                sink(audio)
 
     @property
     def duration_s(self) -> float | None:
@@ -105,7 +125,8 @@ class VideoSource:
 
     @property
     def expected_frames(self) -> int | None:
-        """Frames the source will yield, when the container says (for progress)."""
+        """Frames the source will yield, when the container says (for progress): exact at a constant frame
+        rate, an estimate from the mean rate when it varies."""
         total = self._stated_frames
         if not total and self._stream_duration_s is not None:
             total = int(self._stream_duration_s * float(self.frame_rate))
@@ -146,9 +167,7 @@ class VideoSource:
 
         worker = threading.Thread(target=decode, name="blazepose-decode", daemon=True)
         worker.start()
-        # Audio decoded before the first video frame (the video decoder holds a few frames back), kept for
-        # a sink the caller sets on seeing that frame (it knows the frame size only then).
-        held: list | None = []
+        self._held_audio = []
         try:
             while True:
                 item = pending.get()
@@ -158,14 +177,11 @@ class VideoSource:
                     raise item
                 if isinstance(item, Frame):
                     yield item
-                    for audio in held or ():
-                        if self.audio_sink is not None:
-                            self.audio_sink(audio)
-                    held = None
-                elif self.audio_sink is not None:
-                    self.audio_sink(item)
-                elif held is not None:
-                    held.append(item)
+                    self._held_audio = None  # (a sink set while the first frame was out has had it)
+                elif self._audio_sink is not None:
+                    self._audio_sink(item)
+                elif self._held_audio is not None:
+                    self._held_audio.append(item)
         finally:
             stop.set()
             worker.join()
@@ -193,7 +209,8 @@ class VideoSource:
                 except Exception as e:
                     if not type(e).__module__.startswith("av"):
                         raise
-                    error = error or f"{e} after frame {index}"
+                    if packet.stream is self.stream:  # (a damaged audio packet is a moment of silence)
+                        error = error or f"{e} after frame {index}"
                     continue
                 frame: Any
                 for frame in decoded:
@@ -224,13 +241,13 @@ class VideoSource:
                 raise failure(f"{self.location}: decoding failed after frame {index} ({e})") from e
             raise
         if not past_end:
-            self._check_complete(index + 1, packets, None if last_s is None else last_s - self.offset_s, error)
+            self._check_complete(index + 1, packets, last_s, error)
 
     def _pixels(self, frame: Any) -> np.ndarray:
-        """The frame as RGB, turned upright by the rotation of its display matrix (counter-clockwise degrees)."""
+        """The frame as RGB, as its display matrix shows it (turned and mirrored) unless ``upright`` is False."""
         rgb = frame.to_ndarray(format="rgb24")
-        turns = round(frame.rotation / 90) % 4 if self.upright else 0
-        return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
+        matrix = display_matrix(frame) if self.upright else None
+        return rgb if matrix is None else as_displayed(rgb, matrix)
 
     def _check_complete(self, decoded: int, packets: int, last_s: float | None, error: str | None) -> None:
         """Raises IncompleteVideo when the video ended before its container said it
@@ -239,6 +256,8 @@ class VideoSource:
         stated = self._stated_frames
         duration = self.duration_s
         step = 1.0 / float(self.frame_rate)
+        if last_s is not None:  # a stated duration counts from the file's start (MPEG-TS) or from 0 (Matroska)
+            last_s = max(last_s, last_s - self.offset_s)
         if stated and decoded < stated:
             why = f"{decoded} of the {stated} frames its container states"
         elif duration is not None and (last_s is None or last_s + 2.5 * step < duration):
@@ -302,131 +321,3 @@ class CameraSource:
 
     def close(self) -> None:
         self.capture.release()
-
-
-class AnnotatedVideoWriter:
-    """H.264 MP4 of annotated frames at the input's frame times, with the input's audio (as AAC).
-
-    Frames are timed by their input timestamps, so a variable frame rate
-    stays variable and a cut range keeps its pace. Closing flushes the
-    encoder and writes the index, so whatever was written so far is a
-    playable file.
-    """
-
-    def __init__(
-        self,
-        path: Path,
-        width: int,
-        height: int,
-        frame_rate: Fraction,
-        audio_stream=None,
-        start_ms: float | None = None,
-    ) -> None:
-        """``start_ms``: the input time written as time 0 (the first frame's; when None, the ``first_ms``
-        of the first :meth:`write`). The audio is placed against it by its own timestamps."""
-        import av
-
-        self.path = Path(path)
-        self.container: Any = av.open(str(path), mode="w")
-        self.stream = self.container.add_stream("libx264", rate=frame_rate)
-        self.stream.width, self.stream.height = width - width % 2, height - height % 2
-        self.stream.pix_fmt = "yuv420p"
-        self.stream.options = {"crf": "20", "preset": "veryfast"}
-        self.time_base = Fraction(1, 1000) / 10  # 0.1 ms ticks
-        self.stream.codec_context.time_base = self.time_base
-        self.audio: Any = None
-        if audio_stream is not None:
-            rate = audio_stream.codec_context.sample_rate or 44100
-            self.audio = self.container.add_stream("aac", rate=rate)
-            self.audio.codec_context.layout = audio_stream.codec_context.layout.name or "stereo"
-        self._last_pts = -1
-        self._resampler: Any = None
-        self._fifo: Any = None
-        self._audio_samples = 0
-        self._audio_skip: int | None = None  # samples still to drop (> 0) or silence to put first (< 0)
-        self.start_ms = start_ms
-        self.frames = 0
-
-    def write(self, bgr: np.ndarray, timestamp_ms: float, first_ms: float) -> None:
-        import av
-
-        if self.start_ms is None:
-            self.start_ms = first_ms
-        h, w = self.stream.height, self.stream.width
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(bgr[:h, :w]), format="bgr24")
-        pts = max(round((timestamp_ms - first_ms) * 10), self._last_pts + 1)
-        frame.pts, frame.time_base = pts, self.time_base
-        self._last_pts = pts
-        for packet in self.stream.encode(frame):
-            self.container.mux(packet)
-        self.frames += 1
-
-    def write_audio(self, frame) -> None:
-        """Encodes one decoded audio frame of the input (resampled, re-chunked to AAC frames).
-
-        The first frame's timestamp places the audio against the video's time 0:
-        what comes before it is dropped, a late start is preceded by silence."""
-        if self.audio is None:
-            return
-        import av
-
-        ctx = self.audio.codec_context
-        if self._resampler is None:
-            self._resampler = av.AudioResampler(format="fltp", layout=ctx.layout.name, rate=ctx.sample_rate)
-            self._fifo = av.AudioFifo()
-        if self._audio_skip is None:
-            offset_s = 0.0
-            if frame.pts is not None and frame.time_base is not None and self.start_ms is not None:
-                offset_s = float(frame.pts * frame.time_base) - self.start_ms / 1000.0
-            self._audio_skip = -round(offset_s * ctx.sample_rate)
-            if self._audio_skip < 0:
-                self._write_silence(-self._audio_skip)
-                self._audio_skip = 0
-        frame.pts = None
-        for converted in self._resampler.resample(frame):
-            if self._audio_skip >= converted.samples:
-                self._audio_skip -= converted.samples
-                continue
-            if self._audio_skip:
-                converted = self._without_first(converted, self._audio_skip)
-                self._audio_skip = 0
-            self._fifo.write(converted)
-        self._drain_audio(ctx.frame_size or 1024)
-
-    def _write_silence(self, samples: int) -> None:
-        import av
-
-        ctx = self.audio.codec_context
-        zeros = np.zeros((ctx.layout.nb_channels, samples), np.float32)
-        silence = av.AudioFrame.from_ndarray(zeros, format="fltp", layout=ctx.layout.name)
-        silence.sample_rate = ctx.sample_rate
-        self._fifo.write(silence)
-
-    def _without_first(self, frame: Any, samples: int) -> Any:
-        import av
-
-        planes = frame.to_ndarray()[:, samples:]
-        rest = av.AudioFrame.from_ndarray(np.ascontiguousarray(planes), format="fltp", layout=frame.layout.name)
-        rest.sample_rate = frame.sample_rate
-        return rest
-
-    def _drain_audio(self, size: int, final: bool = False) -> None:
-        while self._fifo is not None and (self._fifo.samples >= size or (final and self._fifo.samples)):
-            chunk = self._fifo.read(min(size, self._fifo.samples))
-            chunk.pts = self._audio_samples
-            chunk.time_base = Fraction(1, self.audio.codec_context.sample_rate)
-            self._audio_samples += chunk.samples
-            for packet in self.audio.encode(chunk):
-                self.container.mux(packet)
-
-    def close(self) -> None:
-        if self.container is None:
-            return
-        for packet in self.stream.encode():
-            self.container.mux(packet)
-        if self.audio is not None:
-            self._drain_audio(self.audio.codec_context.frame_size or 1024, final=True)
-            for packet in self.audio.encode():
-                self.container.mux(packet)
-        self.container.close()
-        self.container = None

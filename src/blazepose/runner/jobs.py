@@ -275,7 +275,8 @@ def _process_video(
 ) -> None:
     from blazepose.draw.overlay import annotate_frame
     from blazepose.draw.world_plot import world_plot
-    from blazepose.io.video import AnnotatedVideoWriter, CameraSource, VideoSource
+    from blazepose.io.video import CameraSource, VideoSource
+    from blazepose.io.video_writer import AnnotatedVideoWriter
 
     source: CameraSource | VideoSource
     if inp.kind == "camera":
@@ -290,6 +291,9 @@ def _process_video(
     writers: list[LandmarkWriter] = []
     video = plot = None
     started = time.monotonic()
+    total = source.expected_frames  # (for progress: --max-frames may end the input first)
+    if settings.max_frames is not None:
+        total = settings.max_frames if total is None else min(total, settings.max_frames)
     first_ms = last_ms = None
     frames = source.frames()
     try:
@@ -331,7 +335,7 @@ def _process_video(
                 plot.write(world_plot(result, azimuth=(ts - first_ms) / 1000 * 30), ts, first_ms)
             _count(outcome, result)
             if progress is not None:
-                progress(name, outcome.frames, source.expected_frames, time.monotonic() - started, False)
+                progress(name, outcome.frames, total, time.monotonic() - started, False)
             if settings.max_frames is not None and outcome.frames >= settings.max_frames:
                 break  # (a stream may never end by itself)
     finally:
@@ -346,7 +350,7 @@ def _process_video(
             if landmarker is not None:
                 landmarker.close()
         if progress is not None:
-            progress(name, outcome.frames, source.expected_frames, time.monotonic() - started, True)
+            progress(name, outcome.frames, total, time.monotonic() - started, True)
     if outcome.frames == 0 and not outcome.stopped:
         if inp.kind == "camera" or (settings.start is None and settings.end is None):
             raise ValueError(f"{inp.location}: no frame could be decoded")
