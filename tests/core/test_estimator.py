@@ -121,3 +121,15 @@ def test_several_poses_in_a_group_photo():
     with PoseEstimator(static_image_mode=True, max_poses=1) as est:
         one = est.process(rgb)
     np.testing.assert_array_equal(r.landmarks[0], one.landmarks[0])  # best first
+
+
+def test_one_person_walking_is_never_returned_twice(astronaut):
+    # The detector, run while fewer than max_poses are tracked, found the tracked person again in a
+    # region of another size (IoU 0.44-0.46, under overlap_iou): two ids, the same landmarks.
+    seen = []
+    with PoseEstimator(max_poses=2, model_complexity=0) as estimator:
+        for t in range(60):
+            canvas = np.zeros((560, 1400, 3), np.uint8)
+            canvas[24:536, 10 + 14 * t : 522 + 14 * t] = astronaut
+            seen.append(len(estimator.process(canvas, timestamp_ms=33 * t)))
+    assert max(seen) == 1 and seen.count(1) >= 50, seen

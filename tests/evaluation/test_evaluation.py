@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from blazepose.evaluation.accuracy import (
+    MAX_CROP_SIDE,
     MPII_JOINTS,
     coco_ap,
     crop_person,
@@ -70,11 +71,12 @@ def test_pose_to_mpii_averages_for_pelvis_and_thorax():
 
 def test_crop_person_and_mapping_back():
     image = np.arange(100 * 80 * 3, dtype=np.uint8).reshape(100, 80, 3)
-    crop, offset = crop_person(image, (10, 20, 30, 60), enlarge=1.0)
-    assert crop.shape == (40, 40, 3) and offset.tolist() == [0, 20]
+    crop, offset, scale = crop_person(image, (10, 20, 30, 60), enlarge=1.0)
+    assert crop.shape == (40, 40, 3) and offset.tolist() == [0, 20] and scale == 1.0
     np.testing.assert_array_equal(crop[5, 7], image[25, 7])
-    edge, off = crop_person(image, (-10, -10, 10, 10), enlarge=1.0)  # beyond the image: zeros
+    edge, off, _ = crop_person(image, (-10, -10, 10, 10), enlarge=1.0)  # beyond the image: zeros
     assert edge.shape == (20, 20, 3) and edge[0, 0].max() == 0 and off.tolist() == [-10, -10]
+    np.testing.assert_array_equal(edge[10:, 10:], image[:10, :10])
 
     def runner(img):
         return np.full((1, 33, 2), 3.0), np.array([0.9])
@@ -82,6 +84,16 @@ def test_crop_person_and_mapping_back():
     ((pose, score),) = predict_people(runner, image, [(10, 20, 30, 60)])
     # Default enlargement 1.25: a 50-pixel square from (-5, 15).
     assert score == 0.9 and pose[0].tolist() == [3.0 - 5, 3.0 + 15]
+
+
+def test_a_box_far_beyond_its_image_is_cropped_at_a_smaller_scale():
+    # (The image was padded by the box's overshoot: OpenCV asked for 54 GB, or 18 TB for MPII scale 1e4.)
+    image = np.full((100, 80, 3), 200, np.uint8)
+    crop, offset, scale = crop_person(image, (-1e6, -1e6, 1e6, 1e6), enlarge=1.0)
+    assert crop.shape[0] <= MAX_CROP_SIDE and scale == pytest.approx(2e6 / crop.shape[0])
+    inside = np.argwhere(crop[..., 0] > 0)  # where the image landed, mapped back to image pixels
+    corner = inside.min(axis=0)[::-1] * scale + offset
+    np.testing.assert_allclose(corner, [0, 0], atol=2 * scale)
 
 
 def _synthetic_coco(tmp_path, people_per_image):

@@ -82,6 +82,10 @@ def run(args: argparse.Namespace) -> int:
     if len(args.coco_images) > len(args.coco):
         print("blazepose eval: more --coco-images than --coco files", file=sys.stderr)
         return 2
+    for folder in [*args.coco_images, *([args.mpii_images] if args.mpii_images else [])]:
+        if not Path(folder).is_dir():  # (the default folder's fallback is for the default only)
+            print(f"blazepose eval: no image folder at {folder}", file=sys.stderr)
+            return 2
     if "int8" in args.precision:
         from blazepose.models import companion_folder
 
@@ -104,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     sets = [("coco", Path(a), _coco_images(args, n, Path(a))) for n, a in enumerate(args.coco)]
     sets += [("mpii", Path(a), Path(args.mpii_images or Path(a).parent)) for a in args.mpii]
+    names_of = _report_names([ann for _, ann, _ in sets], evaluation.dataset_name)
     for kind, ann, images in sets:
         try:
             skipped, files = evaluation.missing_images(ann, images, kind, args.min_keypoints)
@@ -133,39 +138,38 @@ def run(args: argparse.Namespace) -> int:
                 f"blazepose {names[k]}"
                 + ("" if accuracy == "fast" else f" {accuracy}")
                 + ("" if precision == "float32" else f" {precision}"),
-                functools.partial(
-                    evaluation.blazepose_runner,
-                    k,
-                    args.num_poses,
-                    accuracy,
-                    precision,
-                    precision_backend(precision),
-                ),
+                functools.partial(_blazepose_runner, k, accuracy, precision),
             )
             for precision in args.precision
             for accuracy in args.accuracy
         ]
         if with_mp == "yes":
-            engines.append((f"mediapipe {names[k]}", functools.partial(evaluation.mediapipe_runner, k)))
+            engines.append((f"mediapipe {names[k]}", functools.partial(_mediapipe_runner, k)))
         for label, make in engines:
-            runner, close = make()
-            try:
-                for n, ann in enumerate(args.coco):
-                    images = _coco_images(args, n, Path(ann))
-                    for protocol in protocols:
-                        results.append(
-                            evaluation.evaluate_coco(
-                                runner, Path(ann), images, protocol, label, args.min_keypoints, say
+            # The single-person protocol (and MPII's, which is one) looks for one pose in each person's crop;
+            # --num-poses is the image protocol's.
+            for protocol in [p for p in ("single", "image") if p in protocols or (p == "single" and args.mpii)]:
+                runner, close = make(1 if protocol == "single" else args.num_poses)
+                try:
+                    if protocol in protocols:
+                        for n, ann in enumerate(args.coco):
+                            results.append(
+                                evaluation.evaluate_coco(
+                                    runner, Path(ann), _coco_images(args, n, Path(ann)), protocol, label,
+                                    args.min_keypoints, say, names_of[Path(ann)],
+                                )
+                            )  # fmt: skip
+                    if protocol == "single":
+                        for ann in args.mpii:
+                            images = Path(args.mpii_images or Path(ann).parent)
+                            results.append(
+                                evaluation.evaluate_mpii(runner, Path(ann), images, label, say, names_of[Path(ann)])
                             )
-                        )
-                for ann in args.mpii:
-                    images = Path(args.mpii_images or Path(ann).parent)
-                    results.append(evaluation.evaluate_mpii(runner, Path(ann), images, label, say))
-            except (ValueError, OSError) as e:  # an unreadable image, say: named, no traceback
-                print(f"\nblazepose eval: {e}", file=sys.stderr)
-                return 1
-            finally:
-                close()
+                except (ValueError, OSError) as e:  # an unreadable image, say: named, no traceback
+                    print(f"\nblazepose eval: {e}", file=sys.stderr)
+                    return 1
+                finally:
+                    close()
     if not args.quiet:
         print(file=sys.stderr)
     command = "blazepose " + " ".join(shlex.quote(a) for a in args.argv)
@@ -174,6 +178,26 @@ def run(args: argparse.Namespace) -> int:
     print(evaluation_report.markdown(results, command, machine))
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0
+
+
+def _blazepose_runner(model_complexity: int, accuracy: str, precision: str, poses: int):
+    from blazepose.evaluation.accuracy import blazepose_runner
+
+    return blazepose_runner(model_complexity, poses, accuracy, precision, precision_backend(precision))
+
+
+def _mediapipe_runner(model_complexity: int, poses: int):
+    from blazepose.evaluation.accuracy import mediapipe_runner
+
+    return mediapipe_runner(model_complexity)  # (MediaPipe's legacy API finds one pose)
+
+
+def _report_names(annotation_files: list[Path], name_of) -> dict[Path, str]:
+    """Each annotation file's dataset name in the report, made distinct (the file's stem added) where two
+    files would share one."""
+    names = {path: name_of(path) for path in annotation_files}
+    shared = {name for name in names.values() if list(names.values()).count(name) > 1}
+    return {path: f"{name} ({path.stem})" if name in shared else name for path, name in names.items()}
 
 
 def _coco_images(args: argparse.Namespace, n: int, annotations: Path) -> Path:

@@ -12,6 +12,7 @@ from blazepose.core.engines import PoseEngines
 from blazepose.core.high_accuracy import HighAccuracy, HighAccuracySettings
 from blazepose.core.landmarker import RawPose
 from blazepose.core.landmarks import AUX_SLICE
+from blazepose.core.recall import same_pose
 from blazepose.core.results import PoseResult
 from blazepose.core.roi import NormRect, rect_iou, roi_from_box, roi_from_points
 from blazepose.core.single_caller import SingleCaller
@@ -40,8 +41,8 @@ class PoseEstimator:
     tracked: on every frame while none is, else at most every
     ``detection_interval`` frames. A detection that overlaps a tracked pose
     (region IoU >= ``overlap_iou``) is not a new person, and when two tracks
-    come to overlap the younger one is dropped, so no person is returned
-    twice. A track keeps its id while its pose stays found.
+    come to overlap, or their landmarks to coincide, the younger one is
+    dropped, so no person is returned twice. A track keeps its id while its pose stays found.
 
     An instance holds tracking state and its own inference engines: use one
     instance per thread or process (separate instances share nothing); a
@@ -392,14 +393,17 @@ class PoseEstimator:
                 self._book.lose(track, self.frames_processed)  # lost: the track and its filters go
             else:
                 observed.append((track, raw))
-        # Two tracks on one person: keep the longer-lived one.
+        # Two tracks on one person (overlapping regions, or landmarks that coincide in regions of different
+        # sizes, whose IoU stays low: a detection around a tracked person): keep the longer-lived one.
         by_age = sorted(observed, key=lambda tr: (-tr[0].frames_tracked, tr[0].track_id))
         kept_ids: set[int] = set()
-        kept_rois: list[NormRect] = []
+        kept: list[RawPose] = []
         for track, raw in by_age:
-            if not self._overlaps(raw.roi, kept_rois, image):
+            if not self._overlaps(raw.roi, [k.roi for k in kept], image) and not any(
+                same_pose(raw, other, w, h) for other in kept
+            ):
                 kept_ids.add(track.track_id)
-                kept_rois.append(raw.roi)
+                kept.append(raw)
         found = [
             (track.track_id, raw, track.update(raw, ts, w, h), track)
             for track, raw in observed

@@ -24,6 +24,7 @@ import numpy as np
 
 from blazepose.core.results import PoseResult
 from blazepose.core.topology import PoseLandmark as L
+from blazepose.evaluation.annotations import check_coco, check_mpii
 from blazepose.evaluation.coco import COCO_FROM_POSE, load_people, match_by_oks
 from blazepose.io.photos import read_photo
 
@@ -116,33 +117,51 @@ def pose_to_mpii(landmarks_px: np.ndarray) -> np.ndarray:
 # Protocols -------------------------------------------------------------------
 
 
+MAX_CROP_SIDE = 8192
+"""A person's crop larger than this (a box far beyond its image) is made at a smaller scale."""
+
+
 def crop_person(image: np.ndarray, box: tuple[float, float, float, float], enlarge: float = 1.25):
     """Cuts a person's box, enlarged and squared, out of an image (zero outside).
 
     Returns:
-        The crop and its top-left corner in the image (to add to crop pixels).
+        The crop, its top-left corner in the image and its scale (image pixels per crop pixel, 1 but
+        for a crop over :data:`MAX_CROP_SIDE`): a crop pixel ``p`` is at ``p * scale + corner``.
     """
     import cv2
 
     x0, y0, x1, y1 = box
+    if not all(np.isfinite(v) for v in box):
+        raise ValueError(f"a person's box must be finite numbers, got {box}")
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     side = max(x1 - x0, y1 - y0) * enlarge
     left, top = round(cx - side / 2), round(cy - side / 2)
     size = max(round(side), 2)
     h, w = image.shape[:2]
-    pad = max(0, -left, -top, left + size - w, top + size - h)
-    padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0) if pad else image
-    crop = np.ascontiguousarray(padded[top + pad : top + pad + size, left + pad : left + pad + size])
-    return crop, np.array([left, top], float)
+    scale = max(1.0, size / MAX_CROP_SIDE)
+    out = round(size / scale)
+    # Only the part inside the image is copied (padding the whole image by a box's overshoot asked OpenCV
+    # for terabytes on a box far larger than the image).
+    crop = np.zeros((out, out, *image.shape[2:]), image.dtype)
+    ys, xs = slice(max(top, 0), min(top + size, h)), slice(max(left, 0), min(left + size, w))
+    if ys.start < ys.stop and xs.start < xs.stop:
+        inside = image[ys, xs]
+        y, x = round((ys.start - top) / scale), round((xs.start - left) / scale)
+        if scale > 1.0:
+            fit_w = max(1, min(out - x, round(inside.shape[1] / scale)))
+            fit = (fit_w, max(1, min(out - y, round(inside.shape[0] / scale))))
+            inside = cv2.resize(inside, fit, interpolation=cv2.INTER_AREA)
+        crop[y : y + inside.shape[0], x : x + inside.shape[1]] = inside
+    return crop, np.array([left, top], float), scale
 
 
 def predict_people(runner: Runner, image: np.ndarray, boxes: list) -> list[tuple[np.ndarray, float] | None]:
     """Single-person protocol: the best pose in each person's crop, in image pixels."""
     out = []
     for box in boxes:
-        crop, offset = crop_person(image, box)
+        crop, offset, scale = crop_person(image, box)
         poses, scores = runner(crop)
-        out.append((poses[0] + offset, float(scores[0])) if len(poses) else None)
+        out.append((poses[0] * scale + offset, float(scores[0])) if len(poses) else None)
     return out
 
 
@@ -154,7 +173,7 @@ class Evaluation:
     """Results of one model on one dataset and protocol."""
 
     model: str
-    dataset: str
+    dataset: str  # the name in the report: see dataset_name
     protocol: str
     people: int
     pck_per_keypoint: dict[str, float]
@@ -162,14 +181,24 @@ class Evaluation:
     pck_curve: list[float]
     coco: dict[str, float] | None = None
     skipped: int = 0  # annotated people not scored: their image is missing
+    kind: str = "coco"  # the annotation format, hence the metric: "coco" (PCK@0.2) or "mpii" (PCKh@0.5)
 
     def to_dict(self) -> dict:
         return self.__dict__.copy()
 
 
+def dataset_name(annotation_file: Path) -> str:
+    """A dataset's name in the report: its annotation file's folder, or the folder above when that one is
+    only ``annotations`` (mmpose's ``data/coco/annotations/...``)."""
+    path = Path(annotation_file).resolve()
+    generic = {"annotations", "annotation", "annots", "labels", "ann", "anns"}
+    above = path.parent.parent.name
+    return above if path.parent.name.lower() in generic and above else path.parent.name
+
+
 def evaluate_coco(
     runner: Runner, annotation_file: Path, image_dir: Path, protocol: str, model: str, min_keypoints: int = 1,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[str], None] | None = None, dataset: str | None = None,
 ) -> Evaluation:  # fmt: skip
     """PCK@0.2 (torso) per keypoint and COCO OKS AP/AR on a COCO keypoint file.
 
@@ -180,6 +209,8 @@ def evaluate_coco(
         protocol: ``single`` or ``image``.
         model: Name for the report.
         min_keypoints: People with fewer labelled keypoints are not evaluated.
+        progress: Called with a line per image.
+        dataset: Its name in the report (None: :func:`dataset_name`).
     """
     if protocol not in ("single", "image"):
         raise ValueError(f"protocol must be 'single' or 'image', got {protocol!r}")
@@ -220,7 +251,7 @@ def evaluate_coco(
     curve = [pck(predicted, annotated, labelled, scale, t)[1] for t in PCK_THRESHOLDS]
     return Evaluation(
         model=model,
-        dataset=Path(annotation_file).parent.name,
+        dataset=dataset or dataset_name(annotation_file),
         protocol=protocol,
         people=len(people),
         pck_per_keypoint=dict(zip(COCO_NAMES, per.tolist(), strict=True)),
@@ -265,8 +296,9 @@ def coco_ap(annotation_file: Path, results: list[dict], image_ids: list[int], mi
 
 
 def evaluate_mpii(
-    runner: Runner, annotation_file: Path, image_dir: Path, model: str, progress: Callable[[str], None] | None = None
-) -> Evaluation:
+    runner: Runner, annotation_file: Path, image_dir: Path, model: str, progress: Callable[[str], None] | None = None,
+    dataset: str | None = None,
+) -> Evaluation:  # fmt: skip
     """PCKh@0.5 per joint on MPII annotations in the mmpose test format, one
     person per entry, single-person protocol (box from MPII's centre and
     scale: a person of height ``200 * scale`` pixels). People whose image is
@@ -294,7 +326,8 @@ def evaluate_mpii(
     curve = [pck(pred, ann, lab, sc, t)[1] for t in PCK_THRESHOLDS]
     return Evaluation(
         model=model,
-        dataset=Path(annotation_file).parent.name,
+        dataset=dataset or dataset_name(annotation_file),
+        kind="mpii",
         protocol="single",
         people=len(entries),
         pck_per_keypoint=dict(zip([name for _, name, _ in MPII_JOINTS], per.tolist(), strict=True)),
@@ -375,16 +408,16 @@ def missing_images(annotation_file: Path, image_dir: Path, kind: str, min_keypoi
             ``coco``) or an MPII file in the mmpose format (``mpii``).
     """
     try:
+        data = json.loads(Path(annotation_file).read_text())
         if kind == "coco":
+            check_coco(data)
             files = [p.image_file for p in load_people(annotation_file) if p.num_keypoints >= min_keypoints]
         else:
-            entries = json.loads(Path(annotation_file).read_text())
-            for e in entries:
-                _ = (e["center"][1], float(e["scale"]), e["joints"][15], e["joints_vis"][15])
-            files = [e["image"] for e in entries]
-    except (ValueError, KeyError, IndexError, TypeError) as e:
+            check_mpii(data)
+            files = [e["image"] for e in data]
+    except (ValueError, UnicodeDecodeError) as e:  # (json's and the checks' errors are ValueErrors)
         expected = "a COCO person-keypoints JSON" if kind == "coco" else "MPII annotations in the mmpose JSON format"
-        raise ValueError(f"{annotation_file}: not {expected} ({type(e).__name__}: {e})") from e
+        raise ValueError(f"{annotation_file}: not {expected} ({e})") from e
     if not files:
         raise ValueError(f"{annotation_file}: no annotated person to score")
     missing = [f for f in files if not (image_dir / f).is_file()]

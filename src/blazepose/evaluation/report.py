@@ -30,15 +30,13 @@ def markdown(evaluations: list[Evaluation], command: str, machine: str) -> str:
     ]
     for e in sorted(evaluations, key=lambda e: (e.dataset, e.protocol)):
         coco = e.coco or {}
-        metric = "PCKh@0.5" if e.dataset == "mpii" else "PCK@0.2"
+        metric = "PCKh@0.5" if e.kind == "mpii" else "PCK@0.2"
         lines.append(
             f"| {e.dataset} | {e.protocol} | {e.model} | {e.people} | {metric} {_pct(e.pck)} | "
             f"{_pct(coco.get('AP'))} | {_pct(coco.get('AP50'))} | {_pct(coco.get('AR'))} |"
         )
-    groups: dict[tuple[str, str], list[Evaluation]] = {}
-    for e in evaluations:
-        groups.setdefault((e.dataset, e.protocol), []).append(e)
-    for (dataset, protocol), group in groups.items():
+    groups = _groups(evaluations)
+    for (dataset, _, protocol), group in groups.items():
         names = list(group[0].pck_per_keypoint)
         lines += ["", f"## {dataset}, {protocol}: per keypoint", ""]
         lines.append("| keypoint | " + " | ".join(e.model for e in group) + " |")
@@ -46,6 +44,14 @@ def markdown(evaluations: list[Evaluation], command: str, machine: str) -> str:
         for name in names:
             lines.append(f"| {name} | " + " | ".join(_pct(e.pck_per_keypoint[name]) for e in group) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _groups(evaluations: list[Evaluation]) -> dict[tuple[str, str, str], list[Evaluation]]:
+    """The evaluations by dataset, format and protocol (one per-keypoint table and one plot each)."""
+    groups: dict[tuple[str, str, str], list[Evaluation]] = {}
+    for e in evaluations:
+        groups.setdefault((e.dataset, e.kind, e.protocol), []).append(e)
+    return groups
 
 
 def write(evaluations: list[Evaluation], out: Path, command: str, machine: str) -> list[Path]:
@@ -73,16 +79,14 @@ def write(evaluations: list[Evaluation], out: Path, command: str, machine: str) 
         import matplotlib.pyplot as plt
     except ImportError:
         return written
-    groups: dict[tuple[str, str], list[Evaluation]] = {}
-    for e in evaluations:
-        groups.setdefault((e.dataset, e.protocol), []).append(e)
+    groups = _groups(evaluations)
     fig, axes = plt.subplots(1, len(groups), figsize=(5 * len(groups), 4), squeeze=False)
-    for ax, ((dataset, protocol), group) in zip(axes[0], groups.items(), strict=True):
+    for ax, ((dataset, _, protocol), group) in zip(axes[0], groups.items(), strict=True):
         for e in group:
             style = "--" if e.model.startswith("mediapipe") else "-"
             ax.plot(PCK_THRESHOLDS, [100 * v for v in e.pck_curve], style, label=e.model)
         ax.set_title(f"{dataset} ({protocol})")
-        ax.set_xlabel("threshold (x head size)" if dataset == "mpii" else "threshold (x torso size)")
+        ax.set_xlabel("threshold (x head size)" if group[0].kind == "mpii" else "threshold (x torso size)")
         ax.set_ylabel("PCK (%)")
         ax.set_ylim(0, 100)
         ax.grid(alpha=0.3)
