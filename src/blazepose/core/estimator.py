@@ -240,7 +240,9 @@ class PoseEstimator:
                 not yet tracked start new tracks).
 
         Returns:
-            The poses found, best first (possibly none).
+            The poses found (possibly none): in IMAGE mode in the order the detector ranks
+            their regions (with ``boxes``, the boxes' order; with ``accuracy="high"``, the order
+            found, detector first: rank them by ``pose_scores``), in VIDEO mode tracked poses first.
 
         Raises:
             TypeError, ValueError: bad image or timestamp; the instance stays
