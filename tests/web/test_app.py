@@ -181,6 +181,41 @@ def _post_through_limits(settings: ServeSettings, body_messages: list, then_wait
 
 
 @NEEDS_WEB
+def test_a_body_that_trickles_is_answered_408():
+    # (A byte now and then, each within body_timeout_s, held a connection slot for as long as it went on.)
+    import json
+
+    import anyio
+
+    from blazepose.web.limits import ConnectionCounter, LimitsMiddleware
+
+    sent: list = []
+
+    async def receive():  # 10 bytes every 50 ms, never ending: 200 bytes/s
+        await anyio.sleep(0.05)
+        return {"type": "http.request", "body": b"0123456789", "more_body": True}
+
+    async def send(message):
+        sent.append(message)
+
+    async def app(scope, receive, send):
+        while (await receive()).get("more_body"):
+            pass
+
+    settings = ServeSettings(body_timeout_s=0.3, min_body_bytes_per_s=1000)
+    middleware = LimitsMiddleware(app, settings, ConnectionCounter(4))
+
+    async def main():
+        with anyio.fail_after(20):
+            await middleware({"type": "http", "path": "/v1/pose", "headers": []}, receive, send)
+
+    anyio.run(main)
+    assert sent[0]["status"] == 408
+    detail = json.loads(sent[1]["body"])["detail"]
+    assert detail.startswith("the request body came at ") and detail.endswith("bytes/s, under the 1000 asked")
+
+
+@NEEDS_WEB
 def test_a_body_that_stops_coming_is_answered_408_and_one_whose_client_left_gets_nothing():
     import json
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -125,6 +126,8 @@ class LimitsMiddleware:
         started = False
         body_done = False
         wait_s = self.settings.body_timeout_s
+        min_rate = self.settings.min_body_bytes_per_s
+        began = time.monotonic()
 
         async def counted_receive() -> Message:
             nonlocal received, body_done
@@ -134,7 +137,7 @@ class LimitsMiddleware:
                 with anyio.fail_after(wait_s):
                     message = await receive()
             except TimeoutError:
-                raise BodyStalled from None
+                raise BodyStalled(f"no part of the request body came for {wait_s:g} s") from None
             if message["type"] == "http.disconnect":
                 raise ClientGone
             if message["type"] == "http.request":
@@ -142,6 +145,11 @@ class LimitsMiddleware:
                 body_done = not message.get("more_body", False)
                 if received > limit:
                     raise BodyTooLarge
+                elapsed = time.monotonic() - began
+                if not body_done and elapsed > wait_s and received < min_rate * elapsed:  # a trickle holds a slot
+                    raise BodyStalled(
+                        f"the request body came at {received / elapsed:.0f} bytes/s, under the {min_rate:g} asked"
+                    )
             return message
 
         async def tracked_send(message: Message) -> None:
@@ -154,9 +162,9 @@ class LimitsMiddleware:
         except BodyTooLarge:
             if not started:
                 await send_json(send, 413, {"detail": too_big})
-        except BodyStalled:
+        except BodyStalled as stalled:
             if not started:
-                await send_json(send, 408, {"detail": f"no part of the request body came for {wait_s:g} s"})
+                await send_json(send, 408, {"detail": str(stalled)})
         except ClientGone:  # the client left before its body was in: no one to answer
             pass
 

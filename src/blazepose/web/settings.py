@@ -26,6 +26,10 @@ class ServeSettings:
         idle_timeout_s: A WebSocket that sends nothing for this long is closed.
         body_timeout_s: A request body from which no byte comes for this long
             is answered 408 and its connection freed.
+        min_body_bytes_per_s: A request body that, after its first
+            ``body_timeout_s``, has come slower than this on average is answered
+            408 too (a trickle of a byte now and then would hold a connection
+            slot for ever); 0: no minimum.
         max_poses: Largest ``num_poses`` a client may ask for.
         allowed_origins: Web pages of other origins (``https://app.example``,
             or ``*`` for any) whose scripts may open the WebSocket; a browser
@@ -45,6 +49,7 @@ class ServeSettings:
     request_timeout_s: float = 60.0
     idle_timeout_s: float = 120.0
     body_timeout_s: float = 30.0
+    min_body_bytes_per_s: float = 1024.0
     max_poses: int = 8
     allowed_origins: tuple[str, ...] = ()
 
@@ -60,5 +65,7 @@ class ServeSettings:
         for name in ("request_timeout_s", "idle_timeout_s", "body_timeout_s"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0 seconds, got {getattr(self, name)!r}")
+        if not self.min_body_bytes_per_s >= 0:
+            raise ValueError(f"min_body_bytes_per_s must be >= 0, got {self.min_body_bytes_per_s!r}")
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be in 0..65535, got {self.port}")
