@@ -98,6 +98,8 @@ def _malformed_coco(base: dict, case: str) -> dict:
         data["images"].append({**data["images"][0], "id": 7})
     elif case == "a box of 3 numbers":
         first["bbox"] = first["bbox"][:3]
+    elif case == "an image id that is a list":
+        first["image_id"] = [first["image_id"]]
     return data
 
 
@@ -109,6 +111,7 @@ def _malformed_coco(base: dict, case: str) -> dict:
         "crowd without num_keypoints",
         "two images of one name",
         "a box of 3 numbers",
+        "an image id that is a list",
     ],
 )
 def test_malformed_coco_entries_are_usage_errors_before_any_model_runs(tmp_path, astronaut, case):

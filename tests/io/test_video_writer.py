@@ -36,3 +36,37 @@ def test_frames_whose_size_changes_midway_are_scaled_into_the_video(tmp_path, la
     assert row[left + shown_w // 2 + 2 : left + shown_w - 2].min() > 215  # the white half
     if left > 2:
         assert row[: left - 1].max() < 40  # the bars beside a frame of another shape
+
+
+def test_audio_given_before_the_first_frame_waits_for_its_time_0(tmp_path):
+    # With start_ms left to the first write(), audio handed over before it was put at time 0 unplaced:
+    # the click of a clip whose audio starts 0.4 s early was lost.
+    from blazepose.io.video import VideoSource
+    from media_helpers import flash_and_click_times, make_flash_and_click_clip
+
+    clip = make_flash_and_click_clip(tmp_path / "lead.mkv", 2.0, 0.2, audio_lead_s=0.4)
+    source = VideoSource(str(clip))
+    writer = AnnotatedVideoWriter(tmp_path / "out.mp4", 64, 48, source.frame_rate, source.audio)
+    source.audio_sink = writer.write_audio  # set before any frame: the writer learns time 0 later
+    first = None
+    for frame in source.frames():
+        first = frame.timestamp_ms if first is None else first
+        writer.write(np.ascontiguousarray(frame.rgb[..., ::-1]), frame.timestamp_ms, first)
+    writer.close()
+    source.close()
+    flash, click, _ = flash_and_click_times(tmp_path / "out.mp4")
+    assert flash == pytest.approx(0.2) and click == pytest.approx(0.2, abs=0.005)
+
+
+def test_audio_held_for_a_first_frame_never_taken_is_dropped(tmp_path):
+    from blazepose.io.video import VideoSource
+    from media_helpers import make_flash_and_click_clip
+
+    source = VideoSource(str(make_flash_and_click_clip(tmp_path / "lead.mkv", 2.0, 0.2, audio_lead_s=0.4)))
+    frames = source.frames()
+    next(frames)
+    frames.close()  # closed at the first frame, the audio held for it still there
+    got: list = []
+    source.audio_sink = got.append
+    source.close()
+    assert got == []  # (24 stale audio frames reached a sink set afterwards)

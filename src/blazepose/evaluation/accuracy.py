@@ -190,7 +190,7 @@ class Evaluation:
 def dataset_name(annotation_file: Path) -> str:
     """A dataset's name in the report: its annotation file's folder, or the folder above when that one is
     only ``annotations`` (mmpose's ``data/coco/annotations/...``)."""
-    path = Path(annotation_file).resolve()
+    path = Path(annotation_file).absolute()  # (not resolved: a linked folder keeps the name it was given)
     generic = {"annotations", "annotation", "annots", "labels", "ann", "anns"}
     above = path.parent.parent.name
     return above if path.parent.name.lower() in generic and above else path.parent.name
@@ -415,7 +415,7 @@ def missing_images(annotation_file: Path, image_dir: Path, kind: str, min_keypoi
         else:
             check_mpii(data)
             files = [e["image"] for e in data]
-    except (ValueError, UnicodeDecodeError) as e:  # (json's and the checks' errors are ValueErrors)
+    except (ValueError, TypeError, KeyError, IndexError) as e:  # (json's and the checks' are ValueErrors)
         expected = "a COCO person-keypoints JSON" if kind == "coco" else "MPII annotations in the mmpose JSON format"
         raise ValueError(f"{annotation_file}: not {expected} ({e})") from e
     if not files:

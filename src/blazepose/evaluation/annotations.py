@@ -24,6 +24,11 @@ def _number(value: Any) -> bool:
     return _numbers([value], 1)
 
 
+def _an_id(value: Any) -> bool:
+    """Whether ``value`` can be an id: a number or a string (a list, say, cannot be looked up)."""
+    return isinstance(value, int | str) and not isinstance(value, bool)
+
+
 def check_coco(data: Any) -> None:
     """A COCO person-keypoints file: images with unique ids and file names, annotations with 17 keypoints,
     a box, ``num_keypoints`` and (unless crowd) ``area``, and the categories pycocotools reads."""
@@ -34,7 +39,7 @@ def check_coco(data: Any) -> None:
             raise ValueError(f"expected a list under {key!r}, got {type(data.get(key)).__name__}")
     ids, names = set(), set()
     for n, image in enumerate(data["images"]):
-        if not isinstance(image, dict) or not isinstance(image.get("file_name"), str) or "id" not in image:
+        if not isinstance(image, dict) or not isinstance(image.get("file_name"), str) or not _an_id(image.get("id")):
             raise ValueError(f"images[{n}]: expected an object with an id and a file_name, got {image!r:.120}")
         if image["file_name"] in names or image["id"] in ids:
             raise ValueError(f"images[{n}]: its id or file_name {image['file_name']!r} is another image's too")
@@ -42,7 +47,7 @@ def check_coco(data: Any) -> None:
         names.add(image["file_name"])
     for n, a in enumerate(data["annotations"]):
         where = f"annotations[{n}]"
-        if not isinstance(a, dict) or a.get("image_id") not in ids:
+        if not isinstance(a, dict) or not _an_id(a.get("image_id")) or a["image_id"] not in ids:
             raise ValueError(f"{where}: expected an object whose image_id is an image's id, got {a!r:.120}")
         if not _numbers(a.get("keypoints"), 51):
             got = a.get("keypoints")

@@ -183,6 +183,7 @@ class VideoSource:
                 elif self._held_audio is not None:
                     self._held_audio.append(item)
         finally:
+            self._held_audio = None  # (closed at its first frame: a sink set later gets nothing stale)
             stop.set()
             worker.join()
 

@@ -66,6 +66,7 @@ class AnnotatedVideoWriter:
         self._audio_skip = 0  # samples still to drop (an overlap, or audio before time 0)
         self._audio_seen = False
         self.start_ms = start_ms
+        self._early_audio: list[Any] = []  # audio given before the first write() when start_ms is None
         self.frames = 0
 
     def write(self, bgr: np.ndarray, timestamp_ms: float, first_ms: float) -> None:
@@ -74,6 +75,9 @@ class AnnotatedVideoWriter:
 
         if self.start_ms is None:
             self.start_ms = first_ms
+            early, self._early_audio = self._early_audio, []
+            for audio in early:  # (now that time 0 is known)
+                self.write_audio(audio)
         frame = av.VideoFrame.from_ndarray(self._fitted(bgr), format="bgr24")
         pts = max(round((timestamp_ms - first_ms) * 10), self._last_pts + 1)
         frame.pts, frame.time_base = pts, self.time_base
@@ -102,6 +106,9 @@ class AnnotatedVideoWriter:
         its timestamp (see the class)."""
         if self.audio is None:
             return
+        if self.start_ms is None:  # placed once the first write() says where time 0 is
+            self._early_audio.append(frame)
+            return
         import av
 
         ctx = self.audio.codec_context
@@ -125,7 +132,7 @@ class AnnotatedVideoWriter:
         """Puts silence before ``frame`` or marks samples of it to drop, where its timestamp is not where the
         audio so far ends (exactly for the first frame, beyond :data:`AUDIO_SLACK_S` after)."""
         if frame.pts is None or frame.time_base is None or self.start_ms is None:
-            return
+            return  # (start_ms is known here: write_audio waits for it)
         at = round((float(frame.pts * frame.time_base) - self.start_ms / 1000) * rate)
         ahead = at - (self._audio_placed - self._audio_skip)  # from where it would go, following on
         slack = round(AUDIO_SLACK_S * rate) if self._audio_seen else 0
