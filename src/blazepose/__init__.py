@@ -30,6 +30,7 @@ _LAZY = {
     "draw_result": ("blazepose.draw.skeleton", "draw_result"),
     "ModelFileError": ("blazepose.models", "ModelFileError"),
     "solutions": ("blazepose.solutions", None),
+    "tasks": ("blazepose.tasks", None),
     "PoseLandmarker": ("blazepose.tasks.pose_landmarker", "PoseLandmarker"),
     "PoseLandmarkerOptions": ("blazepose.tasks.options", "PoseLandmarkerOptions"),
     "PoseLandmarkerResult": ("blazepose.tasks.result", "PoseLandmarkerResult"),
@@ -61,10 +62,11 @@ __all__ = [
     "__version__",
     "draw_result",
     "solutions",
+    "tasks",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from blazepose import solutions
+    from blazepose import solutions, tasks
     from blazepose.core.batch import StreamBatch
     from blazepose.core.estimator import PoseEstimator
     from blazepose.core.results import PoseResult

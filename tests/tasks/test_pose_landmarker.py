@@ -31,7 +31,7 @@ def test_image_mode_result_shapes(astronaut):
     nose = r.pose_landmarks[0][0]
     assert nose.HasField("presence") and 0.5 < nose.presence <= 1 and 0.5 < nose.visibility <= 1
     mask = r.segmentation_masks[0].numpy_view()
-    assert mask.shape == (512, 512) and mask.dtype == np.float32
+    assert mask.shape == (512, 512, 1) and mask.dtype == np.float32  # as MediaPipe 1.2.2's
     assert r.result.landmarks.shape == (1, 33, 3) and r.track_ids == [int(r.result.track_ids[0])]
 
 
@@ -53,7 +53,7 @@ def test_no_pose_gives_no_mask_list_as_mediapipe():
 def test_model_path_names_the_model():
     with PoseLandmarker.create_from_model_path("models/pose_landmarker_heavy.task") as landmarker:
         assert landmarker._estimator.model_complexity == 2
-    with pytest.raises(ValueError, match="does not name one pose model"):
+    with pytest.raises(FileNotFoundError, match="no such file"):  # as MediaPipe: its name says no model either
         PoseLandmarker.create_from_model_path("pose.task")
     with pytest.raises(ValueError, match="contradicts"):
         PoseLandmarker(PoseLandmarkerOptions(base_options=BaseOptions("lite"), model_complexity=2))
@@ -67,10 +67,44 @@ def test_only_the_file_name_names_the_model_and_paths_may_be_path_like():
     assert complexity_from_path("/home/me/full-body-tracker/models/pose_landmarker_heavy.task") == 2
     assert complexity_from_path("/opt/lite-app/pose_landmarker_full.task") == 1
     assert complexity_from_path(Path("/opt/heavy/pose_landmarker_lite.task")) == 0
-    with pytest.raises(ValueError, match="does not name one pose model"):
+    with pytest.raises(FileNotFoundError, match="no such file"):
         complexity_from_path("/models/lite/pose.task")
     with pytest.raises(TypeError, match="str or path-like, got int"):
         complexity_from_path(2)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("complexity", [0, 1, 2])
+def test_a_bundle_whose_name_says_no_model_is_opened_to_see_which_it_holds(tmp_path, complexity):
+    # MediaPipe's guide saves its download as pose_landmarker.task: that name was refused.
+    import zipfile
+
+    from blazepose.models import landmark_model_name, verified_model_bytes
+
+    bundle = tmp_path / "pose_landmarker.task"
+    with zipfile.ZipFile(bundle, "w") as z:
+        z.writestr("pose_detector.tflite", verified_model_bytes("pose_detection.tflite"))
+        z.writestr("pose_landmarks_detector.tflite", verified_model_bytes(landmark_model_name(complexity)))
+    with PoseLandmarker.create_from_model_path(str(bundle)) as landmarker:
+        assert landmarker._estimator.model_complexity == complexity
+    (tmp_path / "other.task").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="is not a pose_landmarker bundle of an official model"):
+        PoseLandmarker.create_from_model_path(str(tmp_path / "other.task"))
+
+
+def test_the_guide_s_module_paths_and_an_image_that_keeps_its_own_pixels(astronaut):
+    import blazepose as mp
+    from blazepose.tasks.python import BaseOptions as GuideBaseOptions
+    from blazepose.tasks.python import vision
+
+    assert mp.tasks.vision.PoseLandmarker is vision.PoseLandmarker is PoseLandmarker
+    assert mp.tasks.BaseOptions is GuideBaseOptions is BaseOptions
+    assert mp.ImageFormat.SRGB == 1 and mp.ImageFormat.VEC32F1 == 9  # MediaPipe's numbers
+    frame = astronaut.copy()
+    image = mp.Image(image_format=mp.ImageFormat.SRGB, data=frame)
+    frame[:] = 0  # a reused frame buffer: MediaPipe's Image holds a copy
+    assert image.numpy_view().max() > 0 and image.channels == 3
+    with PoseLandmarker.create_from_options(vision.PoseLandmarkerOptions()) as landmarker:
+        assert len(landmarker.detect(image).pose_landmarks) == 1
 
 
 def test_mode_and_callback_checks_use_mediapipe_messages(astronaut):

@@ -7,17 +7,20 @@ import enum
 import numpy as np
 
 
-class ImageFormat(enum.Enum):
-    """Pixel formats: ``SRGB`` for RGB uint8 images, ``VEC32F1`` for float masks."""
+class ImageFormat(enum.IntEnum):
+    """Pixel formats, with MediaPipe's numbers: ``SRGB`` for RGB uint8 images, ``VEC32F1`` for float masks."""
 
     SRGB = 1
-    VEC32F1 = 2
+    VEC32F1 = 9
 
 
 class Image:
     """An image as MediaPipe Tasks passes them: ``Image(image_format=ImageFormat.SRGB, data=rgb)``.
 
-    ``numpy_view()`` returns the pixels, read-only, without a copy.
+    As MediaPipe's, it holds a copy of ``data``: changing the array afterwards (a
+    reused frame buffer) does not change the image. ``numpy_view()`` returns
+    the pixels, read-only, without a copy; a mask (``VEC32F1``) has a last
+    axis of one channel, ``(H, W, 1)``, as MediaPipe 1.2.2 gives it.
     """
 
     def __init__(self, image_format: ImageFormat, data: np.ndarray) -> None:
@@ -26,7 +29,14 @@ class Image:
         if not isinstance(data, np.ndarray):
             raise TypeError(f"data must be a numpy array, got {type(data).__name__}")
         self.image_format = image_format
-        self._data = data
+        self._data = np.array(data, copy=True)
+
+    @classmethod
+    def _holding(cls, image_format: ImageFormat, data: np.ndarray) -> Image:
+        """An image over ``data`` without a copy (the library's own arrays, which nothing changes after)."""
+        image = cls.__new__(cls)
+        image.image_format, image._data = image_format, data
+        return image
 
     @property
     def width(self) -> int:
@@ -35,6 +45,10 @@ class Image:
     @property
     def height(self) -> int:
         return int(self._data.shape[0])
+
+    @property
+    def channels(self) -> int:
+        return int(self._data.shape[2]) if self._data.ndim == 3 else 1
 
     def numpy_view(self) -> np.ndarray:
         view = self._data.view()
@@ -46,4 +60,4 @@ class Image:
         """Reads an image file as RGB (ValueError when it cannot be decoded)."""
         from blazepose.io.photos import read_photo
 
-        return cls(ImageFormat.SRGB, read_photo(str(path)))
+        return cls._holding(ImageFormat.SRGB, read_photo(str(path)))

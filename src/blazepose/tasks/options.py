@@ -40,9 +40,11 @@ class BaseOptions:
         model_asset_path: MediaPipe's bundle name or a path (``str`` or
             path-like) whose file name names the model
             (``pose_landmarker_lite.task``, ``..._full.task``,
-            ``..._heavy.task``) or just ``lite``/``full``/``heavy``; the
-            vendored models are used (folder names are not read). None:
-            ``model_complexity`` decides.
+            ``..._heavy.task``) or just ``lite``/``full``/``heavy``; else
+            the path of a MediaPipe bundle (``pose_landmarker.task``, as
+            MediaPipe's guide saves it), opened to see which of the three
+            it holds. The vendored models are used (folder names are not
+            read). None: ``model_complexity`` decides.
         num_threads: Inference threads (None: the available cores, at most 4;
             every count gives the same answers).
         backend: Inference engine name.
@@ -61,18 +63,51 @@ class BaseOptions:
 _MODEL_NAMES = {"lite": 0, "full": 1, "heavy": 2}
 
 
+# The official landmark models' convolutions (CONV_2D, DEPTHWISE_CONV_2D), which tell them apart in a bundle
+# of any name (a float16 copy, as MediaPipe's downloads are, dequantizes its weights: its convolutions stay).
+_CONVOLUTIONS = {(54, 34): 0, (58, 38): 1, (116, 82): 2}
+
+
 def complexity_from_path(path: str | os.PathLike[str]) -> int:
-    """The model complexity that the file name at the end of ``path`` names."""
+    """The model complexity that the file name at the end of ``path`` names, else (``pose_landmarker.task``,
+    as MediaPipe's guide saves its download) that the bundle there holds.
+
+    Raises:
+        FileNotFoundError: the name names no model and there is no file there.
+        ValueError: the file there is not a bundle of an official pose model.
+    """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"model_asset_path must be a str or path-like, got {type(path).__name__}")
     file_name = os.path.basename(os.fspath(path)).lower()
     found = {name for name in _MODEL_NAMES if re.search(rf"(^|[^a-z]){name}([^a-z]|$)", file_name)}
-    if len(found) != 1:
-        raise ValueError(
-            f"model_asset_path {path!r} does not name one pose model; expected a name with 'lite', 'full' or "
-            "'heavy' (the vendored official models are used)"
-        )
-    return _MODEL_NAMES[found.pop()]
+    if len(found) == 1:
+        return _MODEL_NAMES[found.pop()]
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"model_asset_path {os.fspath(path)!r}: no such file (and its name says no model)")
+    return _complexity_of_bundle(path)
+
+
+def _complexity_of_bundle(path: str | os.PathLike[str]) -> int:
+    """Which official landmark model a MediaPipe ``.task`` bundle (a zip) holds, by its convolutions."""
+    import collections
+    import zipfile
+
+    from ai_edge_litert.interpreter import Interpreter
+
+    problem = (
+        f"model_asset_path {os.fspath(path)!r} is not a pose_landmarker bundle of an official model; name it "
+        "with 'lite', 'full' or 'heavy' (the vendored official models are used)"
+    )
+    try:
+        with zipfile.ZipFile(path) as bundle:
+            model = bundle.read("pose_landmarks_detector.tflite")
+        ops = collections.Counter(op["op_name"] for op in Interpreter(model_content=model)._get_ops_details())
+    except (OSError, KeyError, ValueError, RuntimeError, zipfile.BadZipFile) as e:
+        raise ValueError(f"{problem} ({e})") from e
+    complexity = _CONVOLUTIONS.get((ops["CONV_2D"], ops["DEPTHWISE_CONV_2D"]))
+    if complexity is None:
+        raise ValueError(problem)
+    return complexity
 
 
 ResultCallback = Callable[["PoseLandmarkerResult", Image, int], None]

@@ -199,7 +199,7 @@ class PoseLandmarker:
     def _deliver(self, result: PoseLandmarkerResult, pixels: np.ndarray, timestamp_ms: int) -> None:
         callback = self._options.result_callback
         assert callback is not None
-        callback(result, Image(ImageFormat.SRGB, pixels), timestamp_ms)
+        callback(result, Image._holding(ImageFormat.SRGB, pixels), timestamp_ms)  # (the queue's own copy)
 
 
 def _pixels(image: Image | np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ class PoseLandmarkerResult:
     Attributes:
         pose_landmarks: Per pose, 33 landmarks with x, y, z, visibility, presence.
         pose_world_landmarks: Per pose, 33 landmarks in metres.
-        segmentation_masks: Per pose, an ``Image`` of the float mask (when
+        segmentation_masks: Per pose, an ``Image`` of the float mask, (H, W, 1) (when
             asked for; None when no pose was found, as MediaPipe gives).
         result: The same poses as a :class:`PoseResult` of numpy arrays.
     """
@@ -42,5 +42,5 @@ class PoseLandmarkerResult:
             world.append([lm for lm in world_list.landmark if isinstance(lm, Landmark)])
         masks = None
         if result.segmentation_masks is not None and len(result):
-            masks = [Image(ImageFormat.VEC32F1, m) for m in result.segmentation_masks]
+            masks = [Image._holding(ImageFormat.VEC32F1, m[..., None]) for m in result.segmentation_masks]
         return PoseLandmarkerResult(lms, world, masks, result)
