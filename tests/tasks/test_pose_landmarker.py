@@ -267,3 +267,20 @@ def test_a_briefly_lost_pose_gets_its_id_back(astronaut, memory, same_id):
         assert landmarker.detect_for_video(blank, 33).track_ids == []
         after = landmarker.detect_for_video(astronaut, 66).track_ids
     assert (after == before) is same_id
+
+
+def test_results_are_mediapipe_s_dataclasses(astronaut):
+    # (Landmarks were protobuf-like objects: dataclasses.asdict and json.dumps of it failed.)
+    import dataclasses
+    import json
+
+    with PoseLandmarker.create_from_options(PoseLandmarkerOptions()) as landmarker:
+        result = landmarker.detect(astronaut)
+    nose = result.pose_landmarks[0][0]
+    assert [f.name for f in dataclasses.fields(nose)] == ["x", "y", "z", "visibility", "presence", "name"]
+    as_dict = dataclasses.asdict(result)
+    assert list(as_dict) == ["pose_landmarks", "pose_world_landmarks", "segmentation_masks"]
+    assert as_dict["pose_landmarks"][0][0] == {"x": nose.x, "y": nose.y, "z": nose.z, "visibility": nose.visibility,
+                                              "presence": nose.presence, "name": None}  # fmt: skip
+    json.dumps(as_dict)
+    assert nose.x == float(result.result.landmarks[0, 0, 0])  # the arrays stay with the result

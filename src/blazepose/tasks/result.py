@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass
 
 from blazepose.core.results import PoseResult
-from blazepose.solutions.landmark_list import Landmark, NormalizedLandmark, landmark_list_from_arrays
 from blazepose.tasks.image import Image, ImageFormat
+from blazepose.tasks.landmarks import Landmark, NormalizedLandmark, normalized_landmarks, world_landmarks
 
 
 @dataclass
@@ -18,18 +18,27 @@ class PoseLandmarkerResult:
         pose_world_landmarks: Per pose, 33 landmarks in metres.
         segmentation_masks: Per pose, an ``Image`` of the float mask, (H, W, 1) (when
             asked for; None when no pose was found, as MediaPipe gives).
-        result: The same poses as a :class:`PoseResult` of numpy arrays.
+        result: The same poses as a :class:`PoseResult` of numpy arrays (not a
+            dataclass field: ``dataclasses.asdict`` gives MediaPipe's three).
     """
 
     pose_landmarks: list[list[NormalizedLandmark]]
     pose_world_landmarks: list[list[Landmark]]
     segmentation_masks: list[Image] | None = None
-    result: PoseResult | None = None
+    arrays: InitVar[PoseResult | None] = None
+
+    def __post_init__(self, arrays: PoseResult | None) -> None:
+        self._arrays = arrays
+
+    @property
+    def result(self) -> PoseResult | None:
+        """The same poses as a :class:`PoseResult` of numpy arrays."""
+        return self._arrays
 
     @property
     def track_ids(self) -> list[int]:
         """Each pose's track id (stable while tracked in VIDEO and LIVE_STREAM)."""
-        return [] if self.result is None else self.result.track_ids.tolist()
+        return [] if self._arrays is None else self._arrays.track_ids.tolist()
 
     @staticmethod
     def from_pose_result(result: PoseResult) -> PoseLandmarkerResult:
@@ -37,9 +46,8 @@ class PoseLandmarkerResult:
         world: list[list[Landmark]] = []
         for i in range(len(result)):
             vis, pres = result.visibility[i], result.presence[i]
-            lms.append(landmark_list_from_arrays(result.landmarks[i], vis, pres).landmark)
-            world_list = landmark_list_from_arrays(result.world_landmarks[i], vis, pres, world=True)
-            world.append([lm for lm in world_list.landmark if isinstance(lm, Landmark)])
+            lms.append(normalized_landmarks(result.landmarks[i], vis, pres))
+            world.append(world_landmarks(result.world_landmarks[i], vis, pres))
         masks = None
         if result.segmentation_masks is not None and len(result):
             masks = [Image._holding(ImageFormat.VEC32F1, m[..., None]) for m in result.segmentation_masks]
