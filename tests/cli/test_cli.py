@@ -49,3 +49,31 @@ def test_demo_out_at_a_file_or_an_unwritable_image_is_one_line(tmp_path, capsys)
     pytest.importorskip("skimage", reason="the built-in photo comes from scikit-image")
     assert main(["demo", "--out", str(tmp_path / "d"), "--model-complexity", "0"]) == 1
     assert "annotated.png: could not be written" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("verb_args", "missing", "message"),
+    [
+        (["run", "{photo}", "--plot3d"], "matplotlib", "blazepose run: --plot3d needs matplotlib: pip install "
+                                                       "'blazepose[plot]'"),
+        (["eval", "--coco", "{coco}"], "pycocotools", "blazepose eval: --coco's AP needs pycocotools: pip install "
+                                                      "'blazepose[eval]'"),
+    ],
+)  # fmt: skip
+def test_a_missing_extra_is_a_usage_error_before_any_work(tmp_path, astronaut, capsys, monkeypatch, verb_args,
+                                                          missing, message):  # fmt: skip
+    # (--plot3d wrote the photo's files, then a traceback; eval ran every model, then a traceback.)
+    import importlib.util
+
+    import cv2
+
+    from blazepose import cli
+
+    cv2.imwrite(str(tmp_path / "a.png"), astronaut[..., ::-1])
+    (tmp_path / "coco.json").write_text("{}")
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == missing else find_spec(name, *a))
+    args = [a.format(photo=tmp_path / "a.png", coco=tmp_path / "coco.json") for a in verb_args]
+    assert cli.main([*args, "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err.strip() == message
+    assert not (tmp_path / "out").exists()

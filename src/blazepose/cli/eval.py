@@ -21,8 +21,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=[],
         help="image folder of each --coco file, in order (default: images/ beside it, else its own folder)",
     )
-    ev.add_argument("--mpii", action="append", default=[], help="MPII annotations in the mmpose test format")
-    ev.add_argument("--mpii-images", help="its image folder (default: its own folder)")
+    ev.add_argument(
+        "--mpii", action="append", default=[], help="MPII annotations in the mmpose test format (repeatable)"
+    )
+    ev.add_argument("--mpii-images", help="the image folder of every --mpii file (default: each one's own folder)")
     ev.add_argument("--model-complexity", type=int, nargs="+", choices=(0, 1, 2), default=[0, 1, 2])
     ev.add_argument(
         "--accuracy",
@@ -62,6 +64,9 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.coco and not args.mpii:
         print("blazepose eval: give --coco ANNOTATIONS.json and/or --mpii ANNOTATIONS.json", file=sys.stderr)
+        return 2
+    if args.coco and importlib.util.find_spec("pycocotools") is None:  # (found before the models run)
+        print("blazepose eval: --coco's AP needs pycocotools: pip install 'blazepose[eval]'", file=sys.stderr)
         return 2
     for path in [*args.coco, *args.mpii]:
         if not Path(path).is_file():

@@ -109,7 +109,9 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--formats", default="jsonl", help=f"landmark files, comma-separated from {','.join(FORMATS)}")
     p.add_argument("--no-annotate", action="store_true", help="write no annotated photo or video")
-    p.add_argument("--plot3d", action="store_true", help="also a 3D plot of the world landmarks (PNG / MP4)")
+    p.add_argument(
+        "--plot3d", action="store_true", help="also a 3D plot of the world landmarks (PNG / MP4; the plot extra)"
+    )
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     p.add_argument("--quiet", action="store_true", help="no progress, only errors")
     p.add_argument("--json", action="store_true", help="machine-readable progress and summary on stdout")
@@ -227,6 +229,10 @@ def settings_from_args(args: argparse.Namespace) -> RunSettings:
 def check_options(args: argparse.Namespace) -> str | None:
     """What is wrong with the options (a one-line message), or None; checked
     before anything is created."""
+    import importlib.util
+
+    if getattr(args, "plot3d", False) and importlib.util.find_spec("matplotlib") is None:
+        return "--plot3d needs matplotlib: pip install 'blazepose[plot]'"
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     bad = [f for f in formats if f not in FORMATS]
     if bad or not formats:
