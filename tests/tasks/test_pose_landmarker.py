@@ -284,3 +284,38 @@ def test_results_are_mediapipe_s_dataclasses(astronaut):
                                               "presence": nose.presence, "name": None}  # fmt: skip
     json.dumps(as_dict)
     assert nose.x == float(result.result.landmarks[0, 0, 0])  # the arrays stay with the result
+
+
+def test_a_bundle_s_bytes_and_mediapipe_s_delegate_option(tmp_path):
+    import zipfile
+
+    from blazepose.models import landmark_model_name, verified_model_bytes
+
+    bundle = tmp_path / "b.zip"
+    with zipfile.ZipFile(bundle, "w") as z:
+        z.writestr("pose_landmarks_detector.tflite", verified_model_bytes(landmark_model_name(2)))
+    options = PoseLandmarkerOptions(base_options=BaseOptions(model_asset_buffer=bundle.read_bytes(),
+                                                             delegate=BaseOptions.Delegate.CPU))  # fmt: skip
+    with PoseLandmarker.create_from_options(options) as landmarker:
+        assert landmarker._estimator.model_complexity == 2
+    with pytest.raises(ValueError, match="not both"):
+        PoseLandmarker(PoseLandmarkerOptions(base_options=BaseOptions("lite", model_asset_buffer=b"x")))
+    with pytest.raises(ValueError, match="onnxruntime-cuda"):
+        PoseLandmarker(PoseLandmarkerOptions(base_options=BaseOptions(delegate=BaseOptions.Delegate.GPU)))
+
+
+def test_srgba_and_gray8_images_are_taken_as_mediapipe_takes_them(astronaut):
+    import blazepose as mp
+
+    gray = np.ascontiguousarray(astronaut.mean(axis=2).astype(np.uint8))
+    rgba = np.concatenate([astronaut, np.full((*astronaut.shape[:2], 1), 255, np.uint8)], axis=2)
+    with PoseLandmarker.create_from_options(PoseLandmarkerOptions()) as landmarker:
+        plain = landmarker.detect(astronaut).result
+        with_alpha = landmarker.detect(mp.Image(image_format=mp.ImageFormat.SRGBA, data=rgba)).result
+        from_gray = landmarker.detect(mp.Image(image_format=mp.ImageFormat.GRAY8, data=gray)).result
+        gray_rgb = landmarker.detect(np.repeat(gray[..., None], 3, axis=2)).result
+        with pytest.raises(ValueError, match="expected an SRGB, SRGBA or GRAY8 image, got VEC32F1"):
+            landmarker.detect(mp.Image(image_format=mp.ImageFormat.VEC32F1, data=gray.astype(np.float32)))
+    np.testing.assert_array_equal(with_alpha.landmarks, plain.landmarks)
+    np.testing.assert_array_equal(from_gray.landmarks, gray_rgb.landmarks)
+    assert len(from_gray) == 1

@@ -8,10 +8,19 @@ import numpy as np
 
 
 class ImageFormat(enum.IntEnum):
-    """Pixel formats, with MediaPipe's numbers: ``SRGB`` for RGB uint8 images, ``VEC32F1`` for float masks."""
+    """Pixel formats, with MediaPipe's names and numbers. The landmarker takes ``SRGB`` (RGB uint8),
+    ``SRGBA`` (its alpha ignored) and ``GRAY8``; masks come as ``VEC32F1``."""
 
+    UNKNOWN = 0
     SRGB = 1
+    SRGBA = 2
+    GRAY8 = 3
+    GRAY16 = 4
+    SRGB48 = 7
+    SRGBA64 = 8
     VEC32F1 = 9
+    VEC32F2 = 12
+    VEC32F4 = 13
 
 
 class Image:
@@ -49,6 +58,11 @@ class Image:
     @property
     def channels(self) -> int:
         return int(self._data.shape[2]) if self._data.ndim == 3 else 1
+
+    @property
+    def step(self) -> int:
+        """Bytes from one row to the next."""
+        return int(self._data.strides[0])
 
     def numpy_view(self) -> np.ndarray:
         view = self._data.view()

@@ -7,7 +7,7 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from blazepose.core.timestamps import DEFAULT_FPS
 from blazepose.tasks.image import Image
@@ -32,6 +32,18 @@ class QueuePolicy(enum.Enum):
     BLOCK = "block"  # detect_async waits for room: nothing is dropped
 
 
+class Delegate(enum.IntEnum):
+    """MediaPipe's processor choice, kept for its code: DEFAULT and CPU run this library's engines on the
+    CPU; GPU is refused (a GPU is used through ``backend="onnxruntime-cuda"``)."""
+
+    DEFAULT = 0
+    CPU = 1
+    GPU = 2
+
+
+_DelegateChoice = Delegate  # (BaseOptions.Delegate, a class attribute as in MediaPipe, hides the name in it)
+
+
 @dataclass
 class BaseOptions:
     """Model and engine.
@@ -52,12 +64,19 @@ class BaseOptions:
             versions, LiteRT only: faster, slightly less accurate) or
             ``"bfloat16"`` (the official models computed in bfloat16, with
             ``backend="openvino"`` on a CPU that has it).
+        model_asset_buffer: A MediaPipe bundle's bytes (instead of a path),
+            looked into as a bundle file is.
+        delegate: MediaPipe's ``BaseOptions.Delegate``; see :class:`Delegate`.
     """
+
+    Delegate: ClassVar[type[Delegate]] = Delegate
 
     model_asset_path: str | os.PathLike[str] | None = None
     num_threads: int | None = None
     backend: str = "litert"
     precision: str = "float32"
+    model_asset_buffer: bytes | None = None
+    delegate: _DelegateChoice | None = None
 
 
 _MODEL_NAMES = {"lite": 0, "full": 1, "heavy": 2}
@@ -84,22 +103,25 @@ def complexity_from_path(path: str | os.PathLike[str]) -> int:
         return _MODEL_NAMES[found.pop()]
     if not os.path.exists(path):
         raise FileNotFoundError(f"model_asset_path {os.fspath(path)!r}: no such file (and its name says no model)")
-    return _complexity_of_bundle(path)
+    return complexity_of_bundle(path)
 
 
-def _complexity_of_bundle(path: str | os.PathLike[str]) -> int:
-    """Which official landmark model a MediaPipe ``.task`` bundle (a zip) holds, by its convolutions."""
+def complexity_of_bundle(source: str | os.PathLike[str] | bytes) -> int:
+    """Which official landmark model a MediaPipe ``.task`` bundle (a zip: a path, or its bytes) holds, by its
+    convolutions."""
     import collections
+    import io
     import zipfile
 
     from ai_edge_litert.interpreter import Interpreter
 
+    what = "model_asset_buffer" if isinstance(source, bytes) else f"model_asset_path {os.fspath(source)!r}"
     problem = (
-        f"model_asset_path {os.fspath(path)!r} is not a pose_landmarker bundle of an official model; name it "
-        "with 'lite', 'full' or 'heavy' (the vendored official models are used)"
+        f"{what} is not a pose_landmarker bundle of an official model; name it with 'lite', 'full' or 'heavy' "
+        "(the vendored official models are used)"
     )
     try:
-        with zipfile.ZipFile(path) as bundle:
+        with zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source) as bundle:
             model = bundle.read("pose_landmarks_detector.tflite")
         ops = collections.Counter(op["op_name"] for op in Interpreter(model_content=model)._get_ops_details())
     except (OSError, KeyError, ValueError, RuntimeError, zipfile.BadZipFile) as e:

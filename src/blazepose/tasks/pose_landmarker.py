@@ -30,11 +30,13 @@ from blazepose.tasks.image import Image, ImageFormat
 from blazepose.tasks.live_stream import CallbackError, LiveStream
 from blazepose.tasks.options import (
     BaseOptions,
+    Delegate,
     PoseLandmarkerOptions,
     QueuePolicy,
     ResultCallback,
     RunningMode,
     complexity_from_path,
+    complexity_of_bundle,
 )
 from blazepose.tasks.result import PoseLandmarkerResult
 
@@ -203,11 +205,18 @@ class PoseLandmarker:
 
 
 def _pixels(image: Image | np.ndarray) -> np.ndarray:
-    if isinstance(image, Image):
-        if image.image_format is not ImageFormat.SRGB:
-            raise ValueError(f"expected an SRGB image, got {image.image_format.name}")
-        return image.numpy_view()
-    return image
+    """The RGB pixels of ``image``: an SRGB image's own, an SRGBA one's without alpha, a GRAY8 one's
+    repeated in three channels."""
+    if not isinstance(image, Image):
+        return image
+    pixels = image.numpy_view()
+    if image.image_format is ImageFormat.SRGBA and pixels.ndim == 3 and pixels.shape[2] == 4:
+        return pixels[..., :3]
+    if image.image_format is ImageFormat.GRAY8 and pixels.ndim in (2, 3) and pixels.shape[2:] in ((), (1,)):
+        return np.repeat(pixels.reshape(pixels.shape[:2])[..., None], 3, axis=2)
+    if image.image_format is not ImageFormat.SRGB:
+        raise ValueError(f"expected an SRGB, SRGBA or GRAY8 image, got {image.image_format.name} {pixels.shape}")
+    return pixels
 
 
 def options_for_estimator(options: PoseLandmarkerOptions) -> dict[str, Any]:
@@ -231,12 +240,23 @@ def options_for_estimator(options: PoseLandmarkerOptions) -> dict[str, Any]:
     if not isinstance(options.queue_policy, QueuePolicy):
         raise TypeError(f"queue_policy must be a QueuePolicy, got {options.queue_policy!r}")
     complexity = options.model_complexity
-    if options.base_options.model_asset_path is not None:
-        named = complexity_from_path(options.base_options.model_asset_path)
+    base = options.base_options
+    if base.delegate is not None and base.delegate not in (Delegate.DEFAULT, Delegate.CPU):
+        raise ValueError(
+            f"delegate {base.delegate!r}: this library's engines run on the CPU, or on a GPU with "
+            "BaseOptions(backend='onnxruntime-cuda')"
+        )
+    if base.model_asset_path is not None and base.model_asset_buffer is not None:
+        raise ValueError("give model_asset_path or model_asset_buffer, not both")
+    if base.model_asset_path is not None or base.model_asset_buffer is not None:
+        named = (
+            complexity_from_path(base.model_asset_path)
+            if base.model_asset_path is not None
+            else complexity_of_bundle(bytes(base.model_asset_buffer or b""))
+        )
         if complexity is not None and complexity != named:
-            raise ValueError(
-                f"model_complexity={complexity} contradicts model_asset_path {options.base_options.model_asset_path!r}"
-            )
+            given = f"model_asset_path {base.model_asset_path!r}" if base.model_asset_path else "model_asset_buffer"
+            raise ValueError(f"model_complexity={complexity} contradicts {given}")
         complexity = named
     timed = mode is not RunningMode.IMAGE
     smooth = timed if options.smooth_landmarks is None else bool(options.smooth_landmarks) and timed
