@@ -319,3 +319,40 @@ def test_srgba_and_gray8_images_are_taken_as_mediapipe_takes_them(astronaut):
     np.testing.assert_array_equal(with_alpha.landmarks, plain.landmarks)
     np.testing.assert_array_equal(from_gray.landmarks, gray_rgb.landmarks)
     assert len(from_gray) == 1
+
+
+def test_image_data_is_checked_and_held_as_mediapipe_holds_it():
+    import blazepose as mp
+
+    rgb = np.zeros((4, 5, 3), np.uint8)
+    assert mp.Image(image_format=1, data=rgb).image_format is mp.ImageFormat.SRGB  # MediaPipe takes the number
+    assert mp.Image(mp.ImageFormat.SRGB, np.zeros((4, 5, 4), np.uint8)).numpy_view().shape == (4, 5, 3)
+    assert mp.Image(mp.ImageFormat.VEC32F1, np.zeros((4, 5), np.float32)).numpy_view().shape == (4, 5, 1)
+    assert mp.Image(mp.ImageFormat.SRGB, np.asfortranarray(rgb)).numpy_view().flags.c_contiguous
+    for fmt, data in [(mp.ImageFormat.SRGB, np.zeros((4, 5), np.uint8)), (mp.ImageFormat.SRGB, rgb.astype(np.float32)),
+                      (mp.ImageFormat.VEC32F1, np.zeros((4, 5), np.float64))]:  # fmt: skip
+        with pytest.raises(ValueError, match=f"{fmt.name} data must be"):
+            mp.Image(fmt, data)
+
+
+def test_a_damaged_bundle_and_the_landmark_fields_kept_from_earlier_results(tmp_path):
+    import dataclasses
+    import zipfile
+
+    from blazepose import PoseLandmarkerResult
+    from blazepose.models import landmark_model_name, verified_model_bytes
+    from blazepose.tasks.landmarks import NormalizedLandmark
+
+    bundle = tmp_path / "pose_landmarker.task"
+    with zipfile.ZipFile(bundle, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("pose_landmarks_detector.tflite", verified_model_bytes(landmark_model_name(0)))
+    data = bytearray(bundle.read_bytes())
+    data[200:4000] = bytes(3800)  # the compressed model damaged: zlib's own error type came through
+    bundle.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="is not a pose_landmarker bundle"):
+        PoseLandmarker(PoseLandmarkerOptions(base_options=BaseOptions(str(bundle))))
+    landmark = NormalizedLandmark(0.5, 0.5, 0.0, 0.9, 0.8)
+    landmark.ClearField("presence")
+    assert not landmark.HasField("presence") and vars(landmark)["visibility"] == 0.9
+    result = PoseLandmarkerResult([[landmark]], [], None, result="arrays")
+    assert result.result == "arrays" and "result" not in dataclasses.asdict(result)

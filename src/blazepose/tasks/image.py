@@ -32,13 +32,17 @@ class Image:
     axis of one channel, ``(H, W, 1)``, as MediaPipe 1.2.2 gives it.
     """
 
-    def __init__(self, image_format: ImageFormat, data: np.ndarray) -> None:
-        if not isinstance(image_format, ImageFormat):
+    def __init__(self, image_format: ImageFormat | int, data: np.ndarray) -> None:
+        if isinstance(image_format, bool) or not isinstance(image_format, int):
             raise TypeError(f"image_format must be an ImageFormat, got {image_format!r}")
+        try:
+            image_format = ImageFormat(image_format)
+        except ValueError:
+            raise ValueError(f"image_format {image_format!r} is none of MediaPipe's ImageFormat numbers") from None
         if not isinstance(data, np.ndarray):
             raise TypeError(f"data must be a numpy array, got {type(data).__name__}")
         self.image_format = image_format
-        self._data = np.array(data, copy=True)
+        self._data = np.array(_checked(image_format, data), copy=True, order="C")
 
     @classmethod
     def _holding(cls, image_format: ImageFormat, data: np.ndarray) -> Image:
@@ -75,3 +79,31 @@ class Image:
         from blazepose.io.photos import read_photo
 
         return cls._holding(ImageFormat.SRGB, read_photo(str(path)))
+
+
+# What each format's data must be, as MediaPipe's Image checks it: dtype and the channel counts taken.
+_SHAPES = {
+    ImageFormat.SRGB: (np.uint8, (3, 4)),  # (a fourth channel is dropped, as MediaPipe drops it)
+    ImageFormat.SRGBA: (np.uint8, (4,)),
+    ImageFormat.GRAY8: (np.uint8, (None, 1)),
+    ImageFormat.VEC32F1: (np.float32, (None, 1)),
+}
+
+
+def _checked(image_format: ImageFormat, data: np.ndarray) -> np.ndarray:
+    """``data`` as ``image_format`` holds it (SRGB of 4 channels: 3; a VEC32F1 mask: (H, W, 1)), or a
+    ValueError saying what the format takes."""
+    if image_format not in _SHAPES:
+        return data
+    dtype, channels = _SHAPES[image_format]
+    found = data.shape[2] if data.ndim == 3 else (None if data.ndim == 2 else -1)
+    if data.dtype != dtype or found not in channels:
+        takes = " or ".join("(H, W)" if c is None else f"(H, W, {c})" for c in channels)
+        raise ValueError(
+            f"{image_format.name} data must be {np.dtype(dtype).name} {takes}, got {data.dtype} {data.shape}"
+        )
+    if image_format is ImageFormat.SRGB and found == 4:
+        return data[..., :3]
+    if image_format is ImageFormat.VEC32F1 and found is None:
+        return data[..., None]
+    return data

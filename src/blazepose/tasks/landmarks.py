@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 
-@dataclass(slots=True)
+@dataclass
 class NormalizedLandmark:
     """A landmark: x, y normalized to [0, 1] by the image size, z in the scale of x; visibility and
     presence scores (None when not given); a name (None: MediaPipe's pose landmarker gives none)."""
@@ -25,8 +25,14 @@ class NormalizedLandmark:
             raise ValueError(f'Protocol message has no singular "{field_name}" field.')
         return getattr(self, field_name) is not None
 
+    def ClearField(self, field_name: str) -> None:
+        """Unsets ``visibility``, ``presence`` or ``name`` (kept, as ``HasField`` is)."""
+        if field_name not in ("visibility", "presence", "name"):
+            raise ValueError(f'cannot clear field "{field_name}"; expected visibility, presence or name')
+        setattr(self, field_name, None)
 
-@dataclass(slots=True)
+
+@dataclass
 class Landmark(NormalizedLandmark):
     """A world landmark: x, y, z in metres, origin between the hips."""
 

@@ -124,8 +124,8 @@ def complexity_of_bundle(source: str | os.PathLike[str] | bytes) -> int:
         with zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source) as bundle:
             model = bundle.read("pose_landmarks_detector.tflite")
         ops = collections.Counter(op["op_name"] for op in Interpreter(model_content=model)._get_ops_details())
-    except (OSError, KeyError, ValueError, RuntimeError, zipfile.BadZipFile) as e:
-        raise ValueError(f"{problem} ({e})") from e
+    except Exception as e:  # what a file that is not such a bundle raises: OSError, BadZipFile, zlib.error...
+        raise ValueError(f"{problem} ({type(e).__name__}: {e})") from e
     complexity = _CONVOLUTIONS.get((ops["CONV_2D"], ops["DEPTHWISE_CONV_2D"]))
     if complexity is None:
         raise ValueError(problem)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import InitVar, dataclass
+from dataclasses import dataclass
 
 from blazepose.core.results import PoseResult
 from blazepose.tasks.image import Image, ImageFormat
 from blazepose.tasks.landmarks import Landmark, NormalizedLandmark, normalized_landmarks, world_landmarks
 
 
-@dataclass
+@dataclass(init=False)
 class PoseLandmarkerResult:
     """Poses found in one frame, as MediaPipe Tasks lists them, plus the arrays.
 
@@ -18,27 +18,31 @@ class PoseLandmarkerResult:
         pose_world_landmarks: Per pose, 33 landmarks in metres.
         segmentation_masks: Per pose, an ``Image`` of the float mask, (H, W, 1) (when
             asked for; None when no pose was found, as MediaPipe gives).
-        result: The same poses as a :class:`PoseResult` of numpy arrays (not a
-            dataclass field: ``dataclasses.asdict`` gives MediaPipe's three).
+        result: The same poses as a :class:`PoseResult` of numpy arrays. Not a
+            dataclass field, so that ``dataclasses.asdict`` gives MediaPipe's
+            three (and ``dataclasses.replace`` gives a result without it).
     """
 
     pose_landmarks: list[list[NormalizedLandmark]]
     pose_world_landmarks: list[list[Landmark]]
     segmentation_masks: list[Image] | None = None
-    arrays: InitVar[PoseResult | None] = None
 
-    def __post_init__(self, arrays: PoseResult | None) -> None:
-        self._arrays = arrays
-
-    @property
-    def result(self) -> PoseResult | None:
-        """The same poses as a :class:`PoseResult` of numpy arrays."""
-        return self._arrays
+    def __init__(
+        self,
+        pose_landmarks: list[list[NormalizedLandmark]],
+        pose_world_landmarks: list[list[Landmark]],
+        segmentation_masks: list[Image] | None = None,
+        result: PoseResult | None = None,
+    ) -> None:
+        self.pose_landmarks = pose_landmarks
+        self.pose_world_landmarks = pose_world_landmarks
+        self.segmentation_masks = segmentation_masks
+        self.result = result
 
     @property
     def track_ids(self) -> list[int]:
         """Each pose's track id (stable while tracked in VIDEO and LIVE_STREAM)."""
-        return [] if self._arrays is None else self._arrays.track_ids.tolist()
+        return [] if self.result is None else self.result.track_ids.tolist()
 
     @staticmethod
     def from_pose_result(result: PoseResult) -> PoseLandmarkerResult:
