@@ -163,3 +163,13 @@ def test_same_answers_as_live_mediapipe(astronaut, model_complexity):
                 [[lm.x, lm.y, lm.z, lm.visibility] for lm in a.pose_landmarks.landmark],
                 [[lm.x, lm.y, lm.z, lm.visibility] for lm in b.pose_landmarks.landmark],
             )
+            # What print() shows: protobuf's text format (it was Python's float repr, 17 digits).
+            assert str(b.pose_landmarks) == str(a.pose_landmarks)
+            assert str(b.pose_world_landmarks) == str(a.pose_world_landmarks)
+
+
+def test_landmarks_print_as_protobuf_prints_them():
+    from blazepose.solutions.landmark_list import NormalizedLandmark
+
+    landmark = NormalizedLandmark(x=0.44312167167663574, y=0.1, z=-3.5, visibility=1.0, presence=123456789.0)
+    assert str(landmark) == "x: 0.443121672\ny: 0.1\nz: -3.5\nvisibility: 1\npresence: 123456792\n"

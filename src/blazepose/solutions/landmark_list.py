@@ -76,7 +76,17 @@ class NormalizedLandmark:
         return f"{type(self).__name__}({', '.join(parts)})"
 
     def __str__(self) -> str:
-        return "".join(f"{n}: {getattr(self, n)}\n" for n in ("x", "y", "z", *_OPTIONAL) if self.HasField(n))
+        return "".join(
+            f"{n}: {_float_text(getattr(self, n))}\n" for n in ("x", "y", "z", *_OPTIONAL) if self.HasField(n)
+        )
+
+
+def _float_text(value: float) -> str:
+    """A float field as protobuf's text format writes it (what ``print`` shows of MediaPipe's landmarks): the
+    float32 value in 6 significant digits when they give it back, else in 9."""
+    single = np.float32(value)
+    short = f"{float(single):.6g}"
+    return short if np.float32(float(short)) == single else f"{float(single):.9g}"
 
 
 class Landmark(NormalizedLandmark):
