@@ -356,3 +356,23 @@ def test_a_damaged_bundle_and_the_landmark_fields_kept_from_earlier_results(tmp_
     assert not landmark.HasField("presence") and vars(landmark)["visibility"] == 0.9
     result = PoseLandmarkerResult([[landmark]], [], None, result="arrays")
     assert result.result == "arrays" and "result" not in dataclasses.asdict(result)
+
+
+def test_a_tasks_result_draws_as_mediapipe_1_2_2_draws_it(astronaut):
+    # 1.2.2's drawing takes a pose's list of landmarks and Connection objects: 'list' has no 'landmark'.
+    from blazepose.solutions.landmark_list import landmark_list_from_arrays
+    from blazepose.tasks.python.vision import PoseLandmark, PoseLandmarksConnections, drawing_styles, drawing_utils
+
+    with PoseLandmarker.create_from_options(PoseLandmarkerOptions()) as landmarker:
+        result = landmarker.detect(astronaut)
+    style = drawing_styles.get_default_pose_landmarks_style()
+    tasks_drawn, legacy_drawn = astronaut[..., ::-1].copy(), astronaut[..., ::-1].copy()
+    drawing_utils.draw_landmarks(tasks_drawn, result.pose_landmarks[0], PoseLandmarksConnections.POSE_LANDMARKS,
+                                 landmark_drawing_spec=style)  # fmt: skip
+    arrays = result.result
+    legacy = landmark_list_from_arrays(arrays.landmarks[0], arrays.visibility[0], arrays.presence[0])
+    pairs = [(c.start, c.end) for c in PoseLandmarksConnections.POSE_LANDMARKS]
+    drawing_utils.draw_landmarks(legacy_drawn, legacy, pairs, landmark_drawing_spec=style)
+    assert (tasks_drawn != astronaut[..., ::-1]).any()
+    np.testing.assert_array_equal(tasks_drawn, legacy_drawn)
+    assert PoseLandmark.LEFT_SHOULDER == 11 and len(PoseLandmarksConnections.POSE_LANDMARKS) == 35

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -24,20 +25,28 @@ from blazepose.solutions.landmark_list import NormalizedLandmarkList, landmark_l
 _normalized_to_pixel_coordinates = normalized_to_pixel
 
 
+def _pairs(connections: Iterable[Any] | None) -> list[tuple[int, int]] | None:
+    """Index pairs from pairs or from MediaPipe Tasks' ``Connection`` objects (``start``, ``end``)."""
+    if connections is None:
+        return None
+    return [(c.start, c.end) if hasattr(c, "start") else tuple(c) for c in connections]  # type: ignore[misc]
+
+
 def draw_landmarks(
     image: np.ndarray,
-    landmark_list: NormalizedLandmarkList | None,
-    connections: Iterable[tuple[int, int]] | None = None,
+    landmark_list: NormalizedLandmarkList | Sequence[Any] | None,
+    connections: Iterable[Any] | None = None,
     landmark_drawing_spec: DrawingSpec | Mapping[int, DrawingSpec] | None = DrawingSpec(color=RED_COLOR),  # noqa: B008
     connection_drawing_spec: DrawingSpec | Mapping[tuple[int, int], DrawingSpec] = DrawingSpec(),  # noqa: B008
     is_drawing_landmarks: bool = True,
 ) -> None:
-    """Draws landmarks and their connections on a BGR image, in place.
+    r"""Draws landmarks and their connections on a BGR image, in place.
 
     Args:
         image: (H, W, 3) uint8 BGR image.
-        landmark_list: Normalized landmarks (nothing is drawn when None or empty).
-        connections: Landmark index pairs to join.
+        landmark_list: Normalized landmarks (nothing is drawn when None or empty): a
+            landmark list, or a pose's list of landmarks as MediaPipe Tasks gives it.
+        connections: Landmark index pairs to join (or Tasks' ``Connection``\ s).
         landmark_drawing_spec: Spec for the dots, or a mapping per landmark
             index; None draws no dots.
         connection_drawing_spec: Spec for the lines, or a mapping per connection.
@@ -57,7 +66,7 @@ def draw_landmarks(
         xyz,
         visibility=vis,
         presence=pres,
-        connections=connections,
+        connections=_pairs(connections),
         landmark_spec=landmark_drawing_spec,
         connection_spec=connection_drawing_spec,
         draw_points=is_drawing_landmarks and bool(landmark_drawing_spec),

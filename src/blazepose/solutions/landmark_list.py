@@ -7,8 +7,9 @@ iteration and ``len``. No protobuf is needed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, overload
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -149,19 +150,24 @@ def landmark_list_from_arrays(
 
 
 def landmark_list_to_arrays(
-    landmark_list: NormalizedLandmarkList,
+    landmark_list: NormalizedLandmarkList | Sequence[Any],
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """(K, 3) float32 coordinates and (K,) visibility and presence (None where unset)."""
-    lms = list(landmark_list.landmark)
+    """(K, 3) float32 coordinates and (K,) visibility and presence (None where unset), from a landmark list
+    or a plain sequence of landmarks (MediaPipe Tasks' dataclasses, whose unset scores are None)."""
+    lms = list(landmark_list.landmark if hasattr(landmark_list, "landmark") else landmark_list)
     xyz = np.array([[lm.x, lm.y, lm.z] for lm in lms], np.float32).reshape(-1, 3)
     vis = (
         np.array([lm.visibility for lm in lms], np.float32)
-        if lms and all(lm.HasField("visibility") for lm in lms)
+        if lms and all(_set(lm, "visibility") for lm in lms)
         else None
     )
     pres = (
-        np.array([lm.presence for lm in lms], np.float32)
-        if lms and all(lm.HasField("presence") for lm in lms)
-        else None
+        np.array([lm.presence for lm in lms], np.float32) if lms and all(_set(lm, "presence") for lm in lms) else None
     )
     return xyz, vis, pres
+
+
+def _set(landmark: Any, name: str) -> bool:
+    """Whether a landmark's score is set: ``HasField`` where it has one, else not None."""
+    has_field = getattr(landmark, "HasField", None)
+    return bool(has_field(name)) if has_field is not None else getattr(landmark, name, None) is not None
