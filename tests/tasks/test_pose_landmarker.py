@@ -114,7 +114,7 @@ def test_mode_and_callback_checks_use_mediapipe_messages(astronaut):
         PoseLandmarker(PoseLandmarkerOptions(result_callback=lambda *a: None))
     with PoseLandmarker(PoseLandmarkerOptions()) as landmarker:
         with pytest.raises(
-            ValueError, match=re.escape("not initialized with the video mode. Current running mode:IMAGE")
+            ValueError, match=re.escape("not initialized with the video mode. Current running mode:image mode")
         ):
             landmarker.detect_for_video(astronaut, 0)
         with pytest.raises(ValueError, match="not initialized with the live stream mode"):

@@ -193,7 +193,8 @@ class PoseLandmarker:
         if self._closed:
             raise ValueError("this PoseLandmarker is closed; create a new one")
         if self._mode is not mode:
-            raise ValueError(f"Task is not initialized with the {name} mode. Current running mode:{self._mode.name}")
+            current = self._mode.name.lower().replace("_", " ")  # (mediapipe 1.2.2's words: "video mode")
+            raise ValueError(f"Task is not initialized with the {name} mode. Current running mode:{current} mode")
 
     def _process_frame(self, pixels: np.ndarray, timestamp_us: int, boxes: np.ndarray | None) -> PoseLandmarkerResult:
         return PoseLandmarkerResult.from_pose_result(self._estimator._process(pixels, timestamp_us, boxes))
