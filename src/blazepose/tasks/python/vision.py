@@ -1,23 +1,4 @@
-"""``mediapipe.tasks.python.vision``'s pose names (see :mod:`blazepose.tasks.vision`)."""
+"""``mediapipe.tasks.python.vision``'s pose names: those of :mod:`blazepose.tasks.vision`."""
 
-from blazepose.tasks.vision import (
-    PoseLandmark,
-    PoseLandmarker,
-    PoseLandmarkerOptions,
-    PoseLandmarkerResult,
-    PoseLandmarksConnections,
-    RunningMode,
-    drawing_styles,
-    drawing_utils,
-)
-
-__all__ = [
-    "PoseLandmark",
-    "PoseLandmarker",
-    "PoseLandmarkerOptions",
-    "PoseLandmarkerResult",
-    "PoseLandmarksConnections",
-    "RunningMode",
-    "drawing_styles",
-    "drawing_utils",
-]
+from blazepose.tasks.vision import *  # noqa: F403  (the same names, under MediaPipe's module path)
+from blazepose.tasks.vision import __all__ as __all__
