@@ -95,16 +95,19 @@ def make_flash_and_click_clip(
     audio_codec: str = "aac",
     audio_gap: tuple[float, float] | None = None,
     damage_audio_every: int = 0,
+    audio_extra_s: float = 0.0,
+    rate: int = 44100,
+    audio_codec_options: dict | None = None,
 ) -> Path:
     """A black 25 fps video with one white frame at ``flash_s`` and, in its mono audio track (which
     starts ``audio_lead_s`` before the video), a click at the same time: a check of audio-video sync.
     Times are from the video's first frame, which the container puts at ``video_start_s``; the audio
     has no packets over ``audio_gap`` (seconds from the first frame) and every ``damage_audio_every``-th
-    audio packet is garbage."""
+    audio packet is garbage; the audio goes on ``audio_extra_s`` after the last frame."""
     import av
 
-    fps, rate, chunk = 25, 44100, 1024
-    audio = np.zeros(round((seconds + audio_lead_s) * rate), np.float32)
+    fps, chunk = 25, 1024
+    audio = np.zeros(round((seconds + audio_lead_s + audio_extra_s) * rate), np.float32)
     click = round((flash_s + audio_lead_s) * rate)
     audio[click : click + 441] = 0.8
     lead = round(audio_lead_s * rate)

@@ -151,3 +151,24 @@ def test_the_reps_video_carries_the_input_audio_in_sync(tmp_path):
     flash, click, audio_end = flash_and_click_times(tmp_path / "out" / "clip.reps.mp4")
     assert flash == pytest.approx(1.0) and click == pytest.approx(1.0, abs=0.005)  # it had no audio
     assert audio_end == pytest.approx(2.0, abs=0.05)
+
+
+def test_rep_times_count_from_the_first_frame_whatever_the_container_s_clock(tmp_path):
+    # (An MKV whose clock starts at 10 s gave reps at 10.2-15.2 s, beside an annotated video that lasts 5.4 s.)
+    import shutil
+
+    clip = EXERCISE / "squats" / "squat_13.mp4"
+    if not clip.exists() or shutil.which("ffmpeg") is None:
+        pytest.skip("needs ../shared/data's exercise clips and ffmpeg (the command)")
+    late = tmp_path / "late.mkv"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(clip), "-c", "copy", "-output_ts_offset", "10", str(late)],
+                   check=True, timeout=120)  # fmt: skip
+    runs = [blazepose("reps", path, "--out", tmp_path / path.stem, "--model", "lite", "--json", "--no-annotate")
+            for path in (clip, late)]  # fmt: skip
+    assert all(run.returncode == 0 for run in runs), [run.stderr for run in runs]
+    answers = [json.loads(run.stdout.strip().splitlines()[-1]) for run in runs]
+    assert answers[0]["count"] == answers[1]["count"] >= 1
+    for a, b in zip(answers[0]["reps"], answers[1]["reps"], strict=True):
+        assert b["start_s"] == pytest.approx(a["start_s"], abs=0.05) and b["end_s"] == pytest.approx(
+            a["end_s"], abs=0.05
+        )

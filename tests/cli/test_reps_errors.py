@@ -263,3 +263,23 @@ def test_a_folder_of_landmark_files_gives_one_per_clip_not_its_videos(tmp_path, 
     assert [(s["input"], s["count"]) for s in summaries] == [
         (str(folder / "x.landmarks.jsonl"), 3), (str(folder / "y.landmarks.jsonl"), 1)
     ]  # fmt: skip
+
+
+def test_a_folder_of_landmark_files_and_videos_takes_each_clip_once(tmp_path):
+    # (A video with no landmark file beside it was dropped without a word.)
+    from blazepose.cli.reps import _with_landmark_folders
+
+    for name in ("a.landmarks.jsonl", "a.landmarks.npz", "a.mp4", "a.annotated.mp4", "b.mp4", "b.reps.mp4",
+                 "c.world3d.mp4", "notes.txt"):  # fmt: skip
+        (tmp_path / name).write_bytes(b"")
+    taken = [p.rsplit("/", 1)[-1] for p in _with_landmark_folders([str(tmp_path)])]
+    assert taken == ["a.landmarks.jsonl", "b.mp4"]
+
+
+def test_videos_of_older_phones_and_other_containers_are_videos(tmp_path):
+    from blazepose.io.inputs import expand_inputs
+
+    for name in ("clip.3gp", "clip.ogv", "clip.mxf"):
+        (tmp_path / name).write_bytes(b"")
+    inputs, errors = expand_inputs([str(tmp_path / n) for n in ("clip.3gp", "clip.ogv", "clip.mxf")])
+    assert [i.kind for i in inputs] == ["video"] * 3 and not errors  # (they were taken for photos)

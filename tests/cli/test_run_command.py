@@ -252,3 +252,15 @@ def test_a_forced_rerun_that_gets_no_frame_overwrites_nothing(tmp_path, capsys):
                      "--start", "1.98"]) == 1  # fmt: skip
     assert "no frame in the range asked (--start 1.98 s)" in capsys.readouterr().err
     assert {path.name: path.read_bytes() for path in out.iterdir()} == before  # the landmark files were emptied
+
+
+def test_audio_of_a_rate_aac_cannot_encode_is_resampled(tmp_path):
+    # (192 kHz PCM made the AAC encoder refuse to open: the input failed after its frames were done.)
+    from blazepose import cli
+
+    clip = make_flash_and_click_clip(tmp_path / "hi.mkv", 2.0, 1.0, audio_codec="pcm_s16le", rate=192000)
+    assert cli.main(["run", str(clip), "--out", str(tmp_path / "out"), "--quiet", "--formats", "npz"]) == 0
+    flash, click, _ = flash_and_click_times(tmp_path / "out" / "hi.annotated.mp4")
+    assert click == pytest.approx(flash, abs=0.005)
+    with av.open(str(tmp_path / "out" / "hi.annotated.mp4")) as container:
+        assert container.streams.audio[0].codec_context.sample_rate == 48000

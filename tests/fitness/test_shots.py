@@ -99,3 +99,11 @@ def test_reps_command_numbers_the_shots_of_a_video(tmp_path, monkeypatch):
                      "--out", str(tmp_path / "out")])  # fmt: skip
     assert code == 0
     assert seen == [0] * 12 + [1] * 12
+
+
+def test_a_new_frame_size_is_a_new_shot():
+    # (A stream whose second half came at half the size counted 0 squats: its landmarks, in pixels, jumped.)
+    cuts = ShotCuts()
+    frame = np.full((180, 320, 3), 90, np.uint8)
+    assert [cuts.update(frame), cuts.update(frame)] == [0, 0]
+    assert cuts.update(cv2.resize(frame, (160, 90))) == 1

@@ -135,3 +135,71 @@ def test_a_one_frame_stream_of_a_guessed_absurd_rate_keeps_a_sensible_one(tmp_pa
     assert 0 < source.frame_rate <= 1000  # it states none and FFmpeg guesses 90000 fps: its copy had no frame
     assert len(list(source.frames())) == 1
     source.close()
+
+
+def _ffmpeg(*args: str) -> None:
+    import shutil
+    import subprocess
+
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg (the command) is the oracle here: not installed")
+    subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True, timeout=120)
+
+
+def test_a_copy_trimmed_without_re_encoding_is_not_corrupt(tmp_path):
+    # `ffmpeg -ss 1.3 -c copy` keeps the packets before the cut for the decoder to drop (an edit list):
+    # they were counted as frames that could not be decoded ("truncated or corrupt", exit 1).
+    clip = make_clip(tmp_path / "full.mp4", 100, np.zeros((64, 64, 3), np.uint8), fps=25)
+    _ffmpeg("-ss", "1.3", "-i", str(clip), "-c", "copy", str(tmp_path / "trimmed.mp4"))
+    import av
+
+    with av.open(str(tmp_path / "trimmed.mp4")) as container:
+        expected = sum(1 for _ in container.decode(video=0))
+    source = VideoSource(str(tmp_path / "trimmed.mp4"))
+    assert len(list(source.frames())) == expected  # no IncompleteVideo
+    source.close()
+
+
+@pytest.mark.parametrize("rotation", [0, 90, 180, -90])
+@pytest.mark.parametrize(("hflip", "vflip"), [(False, False), (True, False), (False, True), (True, True)])
+def test_turned_and_mirrored_videos_come_as_ffmpeg_shows_them(tmp_path, rotation, hflip, vflip):
+    import av
+
+    image = np.zeros((48, 80, 3), np.uint8)
+    image[:12, :20], image[-12:, :20], image[:12, -20:] = (255, 0, 0), (0, 255, 0), (0, 0, 255)
+    path = tmp_path / "turned.mp4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264rgb", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 80, 48, "rgb24"
+        stream.set_display_rotation(rotation, hflip=hflip, vflip=vflip)
+        for packet in [*stream.encode(av.VideoFrame.from_ndarray(image, "rgb24")), *stream.encode()]:
+            container.mux(packet)
+    _ffmpeg("-i", str(path), "-frames:v", "1", "-pix_fmt", "rgb24", "-f", "rawvideo", str(tmp_path / "shown.rgb"))
+    source = VideoSource(str(path))
+    ours = next(source.frames()).rgb
+    source.close()
+    shown = np.fromfile(tmp_path / "shown.rgb", np.uint8)
+    assert shown.size == ours.size
+    assert np.abs(shown.reshape(ours.shape).astype(int) - ours).mean() < 3
+
+
+def test_mpeg_ts_files_joined_end_to_end_play_on(tmp_path):
+    # (`cat a.ts b.ts`: the clock goes back at the join. Every later frame was put 1 us after the one before:
+    # the second recording squeezed into 13 ms, its repetitions lost.)
+    part = make_clip(tmp_path / "part.ts", 50, np.zeros((64, 64, 3), np.uint8))
+    (tmp_path / "joined.ts").write_bytes(part.read_bytes() * 2)
+    source = VideoSource(str(tmp_path / "joined.ts"))
+    times = np.array([f.timestamp_ms for f in source.frames()])
+    source.close()
+    assert len(times) == 100
+    np.testing.assert_allclose(np.diff(times), 40.0, atol=1e-6)
+
+
+def test_matroska_whose_audio_outlasts_the_video_is_not_truncated(tmp_path):
+    # (The container's length, which counts the audio, was taken for the video's.)
+    from media_helpers import make_flash_and_click_clip
+
+    clip = make_flash_and_click_clip(tmp_path / "long_audio.mkv", 2.0, 1.0, audio_extra_s=1.0)
+    source = VideoSource(str(clip))
+    assert len(list(source.frames())) == 50
+    source.close()

@@ -156,7 +156,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _with_landmark_folders(items: list[str]) -> list[str]:
     """``items`` with each folder that holds landmark files (``blazepose run``'s output) replaced by those
-    files, one per clip (JSON Lines, else NPZ, else CSV): its annotated videos are not counted again."""
+    files, one per clip (JSON Lines, else NPZ, else CSV), and by the videos of clips that have none: the
+    annotated videos ``run`` and ``reps`` wrote are not counted again."""
+    from blazepose.io.inputs import VIDEO_SUFFIXES
+
     expanded = []
     for item in items:
         folder = Path(item)
@@ -167,6 +170,9 @@ def _with_landmark_folders(items: list[str]) -> list[str]:
         chosen: dict[str, Path] = {}
         for f in sorted(files, key=lambda f: ("jsonl", "npz", "csv").index(f.suffix.lower()[1:]), reverse=True):
             chosen[f.name.rsplit(".landmarks.", 1)[0]] = f  # the preferred format comes last and stays
+        for video in sorted(f for f in folder.iterdir() if f.suffix.lower() in VIDEO_SUFFIXES and f.is_file()):
+            if video.stem not in chosen and not video.stem.endswith((".annotated", ".world3d", ".reps")):
+                chosen[video.stem] = video  # (a clip with no landmark file: it was dropped without a word)
         expanded += [str(chosen[clip]) for clip in sorted(chosen)]
     return expanded
 
@@ -238,13 +244,14 @@ def _process(inp: Input, paths: dict[str, Path], args, classifier, reporter: Rep
                 first_ms = ts if first_ms is None else first_ms
                 last_ms = ts
                 result = landmarker.detect_for_video(frame.rgb, ts).result
-                tracker.update(result, ts / 1000, cuts.update(frame.rgb))
+                # Times from the first frame, as the annotated video's (a container's clock may start anywhere).
+                tracker.update(result, (ts - first_ms) / 1000, cuts.update(frame.rgb))
                 if live and n % REANALYSE_EVERY == 0:  # also drops the frames frozen, drawn or not
                     reports = tracker.reports()
                 if live and "mp4" in paths:
                     if video is None:
                         video = _writer(paths["mp4"], frame.rgb, source, first_ms)
-                    video.write(_draw(frame.rgb, result, reports, ts / 1000, one_person), ts, first_ms)
+                    video.write(_draw(frame.rgb, result, reports, (ts - first_ms) / 1000, one_person), ts, first_ms)
                 elif not live:
                     results.append((frame.index, ts, result))
                 reporter.progress(inp.name, n + 1, source.expected_frames, time.monotonic() - started)
@@ -341,7 +348,7 @@ def _annotate_file(inp: Input, path: Path, results: list, reports: dict, stop: d
                 continue
             ts, result = by_index[frame.index]
             video = video or _writer(path, frame.rgb, source, first_ms)
-            video.write(_draw(frame.rgb, result, reports, ts / 1000, one_person), ts, first_ms)
+            video.write(_draw(frame.rgb, result, reports, (ts - first_ms) / 1000, one_person), ts, first_ms)
     finally:
         source.close()
         if video is not None:

@@ -51,6 +51,7 @@ class ShotCuts:
         self.threshold = float(threshold)
         self.shot = 0
         self._previous: np.ndarray | None = None
+        self._size: tuple[int, ...] = ()
 
     def update(self, frame: np.ndarray) -> int:
         """The shot number of the next frame (0 for the first; one more after each cut).
@@ -59,9 +60,11 @@ class ShotCuts:
             frame: (H, W, 3) uint8, RGB or BGR (the channels are averaged).
         """
         grey = small_grey(frame)
-        if self._previous is not None and float(np.abs(grey - self._previous).mean()) > self.threshold:
-            self.shot += 1
-        self._previous = grey
+        if self._previous is not None and (
+            frame.shape[:2] != self._size or float(np.abs(grey - self._previous).mean()) > self.threshold
+        ):
+            self.shot += 1  # (a new frame size is a new shot: landmarks in pixels jump with it)
+        self._previous, self._size = grey, frame.shape[:2]
         return self.shot
 
     def reset(self) -> None:

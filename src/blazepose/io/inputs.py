@@ -8,9 +8,9 @@ from pathlib import Path
 
 # .gif: its first frame, in folders as when named (where OpenCV was built to decode GIF).
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"}
-# .ts/.mts/.m2ts: MPEG transport streams (cameras, broadcast recordings).
+# .ts/.mts/.m2ts: MPEG transport streams (cameras, broadcast recordings); .3gp/.3g2: older phones.
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv",
-                  ".ts", ".mts", ".m2ts"}  # fmt: skip
+                  ".ts", ".mts", ".m2ts", ".3gp", ".3g2", ".ogv", ".vob", ".asf", ".mxf"}  # fmt: skip
 STREAM_PREFIXES = ("rtsp://", "rtmp://", "http://", "https://", "udp://", "tcp://")
 
 

@@ -94,6 +94,7 @@ class VideoSource:
             else None
         )
         self._container_duration_s = self.container.duration / 1e6 if self.container.duration else None
+        self._only_video = len(self.container.streams) == 1
         # Where the file's time starts (MPEG-TS and cut files seldom start at 0): start_s and end_s count from
         # there, as players and ffmpeg's -ss count; frame timestamps stay the container's.
         self.offset_s = self.container.start_time / 1e6 if self.container.start_time else 0.0
@@ -120,8 +121,11 @@ class VideoSource:
 
     @property
     def duration_s(self) -> float | None:
-        """The video stream's length as its container states it (None when it does not)."""
-        return self._stream_duration_s if self._stream_duration_s is not None else self._container_duration_s
+        """The video stream's length as its container states it (None when it does not). A container's
+        own length stands in only when the video is all it holds (Matroska's includes longer audio)."""
+        if self._stream_duration_s is not None:
+            return self._stream_duration_s
+        return self._container_duration_s if self._only_video else None
 
     @property
     def expected_frames(self) -> int | None:
@@ -195,6 +199,7 @@ class VideoSource:
         last_s = None
         error = None  # the first packet that failed to decode: skipped, counted, reported at the end
         past_end = False  # the video has passed end_s: the audio of the range is read to its end too
+        jump_s = 0.0  # added to the container's times after a clock that went back (MPEG-TS joined with cat)
         give_up_s = (self.end_s or 0.0) + AUDIO_LAG_S
         try:
             for packet in self.container.demux(*streams):
@@ -204,7 +209,7 @@ class VideoSource:
                             if float(packet.pts * packet.time_base) - self.offset_s > give_up_s:
                                 return  # the audio has stopped short of end_s: no use reading on
                         continue
-                    packets += 1 if packet.size else 0
+                    packets += 1 if packet.size and not packet.is_discard else 0  # (an edit list drops those)
                 try:
                     decoded = list(packet.decode())
                 except Exception as e:
@@ -225,6 +230,10 @@ class VideoSource:
                     index += 1
                     if seconds is None:
                         seconds = self.offset_s + index / float(self.frame_rate)
+                    seconds += jump_s
+                    if last_s is not None and seconds <= last_s:  # the clock went back: files joined end to end
+                        jump_s += last_s + 1.0 / float(self.frame_rate) - seconds
+                        seconds = last_s + 1.0 / float(self.frame_rate)
                     last_s = seconds
                     if not self._in_range(seconds):
                         if self.end_s is not None and seconds - self.offset_s >= self.end_s - 1e-6:
@@ -259,9 +268,12 @@ class VideoSource:
         step = 1.0 / float(self.frame_rate)
         if last_s is not None:  # a stated duration counts from the file's start (MPEG-TS) or from 0 (Matroska)
             last_s = max(last_s, last_s - self.offset_s)
-        if stated and decoded < stated:
+        short = duration is not None and (last_s is None or last_s + 2.5 * step < duration)
+        # Fewer frames than stated counts only with the time short too: a copy trimmed without re-encoding
+        # states the frames its edit list tells the decoder to drop.
+        if stated and decoded < stated and (short or duration is None):
             why = f"{decoded} of the {stated} frames its container states"
-        elif duration is not None and (last_s is None or last_s + 2.5 * step < duration):
+        elif short:
             upto = "no frame" if last_s is None else f"frames up to {last_s:.2f} s"
             why = f"{upto} of the {duration:.2f} s its container states"
         elif decoded < packets or error is not None:

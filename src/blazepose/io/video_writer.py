@@ -14,6 +14,13 @@ AUDIO_SLACK_S = 0.02
 audio is re-placed (silence for a gap, samples dropped for an overlap): more than timestamp rounding."""
 
 
+AUDIO_JUMP_S = 1.0
+"""An audio timestamp this far behind where the audio so far ends is a clock that went back, not an overlap."""
+
+AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350)
+"""The sample rates AAC encodes; the input's audio is resampled to the nearest (at most 48 kHz) otherwise."""
+
+
 class AnnotatedVideoWriter:
     """H.264 MP4 of annotated frames at the input's frame times, with the input's audio (as AAC).
 
@@ -56,6 +63,8 @@ class AnnotatedVideoWriter:
         self.audio: Any = None
         if audio_stream is not None:
             rate = audio_stream.codec_context.sample_rate or 44100
+            if rate not in AAC_RATES:  # (the encoder refused 192 kHz or 47.952 kHz: the input failed)
+                rate = min(AAC_RATES, key=lambda r: abs(r - min(rate, 48000)))
             self.audio = self.container.add_stream("aac", rate=rate)
             self.audio.codec_context.layout = _aac_layout(audio_stream.codec_context.layout)
         self._last_pts = -1
@@ -136,6 +145,8 @@ class AnnotatedVideoWriter:
         at = round((float(frame.pts * frame.time_base) - self.start_ms / 1000) * rate)
         ahead = at - (self._audio_placed - self._audio_skip)  # from where it would go, following on
         slack = round(AUDIO_SLACK_S * rate) if self._audio_seen else 0
+        if self._audio_seen and ahead < -AUDIO_JUMP_S * rate:
+            ahead = 0  # a clock that went back (files joined end to end): the audio goes on where it was
         self._audio_seen = True
         if ahead > slack:
             taken = min(ahead, self._audio_skip)  # (fewer samples to drop before it)
