@@ -166,6 +166,7 @@ def test_same_answers_as_live_mediapipe(astronaut, model_complexity):
             # What print() shows: protobuf's text format (it was Python's float repr, 17 digits).
             assert str(b.pose_landmarks) == str(a.pose_landmarks)
             assert str(b.pose_world_landmarks) == str(a.pose_world_landmarks)
+            assert repr(list(b.pose_landmarks.landmark)) == repr(list(a.pose_landmarks.landmark))
 
 
 def test_landmarks_print_as_protobuf_prints_them():

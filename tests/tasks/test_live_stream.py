@@ -126,3 +126,18 @@ def test_close_from_the_callback_is_refused(astronaut):
     landmarker.detect_async(astronaut, 0)
     landmarker.close()
     assert errors and "callback" in errors[0]
+
+
+def test_the_callback_gets_the_image_as_given(astronaut):
+    # (An SRGBA frame came back as SRGB of 3 channels: code reading its alpha failed.)
+    import blazepose as mp
+
+    rgba = np.concatenate([astronaut, np.full((*astronaut.shape[:2], 1), 7, np.uint8)], axis=2)
+    got = []
+    options = PoseLandmarkerOptions(running_mode=RunningMode.LIVE_STREAM,
+                                    result_callback=lambda result, image, ms: got.append((image, ms)))  # fmt: skip
+    with PoseLandmarker.create_from_options(options) as landmarker:
+        landmarker.detect_async(mp.Image(image_format=mp.ImageFormat.SRGBA, data=rgba), 5)
+    ((image, ms),) = got
+    assert ms == 5 and image.image_format is mp.ImageFormat.SRGBA
+    np.testing.assert_array_equal(image.numpy_view(), rgba)

@@ -376,3 +376,14 @@ def test_a_tasks_result_draws_as_mediapipe_1_2_2_draws_it(astronaut):
     assert (tasks_drawn != astronaut[..., ::-1]).any()
     np.testing.assert_array_equal(tasks_drawn, legacy_drawn)
     assert PoseLandmark.LEFT_SHOULDER == 11 and len(PoseLandmarksConnections.POSE_LANDMARKS) == 35
+
+
+def test_one_channel_images_and_world_landmarks_are_held_as_mediapipe_holds_them(astronaut):
+    import blazepose as mp
+    from blazepose.tasks.landmarks import Landmark, NormalizedLandmark
+
+    gray = mp.Image(image_format=mp.ImageFormat.GRAY8, data=np.zeros((4, 5), np.uint8))
+    assert gray.numpy_view().shape == (4, 5, 1)
+    with PoseLandmarker.create_from_options(PoseLandmarkerOptions()) as landmarker:
+        world = landmarker.detect(astronaut).pose_world_landmarks[0][0]
+    assert isinstance(world, Landmark) and not isinstance(world, NormalizedLandmark)  # two classes, as in 1.2.2

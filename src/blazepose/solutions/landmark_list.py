@@ -72,14 +72,12 @@ class NormalizedLandmark:
             return NotImplemented
         return all(getattr(self, s) == getattr(other, s) for s in self.__slots__)
 
-    def __repr__(self) -> str:
-        parts = [f"{n}={getattr(self, n)!r}" for n in ("x", "y", "z", *_OPTIONAL) if self.HasField(n)]
-        return f"{type(self).__name__}({', '.join(parts)})"
-
     def __str__(self) -> str:
         return "".join(
             f"{n}: {_float_text(getattr(self, n))}\n" for n in ("x", "y", "z", *_OPTIONAL) if self.HasField(n)
         )
+
+    __repr__ = __str__  # (a protobuf message's repr is its text: what print() of a list of landmarks shows)
 
 
 def _float_text(value: float) -> str:
@@ -96,7 +94,7 @@ class Landmark(NormalizedLandmark):
     __slots__ = ()
 
 
-@dataclass
+@dataclass(repr=False)
 class NormalizedLandmarkList:
     """A list of landmarks, read as ``.landmark[i]``."""
 
@@ -112,6 +110,8 @@ class NormalizedLandmarkList:
         return "".join(
             "landmark {\n" + "".join(f"  {line}\n" for line in str(lm).splitlines()) + "}\n" for lm in self.landmark
         )
+
+    __repr__ = __str__
 
 
 class LandmarkList(NormalizedLandmarkList):

@@ -83,7 +83,7 @@ class Image:
 
 # What each format's data must be, as MediaPipe's Image checks it: dtype and the channel counts taken.
 _SHAPES = {
-    ImageFormat.SRGB: (np.uint8, (3, 4)),  # (a fourth channel is dropped, as MediaPipe drops it)
+    ImageFormat.SRGB: (np.uint8, (3, 4)),  # (a fourth channel is dropped; MediaPipe 1.2.2 misreads such data)
     ImageFormat.SRGBA: (np.uint8, (4,)),
     ImageFormat.GRAY8: (np.uint8, (None, 1)),
     ImageFormat.VEC32F1: (np.float32, (None, 1)),
@@ -104,6 +104,6 @@ def _checked(image_format: ImageFormat, data: np.ndarray) -> np.ndarray:
         )
     if image_format is ImageFormat.SRGB and found == 4:
         return data[..., :3]
-    if image_format is ImageFormat.VEC32F1 and found is None:
-        return data[..., None]
+    if image_format in (ImageFormat.VEC32F1, ImageFormat.GRAY8) and found is None:
+        return data[..., None]  # (one channel: (H, W, 1), as MediaPipe holds it)
     return data

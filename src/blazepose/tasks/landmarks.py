@@ -8,9 +8,8 @@ import numpy as np
 
 
 @dataclass
-class NormalizedLandmark:
-    """A landmark: x, y normalized to [0, 1] by the image size, z in the scale of x; visibility and
-    presence scores (None when not given); a name (None: MediaPipe's pose landmarker gives none)."""
+class _LandmarkFields:
+    """What both kinds of landmark hold (MediaPipe's two are unrelated classes with the same fields)."""
 
     x: float | None = None
     y: float | None = None
@@ -33,7 +32,13 @@ class NormalizedLandmark:
 
 
 @dataclass
-class Landmark(NormalizedLandmark):
+class NormalizedLandmark(_LandmarkFields):
+    """A landmark: x, y normalized to [0, 1] by the image size, z in the scale of x; visibility and
+    presence scores (None when not given); a name (None: MediaPipe's pose landmarker gives none)."""
+
+
+@dataclass
+class Landmark(_LandmarkFields):
     """A world landmark: x, y, z in metres, origin between the hips."""
 
 

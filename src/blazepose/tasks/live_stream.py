@@ -10,16 +10,14 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 from blazepose.tasks.options import QueuePolicy
 
 logger = logging.getLogger(__name__)
 
 # pixels, timestamp in microseconds, caller's boxes, timestamp to report to the callback (ms)
-Frame = tuple[np.ndarray, int, Any, Any]
-Process = Callable[[np.ndarray, int, Any], Any]
-Deliver = Callable[[Any, np.ndarray, Any], None]
+Frame = tuple[Any, int, Any, Any]  # (the image, its timestamp in us, boxes, the timestamp reported)
+Process = Callable[[Any, int, Any], Any]
+Deliver = Callable[[Any, Any, Any], None]
 
 
 class CallbackError(RuntimeError):

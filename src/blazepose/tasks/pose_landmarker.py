@@ -158,7 +158,9 @@ class PoseLandmarker:
             # The callback gets the caller's timestamp as given (MediaPipe's
             # whole milliseconds stay whole; -1000.5 stays -1000.5).
             reported = ts // 1000 if timestamp_ms is None else timestamp_ms
-            self._stream.submit((np.array(pixels, copy=True), ts, checked_boxes, reported))
+            # An Image holds its own copy and goes back to the callback as given (an SRGBA one with its alpha).
+            held = image if isinstance(image, Image) else Image._holding(ImageFormat.SRGB, np.array(pixels, copy=True))
+            self._stream.submit((held, ts, checked_boxes, reported))
             self._stream.raise_pending_error(f" (the frame at {reported} ms given to this call was queued)")
 
     # Lifecycle -------------------------------------------------------------
@@ -196,13 +198,13 @@ class PoseLandmarker:
             current = self._mode.name.lower().replace("_", " ")  # (mediapipe 1.2.2's words: "video mode")
             raise ValueError(f"Task is not initialized with the {name} mode. Current running mode:{current} mode")
 
-    def _process_frame(self, pixels: np.ndarray, timestamp_us: int, boxes: np.ndarray | None) -> PoseLandmarkerResult:
-        return PoseLandmarkerResult.from_pose_result(self._estimator._process(pixels, timestamp_us, boxes))
+    def _process_frame(self, image: Image, timestamp_us: int, boxes: np.ndarray | None) -> PoseLandmarkerResult:
+        return PoseLandmarkerResult.from_pose_result(self._estimator._process(_pixels(image), timestamp_us, boxes))
 
-    def _deliver(self, result: PoseLandmarkerResult, pixels: np.ndarray, timestamp_ms: int) -> None:
+    def _deliver(self, result: PoseLandmarkerResult, image: Image, timestamp_ms: int) -> None:
         callback = self._options.result_callback
         assert callback is not None
-        callback(result, Image._holding(ImageFormat.SRGB, pixels), timestamp_ms)  # (the queue's own copy)
+        callback(result, image, timestamp_ms)
 
 
 def _pixels(image: Image | np.ndarray) -> np.ndarray:
