@@ -166,9 +166,13 @@ def test_rep_times_count_from_the_first_frame_whatever_the_container_s_clock(tmp
     runs = [blazepose("reps", path, "--out", tmp_path / path.stem, "--model", "lite", "--json", "--no-annotate")
             for path in (clip, late)]  # fmt: skip
     assert all(run.returncode == 0 for run in runs), [run.stderr for run in runs]
+    landmarks = blazepose("run", late, "--out", tmp_path / "lm", "--model", "lite", "--formats", "npz", "--quiet")
+    assert landmarks.returncode == 0, landmarks.stderr
+    runs.append(blazepose("reps", tmp_path / "lm" / "late.landmarks.npz", "--out", tmp_path / "from_file", "--json"))
+    assert runs[-1].returncode == 0, runs[-1].stderr  # (its landmark file keeps the container's clock)
     answers = [json.loads(run.stdout.strip().splitlines()[-1]) for run in runs]
-    assert answers[0]["count"] == answers[1]["count"] >= 1
-    for a, b in zip(answers[0]["reps"], answers[1]["reps"], strict=True):
-        assert b["start_s"] == pytest.approx(a["start_s"], abs=0.05) and b["end_s"] == pytest.approx(
-            a["end_s"], abs=0.05
-        )
+    assert answers[0]["count"] == answers[1]["count"] == answers[2]["count"] >= 1
+    for other in answers[1:]:
+        for a, b in zip(answers[0]["reps"], other["reps"], strict=True):
+            assert b["start_s"] == pytest.approx(a["start_s"], abs=0.05)
+            assert b["end_s"] == pytest.approx(a["end_s"], abs=0.05)

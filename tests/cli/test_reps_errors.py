@@ -274,6 +274,13 @@ def test_a_folder_of_landmark_files_and_videos_takes_each_clip_once(tmp_path):
         (tmp_path / name).write_bytes(b"")
     taken = [p.rsplit("/", 1)[-1] for p in _with_landmark_folders([str(tmp_path)])]
     assert taken == ["a.landmarks.jsonl", "b.mp4"]
+    # `run` names clip.mp4's outputs clip_mp4.* beside clip.mov: each clip once, by its landmark file or video.
+    twins = tmp_path / "twins"
+    twins.mkdir()
+    for name in ("clip_mp4.landmarks.jsonl", "clip.mp4", "clip.mov", "other.mp4", "other.mov"):
+        (twins / name).write_bytes(b"")
+    taken = [p.rsplit("/", 1)[-1] for p in _with_landmark_folders([str(twins)])]
+    assert taken == ["clip_mp4.landmarks.jsonl", "clip.mov", "other.mov", "other.mp4"]
 
 
 def test_videos_of_older_phones_and_other_containers_are_videos(tmp_path):

@@ -203,3 +203,30 @@ def test_matroska_whose_audio_outlasts_the_video_is_not_truncated(tmp_path):
     source = VideoSource(str(clip))
     assert len(list(source.frames())) == 50
     source.close()
+
+
+def test_reordered_times_of_b_frames_in_avi_are_the_container_s(tmp_path):
+    # (AVI hands H.264 frames on with times out of order: each step back was taken for a join of two files,
+    # shifting every later frame, 11.8 s by the end of an 8 s clip.)
+    import av
+
+    clip = make_clip(tmp_path / "b.avi", 100, np.zeros((64, 64, 3), np.uint8), codec="libx264")
+    with av.open(str(clip)) as container:
+        stated = [float(f.pts * f.time_base) * 1000 for f in container.decode(video=0)]
+    source = VideoSource(str(clip))
+    assert [f.timestamp_ms for f in source.frames()] == stated
+    source.close()
+
+
+def test_matroska_with_audio_cut_short_is_reported(tmp_path):
+    # (Once the container's length stopped counting for files with audio, a cut Matroska passed as whole.)
+    from blazepose.io.video import IncompleteVideo
+    from media_helpers import make_flash_and_click_clip
+
+    whole = make_flash_and_click_clip(tmp_path / "whole.mkv", 3.0, 1.0)
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(whole.read_bytes()[: int(whole.stat().st_size * 0.6)])
+    source = VideoSource(str(cut))
+    with pytest.raises(IncompleteVideo, match="truncated or corrupt"):
+        list(source.frames())
+    source.close()

@@ -70,3 +70,14 @@ def test_audio_held_for_a_first_frame_never_taken_is_dropped(tmp_path):
     source.audio_sink = got.append
     source.close()
     assert got == []  # (24 stale audio frames reached a sink set afterwards)
+
+
+@pytest.mark.parametrize(("name", "channels", "expected"), [("2 channels", 2, "stereo"), ("1 channels", 1, "mono"),
+                         ("8 channels (FL+FR+FC+LFE+BL+BR+SL+SR)", 8, "stereo"), ("5.1", 6, "5.1")])  # fmt: skip
+def test_layouts_aac_cannot_take_are_mixed_down(name, channels, expected):
+    # (PCM of unspecified order, "2 channels" or a custom 7.1, made the AAC encoder refuse: the input failed.)
+    from types import SimpleNamespace
+
+    from blazepose.io.video_writer import _aac_layout
+
+    assert _aac_layout(SimpleNamespace(name=name, nb_channels=channels)) == expected

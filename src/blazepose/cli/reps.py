@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import signal
 import sys
@@ -170,10 +171,16 @@ def _with_landmark_folders(items: list[str]) -> list[str]:
         chosen: dict[str, Path] = {}
         for f in sorted(files, key=lambda f: ("jsonl", "npz", "csv").index(f.suffix.lower()[1:]), reverse=True):
             chosen[f.name.rsplit(".landmarks.", 1)[0]] = f  # the preferred format comes last and stays
-        for video in sorted(f for f in folder.iterdir() if f.suffix.lower() in VIDEO_SUFFIXES and f.is_file()):
-            if video.stem not in chosen and not video.stem.endswith((".annotated", ".world3d", ".reps")):
-                chosen[video.stem] = video  # (a clip with no landmark file: it was dropped without a word)
-        expanded += [str(chosen[clip]) for clip in sorted(chosen)]
+        # The clips with no landmark file, by their video (they were dropped without a word). `run` names the
+        # outputs of clip.mp4 "clip" or, beside clip.mov, "clip_mp4".
+        videos = [
+            video
+            for video in sorted(f for f in folder.iterdir() if f.suffix.lower() in VIDEO_SUFFIXES and f.is_file())
+            if not video.stem.endswith((".annotated", ".world3d", ".reps"))
+            and video.stem not in chosen
+            and f"{video.stem}_{video.suffix[1:].lower()}" not in chosen
+        ]
+        expanded += [str(chosen[clip]) for clip in sorted(chosen)] + [str(video) for video in videos]
     return expanded
 
 
@@ -299,6 +306,14 @@ def _process_landmark_file(inp: Input, paths: dict[str, Path], args, classifier,
             raise ValueError(f"{inp.location}: not a landmark file written by `blazepose run` ({e!r})") from e
         if not records:
             raise ValueError(f"{inp.location}: no frame in this landmark file")
+        # Times from the first frame, as counting the video itself gives them (its container's clock may
+        # start anywhere: the landmark file keeps it).
+        first_ms = records[0].timestamp_ms
+        if first_ms is not None:
+            records = [
+                dataclasses.replace(r, timestamp_ms=None if r.timestamp_ms is None else r.timestamp_ms - first_ms)
+                for r in records
+            ]
         # One person (one count) when followed alone: at most one pose in every frame.
         one_person = args.num_poses == 1 and all(len(record.result) <= 1 for record in records)
         sequences = sequences_from_records(records, one_person)

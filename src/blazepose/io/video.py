@@ -23,6 +23,7 @@ from blazepose.io.orientation import as_displayed, display_matrix
 
 PREFETCH_FRAMES = 4
 MAX_FRAME_RATE = 1000  # fps; a stated rate above it is taken for a container's guess
+JOIN_BACK_S = 1.0  # a time this far behind the last is a join of two files, not a reordered frame
 AUDIO_LAG_S = 2.0  # how far past end_s the video is read for audio of the range still to come
 _END = object()
 
@@ -30,6 +31,31 @@ _END = object()
 class IncompleteVideo(ValueError):
     """A video ended before its container said it would, or some of its frames could not be decoded:
     raised by :meth:`VideoSource.frames` after every good frame was handed on."""
+
+
+class JoinedClock:
+    """Container times made to run on across joins: files joined end to end (``cat a.ts b.ts``) start
+    their clock again at each join. In each stream, a time over ``JOIN_BACK_S`` behind where the stream
+    got to is a join; from there its times are shifted to follow on. The shift found at a join, by
+    whichever stream meets it first, is every stream's at that join, so that audio and video stay in
+    sync (the video decoder hands its frames on later than the audio's, so the streams meet a join at
+    different moments). Smaller steps back (B-frames in AVI, a repeated time) are left as they are."""
+
+    def __init__(self) -> None:
+        self.shifts: list[float] = []  # the time added after each join (cumulative)
+        self._reached: dict[str, tuple[int, float]] = {}  # per stream: joins crossed, where its last frame ended
+
+    def time(self, stream: str, seconds: float, length_s: float) -> float:
+        """A frame's time in ``stream`` (``video``, ``audio``), shifted past the joins it has crossed."""
+        crossed, end = self._reached.get(stream, (0, -math.inf))
+        shifted = seconds + (self.shifts[crossed - 1] if crossed else 0.0)
+        if shifted < end - JOIN_BACK_S:
+            crossed += 1
+            if len(self.shifts) < crossed:
+                self.shifts.append((self.shifts[-1] if self.shifts else 0.0) + end - shifted)
+            shifted = seconds + self.shifts[crossed - 1]
+        self._reached[stream] = (crossed, max(end, shifted + length_s))
+        return shifted
 
 
 @dataclass
@@ -94,11 +120,13 @@ class VideoSource:
             else None
         )
         self._container_duration_s = self.container.duration / 1e6 if self.container.duration else None
-        self._only_video = len(self.container.streams) == 1
+        self._audio_end_s: float | None = None  # where the decoded audio ended (for the truncation check)
         # Where the file's time starts (MPEG-TS and cut files seldom start at 0): start_s and end_s count from
         # there, as players and ffmpeg's -ss count; frame timestamps stay the container's.
         self.offset_s = self.container.start_time / 1e6 if self.container.start_time else 0.0
-        if start_s is not None and self.duration_s is not None and start_s >= self.duration_s:
+        # (MPEG-TS states an estimate: files joined end to end state their first part's)
+        estimated = self.container.format.name == "mpegts"
+        if start_s is not None and self.duration_s is not None and start_s >= self.duration_s and not estimated:
             self.container.close()
             raise ValueError(f"{location}: --start {start_s:g} s is past its end ({self.duration_s:.2f} s long)")
         self._audio_sink: Callable[[Any], None] | None = None
@@ -121,11 +149,9 @@ class VideoSource:
 
     @property
     def duration_s(self) -> float | None:
-        """The video stream's length as its container states it (None when it does not). A container's
-        own length stands in only when the video is all it holds (Matroska's includes longer audio)."""
-        if self._stream_duration_s is not None:
-            return self._stream_duration_s
-        return self._container_duration_s if self._only_video else None
+        """The video stream's length as its container states it, else the container's (None when neither
+        is stated)."""
+        return self._stream_duration_s if self._stream_duration_s is not None else self._container_duration_s
 
     @property
     def expected_frames(self) -> int | None:
@@ -199,7 +225,7 @@ class VideoSource:
         last_s = None
         error = None  # the first packet that failed to decode: skipped, counted, reported at the end
         past_end = False  # the video has passed end_s: the audio of the range is read to its end too
-        jump_s = 0.0  # added to the container's times after a clock that went back (MPEG-TS joined with cat)
+        clock = JoinedClock()  # MPEG-TS files joined end to end: the clock goes back at each join
         give_up_s = (self.end_s or 0.0) + AUDIO_LAG_S
         try:
             for packet in self.container.demux(*streams):
@@ -222,6 +248,11 @@ class VideoSource:
                 for frame in decoded:
                     seconds = float(frame.pts * frame.time_base) if frame.pts is not None else None
                     if packet.stream is self.audio:
+                        if seconds is not None:
+                            seconds = clock.time("audio", seconds, frame.samples / (frame.sample_rate or 1))
+                            if clock.shifts:
+                                frame.pts = round(seconds / frame.time_base)
+                            self._audio_end_s = seconds + frame.samples / (frame.sample_rate or 1)
                         if seconds is None or self._in_range(seconds):
                             yield frame
                         elif past_end:
@@ -230,10 +261,7 @@ class VideoSource:
                     index += 1
                     if seconds is None:
                         seconds = self.offset_s + index / float(self.frame_rate)
-                    seconds += jump_s
-                    if last_s is not None and seconds <= last_s:  # the clock went back: files joined end to end
-                        jump_s += last_s + 1.0 / float(self.frame_rate) - seconds
-                        seconds = last_s + 1.0 / float(self.frame_rate)
+                    seconds = clock.time("video", seconds, 1.0 / float(self.frame_rate))
                     last_s = seconds
                     if not self._in_range(seconds):
                         if self.end_s is not None and seconds - self.offset_s >= self.end_s - 1e-6:
@@ -250,7 +278,7 @@ class VideoSource:
                 failure = IncompleteVideo if index >= 0 else ValueError
                 raise failure(f"{self.location}: decoding failed after frame {index} ({e})") from e
             raise
-        if not past_end:
+        if not past_end and not clock.shifts:  # (a joined file's stated length is its first part's)
             self._check_complete(index + 1, packets, last_s, error)
 
     def _pixels(self, frame: Any) -> np.ndarray:
@@ -268,6 +296,10 @@ class VideoSource:
         step = 1.0 / float(self.frame_rate)
         if last_s is not None:  # a stated duration counts from the file's start (MPEG-TS) or from 0 (Matroska)
             last_s = max(last_s, last_s - self.offset_s)
+        if self._stream_duration_s is None and self._audio_end_s is not None and last_s is not None:
+            # The container's length (Matroska states no video length) counts audio that may outlast the
+            # video: the file is whole when either stream reaches it.
+            last_s = max(last_s, self._audio_end_s, self._audio_end_s - self.offset_s)
         short = duration is not None and (last_s is None or last_s + 2.5 * step < duration)
         # Fewer frames than stated counts only with the time short too: a copy trimmed without re-encoding
         # states the frames its edit list tells the decoder to drop.

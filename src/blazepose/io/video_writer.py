@@ -192,7 +192,7 @@ def _aac_layout(layout: Any) -> str:
     """The input's channel layout when AAC takes it; one of unspecified order ("2 channels", as PCM in
     AVI or Matroska often has) goes to mono or stereo (the resampler mixes it down)."""
     name = layout.name or ""
-    if not name or re.fullmatch(r"\d+ channels", name) or name == "downmix":
+    if not name or re.match(r"\d+ channels", name) or name == "downmix":  # (also "8 channels (FL+FR+...)")
         return "mono" if layout.nb_channels == 1 else "stereo"
     return name
 
