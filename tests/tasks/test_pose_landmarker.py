@@ -375,7 +375,10 @@ def test_a_tasks_result_draws_as_mediapipe_1_2_2_draws_it(astronaut):
     drawing_utils.draw_landmarks(legacy_drawn, legacy, pairs, landmark_drawing_spec=style)
     assert (tasks_drawn != astronaut[..., ::-1]).any()
     np.testing.assert_array_equal(tasks_drawn, legacy_drawn)
+    from blazepose import POSE_CONNECTIONS
+
     assert PoseLandmark.LEFT_SHOULDER == 11 and len(PoseLandmarksConnections.POSE_LANDMARKS) == 35
+    assert {(c.start, c.end) for c in PoseLandmarksConnections.POSE_LANDMARKS} == set(POSE_CONNECTIONS)
 
 
 def test_one_channel_images_and_world_landmarks_are_held_as_mediapipe_holds_them(astronaut):

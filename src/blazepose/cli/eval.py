@@ -156,20 +156,13 @@ def run(args: argparse.Namespace) -> int:
             for protocol in [p for p in ("single", "image") if p in protocols or (p == "single" and args.mpii)]:
                 runner, close = make(1 if protocol == "single" else args.num_poses)
                 try:
-                    if protocol in protocols:
-                        for n, ann in enumerate(args.coco):
-                            results.append(
-                                evaluation.evaluate_coco(
-                                    runner, Path(ann), _coco_images(args, n, Path(ann)), protocol, label,
-                                    args.min_keypoints, say, names_of[Path(ann)],
-                                )
-                            )  # fmt: skip
-                    if protocol == "single":
-                        for ann in args.mpii:
-                            images = Path(args.mpii_images or Path(ann).parent)
-                            results.append(
-                                evaluation.evaluate_mpii(runner, Path(ann), images, label, say, names_of[Path(ann)])
-                            )
+                    for kind, ann, images in sets:  # (COCO files first, then MPII's)
+                        if kind == "coco" and protocol in protocols:
+                            results.append(evaluation.evaluate_coco(
+                                runner, ann, images, protocol, label, args.min_keypoints, say, names_of[ann]
+                            ))  # fmt: skip
+                        elif kind == "mpii" and protocol == "single":
+                            results.append(evaluation.evaluate_mpii(runner, ann, images, label, say, names_of[ann]))
                 except (ValueError, OSError) as e:  # an unreadable image, say: named, no traceback
                     print(f"\nblazepose eval: {e}", file=sys.stderr)
                     return 1

@@ -249,10 +249,11 @@ class VideoSource:
                     seconds = float(frame.pts * frame.time_base) if frame.pts is not None else None
                     if packet.stream is self.audio:
                         if seconds is not None:
-                            seconds = clock.time("audio", seconds, frame.samples / (frame.sample_rate or 1))
+                            length_s = frame.samples / (frame.sample_rate or 1)
+                            seconds = clock.time("audio", seconds, length_s)
                             if clock.shifts:
                                 frame.pts = round(seconds / frame.time_base)
-                            self._audio_end_s = seconds + frame.samples / (frame.sample_rate or 1)
+                            self._audio_end_s = seconds + length_s
                         if seconds is None or self._in_range(seconds):
                             yield frame
                         elif past_end:
@@ -264,7 +265,7 @@ class VideoSource:
                     seconds = clock.time("video", seconds, 1.0 / float(self.frame_rate))
                     last_s = seconds
                     if not self._in_range(seconds):
-                        if self.end_s is not None and seconds - self.offset_s >= self.end_s - 1e-6:
+                        if self._past_end(seconds):
                             if self.audio is None:
                                 return
                             past_end = True
@@ -317,11 +318,13 @@ class VideoSource:
         raise IncompleteVideo(f"{self.location}: truncated or corrupt video: decoded {why}; those were processed")
 
     def _in_range(self, seconds: float) -> bool:
-        """Whether a frame at this container time lies in the range asked (times from the file's start)."""
-        seconds -= self.offset_s  # (within a microsecond: 0.48 - 0.08 is below 0.4 in floating point)
-        return (self.start_s is None or seconds > self.start_s - 1e-6) and (
-            self.end_s is None or seconds < self.end_s - 1e-6
-        )
+        """Whether a frame at this container time lies in the range asked (times from the file's start,
+        within a microsecond: 0.48 - 0.08 is below 0.4 in floating point)."""
+        return (self.start_s is None or seconds - self.offset_s > self.start_s - 1e-6) and not self._past_end(seconds)
+
+    def _past_end(self, seconds: float) -> bool:
+        """Whether a frame at this container time is at or after ``end_s``."""
+        return self.end_s is not None and seconds - self.offset_s >= self.end_s - 1e-6
 
     def close(self) -> None:
         self.container.close()

@@ -14,9 +14,6 @@ AUDIO_SLACK_S = 0.02
 audio is re-placed (silence for a gap, samples dropped for an overlap): more than timestamp rounding."""
 
 
-AUDIO_JUMP_S = 1.0
-"""An audio timestamp this far behind where the audio so far ends is a clock that went back, not an overlap."""
-
 AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350)
 """The sample rates AAC encodes; the input's audio is resampled to the nearest (at most 48 kHz) otherwise."""
 
@@ -140,13 +137,12 @@ class AnnotatedVideoWriter:
     def _place(self, frame: Any, rate: int) -> None:
         """Puts silence before ``frame`` or marks samples of it to drop, where its timestamp is not where the
         audio so far ends (exactly for the first frame, beyond :data:`AUDIO_SLACK_S` after)."""
-        if frame.pts is None or frame.time_base is None or self.start_ms is None:
-            return  # (start_ms is known here: write_audio waits for it)
+        if frame.pts is None or frame.time_base is None:
+            return
+        assert self.start_ms is not None  # (write_audio waits for it)
         at = round((float(frame.pts * frame.time_base) - self.start_ms / 1000) * rate)
         ahead = at - (self._audio_placed - self._audio_skip)  # from where it would go, following on
         slack = round(AUDIO_SLACK_S * rate) if self._audio_seen else 0
-        if self._audio_seen and ahead < -AUDIO_JUMP_S * rate:
-            ahead = 0  # a clock that went back (files joined end to end): the audio goes on where it was
         self._audio_seen = True
         if ahead > slack:
             taken = min(ahead, self._audio_skip)  # (fewer samples to drop before it)

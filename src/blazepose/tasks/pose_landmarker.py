@@ -212,11 +212,11 @@ def _pixels(image: Image | np.ndarray) -> np.ndarray:
     repeated in three channels."""
     if not isinstance(image, Image):
         return image
-    pixels = image.numpy_view()
-    if image.image_format is ImageFormat.SRGBA and pixels.ndim == 3 and pixels.shape[2] == 4:
+    pixels = image.numpy_view()  # (shaped as its format holds it: Image checked the data)
+    if image.image_format is ImageFormat.SRGBA:
         return pixels[..., :3]
-    if image.image_format is ImageFormat.GRAY8 and pixels.ndim in (2, 3) and pixels.shape[2:] in ((), (1,)):
-        return np.repeat(pixels.reshape(pixels.shape[:2])[..., None], 3, axis=2)
+    if image.image_format is ImageFormat.GRAY8:
+        return np.repeat(pixels, 3, axis=2)
     if image.image_format is not ImageFormat.SRGB:
         raise ValueError(f"expected an SRGB, SRGBA or GRAY8 image, got {image.image_format.name} {pixels.shape}")
     return pixels
@@ -251,12 +251,12 @@ def options_for_estimator(options: PoseLandmarkerOptions) -> dict[str, Any]:
         )
     if base.model_asset_path is not None and base.model_asset_buffer is not None:
         raise ValueError("give model_asset_path or model_asset_buffer, not both")
-    if base.model_asset_path is not None or base.model_asset_buffer is not None:
-        named = (
-            complexity_from_path(base.model_asset_path)
-            if base.model_asset_path is not None
-            else complexity_of_bundle(bytes(base.model_asset_buffer or b""))
-        )
+    named = None
+    if base.model_asset_path is not None:
+        named = complexity_from_path(base.model_asset_path)
+    elif base.model_asset_buffer is not None:
+        named = complexity_of_bundle(bytes(base.model_asset_buffer))
+    if named is not None:
         if complexity is not None and complexity != named:
             given = f"model_asset_path {base.model_asset_path!r}" if base.model_asset_path else "model_asset_buffer"
             raise ValueError(f"model_complexity={complexity} contradicts {given}")

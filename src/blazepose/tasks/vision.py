@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from blazepose.core.topology import POSE_CONNECTIONS, PoseLandmark
+from blazepose.core.topology import PoseLandmark
 from blazepose.solutions import drawing_styles, drawing_utils
 from blazepose.tasks.options import PoseLandmarkerOptions, RunningMode
 from blazepose.tasks.pose_landmarker import PoseLandmarker
@@ -38,8 +38,6 @@ class PoseLandmarksConnections:
     Connection: ClassVar[type[_Connection]] = _Connection
     POSE_LANDMARKS: ClassVar[list[_Connection]] = [_Connection(a, b) for a, b in _ORDER]
 
-
-assert {(c.start, c.end) for c in PoseLandmarksConnections.POSE_LANDMARKS} == set(POSE_CONNECTIONS)
 
 __all__ = [
     "PoseLandmark",
