@@ -1,9 +1,10 @@
 """Per-frame overhead beyond the model on the tracking path, split into stages.
 
-    PYTHONPATH=src .venv/bin/python benchmarks/overhead.py [--models 0 1 2] [--rounds 3] [--frames 205]
+    PYTHONPATH=src .venv/bin/python benchmarks/overhead.py [--models 0 1 2] [--rounds 3] [--frames 205] [--threads 1]
 
 Runs ``PoseEstimator`` and ``PoseLandmarker`` (VIDEO mode), one inference
-thread each, over the frames of ../shared/data/video/dance_720p.avi (1280x720,
+thread each (``--threads`` sets another count: the crop splits over as
+many), over the frames of ../shared/data/video/dance_720p.avi (1280x720,
 one dancer), taking turns in blocks of 10 frames; every contender sees every
 frame in order, and the whole pass is repeated ``--rounds`` times from a fresh
 tracker, so that load on a shared machine shows as the spread between rounds.
@@ -120,9 +121,10 @@ def instrument_engine(estimator: PoseEstimator) -> None:
 class Contender:
     """One API under test: runs a frame and records its wall and CPU time and its stages."""
 
-    def __init__(self, name: str, model_complexity: int) -> None:
+    def __init__(self, name: str, model_complexity: int, threads: int = 1) -> None:
         self.name = name
         self.model_complexity = model_complexity
+        self.threads = threads
         self.rows: list[list[dict[str, float]]] = []  # per round, per tracking frame
         self.detector_frames = 0
         self._open()
@@ -130,12 +132,13 @@ class Contender:
     def _open(self) -> None:
         k = self.model_complexity
         if self.name == "PoseEstimator":
-            self.api: Any = PoseEstimator(model_complexity=k, num_threads=1)
+            self.api: Any = PoseEstimator(model_complexity=k, num_threads=self.threads)
             self.estimator = self.api
             self.call = self.api.process
         else:
             options = PoseLandmarkerOptions(
-                base_options=BaseOptions(model_asset_path=NAMES[k], num_threads=1), running_mode=RunningMode.VIDEO
+                base_options=BaseOptions(model_asset_path=NAMES[k], num_threads=self.threads),
+                running_mode=RunningMode.VIDEO,
             )
             self.api = PoseLandmarker.create_from_options(options)
             self.estimator = self.api._estimator
@@ -222,6 +225,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--frames", type=int, default=205)
     parser.add_argument("--block", type=int, default=10)
+    parser.add_argument(
+        "--threads", type=int, default=1, help="inference threads (the crop splits over as many); 1 by default"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "overhead.json")
     parser.add_argument("--kernel-only", action="store_true", help="time only the crop kernel, vector and scalar")
     args = parser.parse_args()
@@ -233,11 +239,17 @@ def main() -> None:
     if args.kernel_only:
         return
     instrument_classes()
-    results: dict[str, Any] = {"machine": machine(), "frames": len(frames), "rounds": args.rounds, "models": {}}
+    results: dict[str, Any] = {
+        "machine": machine(),
+        "frames": len(frames),
+        "rounds": args.rounds,
+        "threads": args.threads,
+        "models": {},
+    }
     results["crop_kernel"] = kernel
     for k in args.models:
         print(f"{NAMES[k]} ...", file=sys.stderr, flush=True)
-        contenders = [Contender("PoseEstimator", k), Contender("PoseLandmarker", k)]
+        contenders = [Contender(name, k, args.threads) for name in ("PoseEstimator", "PoseLandmarker")]
         for r in range(args.rounds):
             for c in contenders:
                 c.new_round()
@@ -265,7 +277,11 @@ def kernel_lines(kernel: dict[str, float]) -> str:
 def table(results: dict[str, Any]) -> str:
     """Markdown: per model and API, median ms per tracking frame in wall time and in the thread's CPU time;
     the overhead's per-round medians as min-max."""
-    lines = [f"{results['machine']}; {results['frames']} frames x {results['rounds']} rounds, 1 inference thread"]
+    threads = results.get("threads", 1)
+    lines = [
+        f"{results['machine']}; {results['frames']} frames x {results['rounds']} rounds, "
+        f"{threads} inference thread{'s' if threads > 1 else ''}"
+    ]
     for clock, total, suffix in (("wall time", "wall", ""), ("CPU time of the calling thread", "thread cpu", " cpu")):
         cols = (*STAGES, "rest", "overhead")
         lines += [

@@ -53,10 +53,14 @@ def _random_rect(rng: np.random.Generator, height: int, width: int, case: int) -
 
 
 def _views(image: np.ndarray) -> list[np.ndarray]:
-    """The image as the kernel may see it: contiguous, with padded rows, upside down, and not packed RGB."""
+    """The image as the kernel may see it: contiguous, with padded or overlapping rows, upside down, and not
+    packed RGB."""
     views = [image]
     if image.shape[1] > 4:
         views.append(image[:, 2:-1])  # rows longer than their pixels (packed pixels: the vector path)
+    if image.shape[1] > 2:  # rows shorter than their pixels' bytes, each overlapping the next (scalar path)
+        h, w = image.shape[:2]
+        views.append(np.lib.stride_tricks.as_strided(image, (h, w, 3), (3 * w - 3, 3, 1), writeable=False))
     views.append(image[::-1])  # rows going up (scalar path)
     views.append(image[:, :, ::-1])  # channels backwards (scalar path)
     return views

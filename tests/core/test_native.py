@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import types
 
 import cv2
 import numpy as np
@@ -196,7 +197,7 @@ def test_an_older_build_of_the_kernels_is_not_used(monkeypatch):
     assert native_kernels() is None
     older.decode_pose = lambda *args: None  # type: ignore[attr-defined]  # its name before it took the padding
     assert native_kernels() is None
-    missing = "simd_path, warp_threads, decode_pose_outputs, one_euro_step"
+    missing = "simd_path, warp_threads, decode_pose_in_region, one_euro_step"
     with pytest.raises(ImportError, match=f"older build without {missing}"):
         native_kernels(True)
     assert roi_from_points(points, 640, 480) == expected
@@ -322,6 +323,45 @@ def test_native_one_euro_filter_equals_numpy_filter(params):
         a, b = native.apply(x, t, scale), reference.apply(x, t, scale)
         assert a.dtype == b.dtype == np.float32 and a.tobytes() == b.tobytes(), f"step {i}"
     assert native.frequency == reference.frequency
+
+
+@needs_kernels
+@pytest.mark.parametrize("params", ["image", "world", "aux"])
+def test_landmark_smoother_in_one_call_equals_its_filters_one_by_one(params):
+    # LandmarkSmoother's usual step is one compiled call (the visibility's low-pass and the One Euro step);
+    # the first samples, repeated, earlier or zero times and tiny objects go through the filters one by one.
+    from blazepose.core import filters
+
+    chosen = {
+        "image": filters.IMAGE_LANDMARK_FILTER,
+        "world": filters.WORLD_LANDMARK_FILTER,
+        "aux": filters.AUX_LANDMARK_FILTER,
+    }[params]
+    rng = np.random.default_rng(len(params))
+    native, reference = filters.LandmarkSmoother(chosen), filters.LandmarkSmoother(chosen)
+    reference.coords._kernels = None
+    assert native.coords._kernels is not None
+    calls = []
+    native_kernels_used = native.coords._kernels
+    native.coords._kernels = types.SimpleNamespace(
+        smoother_step=lambda *a: calls.append(1) or native_kernels_used.smoother_step(*a),
+        one_euro_step=native_kernels_used.one_euro_step,
+    )
+    t, count = 0, 33
+    for i in range(300):
+        if i in (150, 220):
+            native.reset(), reference.reset()
+            count = 33 if i == 150 else 2  # after a reset, any number of landmarks
+        t += int(rng.choice([33_333, 16_667, 1, 0 if i % 40 == 9 else 40_000, -5 if i % 60 == 13 else 33_000]))
+        xyz = (rng.normal(0, 1, (count, 3)) * rng.choice([1e-3, 1.0, 500.0])).astype(np.float32)
+        visibility = rng.uniform(-5, 5, count).astype(np.float32)
+        scale = None if not chosen.scale_by_object else float(rng.choice([200.0, 37.5, 1e-7]))
+        a = native.apply(xyz, visibility, t, scale)
+        b = reference.apply(xyz, visibility, t, scale)
+        for x, y in zip(a, b, strict=True):
+            assert x.dtype == y.dtype == np.float32 and x.tobytes() == y.tobytes(), f"step {i}"
+    assert native.coords.frequency == reference.coords.frequency
+    assert len(calls) > 150  # most steps took the one call
 
 
 @needs_kernels

@@ -12,7 +12,7 @@
  *
  * refine_with_heatmap, for blazepose.core.landmarks: the heatmap refinement in
  * float arithmetic with the C library's expf, equal to the numpy code; and
- * decode_pose_outputs, all of landmarks.decode_pose in one call.
+ * decode_pose_in_region, all of landmarks.decode_pose in one call.
  *
  * one_euro_step, for blazepose.core.filters: a One Euro filter step in the
  * numpy code's double and float steps; alignment_rect, for blazepose.core.roi.
@@ -289,66 +289,51 @@ __attribute__((target("avx2"))) static int positions_avx2(const double *m, doubl
     return i;
 }
 
-/* Eight levels from their channel's neighbour pairs (two 16-bit values per 32-bit lane: left, right) in the
- * top and bottom rows and the pairs' weights: (top . wt + bottom . wb + 512) >> 10, which is sample()'s
- * (sum of level x weight x 32 + 2^14) >> 15 with the common factor 32 taken out. */
-__attribute__((target("avx2"))) static inline __m256 levels8(const Source *src, __m256i top, __m256i bottom,
-                                                              __m256i wt, __m256i wb)
+/* Eight pixels whose neighbourhoods all lie inside the image, two to a register: each pixel's top source
+ * row and bottom source row as eight bytes each (the top from its first neighbour on, the bottom from two
+ * bytes before it, so that neither load reaches past the image's last pixel), the channels' neighbour pairs
+ * picked into byte pairs, weighted across (left x (32 - fx) + right x fx, at most 8160: one 16-bit
+ * multiply-add of bytes) and then down (top x (32 - fy) + bottom x fy: one of words). That is the sum
+ * of sample()'s four products with their common factor 32 taken out, the same integers, so the level
+ * (sum + 512) >> 10 is sample()'s (sum x 32 + 2^14) >> 15. Plain loads rather than AVX2 gathers: on a
+ * frame not in cache they overlapped their misses far better (0.34 against 0.59 ms per 256x256 crop of a
+ * 720p frame, measured on the earlier four-byte loads). `at` holds the top-left neighbours' byte offsets, fx and fy the fractions. */
+__attribute__((target("avx2"))) static inline void sample8_inside(const Source *src, const uint8_t *top,
+                                                                   const uint8_t *bottom_less_2, __m256i at,
+                                                                   __m256i fx, __m256i fy, float *o)
 {
-    const __m256i sum = _mm256_add_epi32(_mm256_madd_epi16(top, wt), _mm256_madd_epi16(bottom, wb));
-    const __m256i lv = _mm256_srli_epi32(_mm256_add_epi32(sum, _mm256_set1_epi32(1 << (WEIGHT_BITS - 6))),
-                                         WEIGHT_BITS - 5);
-    if (src->scale != 0.0f)
-        return _mm256_mul_ps(_mm256_cvtepi32_ps(lv), _mm256_set1_ps(src->scale));
-    return _mm256_i32gather_ps(src->table, lv, 4);
-}
-
-/* Byte shuffles that turn a row's words (see neighbours8) into each channel's neighbour pairs as 16-bit
- * values: red is bytes 0 and 3 of the first word, green byte 1 of the first and byte 2 of the second, blue
- * bytes 0 and 3 of the second. */
-#define LANE_BYTES(a, b, c, d, k) (char)(a < 0 ? a : a + 4 * k), (char)(b < 0 ? b : b + 4 * k), \
-                                  (char)(c < 0 ? c : c + 4 * k), (char)(d < 0 ? d : d + 4 * k)
-#define PAIR_MASK(a, b, c, d)                                                                             \
-    _mm256_setr_epi8(LANE_BYTES(a, b, c, d, 0), LANE_BYTES(a, b, c, d, 1), LANE_BYTES(a, b, c, d, 2),       \
-                     LANE_BYTES(a, b, c, d, 3), LANE_BYTES(a, b, c, d, 0), LANE_BYTES(a, b, c, d, 1),       \
-                     LANE_BYTES(a, b, c, d, 2), LANE_BYTES(a, b, c, d, 3))
-
-/* The two neighbours in a row of eight pixels as 4-byte words: the first
- * pixel's bytes 0..3 and bytes 2..5 (the second pixel's channels at bytes
- * 1..3), never reading past the second pixel. Plain loads rather than AVX2
- * gathers: on a frame that is not in cache they overlap their misses far
- * better (measured 0.34 against 0.59 ms per 256x256 crop of a 720p frame,
- * and no slower in cache). */
-__attribute__((target("avx2"))) static inline void neighbours8(const uint8_t *row, __m256i at, __m256i *first,
-                                                                __m256i *second)
-{
+    const __m256i full = _mm256_set1_epi32(STEPS);
+    /* Per 32-bit lane: the across weights as bytes (32 - fx, fx, 32 - fx, fx), the down weights as words. */
+    __m256i across = _mm256_or_si256(_mm256_sub_epi32(full, fx), _mm256_slli_epi32(fx, 8));
+    across = _mm256_or_si256(across, _mm256_slli_epi32(across, 16));
+    const __m256i down = _mm256_or_si256(_mm256_sub_epi32(full, fy), _mm256_slli_epi32(fy, 16));
+    /* Bytes 0-7 the top row (r g b of the left neighbour, then the right's), 8-15 the bottom row shifted by
+     * two; each channel's top pair, then its bottom pair, and four zeros. */
+    const __m256i pick = _mm256_setr_epi8(0, 3, 10, 13, 1, 4, 11, 14, 2, 5, 12, 15, -1, -1, -1, -1, 0, 3, 10, 13,
+                                          1, 4, 11, 14, 2, 5, 12, 15, -1, -1, -1, -1);
+    const __m256i half = _mm256_set1_epi32(1 << (WEIGHT_BITS - 6));
     int offsets[8];
-    uint32_t word[8], next[8];
     _mm256_storeu_si256((__m256i *)offsets, at);
-    for (int j = 0; j < 8; j++) {
-        memcpy(&word[j], row + offsets[j], 4);
-        memcpy(&next[j], row + offsets[j] + 2, 4);
+    for (int j = 0; j < 8; j += 2) {
+        const __m128i first = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)(top + offsets[j])),
+                                                 _mm_loadl_epi64((const __m128i *)(bottom_less_2 + offsets[j])));
+        const __m128i second = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)(top + offsets[j + 1])),
+                                                  _mm_loadl_epi64((const __m128i *)(bottom_less_2 + offsets[j + 1])));
+        const __m256i pairs = _mm256_shuffle_epi8(_mm256_inserti128_si256(_mm256_castsi128_si256(first), second, 1), pick);
+        const __m256i lane = _mm256_setr_epi32(j, j, j, j, j + 1, j + 1, j + 1, j + 1);
+        const __m256i across_sums = _mm256_maddubs_epi16(pairs, _mm256_permutevar8x32_epi32(across, lane));
+        const __m256i sums = _mm256_madd_epi16(across_sums, _mm256_permutevar8x32_epi32(down, lane));
+        const __m256i lv = _mm256_srli_epi32(_mm256_add_epi32(sums, half), WEIGHT_BITS - 5);
+        const __m256 values = src->scale != 0.0f
+                                  ? _mm256_mul_ps(_mm256_cvtepi32_ps(lv), _mm256_set1_ps(src->scale))
+                                  : _mm256_i32gather_ps(src->table, lv, 4);
+        /* r g b r' g' b' and two values the next pair's store overwrites; the last pair stores its six only. */
+        const __m256 packed = _mm256_permutevar8x32_ps(values, _mm256_setr_epi32(0, 1, 2, 4, 5, 6, 7, 7));
+        if (j < 6)
+            _mm256_storeu_ps(o + 3 * j, packed);
+        else
+            _mm256_maskstore_ps(o + 3 * j, _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0), packed);
     }
-    *first = _mm256_setr_epi32((int)word[0], (int)word[1], (int)word[2], (int)word[3], (int)word[4], (int)word[5],
-                               (int)word[6], (int)word[7]);
-    *second = _mm256_setr_epi32((int)next[0], (int)next[1], (int)next[2], (int)next[3], (int)next[4], (int)next[5],
-                                (int)next[6], (int)next[7]);
-}
-
-/* Stores eight pixels' channels interleaved (r0 g0 b0 r1 ...): output float
- * p is pixel p / 3's channel p % 3. */
-__attribute__((target("avx2"))) static inline void store_rgb8(float *o, __m256 r, __m256 g, __m256 b)
-{
-    const __m256i first = _mm256_setr_epi32(0, 0, 0, 1, 1, 1, 2, 2);
-    const __m256i second = _mm256_setr_epi32(2, 3, 3, 3, 4, 4, 4, 5);
-    const __m256i third = _mm256_setr_epi32(5, 5, 6, 6, 6, 7, 7, 7);
-    /* Blend masks: bit p set where float p is that channel. */
-    __m256 v = _mm256_blend_ps(_mm256_permutevar8x32_ps(r, first), _mm256_permutevar8x32_ps(g, first), 0x92);
-    _mm256_storeu_ps(o, _mm256_blend_ps(v, _mm256_permutevar8x32_ps(b, first), 0x24));
-    v = _mm256_blend_ps(_mm256_permutevar8x32_ps(r, second), _mm256_permutevar8x32_ps(g, second), 0x24);
-    _mm256_storeu_ps(o + 8, _mm256_blend_ps(v, _mm256_permutevar8x32_ps(b, second), 0x49));
-    v = _mm256_blend_ps(_mm256_permutevar8x32_ps(r, third), _mm256_permutevar8x32_ps(g, third), 0x49);
-    _mm256_storeu_ps(o + 16, _mm256_blend_ps(v, _mm256_permutevar8x32_ps(b, third), 0x92));
 }
 
 /* warp for packed RGB whose byte offsets fit an int (see avx2_fits): eight
@@ -359,12 +344,10 @@ __attribute__((target("avx2"))) static void warp_avx2(const Source *src, const d
 {
     int xs[TILE_WIDTH], ys[TILE_WIDTH];
     const uint8_t *row0 = src->pixels, *row1 = src->pixels + src->row_step;
-    const __m256i mask = _mm256_set1_epi32(STEPS - 1), full = _mm256_set1_epi32(STEPS);
+    const __m256i mask = _mm256_set1_epi32(STEPS - 1);
     const __m256i last_x = _mm256_set1_epi32(src->width - 1), last_y = _mm256_set1_epi32(src->height - 1);
     const __m256i row_step = _mm256_set1_epi32((int)src->row_step), three = _mm256_set1_epi32(3);
     const __m256i minus_one = _mm256_set1_epi32(-1);
-    const __m256i red = PAIR_MASK(0, -1, 3, -1), blue = PAIR_MASK(0, -1, 3, -1);
-    const __m256i green_first = PAIR_MASK(1, -1, -1, -1), green_second = PAIR_MASK(-1, -1, 2, -1);
     const __m256i short_lo = _mm256_set1_epi32(-32768), short_hi = _mm256_set1_epi32(32767);
     const int ahead = turned(m);
     for (int y = first_row; y < last_row; y++) {
@@ -411,25 +394,8 @@ __attribute__((target("avx2"))) static void warp_avx2(const Source *src, const d
                     }
                     continue;
                 }
-                const __m256i fx = _mm256_and_si256(x, mask), fy = _mm256_and_si256(yy, mask);
-                const __m256i gx = _mm256_sub_epi32(full, fx), gy = _mm256_sub_epi32(full, fy);
-                /* Products of at most 32 x 32 in the low 16 bits of each lane; top-left and top-right paired. */
-                const __m256i wt = _mm256_or_si256(_mm256_mullo_epi16(gx, gy),
-                                                   _mm256_slli_epi32(_mm256_mullo_epi16(fx, gy), 16));
-                const __m256i wb = _mm256_or_si256(_mm256_mullo_epi16(gx, fy),
-                                                   _mm256_slli_epi32(_mm256_mullo_epi16(fx, fy), 16));
                 const __m256i at = _mm256_add_epi32(_mm256_mullo_epi32(sy, row_step), _mm256_mullo_epi32(sx, three));
-                __m256i p00, p01, p10, p11;
-                neighbours8(row0, at, &p00, &p01);
-                neighbours8(row1, at, &p10, &p11);
-                const __m256i green_top = _mm256_or_si256(_mm256_shuffle_epi8(p00, green_first),
-                                                          _mm256_shuffle_epi8(p01, green_second));
-                const __m256i green_bottom = _mm256_or_si256(_mm256_shuffle_epi8(p10, green_first),
-                                                             _mm256_shuffle_epi8(p11, green_second));
-                store_rgb8(o,
-                           levels8(src, _mm256_shuffle_epi8(p00, red), _mm256_shuffle_epi8(p10, red), wt, wb),
-                           levels8(src, green_top, green_bottom, wt, wb),
-                           levels8(src, _mm256_shuffle_epi8(p01, blue), _mm256_shuffle_epi8(p11, blue), wt, wb));
+                sample8_inside(src, row0, row1 - 2, at, _mm256_and_si256(x, mask), _mm256_and_si256(yy, mask), o);
             }
             for (; i < tile; i++, o += 3) {
                 const int px = xs[i], py = ys[i];
@@ -441,11 +407,13 @@ __attribute__((target("avx2"))) static void warp_avx2(const Source *src, const d
 }
 #endif
 
-/* Whether the AVX2 path can take this source: packed RGB, rows going down,
- * and every byte offset in the image within an int. */
+/* Whether the AVX2 path can take this source: packed RGB, rows going down and holding their pixels (rows no
+ * shorter than their pixels' bytes: sample8_inside's eight-byte loads stay between a neighbourhood's first
+ * row and its last pixel), and every byte offset in the image within an int. */
 static int avx2_fits(const Source *src)
 {
-    return src->packed_rgb && src->row_step > 0 && (Py_ssize_t)src->height * src->row_step < (Py_ssize_t)INT_MAX;
+    return src->packed_rgb && src->row_step >= (Py_ssize_t)src->width * 3 &&
+           (Py_ssize_t)src->height * src->row_step < (Py_ssize_t)INT_MAX;
 }
 
 static int cpu_has_avx2(void)
@@ -526,8 +494,19 @@ typedef struct {
     atomic_int sleepers;          /* helpers waiting on wake */
     atomic_int caller_waiting;    /* the caller waiting on finished */
     atomic_int busy;              /* a crop or a state change in progress */
+    atomic_int waker_cpu;         /* the CPU the last wake came from (a hint: see helper_main) */
     Band work[MAX_BANDS];
 } CropHelpers;
+
+/* The CPU the calling thread runs on, or -1 where the system does not say. */
+static int current_cpu(void)
+{
+#if defined(__linux__)
+    return sched_getcpu();
+#else
+    return -1;
+#endif
+}
 
 static int64_t monotonic_ns(void)
 {
@@ -601,6 +580,11 @@ static void *helper_main(void *arg)
             if (spin_until > 0 && monotonic_ns() < spin_until) {
                 for (int i = 0; i < 1024 && atomic_load_explicit(&h->message, memory_order_relaxed) == seen; i++)
                     ;
+                /* On the CPU of the thread that woke it (the other cores busy), the helper spinning keeps that
+                 * thread from posting the crop it waits for: it yields there, and spins elsewhere. */
+                const int cpu = current_cpu();
+                if (cpu >= 0 && cpu == atomic_load_explicit(&h->waker_cpu, memory_order_relaxed))
+                    sched_yield();
                 continue;
             }
             spin_until = 0;
@@ -638,6 +622,7 @@ static void init_state(CropHelpers *h)
     atomic_store(&h->sleepers, 0);
     atomic_store(&h->caller_waiting, 0);
     atomic_store(&h->busy, 0);
+    atomic_store(&h->waker_cpu, -1);
 }
 
 /* In a forked child: forgets the parent's helpers, which did not come along, and any crop the parent had
@@ -813,8 +798,10 @@ static PyObject *helpers_wake(PyObject *self, PyObject *unused)
     if (h->closed || h->threads < 2 || !take(h))
         Py_RETURN_NONE;
     start_helpers(h);
-    if (h->started > 0)
+    if (h->started > 0) {
+        atomic_store_explicit(&h->waker_cpu, current_cpu(), memory_order_relaxed);
         post(h, MESSAGE_WAKE);
+    }
     give_back(h);
 #else
     (void)h;
@@ -1057,7 +1044,7 @@ done:
  * size, and the world landmarks turned by the same rotation. */
 static void decode(const float *restrict raw, const float *restrict raw_world, Py_ssize_t n, float input_size,
                    const float *restrict heatmap, int height, int width, int kernel, float min_confidence,
-                   const double *padding, const float *restrict region, float *restrict out, float *restrict world)
+                   const double *padding, const float *region, float *restrict out, float *restrict world)
 {
     const float c = region[0], s = region[1], x_center = region[2], y_center = region[3];
     const float rect_width = region[4], rect_height = region[5];
@@ -1094,42 +1081,50 @@ static void decode(const float *restrict raw, const float *restrict raw_world, P
     }
 }
 
-static PyObject *decode_pose_outputs(PyObject *self, PyObject *args)
+/* cosf and sinf called as functions of their own: a compiler may otherwise merge the two into one sincosf
+ * call, whose results need not be theirs bit for bit. */
+static float (*volatile cos_of_float)(float) = cosf;
+static float (*volatile sin_of_float)(float) = sinf;
+
+static PyObject *decode_pose_in_region(PyObject *self, PyObject *args)
 {
-    Py_buffer raw = {0}, raw_world = {0}, heatmap = {0}, region = {0}, out = {0}, world = {0};
-    PyObject *raw_obj, *raw_world_obj, *heatmap_obj, *region_obj, *out_obj, *world_obj, *result = NULL;
+    Py_buffer raw = {0}, raw_world = {0}, heatmap = {0}, out = {0}, world = {0};
+    PyObject *raw_obj, *raw_world_obj, *heatmap_obj, *out_obj, *world_obj, *result = NULL;
     int kernel;
     float min_confidence, input_size;
-    double padding[4];
+    double padding[4], rotation, x_center, y_center, width, height;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OOOfif(dddd)OOO", &raw_obj, &raw_world_obj, &heatmap_obj, &input_size, &kernel,
-                          &min_confidence, &padding[0], &padding[1], &padding[2], &padding[3], &region_obj, &out_obj,
-                          &world_obj))
+    if (!PyArg_ParseTuple(args, "OOOfif(dddd)(ddddd)OO", &raw_obj, &raw_world_obj, &heatmap_obj, &input_size,
+                          &kernel, &min_confidence, &padding[0], &padding[1], &padding[2], &padding[3], &x_center,
+                          &y_center, &width, &height, &rotation, &out_obj, &world_obj))
         return NULL;
     if (PyObject_GetBuffer(raw_obj, &raw, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0 ||
         PyObject_GetBuffer(raw_world_obj, &raw_world, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0 ||
         PyObject_GetBuffer(heatmap_obj, &heatmap, PyBUF_RECORDS_RO | PyBUF_C_CONTIGUOUS) < 0 ||
-        PyObject_GetBuffer(region_obj, &region, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0 ||
         PyObject_GetBuffer(out_obj, &out, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0 ||
         PyObject_GetBuffer(world_obj, &world, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0)
         goto done;
     if (check_buffer(&raw, "raw", "f", 4) || check_buffer(&raw_world, "raw_world", "f", 4) ||
-        check_buffer(&heatmap, "heatmap", "f", 4) || check_buffer(&region, "region", "f", 4) ||
-        check_buffer(&out, "out", "f", 4) || check_buffer(&world, "world", "f", 4))
+        check_buffer(&heatmap, "heatmap", "f", 4) || check_buffer(&out, "out", "f", 4) ||
+        check_buffer(&world, "world", "f", 4))
         goto done;
     if (heatmap.ndim != 3 || heatmap.shape[0] > INT_MAX / 2 || heatmap.shape[1] > INT_MAX / 2 || kernel < 1 ||
         raw.len != heatmap.shape[2] * 5 * 4 || out.len != raw.len || raw_world.len != heatmap.shape[2] * 3 * 4 ||
-        world.len != raw_world.len || region.len != 6 * 4) {
+        world.len != raw_world.len) {
         PyErr_SetString(PyExc_ValueError, "expected N x 5 raw landmarks and out, N x 3 raw world and world, "
-                                          "an (H, W, N) heatmap, 6 region floats and a positive kernel");
+                                          "an (H, W, N) heatmap and a positive kernel");
         goto done;
     }
     {
+        /* The region as float32 (its rotation's cosine and sine by the C library, as cos32 and sin32). */
+        const float angle = (float)rotation;
+        const float region[6] = {cos_of_float(angle), sin_of_float(angle), (float)x_center, (float)y_center,
+                                 (float)width,        (float)height};
         const Py_ssize_t n = heatmap.shape[2];
-        const int height = (int)heatmap.shape[0], width = (int)heatmap.shape[1];
+        const int rows = (int)heatmap.shape[0], cols = (int)heatmap.shape[1];
         Py_BEGIN_ALLOW_THREADS
-        decode(raw.buf, raw_world.buf, n, input_size, heatmap.buf, height, width, kernel, min_confidence, padding,
-               region.buf, out.buf, world.buf);
+        decode(raw.buf, raw_world.buf, n, input_size, heatmap.buf, rows, cols, kernel, min_confidence, padding,
+               region, out.buf, world.buf);
         Py_END_ALLOW_THREADS
     }
     result = Py_NewRef(Py_None);
@@ -1140,8 +1135,6 @@ done:
         PyBuffer_Release(&raw_world);
     if (heatmap.obj)
         PyBuffer_Release(&heatmap);
-    if (region.obj)
-        PyBuffer_Release(&region);
     if (out.obj)
         PyBuffer_Release(&out);
     if (world.obj)
@@ -1395,6 +1388,48 @@ done:
     return result;
 }
 
+/* smoother_step, for filters.LandmarkSmoother once both of its filters have a previous value: the
+ * visibility's low-pass (LowPassFilter's float and double steps) and the coordinates' One Euro step in one
+ * call. */
+static PyObject *smoother_step(PyObject *self, PyObject *args)
+{
+    enum { N_BUFFERS = 10, COORDS_IN = 4, FIRST_OUT = 6 };
+    static const char *const names[N_BUFFERS] = {"x",          "raw",   "value", "speed_value", "visibility",
+                                                 "visibility_value", "speed", "speed_out", "out", "visibility_out"};
+    PyObject *objs[N_BUFFERS], *result = NULL;
+    Py_buffer b[N_BUFFERS] = {{0}};
+    double value_scale, frequency, min_cutoff, beta, derivate_cutoff, visibility_alpha;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOOOOOddddddOOOO", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &objs[5],
+                          &value_scale, &frequency, &min_cutoff, &beta, &derivate_cutoff, &visibility_alpha,
+                          &objs[6], &objs[7], &objs[8], &objs[9]))
+        return NULL;
+    if (!float32_buffers(objs, names, N_BUFFERS, FIRST_OUT, b))
+        goto done;
+    for (int k = 1; k < N_BUFFERS; k++) {
+        const int coords = k < COORDS_IN || (k >= FIRST_OUT && k < N_BUFFERS - 1);
+        const Py_ssize_t expected = coords ? b[0].len : b[4].len;
+        if (b[k].len != expected) {
+            PyErr_Format(PyExc_ValueError, "%s: expected %zd float32 like %s, got %zd", names[k], expected / 4,
+                         coords ? "x" : "visibility", b[k].len / 4);
+            goto done;
+        }
+    }
+    Py_BEGIN_ALLOW_THREADS
+    const float alpha = (float)visibility_alpha;
+    const float *visibility = b[4].buf, *previous = b[5].buf;
+    float *visibility_out = b[9].buf;
+    for (Py_ssize_t i = 0; i < b[4].len / 4; i++)
+        visibility_out[i] = (float)((double)(alpha * visibility[i]) + (1.0 - (double)alpha) * (double)previous[i]);
+    one_euro(b[0].buf, b[1].buf, b[2].buf, b[3].buf, b[0].len / 4, value_scale, frequency, min_cutoff, beta,
+             derivate_cutoff, b[6].buf, b[7].buf, b[8].buf);
+    Py_END_ALLOW_THREADS
+    result = Py_NewRef(Py_None);
+done:
+    release_buffers(b, N_BUFFERS);
+    return result;
+}
+
 /* alignment_rect, for blazepose.core.roi: the region of two alignment points
  * in roi.py's float steps (atan2f and sqrtf as there; the angle wrapped in
  * double), with the enlarged region's size and the object scale. */
@@ -1432,6 +1467,10 @@ static PyMethodDef methods[] = {
     {"one_euro_step", one_euro_step, METH_VARARGS,
      "one_euro_step(x, raw, value, speed_value, value_scale, frequency, min_cutoff, beta, derivate_cutoff, "
      "speed, speed_out, out): one step of filters.OneEuroFilter with a previous value"},
+    {"smoother_step", smoother_step, METH_VARARGS,
+     "smoother_step(x, raw, value, speed_value, visibility, visibility_value, value_scale, frequency, min_cutoff, "
+     "beta, derivate_cutoff, visibility_alpha, speed, speed_out, out, visibility_out): one step of "
+     "filters.LandmarkSmoother whose filters have a previous value"},
     {"alignment_rect", alignment_rect, METH_VARARGS,
      "alignment_rect(cx, cy, px, py, image_width, image_height, scale): x_center, y_center, width, height, "
      "rotation of roi.rect_from_alignment_points, the width and height enlarge_rect gives it, object_scale"},
@@ -1441,10 +1480,10 @@ static PyMethodDef methods[] = {
     {"weighted_nms", weighted_nms, METH_VARARGS,
      "weighted_nms(rows, iou_threshold, out): detection.weighted_nms on N x 13 float32 rows (box, keypoints, "
      "score), into out (the same size); returns how many rows it wrote"},
-    {"decode_pose_outputs", decode_pose_outputs, METH_VARARGS,
-     "decode_pose_outputs(raw, raw_world, heatmap, input_size, kernel, min_confidence, padding, region, out, "
-     "world): landmarks.decode_pose; padding is the crop's (left, top, right, bottom), region float32 cos, sin, "
-     "x_center, y_center, width, height"},
+    {"decode_pose_in_region", decode_pose_in_region, METH_VARARGS,
+     "decode_pose_in_region(raw, raw_world, heatmap, input_size, kernel, min_confidence, padding, region, out, "
+     "world): landmarks.decode_pose; padding is the crop's (left, top, right, bottom), region the roi's "
+     "(x_center, y_center, width, height, rotation)"},
     {NULL, NULL, 0, NULL},
 };
 

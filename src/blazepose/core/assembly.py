@@ -33,11 +33,12 @@ def assemble_result(
             if track is not None:
                 track.smooth_mask(mask)
     poses = [pose for _, _, pose, _ in found]
+    # np.array stacks the poses into new float32 arrays (the tracks keep theirs as filter state) in one call.
     return PoseResult(
-        landmarks=np.stack([p.landmarks for p in poses]).astype(np.float32),
-        world_landmarks=np.stack([p.world for p in poses]).astype(np.float32),
-        visibility=np.stack([p.visibility for p in poses]).astype(np.float32),
-        presence=np.stack([p.presence for p in poses]).astype(np.float32),
+        landmarks=np.array([p.landmarks for p in poses], np.float32),
+        world_landmarks=np.array([p.world for p in poses], np.float32),
+        visibility=np.array([p.visibility for p in poses], np.float32),
+        presence=np.array([p.presence for p in poses], np.float32),
         pose_scores=np.array([raw.score for _, raw, _, _ in found], np.float32),
         rois=np.array([tuple(raw.roi) for _, raw, _, _ in found], np.float32),
         image_size=(h, w),

@@ -200,6 +200,9 @@ class LandmarkSmoother:
         Returns:
             Filtered ``(xyz, visibility)``, float32.
         """
+        stepped = self._step_in_one_call(xyz, visibility, timestamp_us, object_scale)
+        if stepped is not None:
+            return stepped
         vis = self.visibility.apply(visibility)
         value_scale = 1.0
         if self.params.scale_by_object:
@@ -209,3 +212,61 @@ class LandmarkSmoother:
                 return np.asarray(xyz, np.float32), vis
             value_scale = float(np.float32(1) / np.float32(object_scale))
         return self.coords.apply(xyz, timestamp_us, value_scale), vis
+
+    def _step_in_one_call(
+        self, xyz: np.ndarray, visibility: np.ndarray, timestamp_us: int, object_scale: float | None
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """The usual step (both filters with a previous value of the same shape, a later timestamp, a usable
+        object scale) in one compiled call, with the values of the filters' own steps; None otherwise (no
+        kernels, or a case those steps handle: the first samples, a repeated time, a tiny object)."""
+        coords, vis_filter = self.coords, self.visibility
+        kernels, last = coords._kernels, coords._last_time_us
+        x_filter, speed_filter = coords._x, coords._dx
+        if (
+            kernels is None
+            or last is None
+            or timestamp_us <= last
+            or vis_filter.alpha is None
+            or vis_filter.value is None
+            or x_filter.raw is None
+            or x_filter.value is None
+            or speed_filter.value is None
+        ):
+            return None
+        value_scale = 1.0
+        if self.params.scale_by_object:
+            if object_scale is None or np.float32(object_scale) < np.float32(MIN_OBJECT_SCALE):
+                return None
+            value_scale = float(np.float32(1) / np.float32(object_scale))
+        x = np.array(xyz, np.float32, order="C")  # copies: the filters keep them as their raw values
+        vis = np.array(visibility, np.float32, order="C")
+        if not (x.shape == x_filter.raw.shape == x_filter.value.shape == speed_filter.value.shape) or (
+            vis.shape != vis_filter.value.shape
+        ):
+            return None
+        if last != 0 and timestamp_us != 0:
+            coords.frequency = 1.0 / (((timestamp_us - last) * 1000) * 1e-9)
+        coords._last_time_us = timestamp_us
+        speed, smoothed_speed, out, vis_out = np.empty_like(x), np.empty_like(x), np.empty_like(x), np.empty_like(vis)
+        kernels.smoother_step(
+            x,
+            x_filter.raw,
+            x_filter.value,
+            speed_filter.value,
+            vis,
+            vis_filter.value,
+            value_scale,
+            coords.frequency,
+            coords.min_cutoff,
+            coords.beta,
+            coords.derivate_cutoff,
+            float(vis_filter.alpha),
+            speed,
+            smoothed_speed,
+            out,
+            vis_out,
+        )
+        speed_filter.raw, speed_filter.value = speed, smoothed_speed
+        x_filter.raw, x_filter.value = x, out
+        vis_filter.raw, vis_filter.value = vis, vis_out
+        return out, vis_out

@@ -174,20 +174,17 @@ def decode_pose(
         lm = refine_with_heatmap(decode_landmarks(raw, input_size), heatmap, native=native)
         lm = project_to_image(remove_letterbox(lm, padding), roi)
         return lm, decode_world_landmarks(raw_world, roi.rotation)
-    region = np.array(
-        [cos32(roi.rotation), sin32(roi.rotation), roi.x_center, roi.y_center, roi.width, roi.height], np.float32
-    )
     lm = np.empty((NUM_MODEL_LANDMARKS, 5), np.float32)
     world = np.empty((NUM_MODEL_LANDMARKS, 3), np.float32)
-    kernels.decode_pose_outputs(
+    kernels.decode_pose_in_region(
         np.ascontiguousarray(raw, np.float32),
         np.ascontiguousarray(raw_world, np.float32),
         np.ascontiguousarray(heatmap, np.float32),
         input_size,
         HEATMAP_KERNEL,
         HEATMAP_MIN_CONFIDENCE,
-        tuple(map(float, padding)),
-        region,
+        padding,
+        roi,  # x_center, y_center, width, height, rotation (its cosf and sinf taken there)
         lm,
         world,
     )

@@ -95,14 +95,16 @@ class PoseTrack:
         size = pixel_scale(image_width, image_height)
         aux = raw.landmarks[AUX_SLICE]
         scale = object_scale(aux[:, :2], image_width, image_height)
-        pose = unsmoothed(raw, image_width, image_height)
         if self.smooth_landmarks:
-            xyz, vis = self._image.apply(raw.landmarks[:NUM_LANDMARKS, :3] * size, pose.visibility, timestamp_us, scale)
+            lm = raw.landmarks[:NUM_LANDMARKS]
+            visibility = np.ascontiguousarray(lm[:, 3])
+            xyz, smoothed_visibility = self._image.apply(lm[:, :3] * size, visibility, timestamp_us, scale)
             # World landmarks carry the image landmarks' visibility, smoothed
             # the same way, so one visibility serves both.
-            pose.world, _ = self._world.apply(pose.world, pose.visibility, timestamp_us)
-            pose.landmarks = xyz / size
-            pose.visibility = vis
+            world, _ = self._world.apply(raw.world[:NUM_LANDMARKS], visibility, timestamp_us)
+            pose = SmoothedPose(xyz / size, smoothed_visibility, np.ascontiguousarray(lm[:, 4]), world)
+        else:
+            pose = unsmoothed(raw, image_width, image_height)
         aux_xyz, _ = self._aux.apply(aux[:, :3] * size, aux[:, 3], timestamp_us, scale)
         self.next_roi = roi_from_points(aux_xyz[:, :2] / size[:2], image_width, image_height)
         self.frames_tracked += 1
