@@ -138,6 +138,30 @@ def test_native_pose_decoding_equals_numpy_decoding():
 
 
 @needs_kernels
+def test_pose_decoding_keeps_to_pythons_trigonometry_where_the_c_library_is_not_loaded(monkeypatch):
+    # The compiled decoding takes cosf and sinf from the C library; where Python cannot load them (cos32
+    # then rounds math.cos), the numpy stages serve, so that both paths give the same landmarks.
+    from blazepose.core import landmarks
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("the compiled decoding was used")
+
+    built = native_kernels()
+    monkeypatch.setattr(landmarks, "C_TRIGONOMETRY", False)
+    fake = types.SimpleNamespace(decode_pose_in_region=refuse, refine_with_heatmap=built.refine_with_heatmap)
+    monkeypatch.setattr(landmarks, "native_kernels", lambda native=None: fake)
+    rng = np.random.default_rng(2)
+    raw = rng.normal(128, 80, 195).astype(np.float32)
+    heatmap = rng.normal(0, 2, (64, 64, 39)).astype(np.float32)
+    world = rng.normal(0, 0.4, 117).astype(np.float32)
+    roi = NormRect(0.4, 0.6, 0.3, 0.5, 1.2)
+    ours = landmarks.decode_pose(raw, heatmap, world, roi, (0.0, 0.0, 0.0, 0.0))
+    monkeypatch.undo()
+    reference = landmarks.decode_pose(raw, heatmap, world, roi, (0.0, 0.0, 0.0, 0.0), native=False)
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(ours, reference, strict=True))
+
+
+@needs_kernels
 def test_native_kernels_refuse_wrong_buffers():
     image = np.zeros((8, 8, 3), np.uint8)
     inverse = np.eye(3)

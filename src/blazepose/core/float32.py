@@ -42,6 +42,8 @@ def _c_float_function(name: str, arity: int) -> Callable[..., float] | None:
 
 _cosf = _c_float_function("cosf", 1)
 _sinf = _c_float_function("sinf", 1)
+C_TRIGONOMETRY = _cosf is not None and _sinf is not None
+"""Whether cos32 and sin32 call the C library (as the compiled kernels do), not round Python's result."""
 _atan2f = _c_float_function("atan2f", 2)
 _expf = _c_float_function("expf", 1)
 _MIDPOINT_MARGIN = 0.005  # float32 ulps; glibc expf errs by at most 0.502 ulp

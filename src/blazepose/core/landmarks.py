@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from blazepose.core.float32 import cos32, f32, sequential_sum32, sigmoid32, sin32
+from blazepose.core.float32 import C_TRIGONOMETRY, cos32, f32, sequential_sum32, sigmoid32, sin32
 from blazepose.core.native import native_kernels
 from blazepose.core.roi import NormRect
 
@@ -163,14 +163,17 @@ def decode_pose(
         roi: The region the crop was cut from.
         padding: The crop's letterbox padding.
         input_size: The model's input side in pixels.
-        native: Whether to use the compiled kernel; None uses it when built.
+        native: Whether to use the compiled kernel; None uses it when built
+            and Python can call the C library's ``cosf`` and ``sinf``.
 
     Returns:
         (39, 5) float32 landmarks in normalized image coordinates and (39, 3)
         float32 world landmarks.
     """
     kernels = native_kernels(native)
-    if kernels is None:
+    if kernels is None or (native is None and not C_TRIGONOMETRY):
+        # The compiled call takes the region's cosf and sinf from the C library; where Python cannot load
+        # them, cos32 and sin32 round Python's cos and sin, and the numpy stages keep to those.
         lm = refine_with_heatmap(decode_landmarks(raw, input_size), heatmap, native=native)
         lm = project_to_image(remove_letterbox(lm, padding), roi)
         return lm, decode_world_landmarks(raw_world, roi.rotation)
