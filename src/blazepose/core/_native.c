@@ -14,7 +14,7 @@
  * float arithmetic with the C library's expf, equal to the numpy code; and
  * decode_pose_in_region, all of landmarks.decode_pose in one call.
  *
- * one_euro_step, for blazepose.core.filters: a One Euro filter step in the
+ * smoother_step, for blazepose.core.filters: a One Euro filter step (and a visibility low-pass) in the
  * numpy code's double and float steps; alignment_rect, for blazepose.core.roi.
  *
  * On x86-64 CPUs with AVX2 (checked at run time) warp_to_tensor computes
@@ -1338,9 +1338,8 @@ done:
     return result;
 }
 
-/* one_euro_step, for filters.OneEuroFilter once it has a previous value: the
- * speed, its low-pass, the cutoff and the value's low-pass per element, in
- * the numpy code's double and float steps (tests hold the two equal). */
+/* A One Euro step once the filter has a previous value: the speed, its low-pass, the cutoff and the
+ * value's low-pass per element, in the numpy code's double and float steps (tests hold the two equal). */
 static void one_euro(const float *restrict x, const float *restrict raw, const float *restrict value,
                      const float *restrict speed_value, Py_ssize_t n, double value_scale, double frequency,
                      double min_cutoff, double beta, double derivate_cutoff, float *restrict speed,
@@ -1358,39 +1357,9 @@ static void one_euro(const float *restrict x, const float *restrict raw, const f
     }
 }
 
-static PyObject *one_euro_step(PyObject *self, PyObject *args)
-{
-    enum { N_BUFFERS = 7 };
-    static const char *const names[N_BUFFERS] = {"x", "raw", "value", "speed_value", "speed", "speed_out", "out"};
-    PyObject *objs[N_BUFFERS], *result = NULL;
-    Py_buffer b[N_BUFFERS] = {{0}};
-    double value_scale, frequency, min_cutoff, beta, derivate_cutoff;
-    (void)self;
-    if (!PyArg_ParseTuple(args, "OOOOdddddOOO", &objs[0], &objs[1], &objs[2], &objs[3], &value_scale, &frequency,
-                          &min_cutoff, &beta, &derivate_cutoff, &objs[4], &objs[5], &objs[6]))
-        return NULL;
-    if (!float32_buffers(objs, names, N_BUFFERS, 4, b))
-        goto done;
-    for (int k = 1; k < N_BUFFERS; k++) {
-        if (b[k].len != b[0].len) {
-            PyErr_Format(PyExc_ValueError, "%s: expected %zd float32 like x, got %zd", names[k], b[0].len / 4,
-                         b[k].len / 4);
-            goto done;
-        }
-    }
-    Py_BEGIN_ALLOW_THREADS
-    one_euro(b[0].buf, b[1].buf, b[2].buf, b[3].buf, b[0].len / 4, value_scale, frequency, min_cutoff, beta,
-             derivate_cutoff, b[4].buf, b[5].buf, b[6].buf);
-    Py_END_ALLOW_THREADS
-    result = Py_NewRef(Py_None);
-done:
-    release_buffers(b, N_BUFFERS);
-    return result;
-}
-
-/* smoother_step, for filters.LandmarkSmoother once both of its filters have a previous value: the
- * visibility's low-pass (LowPassFilter's float and double steps) and the coordinates' One Euro step in one
- * call. */
+/* smoother_step, for filters.OneEuroFilter once it has a previous value: its step, and with visibility
+ * values (not empty) a landmark smoother's low-pass of them in the same call (LowPassFilter's float and
+ * double steps). */
 static PyObject *smoother_step(PyObject *self, PyObject *args)
 {
     enum { N_BUFFERS = 10, COORDS_IN = 4, FIRST_OUT = 6 };
@@ -1464,13 +1433,11 @@ static PyMethodDef methods[] = {
     {"warp_threads", warp_threads, METH_NOARGS, "warp_threads(): the most threads warp_to_tensor splits a crop over"},
     {"refine_with_heatmap", refine_with_heatmap, METH_VARARGS,
      "refine_with_heatmap(xy, heatmap, kernel, min_confidence): refines (N, 2) float32 xy in place"},
-    {"one_euro_step", one_euro_step, METH_VARARGS,
-     "one_euro_step(x, raw, value, speed_value, value_scale, frequency, min_cutoff, beta, derivate_cutoff, "
-     "speed, speed_out, out): one step of filters.OneEuroFilter with a previous value"},
     {"smoother_step", smoother_step, METH_VARARGS,
      "smoother_step(x, raw, value, speed_value, visibility, visibility_value, value_scale, frequency, min_cutoff, "
      "beta, derivate_cutoff, visibility_alpha, speed, speed_out, out, visibility_out): one step of "
-     "filters.LandmarkSmoother whose filters have a previous value"},
+     "filters.OneEuroFilter with a previous value and, where the visibility buffers are not empty, of the "
+     "visibility's low-pass filter"},
     {"alignment_rect", alignment_rect, METH_VARARGS,
      "alignment_rect(cx, cy, px, py, image_width, image_height, scale): x_center, y_center, width, height, "
      "rotation of roi.rect_from_alignment_points, the width and height enlarge_rect gives it, object_scale"},

@@ -17,6 +17,10 @@ MIN_OBJECT_SCALE = 1e-6
 VISIBILITY_ALPHA = 0.1
 
 
+_NO_VALUES = np.empty(0, np.float32)
+"""No visibility for the compiled One Euro step: the step alone."""
+
+
 class LowPassFilter:
     """Exponential smoothing of a float32 array: ``y = alpha * x + (1 - alpha) * y_prev``.
 
@@ -104,37 +108,10 @@ class OneEuroFilter:
         sampling rate (as in MediaPipe).
         """
         x = np.asarray(x, np.float32, order="C")  # the compiled step takes C-ordered arrays
-        if self._last_time_us is not None and timestamp_us <= self._last_time_us:
+        if not self._advance(timestamp_us):
             return x.copy()
-        if self._last_time_us is not None and self._last_time_us != 0 and timestamp_us != 0:
-            self.frequency = 1.0 / (((timestamp_us - self._last_time_us) * 1000) * 1e-9)
-        self._last_time_us = timestamp_us
-        x_filter, speed_filter = self._x, self._dx
-        if (
-            self._kernels is not None
-            and x_filter.raw is not None
-            and x_filter.value is not None
-            and speed_filter.value is not None
-            and x.shape == x_filter.raw.shape == x_filter.value.shape == speed_filter.value.shape
-        ):
-            # The steps below in one compiled call (same values).
-            speed, smoothed_speed, out = np.empty_like(x), np.empty_like(x), np.empty_like(x)
-            self._kernels.one_euro_step(
-                np.ascontiguousarray(x),
-                np.ascontiguousarray(x_filter.raw),
-                np.ascontiguousarray(x_filter.value),
-                np.ascontiguousarray(speed_filter.value),
-                float(value_scale),
-                self.frequency,
-                self.min_cutoff,
-                self.beta,
-                self.derivate_cutoff,
-                speed,
-                smoothed_speed,
-                out,
-            )
-            speed_filter.raw, speed_filter.value = speed, smoothed_speed
-            x_filter.raw, x_filter.value = x.copy(), out
+        if self._can_step_compiled(x):
+            out, _ = self._step_compiled(x.copy(), float(value_scale))  # the steps below, same values
             return out
         if self._x.raw is None:
             dx = np.zeros(x.shape, np.float64)
@@ -143,6 +120,81 @@ class OneEuroFilter:
         edx = self._dx.apply(dx.astype(np.float32), self._alpha(self.derivate_cutoff))
         cutoff = self.min_cutoff + self.beta * np.abs(edx.astype(np.float64))
         return self._x.apply(x, np.asarray(self._alpha(cutoff), np.float32))
+
+    def _advance(self, timestamp_us: int) -> bool:
+        """Moves the clock to a new sample's time, the sampling rate from the step (not across a timestamp
+        of 0, as in MediaPipe); False, changing nothing, for a time not after the previous one."""
+        last = self._last_time_us
+        if last is not None and timestamp_us <= last:
+            return False
+        if last is not None and last != 0 and timestamp_us != 0:
+            self.frequency = 1.0 / (((timestamp_us - last) * 1000) * 1e-9)
+        self._last_time_us = timestamp_us
+        return True
+
+    def _can_step_compiled(self, x: np.ndarray) -> bool:
+        """Whether :meth:`_step_compiled` can take ``x``: the kernels built, and a previous value of its shape."""
+        x_filter, speed_filter = self._x, self._dx
+        return (
+            self._kernels is not None
+            and x_filter.raw is not None
+            and x_filter.value is not None
+            and speed_filter.value is not None
+            and x.shape == x_filter.raw.shape == x_filter.value.shape == speed_filter.value.shape
+        )
+
+    def _step_compiled(
+        self,
+        x: np.ndarray,
+        value_scale: float,
+        visibility: np.ndarray = _NO_VALUES,
+        visibility_filter: LowPassFilter | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """A step after :meth:`_advance`, in one compiled call with the numpy steps' values; with
+        ``visibility`` and its low-pass filter (which has a previous value of its shape), that filter's step
+        in the same call (a landmark smoother's).
+
+        Args:
+            x: C-ordered float32 sample, kept as the filter's raw value (a copy nobody else holds).
+            value_scale: What the speed is multiplied by.
+            visibility: C-ordered float32 values, kept likewise.
+            visibility_filter: Their low-pass filter.
+
+        Returns:
+            The filtered sample and the filtered visibility (empty without one).
+        """
+        assert self._kernels is not None
+        x_filter, speed_filter = self._x, self._dx
+        if visibility_filter is None:
+            previous, alpha, visibility_out = _NO_VALUES, 1.0, _NO_VALUES
+        else:
+            assert visibility_filter.value is not None and visibility_filter.alpha is not None
+            previous, alpha = visibility_filter.value, float(visibility_filter.alpha)
+            visibility_out = np.empty_like(visibility)
+        speed, smoothed_speed, out = np.empty_like(x), np.empty_like(x), np.empty_like(x)
+        self._kernels.smoother_step(
+            x,
+            x_filter.raw,
+            x_filter.value,
+            speed_filter.value,
+            visibility,
+            previous,
+            value_scale,
+            self.frequency,
+            self.min_cutoff,
+            self.beta,
+            self.derivate_cutoff,
+            alpha,
+            speed,
+            smoothed_speed,
+            out,
+            visibility_out,
+        )
+        speed_filter.raw, speed_filter.value = speed, smoothed_speed
+        x_filter.raw, x_filter.value = x, out
+        if visibility_filter is not None:
+            visibility_filter.raw, visibility_filter.value = visibility, visibility_out
+        return out, visibility_out
 
 
 @dataclass(frozen=True)
@@ -200,73 +252,37 @@ class LandmarkSmoother:
         Returns:
             Filtered ``(xyz, visibility)``, float32.
         """
-        stepped = self._step_in_one_call(xyz, visibility, timestamp_us, object_scale)
-        if stepped is not None:
-            return stepped
+        value_scale = self._value_scale(object_scale)
+        if value_scale is not None:
+            stepped = self._step_in_one_call(xyz, visibility, timestamp_us, value_scale)
+            if stepped is not None:
+                return stepped
         vis = self.visibility.apply(visibility)
-        value_scale = 1.0
-        if self.params.scale_by_object:
+        if value_scale is None:
             if object_scale is None:
                 raise ValueError("this filter needs the object scale")
-            if np.float32(object_scale) < np.float32(MIN_OBJECT_SCALE):
-                return np.asarray(xyz, np.float32), vis
-            value_scale = float(np.float32(1) / np.float32(object_scale))
+            return np.asarray(xyz, np.float32), vis
         return self.coords.apply(xyz, timestamp_us, value_scale), vis
 
-    def _step_in_one_call(
-        self, xyz: np.ndarray, visibility: np.ndarray, timestamp_us: int, object_scale: float | None
-    ) -> tuple[np.ndarray, np.ndarray] | None:
-        """The usual step (both filters with a previous value of the same shape, a later timestamp, a usable
-        object scale) in one compiled call, with the values of the filters' own steps; None otherwise (no
-        kernels, or a case those steps handle: the first samples, a repeated time, a tiny object)."""
-        coords, vis_filter = self.coords, self.visibility
-        kernels, last = coords._kernels, coords._last_time_us
-        x_filter, speed_filter = coords._x, coords._dx
-        if (
-            kernels is None
-            or last is None
-            or timestamp_us <= last
-            or vis_filter.alpha is None
-            or vis_filter.value is None
-            or x_filter.raw is None
-            or x_filter.value is None
-            or speed_filter.value is None
-        ):
+    def _value_scale(self, object_scale: float | None) -> float | None:
+        """What the coordinates' speed is multiplied by: 1, or for a filter scaled by the object one over
+        its size in float32; None where that size is missing or below ``MIN_OBJECT_SCALE``."""
+        if not self.params.scale_by_object:
+            return 1.0
+        if object_scale is None or np.float32(object_scale) < np.float32(MIN_OBJECT_SCALE):
             return None
-        value_scale = 1.0
-        if self.params.scale_by_object:
-            if object_scale is None or np.float32(object_scale) < np.float32(MIN_OBJECT_SCALE):
-                return None
-            value_scale = float(np.float32(1) / np.float32(object_scale))
+        return float(np.float32(1) / np.float32(object_scale))
+
+    def _step_in_one_call(
+        self, xyz: np.ndarray, visibility: np.ndarray, timestamp_us: int, value_scale: float
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Both filters' step in one compiled call where both have a previous value of the sample's shape and
+        the time is after the previous one; None, changing nothing, otherwise (the filters' own steps take it)."""
+        coords, vis_filter = self.coords, self.visibility
+        if coords._kernels is None or vis_filter.alpha is None or vis_filter.value is None:
+            return None
         x = np.array(xyz, np.float32, order="C")  # copies: the filters keep them as their raw values
         vis = np.array(visibility, np.float32, order="C")
-        if not (x.shape == x_filter.raw.shape == x_filter.value.shape == speed_filter.value.shape) or (
-            vis.shape != vis_filter.value.shape
-        ):
+        if vis.shape != vis_filter.value.shape or not coords._can_step_compiled(x) or not coords._advance(timestamp_us):
             return None
-        if last != 0 and timestamp_us != 0:
-            coords.frequency = 1.0 / (((timestamp_us - last) * 1000) * 1e-9)
-        coords._last_time_us = timestamp_us
-        speed, smoothed_speed, out, vis_out = np.empty_like(x), np.empty_like(x), np.empty_like(x), np.empty_like(vis)
-        kernels.smoother_step(
-            x,
-            x_filter.raw,
-            x_filter.value,
-            speed_filter.value,
-            vis,
-            vis_filter.value,
-            value_scale,
-            coords.frequency,
-            coords.min_cutoff,
-            coords.beta,
-            coords.derivate_cutoff,
-            float(vis_filter.alpha),
-            speed,
-            smoothed_speed,
-            out,
-            vis_out,
-        )
-        speed_filter.raw, speed_filter.value = speed, smoothed_speed
-        x_filter.raw, x_filter.value = x, out
-        vis_filter.raw, vis_filter.value = vis, vis_out
-        return out, vis_out
+        return coords._step_compiled(x, value_scale, vis, vis_filter)

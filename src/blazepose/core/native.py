@@ -53,7 +53,6 @@ KERNEL_FUNCTIONS = (
     "warp_threads",
     "refine_with_heatmap",
     "decode_pose_in_region",
-    "one_euro_step",
     "smoother_step",
     "alignment_rect",
     "decode_detections",
