@@ -289,6 +289,15 @@ __attribute__((target("avx2"))) static int positions_avx2(const double *m, doubl
     return i;
 }
 
+/* A pixel's two source rows for sample8_inside: eight bytes of the top row from its top-left neighbour on,
+ * then eight of the bottom row from two bytes before its bottom-left neighbour. */
+__attribute__((target("avx2"))) static inline __m128i source_rows(const uint8_t *top, const uint8_t *bottom_less_2,
+                                                                  int offset)
+{
+    return _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)(top + offset)),
+                              _mm_loadl_epi64((const __m128i *)(bottom_less_2 + offset)));
+}
+
 /* Eight pixels whose neighbourhoods all lie inside the image, two to a register: each pixel's top source
  * row and bottom source row as eight bytes each (the top from its first neighbour on, the bottom from two
  * bytes before it, so that neither load reaches past the image's last pixel), the channels' neighbour pairs
@@ -297,7 +306,8 @@ __attribute__((target("avx2"))) static int positions_avx2(const double *m, doubl
  * of sample()'s four products with their common factor 32 taken out, the same integers, so the level
  * (sum + 512) >> 10 is sample()'s (sum x 32 + 2^14) >> 15. Plain loads rather than AVX2 gathers: on a
  * frame not in cache they overlapped their misses far better (0.34 against 0.59 ms per 256x256 crop of a
- * 720p frame, measured on the earlier four-byte loads). `at` holds the top-left neighbours' byte offsets, fx and fy the fractions. */
+ * 720p frame, measured on the earlier four-byte loads). `at` holds the top-left neighbours' byte offsets,
+ * fx and fy the fractions. */
 __attribute__((target("avx2"))) static inline void sample8_inside(const Source *src, const uint8_t *top,
                                                                    const uint8_t *bottom_less_2, __m256i at,
                                                                    __m256i fx, __m256i fy, float *o)
@@ -315,11 +325,10 @@ __attribute__((target("avx2"))) static inline void sample8_inside(const Source *
     int offsets[8];
     _mm256_storeu_si256((__m256i *)offsets, at);
     for (int j = 0; j < 8; j += 2) {
-        const __m128i first = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)(top + offsets[j])),
-                                                 _mm_loadl_epi64((const __m128i *)(bottom_less_2 + offsets[j])));
-        const __m128i second = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)(top + offsets[j + 1])),
-                                                  _mm_loadl_epi64((const __m128i *)(bottom_less_2 + offsets[j + 1])));
-        const __m256i pairs = _mm256_shuffle_epi8(_mm256_inserti128_si256(_mm256_castsi128_si256(first), second, 1), pick);
+        const __m256i both = _mm256_inserti128_si256(
+            _mm256_castsi128_si256(source_rows(top, bottom_less_2, offsets[j])),
+            source_rows(top, bottom_less_2, offsets[j + 1]), 1);
+        const __m256i pairs = _mm256_shuffle_epi8(both, pick);
         const __m256i lane = _mm256_setr_epi32(j, j, j, j, j + 1, j + 1, j + 1, j + 1);
         const __m256i across_sums = _mm256_maddubs_epi16(pairs, _mm256_permutevar8x32_epi32(across, lane));
         const __m256i sums = _mm256_madd_epi16(across_sums, _mm256_permutevar8x32_epi32(down, lane));
@@ -1044,7 +1053,7 @@ done:
  * size, and the world landmarks turned by the same rotation. */
 static void decode(const float *restrict raw, const float *restrict raw_world, Py_ssize_t n, float input_size,
                    const float *restrict heatmap, int height, int width, int kernel, float min_confidence,
-                   const double *padding, const float *region, float *restrict out, float *restrict world)
+                   const double *padding, const float *restrict region, float *restrict out, float *restrict world)
 {
     const float c = region[0], s = region[1], x_center = region[2], y_center = region[3];
     const float rect_width = region[4], rect_height = region[5];
@@ -1363,8 +1372,8 @@ static void one_euro(const float *restrict x, const float *restrict raw, const f
 static PyObject *smoother_step(PyObject *self, PyObject *args)
 {
     enum { N_BUFFERS = 10, COORDS_IN = 4, FIRST_OUT = 6 };
-    static const char *const names[N_BUFFERS] = {"x",          "raw",   "value", "speed_value", "visibility",
-                                                 "visibility_value", "speed", "speed_out", "out", "visibility_out"};
+    static const char *const names[N_BUFFERS] = {"x", "raw", "value", "speed_value", "visibility", "visibility_value",
+                                                 "speed", "speed_out", "out", "visibility_out"};
     PyObject *objs[N_BUFFERS], *result = NULL;
     Py_buffer b[N_BUFFERS] = {{0}};
     double value_scale, frequency, min_cutoff, beta, derivate_cutoff, visibility_alpha;
