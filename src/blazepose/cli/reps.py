@@ -225,6 +225,7 @@ def _process(inp: Input, paths: dict[str, Path], args, classifier, reporter: Rep
     from blazepose.fitness.live import DEFAULT_HORIZON_S
     from blazepose.fitness.session import RepTracker
     from blazepose.fitness.shots import ShotCuts
+    from blazepose.io.video_writer import writer_for_source
 
     one_person = args.num_poses == 1  # the pose tracker's new id for someone who came back is still them
     live = inp.kind != "video"
@@ -257,7 +258,7 @@ def _process(inp: Input, paths: dict[str, Path], args, classifier, reporter: Rep
                     reports = tracker.reports()
                 if live and "mp4" in paths:
                     if video is None:
-                        video = _writer(paths["mp4"], frame.rgb, source, first_ms)
+                        video = writer_for_source(paths["mp4"], source, frame.rgb, first_ms)
                     video.write(_draw(frame.rgb, result, reports, (ts - first_ms) / 1000, one_person), ts, first_ms)
                 elif not live:
                     results.append((frame.index, ts, result))
@@ -340,18 +341,9 @@ def _source(inp: Input):
     return CameraSource(int(inp.location)) if inp.kind == "camera" else VideoSource(inp.location)
 
 
-def _writer(path: Path, rgb, source, start_ms: float):
-    """The annotated MP4, opened on the first frame (``start_ms`` its time); the input's audio goes into it."""
-    from blazepose.io.video_writer import AnnotatedVideoWriter
-
-    height, width = rgb.shape[:2]
-    video = AnnotatedVideoWriter(path, width, height, source.frame_rate, source.audio, start_ms=start_ms)
-    source.audio_sink = video.write_audio
-    return video
-
-
 def _annotate_file(inp: Input, path: Path, results: list, reports: dict, stop: dict, one_person: bool) -> None:
     from blazepose.io.video import VideoSource
+    from blazepose.io.video_writer import writer_for_source
 
     by_index = {index: (ts, result) for index, ts, result in results}
     source = VideoSource(inp.location)
@@ -362,7 +354,7 @@ def _annotate_file(inp: Input, path: Path, results: list, reports: dict, stop: d
             if stop["requested"] or frame.index not in by_index:
                 continue
             ts, result = by_index[frame.index]
-            video = video or _writer(path, frame.rgb, source, first_ms)
+            video = video or writer_for_source(path, source, frame.rgb, first_ms)
             video.write(_draw(frame.rgb, result, reports, (ts - first_ms) / 1000, one_person), ts, first_ms)
     finally:
         source.close()

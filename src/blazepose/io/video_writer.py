@@ -184,6 +184,22 @@ class AnnotatedVideoWriter:
         self.container = None
 
 
+def writer_for_source(path: Path, source: Any, rgb: np.ndarray, start_ms: float) -> AnnotatedVideoWriter:
+    """The annotated MP4 of a video source's frames, opened on its first frame (``rgb``, at ``start_ms``, the
+    time written as 0); the source's audio goes into it from then on, in sync.
+
+    Args:
+        path: The MP4 to write.
+        source: A ``VideoSource`` or ``CameraSource`` (whose ``audio`` is None).
+        rgb: The first frame (its size is the video's).
+        start_ms: The first frame's time.
+    """
+    height, width = rgb.shape[:2]
+    video = AnnotatedVideoWriter(path, width, height, source.frame_rate, source.audio, start_ms)
+    source.audio_sink = video.write_audio
+    return video
+
+
 def _aac_layout(layout: Any) -> str:
     """The input's channel layout when AAC takes it; one of unspecified order ("2 channels", as PCM in
     AVI or Matroska often has) goes to mono or stereo (the resampler mixes it down)."""

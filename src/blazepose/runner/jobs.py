@@ -276,7 +276,7 @@ def _process_video(
     from blazepose.draw.overlay import annotate_frame
     from blazepose.draw.world_plot import world_plot
     from blazepose.io.video import CameraSource, VideoSource
-    from blazepose.io.video_writer import AnnotatedVideoWriter
+    from blazepose.io.video_writer import AnnotatedVideoWriter, writer_for_source
 
     source: CameraSource | VideoSource
     if inp.kind == "camera":
@@ -309,12 +309,8 @@ def _process_video(
             if first_ms is None:  # outputs are opened on the first frame: one that never comes overwrites none
                 first_ms = frame.timestamp_ms
                 writers += [LandmarkWriter(paths[fmt], fmt) for fmt in settings.formats]
-                height, width = frame.rgb.shape[:2]
                 if "annotated" in paths:
-                    video = AnnotatedVideoWriter(
-                        paths["annotated"], width, height, source.frame_rate, source.audio, start_ms=first_ms
-                    )
-                    source.audio_sink = video.write_audio
+                    video = writer_for_source(paths["annotated"], source, frame.rgb, first_ms)
                 if "plot3d" in paths:
                     plot = AnnotatedVideoWriter(paths["plot3d"], 480, 480, source.frame_rate)
             ts = after_previous_ms(frame.timestamp_ms, last_ms)
